@@ -11,6 +11,7 @@ import { TrainedModel } from "./models";
 import { Figure, dataUri, escapeHtml, showHtml, showTable } from "./plots";
 import { loadPosters, posterBatch, posterIndex, preparePoster } from "./posters";
 import { overviewTensor, tokenize } from "./text";
+import { overviewEncoder, overviewInputs } from "./fusion";
 
 /** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
 export interface Predictions {
@@ -83,10 +84,8 @@ export async function predictFilms(
     tf.tensor4d(posterBatch(posters, kept.slice(s, e).map((f) => index.get(f.id) as number)), [e - s, size, size, 3]);
   let makeInputs: (s: number, e: number) => tf.Tensor | tf.Tensor[] = posterTensor;
   if (trained.info.kind === "fusion") {
-    const vectorizer = trained.vectorizer;
-    if (!vectorizer) throw new Error(`${trained.dir}: a fusion model folder needs its vocabulary.json`);
-    const encoded = kept.map((f) => vectorizer.encode(f.overview));
-    makeInputs = (s, e) => [posterTensor(s, e), overviewTensor(encoded.slice(s, e), trained.info.sequenceLength)];
+    const overviews = overviewInputs(overviewEncoder(trained), kept.map((f) => f.overview), trained.info.sequenceLength);
+    makeInputs = (s, e) => [posterTensor(s, e), overviews(Array.from({ length: e - s }, (_, i) => s + i))];
   }
   const probabilities = await predictInBatches(trained.model, kept.length, makeInputs);
   return { ids: kept.map((f) => f.id), genres, probabilities };
@@ -94,12 +93,12 @@ export async function predictFilms(
 
 /** The joint model's probabilities for one film given by its poster file and its overview. */
 export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
-  if (trained.info.kind !== "fusion" || !trained.vectorizer) throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
+  if (trained.info.kind !== "fusion") throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
+  const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
   if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
   const size = trained.info.imageSize ?? 64;
   const pixels = await preparePoster(file, size);
-  const ids = trained.vectorizer.encode(overview);
-  return predictInBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviewTensor([ids], trained.info.sequenceLength)]);
+  return predictInBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviews([0])]);
 }
 
 /** The CNN's probabilities for one poster file (decoded and resized like the training posters). */

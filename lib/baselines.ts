@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Dataset, Split, labelTensor } from "./dataset";
 import { LossConfig, lossFromConfig } from "./losses";
+import { loadJson, saveJson } from "./checkpoint";
 import { tokenize } from "./text";
 import { TrainOptions, TrainingData, TrainingHistory, silentProgress, trainModel } from "./training";
 
@@ -110,6 +111,20 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+export const TFIDF_FORMAT = "workbook-tfidf";
+
+/** A fitted TfidfVectorizer as JSON (the joint model's tfidf.json): the idf is recomputed from the counts. */
+export interface TfidfJSON {
+  format: typeof TFIDF_FORMAT;
+  version: 1;
+  documents: number;
+  minDf: number;
+  maxFeatures: number;
+  bigrams: boolean;
+  vocabulary: string[];
+  documentFrequency: number[];
+}
+
 /**
  * TF-IDF with scikit-learn's TfidfVectorizer defaults (smooth_idf=True, sublinear_tf=False, norm='l2'):
  *   tf = raw count of the term in the document; idf = ln((1 + n) / (1 + df)) + 1 with n training
@@ -177,6 +192,59 @@ export class TfidfVectorizer {
   /** The column of a term, or undefined when it is not in the vocabulary. */
   columnOf(term: string): number | undefined {
     return this.column.get(term);
+  }
+
+  toJSON(): TfidfJSON {
+    return {
+      format: TFIDF_FORMAT,
+      version: 1,
+      documents: this.documents,
+      minDf: this.minDf,
+      maxFeatures: this.maxFeatures,
+      bigrams: this.bigrams,
+      vocabulary: [...this.vocabulary],
+      documentFrequency: Array.from(this.documentFrequency),
+    };
+  }
+
+  /** The fitted vectorizer back from toJSON()'s object; `source` (e.g. a file path) is named in every error. */
+  static fromJSON(json: unknown, source = "TF-IDF JSON"): TfidfVectorizer {
+    const fail = (problem: string): never => {
+      throw new Error(`Invalid TF-IDF vectorizer (${source}): ${problem}`);
+    };
+    if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
+    const r = json as Partial<Record<keyof TfidfJSON, unknown>>;
+    if (r.format !== TFIDF_FORMAT || r.version !== 1) fail(`format must be "${TFIDF_FORMAT}" version 1, got ${JSON.stringify(r.format)} version ${JSON.stringify(r.version)}`);
+    const positiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+    if (!positiveInt(r.documents)) return fail(`documents must be a positive integer, got ${JSON.stringify(r.documents)}`);
+    if (!positiveInt(r.minDf) || !positiveInt(r.maxFeatures)) fail("minDf and maxFeatures must be positive integers");
+    if (typeof r.bigrams !== "boolean") fail("bigrams must be true or false");
+    if (!Array.isArray(r.vocabulary) || !r.vocabulary.every((t) => typeof t === "string")) return fail("vocabulary must be an array of strings");
+    if (!Array.isArray(r.documentFrequency) || r.documentFrequency.length !== r.vocabulary.length) {
+      return fail(`documentFrequency must be an array as long as the vocabulary (${r.vocabulary.length})`);
+    }
+    const documents = r.documents;
+    r.documentFrequency.forEach((df, j) => {
+      if (!positiveInt(df) || df > documents) fail(`documentFrequency[${j}] must be an integer in 1..${documents}, got ${JSON.stringify(df)}`);
+    });
+    const vocabulary = r.vocabulary as string[];
+    for (let j = 1; j < vocabulary.length; j++) {
+      if (compareStrings(vocabulary[j - 1] as string, vocabulary[j] as string) >= 0) fail(`vocabulary must be sorted and unique (at ${j}: ${JSON.stringify(vocabulary[j])})`);
+    }
+    return new TfidfVectorizer(vocabulary, r.documentFrequency as number[], documents, {
+      minDf: r.minDf as number,
+      maxFeatures: r.maxFeatures as number,
+      bigrams: r.bigrams as boolean,
+    });
+  }
+
+  /** Written atomically (a reader never sees half a file). */
+  async save(file: string): Promise<void> {
+    await saveJson(file, this.toJSON());
+  }
+
+  static async load(file: string): Promise<TfidfVectorizer> {
+    return TfidfVectorizer.fromJSON(await loadJson(file), file);
   }
 
   /** TF-IDF rows of `texts` as a CSR matrix [texts.length, features]; unseen terms are ignored. */

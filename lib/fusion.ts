@@ -3,8 +3,12 @@
  *
  * Two branches, each the coursework's single-modality model up to its penultimate layer:
  *   - poster branch: the CNN (Conv0..Conv6, FC1, FC2) up to FC2's 1024 outputs after their dropout 0.5;
- *   - overview branch: the BiLSTM (embedding, bidirectional, bidirectional_1, dense) up to dense's 128
- *     relu outputs, before the single model's dropout 0.8;
+ *   - overview branch, one of:
+ *     'lstm': the BiLSTM (embedding, bidirectional, bidirectional_1, dense) up to dense's 128 relu outputs,
+ *       before the single model's dropout 0.8; input: token ids;
+ *     'tfidf': a bag-of-words encoder, Dense(256, relu) + dropout 0.5 on the overview's TF-IDF row
+ *       (lib/baselines.ts TfidfVectorizer, unigrams + bigrams). Trained on 4,553 overviews, the BiLSTM loses
+ *       to a bag of words (see lib/baselines.ts and notebook 05), so the joint model can read the words this way;
  * (or a 'small' variant of each, with fewer filters and units, for tests and quick runs), fused by
  *   - 'gmu': a gated multimodal unit (Arevalo et al. 2017, "Gated Multimodal Units for Information
  *     Fusion"), see GatedMultimodalUnit; or
@@ -13,15 +17,17 @@
  *
  * The branch layers carry the single models' names, so initialiseFromTrained() can start the fusion model
  * from a trained CNN and a trained LSTM (same image size; same vocabulary, i.e. the same vectorizer) by
- * copying weights layer by layer. The model has two inputs, [poster (n x size x size x 3, float in
- * [0,1]), overview ids (n x length, int32, 0 = padding, masked)], and one output, so lib/training.ts's
- * trainModel trains it with Batch.inputs = [posters, ids].
+ * copying weights layer by layer (the 'tfidf' branch always starts from random weights). The model has two
+ * inputs, [poster (n x size x size x 3, float in [0,1]), overview (ids: n x length, int32, 0 = padding,
+ * masked; or TF-IDF rows: n x features, float)], and one output, so lib/training.ts's trainModel trains it
+ * with Batch.inputs = [posters, overviews].
  */
 import * as tf from "@tensorflow/tfjs";
-import { courseworkLstmLayer } from "./models";
+import { TFIDF_JSON, TrainedModel, VOCABULARY_JSON, courseworkLstmLayer } from "./models";
 import type { Dataset, Split } from "./dataset";
 import { PosterSet, posterTrainingData } from "./posters";
-import { TextVectorizer, overviewTrainingData } from "./text";
+import { TextVectorizer, overviewTensor } from "./text";
+import { TfidfVectorizer } from "./baselines";
 import type { MakeBatch, TrainingData } from "./training";
 import type { Figure } from "./plots";
 
@@ -156,6 +162,8 @@ export function gatedMultimodalUnit(args: GatedMultimodalUnitArgs): GatedMultimo
 
 export type FusionKind = "gmu" | "concat";
 export type BranchSize = "coursework" | "small";
+/** How the joint model reads the overview: the coursework's BiLSTM on token ids, or a Dense layer on TF-IDF. */
+export type OverviewBranch = "lstm" | "tfidf";
 
 export interface FusionOptions {
   fusion: FusionKind;
@@ -163,8 +171,12 @@ export interface FusionOptions {
   units?: number;
   /** Posters are imageSize x imageSize x 3. Default 64 (the coursework's). */
   imageSize?: number;
-  /** Vocabulary size including '' and '[UNK]': the trained LSTM's, when starting from its weights. */
-  vocabularySize: number;
+  /** Default 'lstm'. */
+  overviewBranch?: OverviewBranch;
+  /** 'lstm' branch: vocabulary size including '' and '[UNK]' (the trained LSTM's, when starting from its weights). */
+  vocabularySize?: number;
+  /** 'tfidf' branch: the TF-IDF vectorizer's number of features. */
+  tfidfFeatures?: number;
   /** Default 25. */
   genres?: number;
   /** Dropout between the fused representation and the Output layer. Default 0.5. */
@@ -185,24 +197,30 @@ interface BranchSizes {
   lstm1: number;
   lstm2: number;
   dense: number;
+  /** 'tfidf' overview branch: units of its Dense layer. */
+  tfidf: number;
 }
 
 /** Layer sizes of the two branch variants ('coursework' = REFERENCE.md's tables). */
 export const BRANCH_SIZES: Record<BranchSize, BranchSizes> = {
-  coursework: { filters: [16, 32, 32, 64, 64, 128, 128], fc: 1024, embedding: 256, lstm1: 256, lstm2: 128, dense: 128 },
-  small: { filters: [8, 8, 8, 16, 16, 32, 32], fc: 64, embedding: 32, lstm1: 32, lstm2: 16, dense: 32 },
+  coursework: { filters: [16, 32, 32, 64, 64, 128, 128], fc: 1024, embedding: 256, lstm1: 256, lstm2: 128, dense: 128, tfidf: 256 },
+  small: { filters: [8, 8, 8, 16, 16, 32, 32], fc: 64, embedding: 32, lstm1: 32, lstm2: 16, dense: 32, tfidf: 32 },
 };
 
 /** The branch layers that carry weights, named as in buildCnn / buildLstm (what initialiseFromTrained copies). */
 export const POSTER_BRANCH_LAYERS = ["Conv0", "Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Conv6", "FC1", "FC2"] as const;
 export const OVERVIEW_BRANCH_LAYERS = ["embedding", "bidirectional", "bidirectional_1", "dense"] as const;
+/** The 'tfidf' overview branch's Dense layer (L2 1e-5 on its kernel, as the linear baseline's). */
+export const TFIDF_BRANCH_LAYER = "tfidf_dense";
+const TFIDF_BRANCH_L2 = 1e-5;
 /** Name of the GMU layer, or of the concat option's Dense layer. */
 export const GMU_LAYER = "gmu";
 export const CONCAT_DENSE_LAYER = "fusion_dense";
 
 /**
- * Builds the joint poster + overview model: inputs [poster [size,size,3] float, overview [null] int32],
- * output [batch, genres] sigmoid ("Output"). Not compiled: train it with lib/training.ts's trainModel.
+ * Builds the joint poster + overview model: inputs [poster [size,size,3] float, overview ([null] int32 ids,
+ * or [features] float TF-IDF)], output [batch, genres] sigmoid ("Output"). Not compiled: train it with
+ * lib/training.ts's trainModel.
  */
 export function buildFusionModel(options: FusionOptions): tf.LayersModel {
   const size = options.imageSize ?? 64;
@@ -210,9 +228,14 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
   const units = options.units ?? 128;
   const rate = options.dropout ?? 0.5;
   const sizes = BRANCH_SIZES[options.branches ?? "coursework"];
-  if (!Number.isInteger(options.vocabularySize) || options.vocabularySize < 2) {
-    throw new Error(`buildFusionModel: vocabularySize must be an integer >= 2, got ${options.vocabularySize}`);
+  const overviewBranch = options.overviewBranch ?? "lstm";
+  if (overviewBranch === "lstm" && !(Number.isInteger(options.vocabularySize) && (options.vocabularySize as number) >= 2)) {
+    throw new Error(`buildFusionModel: the 'lstm' overview branch needs vocabularySize, an integer >= 2, got ${options.vocabularySize}`);
   }
+  if (overviewBranch === "tfidf" && !(Number.isInteger(options.tfidfFeatures) && (options.tfidfFeatures as number) >= 1)) {
+    throw new Error(`buildFusionModel: the 'tfidf' overview branch needs tfidfFeatures, a positive integer, got ${options.tfidfFeatures}`);
+  }
+  if (overviewBranch !== "lstm" && overviewBranch !== "tfidf") throw new Error(`buildFusionModel: overviewBranch must be 'lstm' or 'tfidf', got ${String(overviewBranch)}`);
   let layerIndex = 0;
   const init = () => tf.initializers.glorotUniform(options.seed === undefined ? {} : { seed: options.seed + layerIndex++ });
   const apply = (layer: tf.layers.Layer, x: SymbolicTensor | SymbolicTensor[]) => layer.apply(x) as SymbolicTensor;
@@ -246,22 +269,34 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
   v = apply(tf.layers.dense({ name: "FC2", units: sizes.fc, activation: "relu", kernelInitializer: init() }), v);
   v = apply(dropout(0.5), v);
 
-  // Overview branch: the BiLSTM up to dense (128 relu), before the single model's dropout 0.8.
-  const overview = tf.input({ shape: [null] as unknown as number[], dtype: "int32", name: "overview" });
-  const lstm = courseworkLstmLayer;
-  let t = apply(
-    tf.layers.embedding({
-      name: "embedding",
-      inputDim: options.vocabularySize,
-      outputDim: sizes.embedding,
-      maskZero: true,
-      embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, ...(options.seed === undefined ? {} : { seed: options.seed }) }),
-    }),
-    overview,
-  );
-  t = apply(tf.layers.bidirectional({ name: "bidirectional", layer: lstm(sizes.lstm1, true), mergeMode: "concat" }), t);
-  t = apply(tf.layers.bidirectional({ name: "bidirectional_1", layer: lstm(sizes.lstm2, false), mergeMode: "concat" }), t);
-  t = apply(tf.layers.dense({ name: "dense", units: sizes.dense, activation: "relu", kernelInitializer: init() }), t);
+  let overview: SymbolicTensor;
+  let t: SymbolicTensor;
+  if (overviewBranch === "lstm") {
+    // The BiLSTM up to dense (128 relu), before the single model's dropout 0.8.
+    overview = tf.input({ shape: [null] as unknown as number[], dtype: "int32", name: "overview" });
+    const lstm = courseworkLstmLayer;
+    t = apply(
+      tf.layers.embedding({
+        name: "embedding",
+        inputDim: options.vocabularySize as number,
+        outputDim: sizes.embedding,
+        maskZero: true,
+        embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, ...(options.seed === undefined ? {} : { seed: options.seed }) }),
+      }),
+      overview,
+    );
+    t = apply(tf.layers.bidirectional({ name: "bidirectional", layer: lstm(sizes.lstm1, true), mergeMode: "concat" }), t);
+    t = apply(tf.layers.bidirectional({ name: "bidirectional_1", layer: lstm(sizes.lstm2, false), mergeMode: "concat" }), t);
+    t = apply(tf.layers.dense({ name: "dense", units: sizes.dense, activation: "relu", kernelInitializer: init() }), t);
+  } else {
+    // Bag of words: TF-IDF row -> Dense(relu) -> dropout, the same regularisation as the linear baseline's kernel.
+    overview = tf.input({ shape: [options.tfidfFeatures as number], name: "overview_tfidf" });
+    t = apply(
+      tf.layers.dense({ name: TFIDF_BRANCH_LAYER, units: sizes.tfidf, activation: "relu", kernelInitializer: init(), kernelRegularizer: tf.regularizers.l2({ l2: TFIDF_BRANCH_L2 }) }),
+      overview,
+    );
+    t = apply(tf.layers.dropout({ name: "tfidf_dropout", rate: 0.5 }), t);
+  }
 
   // Fusion.
   let h: SymbolicTensor;
@@ -322,7 +357,8 @@ export function initialiseFromTrained(fusion: tf.LayersModel, cnn: ModelSource, 
     for (const name of names) {
       const target = findLayer(fusion, name);
       if (target === undefined) {
-        report.skipped.push({ layer: name, reason: "not in the fusion model" });
+        // e.g. the LSTM's layers in a model with the 'tfidf' overview branch: nothing to report unless weights were offered
+        if (source !== undefined) report.skipped.push({ layer: name, reason: "not in the fusion model" });
         continue;
       }
       if (source === undefined) {
@@ -407,7 +443,7 @@ export interface GateMatrix {
 
 /**
  * gateActivations over many rows, batch by batch, with a fusion MakeBatch (its inputs must be
- * [posters, ids]; labels are ignored). Rows in the given order.
+ * [posters, overviews]; labels are ignored). Rows in the given order.
  */
 export async function gateActivationsForRows(model: tf.LayersModel, rows: readonly number[], makeBatch: MakeBatch, batchSize = 64): Promise<GateMatrix> {
   const units = gmuLayer(model).units;
@@ -525,28 +561,49 @@ export function outputKernelOf(model: tf.LayersModel): Float32Array {
 // ---------------------------------------------------------------------------------------------------
 // Training batches: a poster and an overview per film
 
+/** What turns overviews into the joint model's overview input: token ids ('lstm' branch) or TF-IDF rows ('tfidf'). */
+export type OverviewEncoder = TextVectorizer | TfidfVectorizer;
+
+/**
+ * The overview input of the joint model for `texts`, encoded once: a function giving the tensor of the
+ * texts at `indices` (ids padded to the longest of them, or to sequenceLength; or dense TF-IDF rows).
+ */
+export function overviewInputs(encoder: OverviewEncoder, texts: readonly string[], sequenceLength?: number): (indices: readonly number[]) => tf.Tensor {
+  if (encoder instanceof TfidfVectorizer) {
+    const matrix = encoder.transform(texts);
+    return (indices) => matrix.toTensor(indices);
+  }
+  const encoded = texts.map((text) => encoder.encode(text));
+  return (indices) => overviewTensor(indices.map((i) => encoded[i] as Int32Array), sequenceLength);
+}
+
+/** A trained joint model's overview encoder (its vocabulary.json or tfidf.json), with a clear error when missing. */
+export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
+  const encoder = trained.tfidf ?? trained.vectorizer;
+  if (!encoder) throw new Error(`${trained.dir}: a joint model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`);
+  return encoder;
+}
+
 /**
  * The joint model's training data: films of the split that have a preprocessed poster (the others are
- * listed in `excluded`), batches of [posters, overview ids padded to the batch's longest overview].
+ * listed in `excluded`), batches of [posters, overviews] (see overviewInputs).
  */
 export function fusionTrainingData(
   dataset: Dataset,
   posters: PosterSet,
-  vectorizer: TextVectorizer,
+  encoder: OverviewEncoder,
   split: Split,
   sequenceLength?: number,
 ): TrainingData & { excluded: string[] } {
   const images = posterTrainingData(dataset, posters, split);
-  const texts = overviewTrainingData(dataset, vectorizer, split, sequenceLength);
+  const overviews = overviewInputs(encoder, dataset.films.map((f) => f.overview), sequenceLength);
   return {
     train: images.train,
     validation: images.validation,
     excluded: images.excluded,
     makeBatch: (rows) => {
       const image = images.makeBatch(rows);
-      const text = texts.makeBatch(rows);
-      text.labels.dispose();
-      return { inputs: [image.inputs as tf.Tensor, text.inputs as tf.Tensor], labels: image.labels };
+      return { inputs: [image.inputs as tf.Tensor, overviews(rows)], labels: image.labels };
     },
   };
 }

@@ -21,8 +21,9 @@
  *
  * Note: a loss other than plain BCE also changes `val_loss`, hence which epoch the trainer keeps; and the
  * probabilities of a model trained with a weighted or focal loss are no longer calibrated frequencies
- * (weighted BCE pushes them up, alpha = 0.25 focal pushes them down), so compare such models by F1 at
- * tuned thresholds (lib/metrics.ts tuneThresholds), not by their BCE.
+ * (weighted BCE pushes them up, alpha = 0.25 focal pushes them down). For weighted BCE the inflation is
+ * known exactly and undone after training (weightedBceCorrection, on by default in the notebooks' runs);
+ * compare focal models by F1 at tuned thresholds (lib/metrics.ts tuneThresholds), not by their BCE.
  */
 import * as tf from "@tensorflow/tfjs";
 import { KERAS_EPSILON, binaryCrossentropy } from "./training";
@@ -193,6 +194,11 @@ export interface LossConfig {
   gamma?: number;
   /** focal: default DEFAULT_FOCAL_ALPHA. */
   alpha?: number;
+  /**
+   * weighted-bce: after training, undo the weights' inflation of the probabilities (weightedBceCorrection),
+   * so that the saved model's probabilities are calibrated again. Default true.
+   */
+  correctProbabilities?: boolean;
 }
 
 export interface ConfiguredLoss {
@@ -203,6 +209,8 @@ export interface ConfiguredLoss {
   excluded: number[];
   /** weighted-bce only: the positive weights per genre. */
   weights?: number[];
+  /** weighted-bce with correctProbabilities (the default): what to apply to the output layer after training. */
+  correction?: OutputCorrection;
 }
 
 function formatWeight(w: number): string {
@@ -244,6 +252,7 @@ export function lossFromConfig(
           `(${formatWeight(lo)}..${formatWeight(hi)}, ${capped} genre${capped === 1 ? "" : "s"} at the cap); ${excludedText}`,
         excluded,
         weights,
+        ...(config.correctProbabilities === false ? {} : { correction: weightedBceCorrection({ weights, excluded }, trainRows.length) }),
       };
     }
     case "focal": {
@@ -258,4 +267,75 @@ export function lossFromConfig(
     default:
       throw new Error(`lossFromConfig: unknown loss kind '${String((config as { kind: unknown }).kind)}' (bce, weighted-bce, focal)`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Undoing weighted BCE's inflation of the probabilities
+
+/**
+ * What to change in a sigmoid output layer trained with weighted BCE so that it predicts calibrated
+ * probabilities again (prior correction, as for a classifier trained on resampled classes):
+ *
+ *   The expected weighted loss of predicting p for a cell whose true probability is q,
+ *   -(w q log p + (1 - q) log(1 - p)), is smallest at p / (1 - p) = w q / (1 - q): the trained model's odds
+ *   are w times the true odds. So logit(q) = logit(p) - ln w, i.e. the output layer's bias minus ln w_g.
+ *
+ * Genres excluded from the loss (no positive training film) were never trained: their kernel column is
+ * zeroed and their bias set to logit(0.5 / (n + 1)) for n training films (the Krichevsky-Trofimov estimate
+ * of a frequency seen 0 times in n), so they predict a tiny constant instead of an untrained ~0.5.
+ */
+export interface OutputCorrection {
+  /** Added to the bias of each genre (-ln w_g; 0 for excluded genres, which are overwritten instead). */
+  biasShift: number[];
+  /** Genres whose kernel column is zeroed and whose bias is set to excludedBias. */
+  excluded: number[];
+  excludedBias: number;
+  /** One line for the notebook. */
+  description: string;
+}
+
+export function weightedBceCorrection(weights: PositiveWeights, trainFilms: number): OutputCorrection {
+  if (!Number.isInteger(trainFilms) || trainFilms < 1) throw new Error(`weightedBceCorrection: trainFilms must be a positive integer, got ${trainFilms}`);
+  const biasShift = weights.weights.map((w, g) => {
+    if (weights.excluded.includes(g)) return 0;
+    if (!(w > 0) || !Number.isFinite(w)) throw new Error(`weightedBceCorrection: weight ${w} of genre ${g} is not a finite number > 0`);
+    return 0 - Math.log(w); // not -Math.log(w): -0 for w = 1
+  });
+  const p = 0.5 / (trainFilms + 1);
+  return {
+    biasShift,
+    excluded: [...weights.excluded],
+    excludedBias: Math.log(p / (1 - p)),
+    description:
+      "probabilities corrected for the weighted loss (output bias - ln pos_weight per genre)" +
+      (weights.excluded.length > 0 ? `; genres without a positive training film predict ${p.toExponential(1)}` : ""),
+  };
+}
+
+/**
+ * Applies an OutputCorrection to a model's sigmoid output layer (its last layer: Dense(genres, sigmoid)),
+ * in place. Throws when the last layer is not such a layer.
+ */
+export function correctOutputLayer(model: tf.LayersModel, correction: OutputCorrection): void {
+  const layer = model.layers[model.layers.length - 1];
+  const config = layer?.getConfig() ?? {};
+  const weights = layer?.getWeights() ?? [];
+  const [kernel, bias] = weights;
+  const genres = correction.biasShift.length;
+  if (!layer || config["activation"] !== "sigmoid" || weights.length !== 2 || !kernel || !bias || bias.shape[0] !== genres) {
+    throw new Error(`correctOutputLayer: ${model.name}'s last layer (${layer?.name}) is not a Dense(${genres}, sigmoid) layer with a bias`);
+  }
+  const k = kernel.arraySync() as number[][];
+  const b = bias.arraySync() as number[];
+  for (let g = 0; g < genres; g++) {
+    if (correction.excluded.includes(g)) {
+      for (const row of k) row[g] = 0;
+      b[g] = correction.excludedBias;
+    } else {
+      b[g] = (b[g] as number) + (correction.biasShift[g] as number);
+    }
+  }
+  const corrected = [tf.tensor2d(k, kernel.shape as [number, number]), tf.tensor1d(b)];
+  layer.setWeights(corrected); // copies the values into the layer's variables
+  tf.dispose(corrected);
 }

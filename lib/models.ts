@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { MODEL_JSON, loadCheckpoint, loadJson } from "./checkpoint";
 import { Random, seededRandom } from "./random";
 import { TextVectorizer } from "./text";
+import { TfidfVectorizer } from "./baselines";
 import type { TrainingHistory } from "./training";
 
 export interface CnnOptions {
@@ -228,6 +229,10 @@ export interface ModelInfo {
   imageSize?: number;
   /** LSTM: fixed sequence length, or undefined for batches padded to their longest overview. */
   sequenceLength?: number;
+  /** fusion: how the model reads the overview (undefined: 'lstm', token ids with vocabulary.json; 'tfidf': tfidf.json). */
+  overviewBranch?: "lstm" | "tfidf";
+  /** Set when the output layer was corrected after a weighted loss (lib/losses.ts weightedBceCorrection). */
+  outputCorrection?: string;
   started: string;
   finished?: string;
   bestEpoch?: number;
@@ -239,6 +244,7 @@ export const INFO_JSON = "info.json";
 export const VOCABULARY_JSON = "vocabulary.json";
 export const HISTORY_JSON = "history.json";
 export const THRESHOLDS_JSON = "thresholds.json";
+export const TFIDF_JSON = "tfidf.json";
 
 /** <dir>/thresholds.json: per-genre thresholds maximising each genre's F1 on the training run's validation split. */
 export interface SavedThresholds {
@@ -259,8 +265,10 @@ export interface TrainedModel {
   info: ModelInfo;
   model: tf.LayersModel;
   history?: TrainingHistory;
-  /** LSTM and fusion. */
+  /** LSTM, and fusion with the 'lstm' overview branch. */
   vectorizer?: TextVectorizer;
+  /** fusion with the 'tfidf' overview branch. */
+  tfidf?: TfidfVectorizer;
   /** Per-genre thresholds tuned on the validation split at the end of training, when saved. */
   thresholds?: SavedThresholds;
 }
@@ -281,7 +289,10 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const trained: TrainedModel = { dir, info, model };
   if (fs.existsSync(path.join(dir, HISTORY_JSON))) trained.history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON));
   if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) trained.thresholds = await loadJson<SavedThresholds>(path.join(dir, THRESHOLDS_JSON));
-  if (info.kind === "lstm" || info.kind === "fusion") {
+  if (info.kind === "fusion" && info.overviewBranch === "tfidf") {
+    need(TFIDF_JSON, "TF-IDF vocabulary");
+    trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
+  } else if (info.kind === "lstm" || info.kind === "fusion") {
     need(VOCABULARY_JSON, "vocabulary");
     trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
   }

@@ -1,4 +1,7 @@
 import * as assert from "node:assert/strict";
+import { promises as fs } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import {
   CsrMatrix,
@@ -131,6 +134,21 @@ describe("baselines", function () {
       const d1 = rowOf(v.transform(docs), v.vocabulary, 1);
       closeTo(d1["the"] as number, 2 / Math.sqrt(7));
       closeTo(d1["the cat"] as number, 1 / Math.sqrt(7));
+    });
+
+    it("saves and loads back: same vocabulary, idf and rows; a damaged file is named in the error", async () => {
+      const v = TfidfVectorizer.fit(docs, { minDf: 1 });
+      const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), "tfidf-")), "tfidf.json");
+      await v.save(file);
+      const back = await TfidfVectorizer.load(file);
+      assert.deepEqual(back.vocabulary, v.vocabulary);
+      assert.deepEqual(Array.from(back.idf), Array.from(v.idf));
+      assert.equal(back.bigrams, true);
+      closeTo(rowOf(back.transform(["a cat"]), back.vocabulary, 0)["cat"] as number, rowOf(v.transform(["a cat"]), v.vocabulary, 0)["cat"] as number);
+      const json = v.toJSON();
+      await fs.writeFile(file, JSON.stringify({ ...json, documentFrequency: json.documentFrequency.slice(1) }));
+      await assert.rejects(TfidfVectorizer.load(file), (e: Error) => e.message.includes(file) && /documentFrequency/.test(e.message));
+      assert.throws(() => TfidfVectorizer.fromJSON({ ...json, vocabulary: [...json.vocabulary].reverse() }), /sorted and unique/);
     });
 
     it("ignores unseen words; a text with none known is a zero row; toDense picks rows", () => {

@@ -76,6 +76,37 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.ok(fs.existsSync(path.join(out, "model.json")));
   });
 
+  it("trains the joint model (smoke: frozen CNN + TF-IDF branch, corrected weighted loss); predict and evaluate need both inputs", () => {
+    const outDir = path.join(dir, "out");
+    const fusionEnv = { ...env, WORKBOOK_OUT_DIR: outDir };
+    const missing = run("train", ["fusion", "--preset", "smoke"], fusionEnv);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /start 'trained' needs the CNN trained at preset smoke/);
+    assert.equal(run("train", ["cnn", "--preset", "smoke", "--epochs", "1"], fusionEnv).status, 0);
+    const r = run("train", ["fusion", "--preset", "smoke", "--epochs", "2"], fusionEnv);
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, /copied 9 layers: Conv0.*FC2/);
+    assert.match(r.output, /overview branch: TF-IDF/);
+    const fusionDir = path.join(outDir, "models", "smoke", "fusion");
+    const info = JSON.parse(fs.readFileSync(path.join(fusionDir, "info.json"), "utf8"));
+    assert.equal(info.kind, "fusion");
+    assert.equal(info.overviewBranch, "tfidf");
+    assert.match(info.outputCorrection, /bias - ln pos_weight/);
+    assert.ok(fs.existsSync(path.join(fusionDir, "tfidf.json")) && !fs.existsSync(path.join(fusionDir, "vocabulary.json")));
+
+    const poster = path.join(data, "Images", "tt9000001.jpg");
+    const both = run("predict", ["--model", fusionDir, "--poster", poster, "--overview", "A detective hunts a killer.", "--json"], fusionEnv);
+    assert.equal(both.status, 0, both.output);
+    assert.equal(JSON.parse(both.stdout.trim()).top.length, 3);
+    const posterOnly = run("predict", ["--model", fusionDir, "--poster", poster], fusionEnv);
+    assert.equal(posterOnly.status, 1);
+    assert.match(posterOnly.stderr, /a film needs both a poster and an overview/);
+    const report = path.join(dir, "fusion-eval.json");
+    const evaluated = run("evaluate", ["--model", fusionDir, "--data", data, "--json", report], fusionEnv);
+    assert.equal(evaluated.status, 0, evaluated.output);
+    assert.equal(JSON.parse(fs.readFileSync(report, "utf8")).films, 40);
+  });
+
   it("predict prints the top genres for a poster, an overview and a dataset; JSON lines with --json", () => {
     const poster = path.join(data, "Images", "tt9000000.jpg");
     const byPoster = run("predict", ["--model", cnnDir, "--poster", poster, "--top", "2"], env);

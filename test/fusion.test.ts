@@ -13,9 +13,13 @@ import {
   gateActivationsForRows,
   gmuLayer,
   initialiseFromTrained,
+  TFIDF_BRANCH_LAYER,
   outputKernelOf,
+  overviewInputs,
   summariseGate,
 } from "../lib/fusion";
+import { TfidfVectorizer } from "../lib/baselines";
+import { TextVectorizer } from "../lib/text";
 import { buildCnn, buildLstm } from "../lib/models";
 import { seededRandom } from "../lib/random";
 import { augmentTrainingData } from "../lib/augment";
@@ -160,6 +164,63 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     assert.ok(Number.isFinite(value.dataSync()[0]!));
     tf.dispose([value, labels, ...x, ...Object.values(grads)]);
     model.dispose();
+  });
+
+  it("'tfidf' overview branch: [poster, TF-IDF row] inputs, gradients reach the CNN, the TF-IDF layer and the gate", () => {
+    const features = 12;
+    const model = buildFusionModel({ fusion: "gmu", units: 8, imageSize: SIZE, overviewBranch: "tfidf", tfidfFeatures: features, branches: "small", seed: 1 });
+    assert.deepEqual(model.inputs.map((i) => [i.shape, i.dtype]), [[[null, SIZE, SIZE, 3], "float32"], [[null, features], "float32"]]);
+    assert.match(model.inputs[1]!.name, /^overview_tfidf/);
+    assert.ok(!model.layers.some((l) => l.name === "embedding" || l.name.startsWith("bidirectional")), "no LSTM layers");
+    const r = seededRandom(3);
+    const x = [inputs(4, 2)[0]!, tf.tensor2d(Float32Array.from({ length: 4 * features }, () => r()), [4, features])];
+    const labels = tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 25 }, (_, j) => ((i + j) % 3 === 0 ? 1 : 0))));
+    const weights = model.trainableWeights;
+    const variables = weights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => binaryCrossentropy(labels, model.apply(x, { training: true }) as tf.Tensor), variables);
+    for (const name of ["Conv0/kernel", "FC2/kernel", `${TFIDF_BRANCH_LAYER}/kernel`, "gmu/W_v", "gmu/W_t", "gmu/W_z", "Output/kernel"]) {
+      const k = weights.findIndex((w) => w.originalName === name);
+      assert.ok(k >= 0, `no weight ${name}`);
+      const n = tf.tidy(() => tf.norm(grads[(variables[k] as tf.Variable).name] as tf.Tensor).dataSync()[0] as number);
+      assert.ok(Number.isFinite(n) && n > 0, `gradient of ${name}: ${n}`);
+    }
+    const gate = gateActivations(model, x);
+    assert.deepEqual(gate.shape, [4, 8]);
+    tf.dispose([value, labels, gate, ...x, ...Object.values(grads)]);
+    model.dispose();
+    assert.throws(() => buildFusionModel({ fusion: "gmu", imageSize: SIZE, overviewBranch: "tfidf", vocabularySize: VOCAB }), /'tfidf' overview branch needs tfidfFeatures/);
+    assert.throws(() => buildFusionModel({ fusion: "gmu", imageSize: SIZE }), /'lstm' overview branch needs vocabularySize/);
+  });
+
+  it("initialiseFromTrained with the 'tfidf' branch copies the CNN only and reports nothing about the LSTM", () => {
+    const fusion = buildFusionModel({ fusion: "gmu", units: 8, imageSize: SIZE, overviewBranch: "tfidf", tfidfFeatures: 5, seed: 5 });
+    const cnn = buildCnn({ imageSize: SIZE, seed: 6 });
+    const report = initialiseFromTrained(fusion, cnn, null, { freezeBranches: true });
+    assert.deepEqual(report.copied, ["Conv0", "Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Conv6", "FC1", "FC2"]);
+    assert.deepEqual(report.skipped, []);
+    const trainable = new Set(fusion.trainableWeights.map((w) => w.originalName.split("/")[0]));
+    assert.deepEqual([...trainable].sort(), [GMU_LAYER, "Output", TFIDF_BRANCH_LAYER].sort());
+    fusion.dispose();
+    cnn.dispose();
+  });
+
+  it("overviewInputs: ids padded to the longest of the picked texts, or dense TF-IDF rows", () => {
+    const texts = ["the cat sat", "a dog", "the dog ran far away"];
+    const ids = TextVectorizer.adapt(texts);
+    const picked = overviewInputs(ids, texts)([1, 0]);
+    // "a dog" -> 2 ids then padding to 3 (the longest of the two picked); "the cat sat" -> 3 ids
+    assert.deepEqual(picked.shape, [2, 3]);
+    assert.equal(picked.dtype, "int32");
+    const rows = picked.arraySync() as number[][];
+    assert.equal(rows[0]![2], 0);
+    assert.ok(rows[1]!.every((id) => id > 1));
+    const tfidf = TfidfVectorizer.fit(texts, { minDf: 1, bigrams: false });
+    const dense = overviewInputs(tfidf, texts)([2]);
+    assert.deepEqual(dense.shape, [1, tfidf.features]);
+    // "the dog ran far away": five distinct known words, idf-weighted and L2-normalised: squares sum to 1
+    close([tf.tidy(() => tf.sum(tf.square(dense)).dataSync()[0] as number)], [1], 1e-6);
+    assert.equal((dense.dataSync() as Float32Array).filter((v) => v > 0).length, 5);
+    tf.dispose([picked, dense]);
   });
 
   it("save / loadCheckpoint round trip: same predictions and gates, the GMU comes back as a GMU", async () => {

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { DEFAULT_POS_WEIGHT_CAP, focalLoss, lossFromConfig, positiveWeights, weightedBinaryCrossentropy } from "../lib/losses";
+import { DEFAULT_POS_WEIGHT_CAP, correctOutputLayer, focalLoss, lossFromConfig, positiveWeights, weightedBceCorrection, weightedBinaryCrossentropy } from "../lib/losses";
 import { binaryCrossentropy } from "../lib/training";
 import { useBackend } from "./helpers";
 
@@ -189,6 +189,59 @@ describe("losses", function () {
       assert.deepEqual(c.excluded, []);
       assert.match(c.description, /binary cross-entropy/);
       assert.throws(() => lossFromConfig({ kind: "hinge" as "bce" }, labels, names, rows), /unknown loss kind/);
+    });
+  });
+
+  describe("weightedBceCorrection and correctOutputLayer", () => {
+    it("shifts each bias by -ln(pos_weight); an excluded genre predicts 0.5 / (n + 1) whatever its input", () => {
+      // weights [4, 1, 0 (excluded)], n = 99 training films: shifts [-ln 4, -ln 1 = 0, 0];
+      // excluded bias = logit(0.5 / 100) = ln(0.005 / 0.995) = -5.29330482
+      const c = weightedBceCorrection({ weights: [4, 1, 0], excluded: [2] }, 99);
+      closeTo(c.biasShift[0]!, -Math.log(4), 1e-12);
+      assert.equal(c.biasShift[1], 0);
+      closeTo(c.excludedBias, -5.29330482, 1e-7);
+      assert.match(c.description, /bias - ln pos_weight.*5\.0e-3/);
+
+      // Dense(3, sigmoid) on 2 inputs, kernel [[1, 2, 3], [0, -1, 1]], bias [0.5, 0, -1]
+      const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "sigmoid" })] });
+      model.layers[0]!.setWeights([tf.tensor2d([[1, 2, 3], [0, -1, 1]]), tf.tensor1d([0.5, 0, -1])]);
+      const x = tf.tensor2d([[1, 1]]); // logits before: [1.5, 1, 3]
+      correctOutputLayer(model, c);
+      const p = (model.predict(x) as tf.Tensor).dataSync();
+      // genre 0: odds e^1.5 / 4 -> p = sigmoid(1.5 - ln 4) = 0.52824  (e^1.5 = 4.48169; 4.48169 / 8.48169)
+      closeTo(p[0]!, 4.48168907 / (4 + 4.48168907), 1e-6, "genre 0");
+      closeTo(p[1]!, 1 / (1 + Math.exp(-1)), 1e-6, "genre 1 unchanged");
+      closeTo(p[2]!, 0.005, 1e-6, "genre 2 constant");
+      tf.dispose([x]);
+      model.dispose();
+    });
+
+    it("turns a weighted-BCE fit back into the true frequency (Keras-style training of a bias-only model)", () => {
+      // 10 films, 2 of them positive (q = 0.2), pos_weight 4: the weighted loss is smallest at
+      // p / (1 - p) = 4 * 0.2 / 0.8 = 1, i.e. p = 0.5; corrected, p = sigmoid(0 - ln 4) = 0.2.
+      const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "sigmoid", kernelInitializer: "zeros" })] });
+      const x = tf.zeros([10, 1]);
+      const y = tf.tensor2d([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [10, 1]);
+      const loss = weightedBinaryCrossentropy([4]);
+      const optimizer = tf.train.adam(0.05);
+      for (let i = 0; i < 300; i++) optimizer.minimize(() => loss(y, model.apply(x) as tf.Tensor));
+      closeTo((model.predict(x.slice([0, 0], [1, 1])) as tf.Tensor).dataSync()[0]!, 0.5, 1e-3, "weighted fit");
+      correctOutputLayer(model, weightedBceCorrection({ weights: [4], excluded: [] }, 10));
+      closeTo((model.predict(x.slice([0, 0], [1, 1])) as tf.Tensor).dataSync()[0]!, 0.2, 1e-3, "corrected");
+      tf.dispose([x, y]);
+      optimizer.dispose();
+      model.dispose();
+    });
+
+    it("lossFromConfig attaches the correction to weighted-bce unless turned off; other layers are refused", () => {
+      const labels = Uint8Array.from([1, 0, 0, 0]); // 4 films x 1 genre: 1 positive -> weight 3
+      const c = lossFromConfig({ kind: "weighted-bce" }, labels, ["Action"], [0, 1, 2, 3]);
+      closeTo(c.correction!.biasShift[0]!, -Math.log(3), 1e-12);
+      assert.equal(lossFromConfig({ kind: "weighted-bce", correctProbabilities: false }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
+      assert.equal(lossFromConfig({ kind: "bce" }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
+      const relu = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "relu" })] });
+      assert.throws(() => correctOutputLayer(relu, c.correction!), /not a Dense\(1, sigmoid\) layer/);
+      relu.dispose();
     });
   });
 });

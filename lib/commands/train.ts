@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const best = history.epochs.find((e) => e.epoch === history.bestEpoch);
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
   if (best) console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
-  console.log(`wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json${run.vectorizer ? ", vocabulary.json" : ""})`);
+  console.log(`wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${run.vectorizer ? ", vocabulary.json" : ""}${run.tfidf ? ", tfidf.json" : ""})`);
 }
 
 main().catch((e: unknown) => {

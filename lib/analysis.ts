@@ -295,6 +295,12 @@ export function perGenreF1Figure(comparison: Comparison, tuned = false): Figure 
   };
 }
 
+/** Each film's k most probable genres (films x genres probabilities, row-major). */
+function topGenresPerFilm(probabilities: Float32Array, genres: readonly string[], k: number): string[][] {
+  const g = genres.length;
+  return Array.from({ length: probabilities.length / g }, (_, i) => topK(probabilities.subarray(i * g, (i + 1) * g), genres, k).map((r) => r.genre));
+}
+
 /** How often each genre is predicted (threshold 0.5, and in the top 3) vs how often it is true. */
 export function predictionBiasFigure(comparison: Comparison): Figure {
   const n = comparison.films.length;
@@ -306,7 +312,7 @@ export function predictionBiasFigure(comparison: Comparison): Figure {
   });
   const top3Share = (m: ModelResult) => {
     const counts = new Array<number>(g).fill(0);
-    for (let i = 0; i < n; i++) for (const r of topK(m.probabilities.subarray(i * g, (i + 1) * g), comparison.genres, 3)) counts[comparison.genres.indexOf(r.genre)] += 1;
+    for (const top of topGenresPerFilm(m.probabilities, comparison.genres, 3)) for (const genre of top) counts[comparison.genres.indexOf(genre)] += 1;
     return counts.map((c) => c / n);
   };
   const order = comparison.genres.map((_, j) => j).sort((a, b) => (trueShare[b] as number) - (trueShare[a] as number));
@@ -385,12 +391,7 @@ export function comparisonNarrative(comparison: Comparison, agreement: HitAgreem
   const dominant = (m: ModelResult) => {
     const shares = predictedVsTrueCounts(comparison.yTrue, m.probabilities, comparison.genres, 0.5);
     const predicted = shares.filter((s) => s.predicted > 0).map((s) => s.genre);
-    const g = comparison.genres.length;
-    let dramaOrComedyTop3 = 0;
-    for (let i = 0; i < n; i++) {
-      const top = topK(m.probabilities.subarray(i * g, (i + 1) * g), comparison.genres, 3).map((r) => r.genre);
-      if (top.includes("Drama") || top.includes("Comedy")) dramaOrComedyTop3++;
-    }
+    const dramaOrComedyTop3 = topGenresPerFilm(m.probabilities, comparison.genres, 3).filter((top) => top.includes("Drama") || top.includes("Comedy")).length;
     return { predicted, dramaOrComedyTop3 };
   };
   const da = dominant(a);

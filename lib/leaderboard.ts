@@ -178,6 +178,15 @@ export function leaderboardNarrative(scored: readonly ScoredContender[], names: 
     );
   };
   compare(linear, "the linear text baseline");
+  const textBranch = by.get(TEXT_BRANCH_NAME);
+  if (textBranch) {
+    const d = (get: (e: ScoredContender) => number | null) => v(joint, get) - v(textBranch, get);
+    lines.push(
+      `- What the poster adds: the same text branch without the poster scores macro F1 ${fmt(v(textBranch, macro))}, micro F1 ${fmt(v(textBranch, micro))}, ` +
+        `val BCE ${fmt(textBranch.atHalf.bce)}; the joint model ${d(macro) >= 0 ? "+" : ""}${d(macro).toFixed(4)} macro, ${d(micro) >= 0 ? "+" : ""}${d(micro).toFixed(4)} micro, ` +
+        `${joint.atHalf.bce - textBranch.atHalf.bce >= 0 ? "+" : ""}${(joint.atHalf.bce - textBranch.atHalf.bce).toFixed(4)} BCE.`,
+    );
+  }
   compare(bestSingle, "the better single model");
   compare(bestLate, "the better late fusion");
   const losers = scored.filter((s) => s.group !== "baseline" && s.name !== linear.name && v(s, macro) < v(linear, macro)).map((s) => s.name);
@@ -188,12 +197,22 @@ export function leaderboardNarrative(scored: readonly ScoredContender[], names: 
   return lines.join("\n");
 }
 
+export const LINEAR_BASELINE_NAME = "TF-IDF + logistic regression";
+export const TEXT_BRANCH_NAME = "TF-IDF MLP (the joint model's text branch, no poster)";
+
 /**
  * The contenders of notebook 05 on the comparison's films: the genre-frequency prior, the linear text
- * baseline, the single models, their late fusions (average, and cross-fitted weighted average) and the
- * joint model (the comparison's models, in order: poster model, overview model, joint model).
+ * baseline (and, when given, the joint model's text branch trained alone), the single models, their late
+ * fusions (average, and cross-fitted weighted average) and the joint model (the comparison's models, in order: poster model, overview model, joint model).
  */
-export async function fusionContenders(comparison: Comparison, dataset: Dataset, split: Split, linear: LinearBaseline, seed: number): Promise<{ contenders: Contender[]; lateWeights: [number, number] }> {
+export async function fusionContenders(
+  comparison: Comparison,
+  dataset: Dataset,
+  split: Split,
+  linear: LinearBaseline,
+  seed: number,
+  textBranch?: LinearBaseline,
+): Promise<{ contenders: Contender[]; lateWeights: [number, number] }> {
   const [poster, overview, joint] = comparison.models;
   if (!poster || !overview || !joint) throw new Error("fusionContenders needs the poster model, the overview model and the joint model, in that order");
   const genres = comparison.genres.length;
@@ -201,7 +220,10 @@ export async function fusionContenders(comparison: Comparison, dataset: Dataset,
   const late = weightedLateFusion(comparison.yTrue, poster.probabilities, overview.probabilities, genres, seed);
   const contenders: Contender[] = [
     { name: "genre-frequency prior", group: "baseline", probabilities: priorPredictions(prior, comparison.films.length) },
-    { name: "TF-IDF + logistic regression", group: "baseline", probabilities: await predictTfidf(linear.model, linear.vectorizer, comparison.films.map((f) => f.overview)) },
+    { name: LINEAR_BASELINE_NAME, group: "baseline", probabilities: await predictTfidf(linear.model, linear.vectorizer, comparison.films.map((f) => f.overview)) },
+    ...(textBranch
+      ? [{ name: TEXT_BRANCH_NAME, group: "baseline", probabilities: await predictTfidf(textBranch.model, textBranch.vectorizer, comparison.films.map((f) => f.overview)) }]
+      : []),
     { name: poster.name, group: "single model", probabilities: poster.probabilities },
     { name: overview.name, group: "single model", probabilities: overview.probabilities },
     { name: "late fusion: average", group: "late fusion", probabilities: averageFusion(poster.probabilities, overview.probabilities) },

@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import {
   CsrMatrix,
   LINEAR_BASELINE_DEFAULTS,
+  TEXT_BRANCH_BASELINE_DEFAULTS,
+  buildTfidfMlp,
   TfidfVectorizer,
   buildLogisticRegression,
   frequencyPrior,
@@ -267,6 +269,24 @@ describe("baselines", function () {
       assert.equal(probs.length, 6);
       assert.ok((probs[0] as number) > (probs[1] as number), "the crime film scores Crime above Romance");
       assert.ok((probs[4] as number) > (probs[3] as number), "the romance film scores Romance above Crime");
+      // the logistic regression keeps its weighted-loss probabilities: News (untrained, zero-initialised) stays at 0.5
+      assert.equal(probs[2], 0.5);
+      result.model.dispose();
+    });
+
+    it("with hidden > 0 trains the joint model's text branch alone, probabilities corrected for the weighted loss", async () => {
+      // Dense(features -> 4) + Dense(4 -> 3): (F * 4 + 4) + (4 * 3 + 3) weights
+      const mlp = buildTfidfMlp(10, 3, { hidden: 4, seed: 1 });
+      assert.equal(mlp.countParams(), 10 * 4 + 4 + 4 * 3 + 3);
+      assert.deepEqual(mlp.layers.map((l) => l.name), ["tfidf_dense", "tfidf_dropout", "Output"]);
+      mlp.dispose();
+      assert.equal(TEXT_BRANCH_BASELINE_DEFAULTS.hidden, 256);
+      const result = await trainLinearBaseline(dataset, split, { ...TEXT_BRANCH_BASELINE_DEFAULTS, hidden: 8, epochs: 5, learningRate: 0.05, batchSize: 4 });
+      assert.match(result.lossDescription, /corrected for the weighted loss/);
+      const probs = await predictTfidf(result.model, result.vectorizer, [overviews[6]!], 1);
+      // News has no positive training film: corrected to 0.5 / (6 + 1)
+      assert.ok(Math.abs((probs[2] as number) - 0.5 / 7) < 1e-6, `News ${probs[2]}`);
+      assert.ok((probs[0] as number) > (probs[1] as number), "the crime film scores Crime above Romance");
       result.model.dispose();
     });
   });

@@ -1,0 +1,80 @@
+import * as assert from "node:assert/strict";
+import type { Evaluation } from "../lib/metrics";
+import {
+  LINEAR_BASELINE_NAME,
+  ScoredContender,
+  TEXT_BRANCH_NAME,
+  crossFittedDecisions,
+  leaderboardNarrative,
+  twoFolds,
+  weightedLateFusion,
+} from "../lib/leaderboard";
+
+// Expected values are built by hand from the folds, never from the functions' own output.
+
+describe("leaderboard: cross-fitted scoring and late fusion", () => {
+  it("twoFolds splits n films into two seeded halves (sizes differ by at most one)", () => {
+    for (const n of [10, 11]) {
+      const fold = twoFolds(n, 42);
+      const ones = fold.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(n - 2 * ones) <= 1, `${ones} of ${n}`);
+      assert.ok(fold.every((f) => f === 0 || f === 1));
+      assert.deepEqual(Array.from(twoFolds(n, 42)), Array.from(fold), "same seed, same halves");
+    }
+    assert.notDeepEqual(Array.from(twoFolds(40, 1)), Array.from(twoFolds(40, 2)));
+  });
+
+  it("crossFittedDecisions decides each half with the threshold tuned on the OTHER half", () => {
+    // One genre, 8 films. Half 0: positives at 0.30, negatives at 0.10 -> every grid threshold in [0.10, 0.30)
+    // separates them (F1 1); the tie goes to the one closest to 0.5: 0.25. Half 1: positives at 0.90, negatives at
+    // 0.28 -> thresholds in [0.28, 0.90) separate them; closest to 0.5: 0.50.
+    // Half 1 is then decided at 0.25 (tuned on half 0): its negatives at 0.28 become positive predictions;
+    // half 0 is decided at 0.50 (tuned on half 1): its positives at 0.30 become negative predictions.
+    const n = 8;
+    const fold = twoFolds(n, 7);
+    const yTrue = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
+    const yProb = Float32Array.from({ length: n }, (_, i) => (fold[i] === 0 ? (yTrue[i] ? 0.3 : 0.1) : yTrue[i] ? 0.9 : 0.28));
+    const decisions = crossFittedDecisions(yTrue, yProb, ["Drama"], fold);
+    for (let i = 0; i < n; i++) {
+      const expected = fold[i] === 0 ? 0 : 1; // half 0: nothing passes 0.5; half 1: everything passes 0.25
+      assert.equal(decisions[i], expected, `film ${i} (half ${fold[i]}, label ${yTrue[i]}, p ${yProb[i]})`);
+    }
+  });
+
+  it("weightedLateFusion picks the weight with the lower BCE on the other half", () => {
+    // Model a knows the labels (0.9 / 0.1), model b says 0.5 for everything: on either half the BCE falls as the
+    // weight of a grows, so w = 1 on both halves and the fused probabilities are a's.
+    const n = 12;
+    const genres = 2;
+    const yTrue = Float32Array.from({ length: n * genres }, (_, k) => ((k * 7) % 3 === 0 ? 1 : 0));
+    const a = yTrue.map((y) => (y ? 0.9 : 0.1));
+    const b = new Float32Array(n * genres).fill(0.5);
+    const fused = weightedLateFusion(yTrue, a, b, genres, 3);
+    assert.deepEqual(fused.weights, [1, 1]);
+    fused.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (a[k] as number)) < 1e-6, `cell ${k}`));
+  });
+
+  it("leaderboardNarrative gives a verdict per comparison and what the poster adds over the text branch alone", () => {
+    const row = (name: string, group: string, macro: number, micro: number, bce: number): ScoredContender => ({
+      name,
+      group,
+      probabilities: new Float32Array(0),
+      atHalf: { bce } as Evaluation,
+      tuned: { macroF1: macro, microF1: micro } as Evaluation,
+    });
+    const scored = [
+      row(LINEAR_BASELINE_NAME, "baseline", 0.38, 0.5, 0.42),
+      row(TEXT_BRANCH_NAME, "baseline", 0.37, 0.52, 0.2),
+      row("CNN", "single model", 0.24, 0.33, 0.227),
+      row("late", "late fusion", 0.4, 0.4, 0.221),
+      row("joint", "joint model", 0.39, 0.55, 0.19),
+    ];
+    const text = leaderboardNarrative(scored, { joint: "joint", linear: LINEAR_BASELINE_NAME, singles: ["CNN"], late: ["late"] });
+    assert.match(text, /The joint model beats the linear text baseline .*macro F1 0\.3900 vs 0\.3800, micro F1 0\.5500 vs 0\.5000/);
+    // 0.39 - 0.37 = +0.02 macro, 0.55 - 0.52 = +0.03 micro, 0.19 - 0.20 = -0.01 BCE
+    assert.match(text, /What the poster adds: .*macro F1 0\.3700, micro F1 0\.5200, val BCE 0\.2000; the joint model \+0\.0200 macro, \+0\.0300 micro, -0\.0100 BCE/);
+    assert.match(text, /The joint model beats the better single model \(CNN\)/);
+    assert.match(text, /The joint model is mixed against the better late fusion \(late\)/);
+    assert.match(text, /the TF-IDF \+ logistic regression baseline is better than: CNN\./);
+  });
+});

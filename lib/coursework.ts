@@ -108,9 +108,9 @@ export interface FusionSettings extends RunSettings {
 }
 
 /**
- * The joint model reads the poster with the trained CNN (frozen: fine-tuning its 2.7M weights on 4,553
- * posters only overfits) and the overview with the 'tfidf' branch, trained from scratch, with the
- * class-weighted loss and its probability correction (lib/losses.ts), augmented posters.
+ * The joint model reads the poster with the trained CNN, frozen (its convolutions are the costly part of a
+ * step; fine-tuning them here was not measured), and the overview with the 'tfidf' branch, trained from
+ * scratch; class-weighted loss with its probability correction (lib/losses.ts); augmented posters.
  * Chosen by experiments on the coursework data (seed-42 split, validation films, cross-fitted tuned
  * thresholds; the CNN's FC2 features frozen, GMU 256 units):
  *   - overview branch: BiLSTM (the coursework LSTM's dense features) micro/macro F1 0.464/0.267, val BCE

@@ -356,23 +356,25 @@ export async function benchModel(kind: BenchModel, options: BenchOptions, backen
         tf.dispose([b.x, b.y]);
       }
     };
+    // Milliseconds spent in `step` over `steps` fresh batches. Batch creation is outside the timing (the trainer
+    // builds batches in JS too, but that is not the backend).
+    const timedSteps = async (steps: number, step: (b: Batch) => Promise<unknown>): Promise<number> => {
+      let ms = 0;
+      for (let i = 0; i < steps; i++) {
+        ms += await withBatch(async (b) => {
+          const t0 = performance.now();
+          await step(b);
+          return performance.now() - t0;
+        });
+      }
+      return ms;
+    };
     for (let i = 0; i < options.warmup; i++) await withBatch((b) => benchStep(model, optimizer, variables, b));
     const liveTensorsAfterWarmup = tf.memory().numTensors;
     source.lengths.length = 0;
     source.tokens.length = 0;
     profiler?.reset();
-    let trainMs = 0;
-    for (let i = 0; i < options.steps; i++) {
-      // Batch creation is outside the timing (the trainer builds batches in JS too, but that is not the backend).
-      const b = source.next();
-      try {
-        const t0 = performance.now();
-        await benchStep(model, optimizer, variables, b);
-        trainMs += performance.now() - t0;
-      } finally {
-        tf.dispose([b.x, b.y]);
-      }
-    }
+    const trainMs = await timedSteps(options.steps, (b) => benchStep(model, optimizer, variables, b));
     const mean = (xs: number[]): number | undefined => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
     const meanLength = mean(source.lengths);
     const meanTokens = mean(source.tokens);
@@ -380,17 +382,7 @@ export async function benchModel(kind: BenchModel, options: BenchOptions, backen
 
     for (let i = 0; i < Math.min(3, options.warmup); i++) await withBatch((b) => predictStep(model, b));
     profiler?.reset();
-    let predictMs = 0;
-    for (let i = 0; i < options.predictSteps; i++) {
-      const b = source.next();
-      try {
-        const t0 = performance.now();
-        await predictStep(model, b);
-        predictMs += performance.now() - t0;
-      } finally {
-        tf.dispose([b.x, b.y]);
-      }
-    }
+    const predictMs = await timedSteps(options.predictSteps, (b) => predictStep(model, b));
     const liveTensors = tf.memory().numTensors;
     const predictProfile = profiler ? topKernels(profiler.times, options.predictSteps, predictMs) : undefined;
     if (profiler) log(JSON.stringify({ model: kind, profile: { train: trainProfile, predict: predictProfile } }));

@@ -377,16 +377,39 @@ export const TEXT_BRANCH_BASELINE_DEFAULTS: Readonly<LinearBaselineConfig> = Obj
   epochs: 8,
 });
 
-/** TF-IDF -> Dense(hidden, relu) -> dropout 0.5 -> Dense(genres, sigmoid) "Output" (glorot-uniform, seeded). */
+/** Name of the TF-IDF encoder's Dense layer (tfidfEncoderLayers). */
+export const TFIDF_BRANCH_LAYER = "tfidf_dense";
+
+/**
+ * The TF-IDF encoder: Dense(units, relu, L2 on the kernel) then dropout 0.5. One definition for the joint
+ * model's 'tfidf' overview branch and for buildTfidfMlp, which trains that branch alone.
+ */
+export function tfidfEncoderLayers(
+  units: number,
+  options: { l2: number; kernelInitializer: ReturnType<typeof tf.initializers.glorotUniform>; /** first layer of a Sequential */ inputFeatures?: number },
+): tf.layers.Layer[] {
+  const { l2, kernelInitializer, inputFeatures } = options;
+  return [
+    tf.layers.dense({
+      name: TFIDF_BRANCH_LAYER,
+      units,
+      activation: "relu",
+      kernelInitializer,
+      ...(inputFeatures !== undefined ? { inputShape: [inputFeatures] } : {}),
+      ...(l2 > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2 }) } : {}),
+    }),
+    tf.layers.dropout({ name: "tfidf_dropout", rate: 0.5 }),
+  ];
+}
+
+/** TF-IDF -> tfidfEncoderLayers(hidden) -> Dense(genres, sigmoid) "Output" (glorot-uniform, seeded). */
 export function buildTfidfMlp(features: number, genres: number, options: LogisticRegressionOptions & { hidden: number; seed?: number }): tf.LayersModel {
-  const l2 = options.l2 ?? 0;
   if (!Number.isInteger(options.hidden) || options.hidden < 1) throw new Error(`buildTfidfMlp: hidden must be a positive integer, got ${options.hidden}`);
   const init = (k: number) => tf.initializers.glorotUniform(options.seed === undefined ? {} : { seed: options.seed + k });
   return tf.sequential({
     name: "tfidf_mlp",
     layers: [
-      tf.layers.dense({ name: "tfidf_dense", units: options.hidden, inputShape: [features], activation: "relu", kernelInitializer: init(0), ...(l2 > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2 }) } : {}) }),
-      tf.layers.dropout({ name: "tfidf_dropout", rate: 0.5 }),
+      ...tfidfEncoderLayers(options.hidden, { l2: options.l2 ?? 0, kernelInitializer: init(0), inputFeatures: features }),
       tf.layers.dense({ name: "Output", units: genres, activation: "sigmoid", kernelInitializer: init(1) }),
     ],
   });

@@ -27,7 +27,7 @@ import { TFIDF_JSON, TrainedModel, VOCABULARY_JSON, courseworkLstmLayer } from "
 import type { Dataset, Split } from "./dataset";
 import { PosterSet, posterTrainingData } from "./posters";
 import { TextVectorizer, overviewTensor } from "./text";
-import { TfidfVectorizer } from "./baselines";
+import { LINEAR_BASELINE_DEFAULTS, TfidfVectorizer, tfidfEncoderLayers } from "./baselines";
 import type { MakeBatch, TrainingData } from "./training";
 import type { Figure } from "./plots";
 
@@ -210,9 +210,6 @@ export const BRANCH_SIZES: Record<BranchSize, BranchSizes> = {
 /** The branch layers that carry weights, named as in buildCnn / buildLstm (what initialiseFromTrained copies). */
 export const POSTER_BRANCH_LAYERS = ["Conv0", "Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Conv6", "FC1", "FC2"] as const;
 export const OVERVIEW_BRANCH_LAYERS = ["embedding", "bidirectional", "bidirectional_1", "dense"] as const;
-/** The 'tfidf' overview branch's Dense layer (L2 1e-5 on its kernel, as the linear baseline's). */
-export const TFIDF_BRANCH_LAYER = "tfidf_dense";
-const TFIDF_BRANCH_L2 = 1e-5;
 /** Name of the GMU layer, or of the concat option's Dense layer. */
 export const GMU_LAYER = "gmu";
 export const CONCAT_DENSE_LAYER = "fusion_dense";
@@ -289,13 +286,10 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
     t = apply(tf.layers.bidirectional({ name: "bidirectional_1", layer: lstm(sizes.lstm2, false), mergeMode: "concat" }), t);
     t = apply(tf.layers.dense({ name: "dense", units: sizes.dense, activation: "relu", kernelInitializer: init() }), t);
   } else {
-    // Bag of words: TF-IDF row -> Dense(relu) -> dropout, the same regularisation as the linear baseline's kernel.
+    // Bag of words: TF-IDF row -> Dense(relu) -> dropout, the same L2 on the kernel as the linear baseline's.
     overview = tf.input({ shape: [options.tfidfFeatures as number], name: "overview_tfidf" });
-    t = apply(
-      tf.layers.dense({ name: TFIDF_BRANCH_LAYER, units: sizes.tfidf, activation: "relu", kernelInitializer: init(), kernelRegularizer: tf.regularizers.l2({ l2: TFIDF_BRANCH_L2 }) }),
-      overview,
-    );
-    t = apply(tf.layers.dropout({ name: "tfidf_dropout", rate: 0.5 }), t);
+    t = overview;
+    for (const layer of tfidfEncoderLayers(sizes.tfidf, { l2: LINEAR_BASELINE_DEFAULTS.l2, kernelInitializer: init() })) t = apply(layer, t);
   }
 
   // Fusion.

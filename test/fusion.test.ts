@@ -13,12 +13,11 @@ import {
   gateActivationsForRows,
   gmuLayer,
   initialiseFromTrained,
-  TFIDF_BRANCH_LAYER,
   outputKernelOf,
   overviewInputs,
   summariseGate,
 } from "../lib/fusion";
-import { TfidfVectorizer } from "../lib/baselines";
+import { TFIDF_BRANCH_LAYER, TfidfVectorizer } from "../lib/baselines";
 import { TextVectorizer } from "../lib/text";
 import { buildCnn, buildLstm } from "../lib/models";
 import { seededRandom } from "../lib/random";

@@ -1,24 +1,58 @@
 /**
- * The workbook's helper library. Notebooks import it compiled, from notebooks/:
+ * What the notebooks use, one import for all of them (compiled, from notebooks/):
  *   import * as wb from "../dist/lib";
+ * Grouped by pipeline stage, as lib/ is (docs/ARCHITECTURE.md). The commands import the modules directly.
  */
-export * from "./config";
-export * from "./random";
-export * from "./dataset";
-export * from "./posters";
-export * from "./text";
-export * from "./plots";
-export * from "./fixture";
-export * from "./metrics";
-export * from "./checkpoint";
-export * from "./training";
-export * from "./models";
-export * from "./progress";
-export * from "./backend";
-export * from "./coursework";
-export * from "./analysis";
-export * from "./fusion";
-export * from "./augment";
-export * from "./leaderboard";
-export * from "./baselines";
-export * from "./losses";
+
+// runtime: the preset and paths, the backend, seeded randomness
+export { NotebookConfig, PresetName, notebookConfig } from "./runtime/config";
+export { BackendInfo, describeBackend, selectBackend } from "./runtime/backend";
+export { sample, seededRandom, shuffled } from "./runtime/random";
+
+// data: the table, the split, posters and overviews
+export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
+export { loadFilmPosters } from "./data/posters";
+export { TextVectorizer, tokenCounts, tokenize } from "./data/text";
+
+// models
+export { summaryLines } from "./models/coursework";
+export { ModelKind, TrainedModel, loadPresetModel, loadTrainedModel } from "./models/folder";
+
+// training: presets, runs, the text baselines
+export { CNN_PRESETS, CnnSettings, DATA_PRESETS, DataSettings, FUSION_PRESETS, FusionSettings, LSTM_PRESETS, LstmSettings, presetDifferences } from "./train/presets";
+export { CnnRun, FusionRun, LstmRun, TrainingRun, loadSplitDataset, splitDataset, prepareCnnRun, prepareFusionRun, prepareLstmRun, sharedRunSettings, trainRun } from "./train/runs";
+export { LossConfig } from "./train/losses";
+export { TrainingHistory } from "./train/history";
+export { LINEAR_BASELINE_DEFAULTS, LinearBaselineConfig, TEXT_BRANCH_BASELINE_DEFAULTS, trainLinearBaseline } from "./train/text-baselines";
+
+// evaluation: comparing models, the leaderboard, the gate
+export {
+  compareModels,
+  comparisonNarrative,
+  hitAgreement,
+  perGenreF1Figure,
+  predictionBiasFigure,
+  showComparisonCards,
+  showComparisonTable,
+  showHitAgreement,
+} from "./eval/comparison";
+export { fusionContenders, leaderboardF1Figure, leaderboardNarrative, scoreContenders, showLeaderboard } from "./eval/leaderboard";
+export { filmLeanFigure, gateSummary, genreLeanFigure, leaningFilms } from "./eval/gate";
+
+// display
+export {
+  countHistogramFigure,
+  genreFrequencyFigure,
+  learningRateFigure,
+  showBestEpoch,
+  showDataFrame,
+  showFigure,
+  showMarkdown,
+  showOverviewEncoding,
+  showPosterFiles,
+  showPreprocessedPosters,
+  showSplitTable,
+  showTable,
+  showVocabulary,
+  trainingCurveFigure,
+} from "./workbook/plots";

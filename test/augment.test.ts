@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { augmentPosters, augmentTrainingData, augmentedMakeBatch, drawAugmentation } from "../lib/augment";
-import { seededRandom } from "../lib/random";
-import type { Batch, MakeBatch } from "../lib/training";
+import { augmentPosters, augmentTrainingData, augmentedMakeBatch, drawAugmentation } from "../lib/data/augment";
+import { seededRandom } from "../lib/runtime/random";
+import type { Batch, MakeBatch } from "../lib/data/batches";
 import { useBackend } from "./helpers";
 
 const constant = (value: number) => () => value;

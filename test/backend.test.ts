@@ -4,12 +4,9 @@ import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
 import { execFileSync } from 'child_process';
 import * as os from 'os';
 import * as path from 'path';
-import {
-  BackendSelectionError, DEFAULT_WASM_THREADS, describeBackend, reasonFromError, requestedWasmThreads, selectBackend,
-  type BackendInfo, type ModuleLoader,
-} from '../lib/backend';
-import { MAX_WASM_THREADS, autoWasmThreads, measureBusyCores, parseWasmThreads, workerScript } from '../lib/wasm-threads';
-import { wasmTrainingKernelsRegistered } from '../lib/wasm-kernels';
+import { BackendSelectionError, DEFAULT_WASM_THREADS, describeBackend, reasonFromError, requestedWasmThreads, selectBackend, type BackendInfo, type ModuleLoader } from "../lib/runtime/backend";
+import { MAX_WASM_THREADS, autoWasmThreads, measureBusyCores, parseWasmThreads, workerScript } from "../lib/runtime/wasm-threads";
+import { wasmTrainingKernelsRegistered } from "../lib/runtime/wasm-kernels/index";
 
 /** Stands in for the native TensorFlow backend that tfjs-node(-gpu) registers as 'tensorflow'. */
 class FakeNativeBackend extends tf.KernelBackend {
@@ -201,7 +198,7 @@ describe('wasm threads', function () {
 
   /** Runs selectBackend in a fresh process (the thread count is fixed at the first wasm initialisation). */
   function threadsInChild(setting: string): { threads: number; simd: boolean; sum: number; line: string } {
-    const backendJs = path.join(__dirname, '..', 'lib', 'backend.js');
+    const backendJs = path.join(__dirname, '..', 'lib', 'runtime', 'backend.js');
     const code = `
       const tf = require('@tensorflow/tfjs');
       require(${JSON.stringify(backendJs)}).selectBackend({ env: { WORKBOOK_BACKEND: 'wasm', WORKBOOK_WASM_THREADS: ${JSON.stringify(setting)} } })

@@ -3,24 +3,15 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import {
-  CsrMatrix,
-  LINEAR_BASELINE_DEFAULTS,
-  TEXT_BRANCH_BASELINE_DEFAULTS,
-  buildTfidfMlp,
-  TfidfVectorizer,
-  buildLogisticRegression,
-  frequencyPrior,
-  predictTfidf,
-  priorPredictions,
-  terms,
-  tfidfTrainingData,
-  trainLinearBaseline,
-} from "../lib/baselines";
-import type { Dataset } from "../lib/dataset";
-import { weightedBinaryCrossentropy, positiveWeights } from "../lib/losses";
-import { seededRandom } from "../lib/random";
-import { silentProgress, trainModel } from "../lib/training";
+import { CsrMatrix, TfidfVectorizer, terms } from "../lib/data/tfidf";
+import { LINEAR_BASELINE_DEFAULTS, TEXT_BRANCH_BASELINE_DEFAULTS, predictTfidf, trainLinearBaseline } from "../lib/train/text-baselines";
+import { buildTfidfMlp, buildLogisticRegression, frequencyPrior, priorPredictions } from "../lib/models/baselines";
+import { tfidfTrainingData } from "../lib/data/batches";
+import type { Dataset } from "../lib/data/dataset";
+import { weightedBinaryCrossentropy, positiveWeights } from "../lib/train/losses";
+import { seededRandom } from "../lib/runtime/random";
+import { silentProgress } from "../lib/workbook/progress";
+import { trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand or from the formulas in plain JS, never from the code under test.

@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import { execFileSync } from 'child_process';
 import * as path from 'path';
-import { BENCH_USAGE, parseBenchArgs, type BenchResult } from '../lib/commands/bench';
+import { BENCH_USAGE, parseBenchArgs, type BenchResult } from "../lib/commands/bench";
 
 const BENCH_JS = path.join(__dirname, '..', 'lib', 'commands', 'bench.js');
 const PROJECT = path.join(__dirname, '..', '..');

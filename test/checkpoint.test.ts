@@ -3,7 +3,8 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { SaveStep, checkpointExists, fileLoadHandler, fileSaveHandler, loadCheckpoint, loadJson, readModelJson, saveJson } from "../lib/checkpoint";
+import { SaveStep, checkpointExists, fileLoadHandler, fileSaveHandler, loadCheckpoint, readModelJson } from "../lib/models/checkpoint";
+import { loadJson, saveJson } from "../lib/runtime/files";
 import { useBackend } from "./helpers";
 
 function tinyModel(): tf.LayersModel {

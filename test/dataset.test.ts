@@ -2,19 +2,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-  COURSEWORK_GENRES,
-  DatasetError,
-  describeProblems,
-  genreCounts,
-  labelRow,
-  loadDataset,
-  parseGenreList,
-  splitTrainValidation,
-  subsetDataset,
-  toDataFrame,
-} from "../lib/dataset";
-import { FixtureFilm, fixtureCsv, writeFixtureDataset } from "../lib/fixture";
+import { COURSEWORK_GENRES, DatasetError, describeProblems, genreCounts, labelRow, loadDataset, parseGenreList, splitTrainValidation, subsetDataset, toDataFrame } from "../lib/data/dataset";
+import { FixtureFilm, fixtureCsv, writeFixtureDataset } from "../lib/data/fixture";
 
 const GENRES = COURSEWORK_GENRES;
 

@@ -3,26 +3,20 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { fileSaveHandler, loadCheckpoint } from "../lib/checkpoint";
-import {
-  CONCAT_DENSE_LAYER,
-  GMU_LAYER,
-  GatedMultimodalUnit,
-  buildFusionModel,
-  gateActivations,
-  gateActivationsForRows,
-  gmuLayer,
-  initialiseFromTrained,
-  outputKernelOf,
-  overviewInputs,
-  summariseGate,
-} from "../lib/fusion";
-import { TFIDF_BRANCH_LAYER, TfidfVectorizer } from "../lib/baselines";
-import { TextVectorizer } from "../lib/text";
-import { buildCnn, buildLstm } from "../lib/models";
-import { seededRandom } from "../lib/random";
-import { augmentTrainingData } from "../lib/augment";
-import { MakeBatch, binaryCrossentropy, silentProgress, trainModel } from "../lib/training";
+import { fileSaveHandler, loadCheckpoint } from "../lib/models/checkpoint";
+import { CONCAT_DENSE_LAYER, GMU_LAYER, buildFusionModel, initialiseFromTrained } from "../lib/models/fusion";
+import { GatedMultimodalUnit } from "../lib/models/gmu";
+import { gateActivations, gateActivationsForRows, gmuLayer, outputKernelOf, summariseGate } from "../lib/eval/gate";
+import { overviewInputs, MakeBatch } from "../lib/data/batches";
+import { TFIDF_BRANCH_LAYER } from "../lib/models/branches";
+import { TfidfVectorizer } from "../lib/data/tfidf";
+import { TextVectorizer } from "../lib/data/text";
+import { buildCnn, buildLstm } from "../lib/models/coursework";
+import { seededRandom } from "../lib/runtime/random";
+import { augmentTrainingData } from "../lib/data/augment";
+import { binaryCrossentropy } from "../lib/train/losses";
+import { silentProgress } from "../lib/workbook/progress";
+import { trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 
 const SIZE = 16;

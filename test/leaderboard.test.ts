@@ -1,14 +1,6 @@
 import * as assert from "node:assert/strict";
-import type { Evaluation } from "../lib/metrics";
-import {
-  LINEAR_BASELINE_NAME,
-  ScoredContender,
-  TEXT_BRANCH_NAME,
-  crossFittedDecisions,
-  leaderboardNarrative,
-  twoFolds,
-  weightedLateFusion,
-} from "../lib/leaderboard";
+import type { Evaluation } from "../lib/eval/metrics";
+import { LINEAR_BASELINE_NAME, ContenderRole, ScoredContender, TEXT_BRANCH_NAME, crossFittedDecisions, leaderboardNarrative, twoFolds, weightedLateFusion } from "../lib/eval/leaderboard";
 
 // Expected values are built by hand from the folds, never from the functions' own output.
 
@@ -55,21 +47,21 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
   });
 
   it("leaderboardNarrative gives a verdict per comparison and what the poster adds over the text branch alone", () => {
-    const row = (name: string, group: string, macro: number, micro: number, bce: number): ScoredContender => ({
+    const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
       name,
-      group,
+      role,
       probabilities: new Float32Array(0),
       atHalf: { bce } as Evaluation,
       tuned: { macroF1: macro, microF1: micro } as Evaluation,
     });
     const scored = [
-      row(LINEAR_BASELINE_NAME, "baseline", 0.38, 0.5, 0.42),
-      row(TEXT_BRANCH_NAME, "baseline", 0.37, 0.52, 0.2),
-      row("CNN", "single model", 0.24, 0.33, 0.227),
-      row("late", "late fusion", 0.4, 0.4, 0.221),
-      row("joint", "joint model", 0.39, 0.55, 0.19),
+      row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
+      row(TEXT_BRANCH_NAME, "text-branch", 0.37, 0.52, 0.2),
+      row("CNN", "poster", 0.24, 0.33, 0.227),
+      row("late", "late", 0.4, 0.4, 0.221),
+      row("joint", "joint", 0.39, 0.55, 0.19),
     ];
-    const text = leaderboardNarrative(scored, { joint: "joint", linear: LINEAR_BASELINE_NAME, singles: ["CNN"], late: ["late"] });
+    const text = leaderboardNarrative(scored);
     assert.match(text, /The joint model beats the linear text baseline .*macro F1 0\.3900 vs 0\.3800, micro F1 0\.5500 vs 0\.5000/);
     // 0.39 - 0.37 = +0.02 macro, 0.55 - 0.52 = +0.03 micro, 0.19 - 0.20 = -0.01 BCE
     assert.match(text, /What the poster adds: .*macro F1 0\.3700, micro F1 0\.5200, val BCE 0\.2000; the joint model \+0\.0200 macro, \+0\.0300 micro, -0\.0100 BCE/);

@@ -1,7 +1,6 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { DEFAULT_POS_WEIGHT_CAP, correctOutputLayer, focalLoss, lossFromConfig, positiveWeights, weightedBceCorrection, weightedBinaryCrossentropy } from "../lib/losses";
-import { binaryCrossentropy } from "../lib/training";
+import { DEFAULT_POS_WEIGHT_CAP, correctOutputLayer, focalLoss, lossFromConfig, positiveWeights, weightedBceCorrection, weightedBinaryCrossentropy, binaryCrossentropy } from "../lib/train/losses";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand (the arithmetic is in the comments), never taken from the

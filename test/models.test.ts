@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { FastOrthogonal, buildCnn, buildLstm, summaryLines } from "../lib/models";
+import { FastOrthogonal } from "../lib/models/initializers";
+import { buildCnn, buildLstm, summaryLines } from "../lib/models/coursework";
 import { useBackend } from "./helpers";
 
 describe("coursework models", function () {

@@ -4,16 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Jimp } from "jimp";
-import {
-  PosterError,
-  PosterSource,
-  decodePoster,
-  loadPosters,
-  posterBatch,
-  posterIndex,
-  preparePoster,
-  resizeBilinear,
-} from "../lib/posters";
+import { PosterError, PosterSource, decodePoster, loadPosters, posterBatch, posterIndex, preparePoster, resizeBilinear } from "../lib/data/posters";
 
 type Rgba = [number, number, number, number];
 

@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TextVectorizer, splitWords, standardize, tokenCounts, tokenize } from "../lib/text";
+import { TextVectorizer, splitWords, standardize, tokenCounts, tokenize } from "../lib/data/text";
 
 // Expected values below are worked out by hand from the Keras rules, not
 // captured from this implementation.

@@ -3,21 +3,14 @@ import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { fileLoadHandler, loadJson, readModelJson } from "../lib/checkpoint";
-import { seededRandom } from "../lib/random";
-import {
-  EpochRecord,
-  ProgressReporter,
-  TrainingData,
-  TrainingHistory,
-  UpdatableDisplay,
-  binaryCrossentropy,
-  courseworkSchedule,
-  notebookProgress,
-  silentProgress,
-  terminalProgress,
-  trainModel,
-} from "../lib/training";
+import { fileLoadHandler, readModelJson } from "../lib/models/checkpoint";
+import { loadJson } from "../lib/runtime/files";
+import { seededRandom } from "../lib/runtime/random";
+import { EpochRecord, TrainingHistory } from "../lib/train/history";
+import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/workbook/progress";
+import { TrainingData } from "../lib/data/batches";
+import { binaryCrossentropy } from "../lib/train/losses";
+import { courseworkSchedule, trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand or computed directly from the data in the test (plain JS

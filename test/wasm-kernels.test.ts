@@ -1,14 +1,11 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import {
-  MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, originalKernels, registerWasmTrainingKernels,
-  wasmTrainingKernelsRegistered,
-} from '../lib/wasm-kernels';
-import { cachedTransposeCount } from '../lib/wasm-kernels/batch_mat_mul';
-import { conv2DBackpropFilterTuning } from '../lib/wasm-kernels/conv2d_backprop_filter';
-import type { WasmBackendLike } from '../lib/wasm-kernels/util';
-import { seededRandom } from '../lib/random';
+import { MISSING_WASM_KERNELS, REPLACED_WASM_KERNELS, registerWasmTrainingKernels, wasmTrainingKernelsRegistered } from "../lib/runtime/wasm-kernels/index";
+import { originalKernels, type WasmBackendLike } from "../lib/runtime/wasm-kernels/util";
+import { cachedTransposeCount } from "../lib/runtime/wasm-kernels/batch_mat_mul";
+import { conv2DBackpropFilterTuning } from "../lib/runtime/wasm-kernels/conv2d_backprop_filter";
+import { seededRandom } from "../lib/runtime/random";
 
 // ---------------------------------------------------------------------------------
 // helpers

@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PROJECT_DIR } from "../lib/config";
-import { writeFixtureDataset } from "../lib/fixture";
+import { PROJECT_DIR } from "../lib/runtime/config";
+import { writeFixtureDataset } from "../lib/data/fixture";
 
 const RUNNER = path.join(PROJECT_DIR, "dist", "lib", "commands", "workbook.js");
 

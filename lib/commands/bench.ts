@@ -10,8 +10,8 @@
  *   10,000-token vocabulary adapted on them, batches of 64 consecutive films of a seeded shuffle, each
  *   padded to its longest overview (as the workbook trains); without the dataset, synthetic lengths
  *   drawn like the real ones ("texts":"synthetic").
- * A training step is lib/training.ts's: Adam (lr 1e-4, Keras epsilon 1e-7), Keras binary cross-entropy,
- * the trainer's own step (lib/training.ts trainStep), loss, predictions and Keras counts read back every step.
+ * A training step is train/trainer.ts's: Adam (lr 1e-4, Keras epsilon 1e-7), Keras binary cross-entropy,
+ * the trainer's own step (train/trainer.ts trainStep), loss, predictions and Keras counts read back every step.
  * Prediction is model.apply(x, {training: false}) read back, batch 64.
  * `--small` runs tiny variants (16x16 posters, a 200-word vocabulary, batch 4) for tests.
  * `--profile` prints the time per kernel (stderr, one JSON line per model) of the measured steps.
@@ -20,13 +20,15 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { describeBackend, selectBackend, type BackendInfo } from "../backend";
-import { CSV_FILE, loadDataset, labelRow } from "../dataset";
-import { buildCnn, buildLstm } from "../models";
-import { seededRandom, shuffled } from "../random";
-import { TextVectorizer } from "../text";
-import { ADAM_BETA1, ADAM_BETA2, KERAS_EPSILON, binaryCrossentropy, trainStep } from "../training";
-import { DEFAULT_DATA_DIR, ENV } from "../config";
+import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
+import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
+import { buildCnn, buildLstm } from "../models/coursework";
+import { seededRandom, shuffled } from "../runtime/random";
+import { TextVectorizer, overviewTensor } from "../data/text";
+import { binaryCrossentropy } from "../train/losses";
+import { kerasAdam, trainStep } from "../train/trainer";
+import { integerOption, parseArgs } from "./args";
+import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";
 
 export type BenchModel = "cnn" | "lstm";
 
@@ -88,57 +90,25 @@ export const BENCH_USAGE =
   "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const options: BenchOptions = {
-    models: ["cnn", "lstm"],
-    steps: 12,
-    warmup: 3,
-    predictSteps: 30,
-    batchSize: 64,
-    small: false,
-    profile: false,
-    dataDir: env[ENV.dataDir] || DEFAULT_DATA_DIR,
-    seed: 1,
+  const args = parseArgs(argv, { values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed"], flags: ["small", "profile"] }, BENCH_USAGE);
+  if (args.help) throw new Error(BENCH_USAGE);
+  const model = args.values["model"] ?? "both";
+  if (model !== "both" && model !== "cnn" && model !== "lstm") throw new Error(`--model must be cnn, lstm or both, got '${model}'\n${BENCH_USAGE}`);
+  const threads = args.values["threads"];
+  const small = args.flags["small"] === true;
+  const steps = integerOption(args, "steps", 1, BENCH_USAGE) ?? 12;
+  return {
+    models: model === "both" ? ["cnn", "lstm"] : [model],
+    steps,
+    warmup: integerOption(args, "warmup", 0, BENCH_USAGE) ?? 3,
+    predictSteps: integerOption(args, "predict-steps", 1, BENCH_USAGE) ?? Math.max(30, steps),
+    batchSize: integerOption(args, "batch", 1, BENCH_USAGE) ?? (small ? 4 : 64),
+    ...(threads === undefined ? {} : { threads: threads === "auto" ? ("auto" as const) : (integerOption(args, "threads", 1, BENCH_USAGE) as number) }),
+    small,
+    profile: args.flags["profile"] === true,
+    dataDir: args.values["data"] !== undefined ? path.resolve(args.values["data"]) : env[ENV.dataDir] || DEFAULT_DATA_DIR,
+    seed: integerOption(args, "seed", 0, BENCH_USAGE) ?? 1,
   };
-  let predictGiven = false;
-  let batchGiven = false;
-  const int = (arg: string, v: string, min: number): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${arg} needs an integer >= ${min}, got '${v}'\n${BENCH_USAGE}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${BENCH_USAGE}`);
-      return v;
-    };
-    if (arg === "--model") {
-      const v = value();
-      if (v === "both") options.models = ["cnn", "lstm"];
-      else if (v === "cnn" || v === "lstm") options.models = [v];
-      else throw new Error(`--model must be cnn, lstm or both, got '${v}'\n${BENCH_USAGE}`);
-    } else if (arg === "--steps") options.steps = int(arg, value(), 1);
-    else if (arg === "--warmup") options.warmup = int(arg, value(), 0);
-    else if (arg === "--predict-steps") {
-      options.predictSteps = int(arg, value(), 1);
-      predictGiven = true;
-    } else if (arg === "--batch") {
-      options.batchSize = int(arg, value(), 1);
-      batchGiven = true;
-    } else if (arg === "--threads") {
-      const v = value();
-      options.threads = v === "auto" ? "auto" : int(arg, v, 1);
-    } else if (arg === "--small") options.small = true;
-    else if (arg === "--profile") options.profile = true;
-    else if (arg === "--data") options.dataDir = path.resolve(value());
-    else if (arg === "--seed") options.seed = int(arg, value(), 0);
-    else if (arg === "--help" || arg === "-h") throw new Error(BENCH_USAGE);
-    else throw new Error(`unknown option ${arg}\n${BENCH_USAGE}`);
-  }
-  if (options.small && !batchGiven) options.batchSize = 4;
-  if (!predictGiven) options.predictSteps = Math.max(options.predictSteps, options.steps);
-  return options;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -180,14 +150,6 @@ function syntheticLength(random: () => number): number {
   return Math.max(1, Math.min(68, len));
 }
 
-function padBatch(rows: Int32Array[]): tf.Tensor2D {
-  const width = Math.max(1, ...rows.map((r) => r.length));
-  const ids = new Int32Array(rows.length * width);
-  rows.forEach((r, i) => ids.set(r, i * width));
-  // int32 ids, as lib/text.ts builds overview batches.
-  return tf.tensor2d(ids, [rows.length, width], "int32");
-}
-
 function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource {
   const random = seededRandom(options.seed);
   const n = options.batchSize;
@@ -209,7 +171,7 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
         const rows = order.slice(at, at + n);
         at += n;
         const encoded = rows.map((i) => vectorizer.encode(overviews[i] as string));
-        const x = padBatch(encoded);
+        const x = overviewTensor(encoded);
         lengths.push(x.shape[1]);
         for (const e of encoded) tokens.push(e.length);
         const genres = dataset.genres.length;
@@ -234,7 +196,7 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
         for (let j = 0; j < len; j++) r[j] = 1 + Math.min(vocabularySize - 2, Math.floor(Math.exp(random() * Math.log(vocabularySize - 1))));
         return r;
       });
-      const x = padBatch(rows);
+      const x = overviewTensor(rows);
       lengths.push(x.shape[1]);
       for (const r of rows) tokens.push(r.length);
       return { x, y: randomLabels(random, n, 25) };
@@ -254,7 +216,7 @@ export interface KernelTime {
 /**
  * Wraps every kernel registered for `backendName` with a timer (kernelFuncs are synchronous on wasm and
  * cpu). Times are exclusive: a kernel that calls other registered kernels (the training kernels of
- * lib/wasm-kernels do) is charged without them. Returns the accumulator and a function that puts the
+ * runtime/wasm-kernels do) is charged without them. Returns the accumulator and a function that puts the
  * original kernels back.
  */
 export function profileKernels(backendName: string): { times: Map<string, KernelTime>; reset(): void; restore(): void } {
@@ -314,7 +276,7 @@ function round(x: number, digits = 1): number {
   return Math.round(x * f) / f;
 }
 
-/** The trainer's own step (lib/training.ts), so that the figure is what training does. */
+/** The trainer's own step (train/trainer.ts), so that the figure is what training does. */
 async function benchStep(model: tf.LayersModel, optimizer: tf.Optimizer, variables: tf.Variable[], batch: Batch): Promise<number> {
   return (await trainStep(model, optimizer, variables, binaryCrossentropy, { inputs: batch.x, labels: batch.y as tf.Tensor2D })).loss;
 }
@@ -345,7 +307,7 @@ export async function benchModel(kind: BenchModel, options: BenchOptions, backen
   const model = kind === "cnn" ? buildCnn({ imageSize, seed: options.seed }) : buildLstm({ vocabularySize, seed: options.seed, ...(small ? { embeddingSize: 16 } : {}) });
   const source = kind === "cnn" ? cnnSource(options, imageSize) : lstmSource(options, vocabularySize);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = tf.train.adam(1e-4, ADAM_BETA1, ADAM_BETA2, KERAS_EPSILON);
+  const optimizer = kerasAdam(1e-4);
   const profiler = options.profile ? profileKernels(tf.getBackend()) : undefined;
   try {
     const withBatch = async <T>(f: (b: Batch) => Promise<T>): Promise<T> => {

@@ -4,13 +4,13 @@
  * thresholds that training tuned on its own validation split (never tuned on the data evaluated here).
  */
 import * as path from "node:path";
-import { predictFilms } from "../analysis";
-import { describeBackend, selectBackend } from "../backend";
-import { saveJson } from "../checkpoint";
-import { workbookPaths } from "../config";
-import { describeProblems, labelRow, loadDataset } from "../dataset";
-import { Evaluation, evaluate } from "../metrics";
-import { loadTrainedModel } from "../models";
+import { predictFilms } from "../eval/inference";
+import { describeBackend, selectBackend } from "../runtime/backend";
+import { saveJson } from "../runtime/files";
+import { workbookPaths } from "../runtime/config";
+import { describeProblems, labelRow, loadDataset } from "../data/dataset";
+import { Evaluation, evaluate } from "../eval/metrics";
+import { loadTrainedModel } from "../models/folder";
 import { parseArgs } from "./args";
 
 const USAGE = "usage: npm run evaluate -- --model MODEL_DIR --data DATASET_DIR [--json OUT_FILE]";

@@ -3,13 +3,13 @@
  * prints each film's top genres with their probabilities.
  */
 import * as path from "node:path";
-import { Predictions, predictFilms, predictOverview, predictPoster, predictPosterAndOverview, predictionRow } from "../analysis";
-import { topK } from "../metrics";
-import { selectBackend } from "../backend";
-import { workbookPaths } from "../config";
-import { loadDataset, describeProblems } from "../dataset";
-import { loadTrainedModel } from "../models";
-import { parseArgs } from "./args";
+import { Predictions, predictFilms, predictOverview, predictPoster, predictPosterAndOverview, predictionRow } from "../eval/inference";
+import { topK } from "../eval/metrics";
+import { selectBackend } from "../runtime/backend";
+import { workbookPaths } from "../runtime/config";
+import { loadDataset, describeProblems } from "../data/dataset";
+import { loadTrainedModel } from "../models/folder";
+import { integerOption, parseArgs } from "./args";
 
 const USAGE =
   "usage: npm run predict -- --model MODEL_DIR (--poster FILE | --overview TEXT | --poster FILE --overview TEXT | --data DATASET_DIR) [--top 3] [--json]";
@@ -22,8 +22,7 @@ async function main(): Promise<void> {
   if (!modelDirArg || (inputs.length !== 1 && !posterAndOverview)) {
     throw new Error(`give --model and one of --poster, --overview, --data (a joint model: --poster and --overview)\n${USAGE}`);
   }
-  const top = Number(args.values["top"] ?? 3);
-  if (!Number.isInteger(top) || top < 1) throw new Error(`--top must be a positive integer\n${USAGE}`);
+  const top = integerOption(args, "top", 1, USAGE) ?? 3;
   const log = args.flags["json"] ? (line: string) => console.error(line) : (line: string) => console.log(line);
 
   await selectBackend({ log: () => undefined });

@@ -4,23 +4,24 @@
  * the current batch and keeps the best checkpoint.
  */
 import * as path from "node:path";
-import { describeBackend, selectBackend } from "../backend";
-import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, RunContext, prepareCnnRun, prepareFusionRun, prepareLstmRun, presetDifferences, trainRun } from "../coursework";
-import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../config";
-import { summaryLines } from "../models";
-import { formatEpochLine, terminalProgress } from "../training";
-import { parseArgs } from "./args";
+import { describeBackend, selectBackend } from "../runtime/backend";
+import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, presetDifferences } from "../train/presets";
+import { RunContext, prepareCnnRun, prepareFusionRun, prepareLstmRun, trainRun } from "../train/runs";
+import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
+import { summaryLines } from "../models/coursework";
+import { formatEpochLine, terminalProgress } from "../workbook/progress";
+import { integerOption, parseArgs } from "./args";
 
 const USAGE = "usage: npm run train -- <cnn|lstm|fusion> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const kind = args.shift();
+  const options = parseArgs(process.argv.slice(2), { values: ["preset", "epochs", "out", "data"], positionals: true }, USAGE);
+  if (options.help) return console.log(USAGE);
+  const [kind, ...extra] = options.positionals;
   if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion") throw new Error(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
-  const options = parseArgs(args, { values: ["preset", "epochs", "out", "data"] }, USAGE);
+  if (extra.length > 0) throw new Error(`unexpected argument ${extra[0]}\n${USAGE}`);
   const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
-  const epochs = options.values["epochs"] === undefined ? undefined : Number(options.values["epochs"]);
-  if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1)) throw new Error(`--epochs must be a positive integer\n${USAGE}`);
+  const epochs = integerOption(options, "epochs", 1, USAGE);
   const dir = options.values["out"] === undefined ? undefined : path.resolve(options.values["out"]);
   const env = { ...process.env, ...(options.values["data"] === undefined ? {} : { [ENV.dataDir]: path.resolve(options.values["data"]) }) };
 
@@ -43,7 +44,8 @@ async function main(): Promise<void> {
   const best = history.epochs.find((e) => e.epoch === history.bestEpoch);
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
   if (best) console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
-  console.log(`wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${run.vectorizer ? ", vocabulary.json" : ""}${run.tfidf ? ", tfidf.json" : ""})`);
+  const encoderFile = run.kind === "cnn" ? "" : run.vectorizer ? ", vocabulary.json" : run.kind === "fusion" && run.tfidf ? ", tfidf.json" : "";
+  console.log(`wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile})`);
 }
 
 main().catch((e: unknown) => {

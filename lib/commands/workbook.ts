@@ -11,9 +11,10 @@
 import { spawnSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_DATA_DIR, ENV, PROJECT_DIR, PresetName, parsePreset, presetFromEnv, workbookPaths } from "../config";
-import { CSV_FILE } from "../dataset";
-import { writeFixtureDataset } from "../fixture";
+import { DEFAULT_DATA_DIR, ENV, PROJECT_DIR, PresetName, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
+import { CSV_FILE } from "../data/dataset";
+import { writeFixtureDataset } from "../data/fixture";
+import { parseArgs } from "./args";
 
 interface Options {
   preset: PresetName;
@@ -28,38 +29,23 @@ interface Options {
 const USAGE =
   "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [NOTEBOOK_PREFIX...]";
 
-function parseArgs(argv: string[]): Options {
-  const paths = workbookPaths();
-  const options: Options = {
-    preset: presetFromEnv(),
-    dataDir: paths.dataDir,
-    dataDirGiven: Boolean(process.env[ENV.dataDir]),
-    outDir: paths.outDir,
-    fixtureIfMissing: false,
-    notebooksDir: path.join(PROJECT_DIR, "notebooks"),
-    filters: [],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
-      return v;
-    };
-    if (arg === "--preset") options.preset = parsePreset(value(), "--preset");
-    else if (arg === "--data") {
-      options.dataDir = path.resolve(value());
-      options.dataDirGiven = true;
-    } else if (arg === "--out") options.outDir = path.resolve(value());
-    else if (arg === "--fixture-if-missing") options.fixtureIfMissing = true;
-    else if (arg === "--notebooks") options.notebooksDir = path.resolve(value());
-    else if (arg === "--help" || arg === "-h") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}\n${USAGE}`);
-    else options.filters.push(arg);
+function parseOptions(argv: string[]): Options {
+  const args = parseArgs(argv, { values: ["preset", "data", "out", "notebooks"], flags: ["fixture-if-missing"], positionals: true }, USAGE);
+  if (args.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  return options;
+  const paths = workbookPaths();
+  const data = args.values["data"];
+  return {
+    preset: args.values["preset"] !== undefined ? parsePreset(args.values["preset"], "--preset") : presetFromEnv(),
+    dataDir: data !== undefined ? path.resolve(data) : paths.dataDir,
+    dataDirGiven: data !== undefined || Boolean(process.env[ENV.dataDir]),
+    outDir: args.values["out"] !== undefined ? path.resolve(args.values["out"]) : paths.outDir,
+    fixtureIfMissing: args.flags["fixture-if-missing"] === true,
+    notebooksDir: args.values["notebooks"] !== undefined ? path.resolve(args.values["notebooks"]) : path.join(PROJECT_DIR, "notebooks"),
+    filters: args.positionals,
+  };
 }
 
 /** Finds a Python that has Jupyter's nbclient and nbconvert (Debian's /usr/bin/python3 first). */
@@ -107,7 +93,7 @@ function runNotebook(python: string, notebook: string, outDir: string, env: Node
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const python = findJupyterPython();
   const dataset = await resolveDataset(options);
   const notebooksDir = options.notebooksDir;

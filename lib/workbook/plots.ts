@@ -9,8 +9,10 @@
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { Jimp } from "jimp";
-import type { TrainingHistory } from "./training";
-import type { PosterSet } from "./posters";
+import type { TrainingHistory } from "../train/history";
+import { Dataset, Split, genreCounts } from "../data/dataset";
+import type { PosterSet } from "../data/posters";
+import { TextVectorizer, tokenize } from "../data/text";
 
 export interface Figure {
   data: Record<string, unknown>[];
@@ -167,6 +169,46 @@ function textTable(columns: readonly string[], rows: readonly (readonly (string 
   const all = [columns.map(String), ...rows.map((r) => r.map(formatCell))];
   const widths = columns.map((_, j) => Math.max(...all.map((r) => (r[j] ?? "").length)));
   return all.map((r) => r.map((c, j) => c.padEnd(widths[j] as number)).join("  ")).join("\n");
+}
+
+/** Films per genre in the training and validation parts of a split, with their shares. */
+export function showSplitTable(dataset: Dataset, split: Split): void {
+  const train = genreCounts(dataset, split.train);
+  const validation = genreCounts(dataset, split.validation);
+  const share = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
+  showTable(
+    ["genre", "train films", "train share", "validation films", "validation share"],
+    dataset.genres.map((g, i) => [g, train[i] as number, share(train[i] as number, split.train.length), validation[i] as number, share(validation[i] as number, split.validation.length)]),
+    `${split.train.length} training films, ${split.validation.length} validation films (seed ${split.seed})`,
+  );
+}
+
+/** The first `count` vocabulary entries as a table of `columns` (id, word) pairs per row, ids ascending down the rows. */
+export function showVocabulary(vectorizer: TextVectorizer, count = 200, columns = 8): void {
+  const entries = vectorizer.vocabulary.slice(0, count);
+  const rowsNeeded = Math.ceil(entries.length / columns);
+  const rows = Array.from({ length: rowsNeeded }, (_, r) =>
+    Array.from({ length: columns }, (_, c) => {
+      const id = c * rowsNeeded + r;
+      return id < entries.length ? [id, JSON.stringify(entries[id])] : ["", ""];
+    }).flat(),
+  );
+  const header = Array.from({ length: columns }, () => ["id", "word"]).flat();
+  showTable(header, rows, `the first ${entries.length} of ${vectorizer.vocabularySize()} vocabulary entries (0: padding, 1: out of vocabulary)`);
+}
+
+/** An overview as the LSTM reads it: the text, its tokens, and their ids (1 = not in the vocabulary). */
+export function showOverviewEncoding(vectorizer: TextVectorizer, overview: string): void {
+  const tokens = tokenize(overview);
+  const ids = Array.from(vectorizer.encode(overview));
+  showTable(
+    ["token", ...tokens.map((_, i) => String(i + 1))],
+    [
+      ["word", ...tokens],
+      ["id", ...ids],
+    ],
+    overview,
+  );
 }
 
 export function escapeHtml(s: string): string {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Jimp } from "jimp";
 import { COURSEWORK_GENRES, CSV_FILE, IMAGES_DIR } from "./dataset";
-import { Random, randomInt, seededRandom } from "./random";
+import { Random, randomInt, seededRandom } from "../runtime/random";
 
 /** Approximate share of films per genre in the real data (0 for the four genres never positive). */
 const GENRE_SHARE: Record<string, number> = {

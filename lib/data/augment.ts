@@ -2,15 +2,15 @@
  * Poster augmentation at training time (the coursework reports' "future work"; the later edition's best
  * CNN used it): random horizontal flip, brightness and contrast, seeded so that a run is reproducible.
  *
- * Only TRAINING batches are augmented. lib/training.ts's trainModel calls the same makeBatch for the
+ * Only TRAINING batches are augmented. train/trainer.ts's trainModel calls the same makeBatch for the
  * training and the validation rows, so augmentedMakeBatch() is told which rows are training rows
  * (`trainRows`, e.g. new Set(data.train)) and leaves every other row's poster exactly as it was:
  * validation, evaluation and prediction always see the plain posters. augmentTrainingData() does the
  * wiring for a TrainingData.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Random, seededRandom } from "./random";
-import type { Batch, MakeBatch, TrainingData } from "./training";
+import { Random, seededRandom } from "../runtime/random";
+import type { Batch, MakeBatch, TrainingData } from "./batches";
 
 export interface AugmentOptions {
   /** Horizontal flip with probability 0.5. Default true. */

@@ -15,11 +15,8 @@
  * - The adapted vocabulary is sorted with `np.lexsort((tokens, counts))[::-1]`
  *   over UTF-8 bytes: count descending, ties by token descending.
  */
-import { promises as fs } from "node:fs";
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, Split, labelTensor } from "./dataset";
-import type { TrainingData } from "./training";
+import { loadJson, saveJson } from "../runtime/files";
 
 export const PADDING_TOKEN = "";
 export const OOV_TOKEN = "[UNK]";
@@ -264,56 +261,17 @@ export class TextVectorizer {
     return new TextVectorizer(vocabulary as string[], config);
   }
 
-  /** Writes a sibling temp file then renames it, so readers never see half a vocabulary. */
+  /** Written atomically (readers never see half a vocabulary). */
   async save(filePath: string): Promise<void> {
-    const tempPath = path.join(
-      path.dirname(filePath),
-      `.${path.basename(filePath)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`,
-    );
-    try {
-      await fs.writeFile(tempPath, JSON.stringify(this.toJSON()) + "\n", "utf8");
-      await fs.rename(tempPath, filePath);
-    } catch (error) {
-      await fs.rm(tempPath, { force: true });
-      throw error;
-    }
+    await saveJson(filePath, this.toJSON(), { indent: 0 });
   }
 
   static async load(filePath: string): Promise<TextVectorizer> {
-    let text: string;
-    try {
-      text = await fs.readFile(filePath, "utf8");
-    } catch (error) {
-      throw new Error(`Cannot read text vectorizer vocabulary ${filePath}: ${(error as Error).message}`, { cause: error });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`Invalid text vectorizer vocabulary (${filePath}): not valid JSON: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    return TextVectorizer.fromJSON(json, filePath);
+    return TextVectorizer.fromJSON(await loadJson(filePath, "text vectorizer vocabulary"), filePath);
   }
 }
 
-/**
- * The LSTM's training data: every overview is encoded once; a batch is padded with 0 to its longest
- * overview (the coursework's default, sequence length unset), or cut/padded to `sequenceLength` when
- * given. Because the Embedding masks id 0, the padding changes how many steps are computed, not the
- * result. A batch is at least one step long (an overview of punctuation only has no words: fully masked).
- */
-export function overviewTrainingData(dataset: Dataset, vectorizer: TextVectorizer, split: Split, sequenceLength?: number): TrainingData {
-  const encoded = dataset.films.map((f) => vectorizer.encode(f.overview));
-  return {
-    train: split.train,
-    validation: split.validation,
-    makeBatch: (rows) => ({ inputs: overviewTensor(rows.map((r) => encoded[r] as Int32Array), sequenceLength), labels: labelTensor(dataset, rows) }),
-  };
-}
-
-/** Encoded overviews as one [n, length] int32 tensor, padded at the end with 0 (see overviewTrainingData). */
+/** Encoded overviews as one [n, length] int32 tensor, padded at the end with 0 (see data/batches.ts overviewTrainingData). */
 export function overviewTensor(encoded: readonly Int32Array[], sequenceLength?: number): tf.Tensor2D {
   const width = sequenceLength ?? Math.max(1, ...encoded.map((e) => e.length));
   const ids = new Int32Array(encoded.length * width);

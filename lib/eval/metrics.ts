@@ -11,6 +11,7 @@
  * Accumulate with `addCounts(total, countsAtThreshold(labels, probabilities))` per batch, then call
  * `precision(total)` / `recall(total)`.
  */
+import { KERAS_EPSILON } from "../train/losses";
 
 export interface ConfusionCounts {
   tp: number;
@@ -161,9 +162,6 @@ export interface Evaluation {
   genresNeverPredicted: string[];
 }
 
-/** The clipping of Keras/TF.js's binary cross-entropy on probabilities (`epsilon()` = 1e-7). */
-export const BCE_EPSILON = 1e-7;
-
 /** The default candidate thresholds of `tuneThresholds`: 0.05, 0.10, ..., 0.95 (exact decimals k / 20). */
 export const DEFAULT_THRESHOLD_GRID: readonly number[] = Object.freeze(Array.from({ length: 19 }, (_, i) => (i + 1) / 20));
 
@@ -279,7 +277,7 @@ export function binaryCrossEntropy(yTrue: ArrayLike<number>, yProb: ArrayLike<nu
   if (yTrue.length === 0) throw new Error("binaryCrossEntropy: no values");
   let sum = 0;
   for (let i = 0; i < yTrue.length; i++) {
-    const p = Math.min(Math.max(yProb[i] as number, BCE_EPSILON), 1 - BCE_EPSILON);
+    const p = Math.min(Math.max(yProb[i] as number, KERAS_EPSILON), 1 - KERAS_EPSILON);
     sum -= (yTrue[i] as number) !== 0 ? Math.log(p) : Math.log(1 - p);
   }
   return sum / yTrue.length;

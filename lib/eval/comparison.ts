@@ -1,176 +1,14 @@
 /**
- * Using trained models on films: batched prediction for the CNN (posters) and the LSTM (overviews), and
- * the film card that shows a film with its true genres and each model's top genres.
+ * The notebook-4 report: two (or more) trained models on the same validation films, film by film and
+ * overall: metrics side by side, F1 per genre, predicted vs true genre shares, which films only one model
+ * gets right, and a narrative computed from the numbers.
  */
-import * as fs from "node:fs";
-import * as tf from "@tensorflow/tfjs";
-import type { RunSettings } from "./coursework";
-import { Dataset, Film, labelRow } from "./dataset";
+import { Dataset, Film, labelRow } from "../data/dataset";
+import type { TrainedModel } from "../models/folder";
+import { showFilmCard } from "../workbook/cards";
+import { Figure, escapeHtml, showHtml, showTable } from "../workbook/plots";
+import { Predictions, predictFilms, predictionRow } from "./inference";
 import { Evaluation, compareFilmHits, evaluate, filmHits, predictedVsTrueCounts, topK } from "./metrics";
-import { TrainedModel } from "./models";
-import { Figure, dataUri, escapeHtml, showHtml, showTable } from "./plots";
-import { loadPosters, posterBatch, posterIndex, preparePoster } from "./posters";
-import { overviewTensor, tokenize } from "./text";
-import { overviewEncoder, overviewInputs } from "./fusion";
-
-/** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
-export interface Predictions {
-  ids: string[];
-  genres: string[];
-  probabilities: Float32Array;
-}
-
-/** Runs the model over `count` samples in batches (inference mode), returning the flat outputs. */
-export async function predictInBatches(
-  model: tf.LayersModel,
-  count: number,
-  makeInputs: (start: number, end: number) => tf.Tensor | tf.Tensor[],
-  batchSize = 64,
-): Promise<Float32Array> {
-  const outputs = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
-  const result = new Float32Array(count * outputs);
-  for (let start = 0; start < count; start += batchSize) {
-    const end = Math.min(count, start + batchSize);
-    const y = tf.tidy(() => model.predict(makeInputs(start, end)) as tf.Tensor);
-    result.set(await y.data(), start * outputs);
-    y.dispose();
-  }
-  return result;
-}
-
-/** Throws when the dataset's genre columns are not the model's outputs (a wrong answer otherwise). */
-export function checkGenres(trained: TrainedModel, dataset: Dataset): void {
-  const model = trained.info.genres;
-  if (model.join("\u0000") !== dataset.genres.join("\u0000")) {
-    const missing = model.filter((g) => !dataset.genres.includes(g));
-    const extra = dataset.genres.filter((g) => !model.includes(g));
-    throw new Error(
-      `${dataset.csvFile} has different genre columns than the model in ${trained.dir}` +
-        (missing.length ? `; missing: ${missing.join(", ")}` : "") +
-        (extra.length ? `; not in the model: ${extra.join(", ")}` : "") +
-        (!missing.length && !extra.length ? "; same genres in a different order" : "") +
-        `. The model predicts: ${model.join(", ")}.`,
-    );
-  }
-}
-
-/**
- * The model's probabilities for the given films of a dataset. CNN: their posters (preprocessed through
- * the cache; films whose poster cannot be read are reported and left out). LSTM: their overviews. The joint
- * model: both.
- */
-export async function predictFilms(
-  trained: TrainedModel,
-  dataset: Dataset,
-  rows: readonly number[],
-  options: { cacheDir: string; log?: (line: string) => void },
-): Promise<Predictions> {
-  checkGenres(trained, dataset);
-  const films = rows.map((r) => dataset.films[r] as Film);
-  const genres = trained.info.genres;
-  if (trained.info.kind === "lstm") {
-    const vectorizer = trained.vectorizer;
-    if (!vectorizer) throw new Error(`${trained.dir}: an LSTM model folder needs its vocabulary.json`);
-    const encoded = films.map((f) => vectorizer.encode(f.overview));
-    const probabilities = await predictInBatches(trained.model, films.length, (s, e) => overviewTensor(encoded.slice(s, e), trained.info.sequenceLength));
-    return { ids: films.map((f) => f.id), genres, probabilities };
-  }
-  const size = trained.info.imageSize ?? 64;
-  const posters = await loadPosters(films.map((f) => ({ id: f.id, file: f.posterFile })), { size, cacheDir: options.cacheDir });
-  for (const p of posters.skipped) (options.log ?? console.log)(`poster skipped: ${p.id}: ${p.file}: ${p.reason}`);
-  const index = posterIndex(posters);
-  const kept = films.filter((f) => index.has(f.id));
-  const posterTensor = (s: number, e: number) =>
-    tf.tensor4d(posterBatch(posters, kept.slice(s, e).map((f) => index.get(f.id) as number)), [e - s, size, size, 3]);
-  let makeInputs: (s: number, e: number) => tf.Tensor | tf.Tensor[] = posterTensor;
-  if (trained.info.kind === "fusion") {
-    const overviews = overviewInputs(overviewEncoder(trained), kept.map((f) => f.overview), trained.info.sequenceLength);
-    makeInputs = (s, e) => [posterTensor(s, e), overviews(Array.from({ length: e - s }, (_, i) => s + i))];
-  }
-  const probabilities = await predictInBatches(trained.model, kept.length, makeInputs);
-  return { ids: kept.map((f) => f.id), genres, probabilities };
-}
-
-/** The joint model's probabilities for one film given by its poster file and its overview. */
-export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
-  if (trained.info.kind !== "fusion") throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
-  const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
-  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
-  const size = trained.info.imageSize ?? 64;
-  const pixels = await preparePoster(file, size);
-  return predictInBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviews([0])]);
-}
-
-/** The CNN's probabilities for one poster file (decoded and resized like the training posters). */
-export async function predictPoster(trained: TrainedModel, file: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
-  if (trained.info.kind !== "cnn") throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
-  const size = trained.info.imageSize ?? 64;
-  const pixels = await preparePoster(file, size);
-  return predictInBatches(trained.model, 1, () => tf.tensor4d(pixels, [1, size, size, 3]));
-}
-
-/** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
-export async function predictOverview(trained: TrainedModel, overview: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
-  if (trained.info.kind !== "lstm" || !trained.vectorizer) {
-    throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);
-  }
-  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
-  const ids = trained.vectorizer.encode(overview);
-  return predictInBatches(trained.model, 1, () => overviewTensor([ids], trained.info.sequenceLength));
-}
-
-/** Row i of a row-major predictions matrix. */
-export function predictionRow(predictions: Predictions, i: number): Float32Array {
-  const g = predictions.genres.length;
-  return predictions.probabilities.subarray(i * g, (i + 1) * g);
-}
-
-export interface CardPrediction {
-  /** e.g. "CNN (poster)". */
-  model: string;
-  probabilities: ArrayLike<number>;
-}
-
-/** HTML of a film card: poster, overview, true genres, and each model's top genres marked hit or miss. */
-export function filmCardHtml(film: Film, genres: readonly string[], predictions: readonly CardPrediction[], top = 3): string {
-  const truth = new Set(film.genres);
-  const poster = fs.existsSync(film.posterFile)
-    ? `<img src="${dataUri(fs.readFileSync(film.posterFile))}" style="width:110px;border:1px solid #ccc"/>`
-    : `<div style="width:110px;height:165px;border:1px dashed #c00;color:#c00;font-size:11px">poster missing:<br>${escapeHtml(film.posterFile)}</div>`;
-  const rows = predictions
-    .map((p) => {
-      const ranked = topK(p.probabilities, genres, top);
-      const hits = ranked.filter((r) => truth.has(r.genre)).length;
-      const cells = ranked
-        .map((r) => {
-          const hit = truth.has(r.genre);
-          return `<span style="margin-right:10px;color:${hit ? "#1a7f37" : "#b42318"}">${hit ? "&#10003;" : "&#10007;"} ${escapeHtml(r.genre)} ${r.probability.toFixed(2)}</span>`;
-        })
-        .join("");
-      return `<tr><td style="padding-right:12px;white-space:nowrap"><b>${escapeHtml(p.model)}</b></td><td>${cells}</td><td style="color:#555">${hits}/${Math.min(top, truth.size)} hit</td></tr>`;
-    })
-    .join("");
-  return (
-    `<div style="display:flex;gap:14px;margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px">${poster}` +
-    `<div style="font-size:13px"><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: <b>${escapeHtml(film.genres.join(", ") || "none")}</b></div>` +
-    `<div style="margin:6px 0;max-width:60em">${escapeHtml(film.overview)}</div>` +
-    `<table style="font-size:13px">${rows}</table></div></div>`
-  );
-}
-
-/** Shows a film card inline (text fallback outside a notebook). */
-export function showFilmCard(film: Film, genres: readonly string[], predictions: readonly CardPrediction[], top = 3): void {
-  const text = [
-    `${film.id}: true ${film.genres.join(", ")}`,
-    ...predictions.map((p) => `  ${p.model}: ${topK(p.probabilities, genres, top).map((r) => `${r.genre} ${r.probability.toFixed(2)}`).join(", ")}`),
-  ].join("\n");
-  showHtml(filmCardHtml(film, genres, predictions, top), text);
-}
-
-// ---------------------------------------------------------------------------
-// Comparing models on the same films (notebook 04)
 
 export interface ModelResult {
   /** e.g. "CNN (poster)". */
@@ -189,24 +27,6 @@ export interface Comparison {
   films: Film[];
   yTrue: Float32Array;
   models: ModelResult[];
-}
-
-/** The split the models were trained on; they must agree on it, or a comparison would mix training films in. */
-export function sharedRunSettings(models: readonly TrainedModel[]): RunSettings {
-  const key = (m: TrainedModel) => {
-    const s = m.info.settings as Partial<RunSettings>;
-    return JSON.stringify([s.seed, s.validationFraction, s.films ?? null, m.info.dataset.films]);
-  };
-  const first = models[0];
-  if (!first) throw new Error("no model to compare");
-  const different = models.filter((m) => key(m) !== key(first));
-  if (different.length > 0) {
-    throw new Error(
-      `the models were trained on different splits (seed, validation fraction, film subset): ${models.map((m) => `${m.dir}: ${key(m)}`).join("; ")}. ` +
-        "Retrain them with the same preset so that their validation films are the same.",
-    );
-  }
-  return first.info.settings as unknown as RunSettings;
 }
 
 /** Predicts `rows` of the dataset with every model and evaluates each at 0.5 and at its tuned thresholds. */

@@ -19,6 +19,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { syncDir, writeDurable } from "../runtime/files";
 
 export const MODEL_JSON = "model.json";
 const WEIGHT_FILE = /^weights(?:-(\d+))?\.bin$/;
@@ -31,30 +32,6 @@ export interface FileSaveOptions {
   userDefinedMetadata?: Record<string, unknown>;
   /** Fault-injection hook for tests: throwing here aborts the save at that point, as a crash would. */
   afterStep?: (step: SaveStep) => void | Promise<void>;
-}
-
-/** Writes a file and fsyncs it before returning. `exclusive` fails if the file exists. */
-async function writeDurable(file: string, data: string | Uint8Array, exclusive = false): Promise<void> {
-  const handle = await fsp.open(file, exclusive ? "wx" : "w");
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsyncs a folder so that a rename in it is durable. Best effort: not every platform allows it. */
-async function syncDir(dir: string): Promise<void> {
-  let handle: import("node:fs/promises").FileHandle | undefined;
-  try {
-    handle = await fsp.open(dir, "r");
-    await handle.sync();
-  } catch {
-    // Windows and some file systems refuse to open or fsync a directory.
-  } finally {
-    await handle?.close().catch(() => undefined);
-  }
 }
 
 function toArrayBuffer(data: tf.io.WeightData | undefined): ArrayBuffer {
@@ -188,18 +165,4 @@ export async function checkpointExists(dirOrFile: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Writes JSON atomically: `<file>.tmp` (fsynced), then renamed over `file`. Creates the folder. */
-export async function saveJson(file: string, value: unknown): Promise<void> {
-  const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true });
-  const tmp = `${file}.tmp`;
-  await writeDurable(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  await fsp.rename(tmp, file);
-  await syncDir(dir);
-}
-
-export async function loadJson<T = unknown>(file: string): Promise<T> {
-  return JSON.parse(await fsp.readFile(file, "utf8")) as T;
 }

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import Papa from "papaparse";
 import * as dfd from "danfojs-node";
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom, shuffled } from "./random";
+import { seededRandom, shuffled } from "../runtime/random";
 
 export const CSV_FILE = "IMDB_overview_genres.csv";
 export const IMAGES_DIR = "Images";
@@ -273,7 +273,8 @@ export function describeProblems(dataset: Dataset, limit = 20): string {
 }
 
 export const filmIds = (d: Dataset): string[] => d.films.map((f) => f.id);
-export const filmOverviews = (d: Dataset): string[] => d.films.map((f) => f.overview);
+/** The overviews of all films, or of the given rows (e.g. a split's training rows). */
+export const filmOverviews = (d: Dataset, rows?: readonly number[]): string[] => (rows ?? d.films.map((_, i) => i)).map((r) => (d.films[r] as Film).overview);
 export const filmPosterFiles = (d: Dataset): string[] => d.films.map((f) => f.posterFile);
 
 /** The label row of film i. */

@@ -4,7 +4,7 @@
  *   1. tensorflow-gpu  @tensorflow/tfjs-node-gpu, when it loads and TensorFlow sees a GPU
  *   2. tensorflow      @tensorflow/tfjs-node (native TensorFlow on the CPU)
  *   3. wasm            @tensorflow/tfjs-backend-wasm (XNNPACK, SIMD) plus this workbook's
- *                      training kernels (lib/wasm-kernels), without which it cannot train
+ *                      training kernels (./wasm-kernels), without which it cannot train
  *   4. cpu             pure JavaScript (very slow for training: last resort)
  *
  * The native packages are optional dependencies that often cannot be installed (they
@@ -18,7 +18,7 @@
  *
  * wasm threads: `WORKBOOK_WASM_THREADS=N|auto` (or `options.wasmThreads`, which wins) runs XNNPACK
  * with N threads through tfjs's threaded SIMD binary, which tfjs itself never uses in Node (see
- * lib/wasm-threads.ts); 1 is the stock single-threaded binary. The default, 'auto', is one thread per
+ * ./wasm-threads.ts); 1 is the stock single-threaded binary. The default, 'auto', is one thread per
  * core that other processes leave free when the backend starts (measured over 250 ms: 2 on an idle
  * 2-core machine, 1 when another process keeps a core busy).
  * The count is fixed at the wasm backend's first initialisation in the process; BackendInfo.threads

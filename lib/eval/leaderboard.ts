@@ -7,19 +7,45 @@
  * cross-fitted: the validation films are split in two seeded halves, each half is scored with what was
  * tuned on the other half, and the two halves' decisions are pooled.
  */
-import type { Comparison } from "./analysis";
-import { LinearBaseline, frequencyPrior, predictTfidf, priorPredictions } from "./baselines";
-import type { Dataset, Split } from "./dataset";
+import type { Dataset, Split } from "../data/dataset";
+import { frequencyPrior, priorPredictions } from "../models/baselines";
+import { seededRandom, shuffled } from "../runtime/random";
+import { LinearBaseline, predictTfidf } from "../train/text-baselines";
+import { Figure, showTable } from "../workbook/plots";
+import type { Comparison } from "./comparison";
 import { Evaluation, binaryCrossEntropy, evaluate, tuneThresholds } from "./metrics";
-import { Figure, showTable } from "./plots";
-import { seededRandom, shuffled } from "./random";
+
+/**
+ * What a row of the leaderboard is, which the narrative reads (never the display names):
+ *   prior        the genre-frequency prior;
+ *   linear       the TF-IDF + logistic regression baseline;
+ *   text-branch  the joint model's text branch trained alone (what the joint model is without the poster);
+ *   poster, overview  single-modality models;
+ *   late         a late fusion of single models;
+ *   joint        a joint poster + overview model.
+ */
+export type ContenderRole = "prior" | "linear" | "text-branch" | "poster" | "overview" | "late" | "joint";
+
+const ROLE_GROUP: Record<ContenderRole, string> = {
+  prior: "baseline",
+  linear: "baseline",
+  "text-branch": "baseline",
+  poster: "single model",
+  overview: "single model",
+  late: "late fusion",
+  joint: "joint model",
+};
 
 export interface Contender {
   name: string;
+  role: ContenderRole;
   /** Row-major [films, genres], aligned with the leaderboard's films. */
   probabilities: Float32Array;
-  /** What the row is (a baseline, a single model, late fusion, the joint model). */
-  group: string;
+}
+
+/** The leaderboard's "kind" column for a role. */
+export function roleGroup(role: ContenderRole): string {
+  return ROLE_GROUP[role];
 }
 
 export interface ScoredContender extends Contender {
@@ -133,7 +159,7 @@ export function showLeaderboard(scored: readonly ScoredContender[], films: numbe
   });
   showTable(
     ["model", "kind", ...columns.map(([label]) => label)],
-    scored.map((s) => [s.name, s.group, ...columns.map(([, get], j) => (get(s) === best[j] ? `${fmt(get(s))} *` : fmt(get(s))))]),
+    scored.map((s) => [s.name, roleGroup(s.role), ...columns.map(([, get], j) => (get(s) === best[j] ? `${fmt(get(s))} *` : fmt(get(s))))]),
     `${films} validation films; "tuned": per-genre thresholds tuned on the other half of the validation films (cross-fitted); * best in its column`,
   );
 }
@@ -154,46 +180,47 @@ export function leaderboardF1Figure(scored: readonly ScoredContender[], genres: 
   };
 }
 
-/** What the leaderboard shows, in sentences computed from it; says plainly when a learned model loses to the linear baseline. */
-export function leaderboardNarrative(scored: readonly ScoredContender[], names: { joint: string; linear: string; singles: string[]; late: string[] }): string {
-  const by = new Map(scored.map((s) => [s.name, s]));
-  const joint = by.get(names.joint);
-  const linear = by.get(names.linear);
-  if (!joint || !linear) return "";
+/**
+ * What the leaderboard shows, in sentences computed from it; says plainly when the joint model loses to the
+ * linear baseline. `joint` names the joint model to discuss (default: the last contender with role 'joint').
+ */
+export function leaderboardNarrative(scored: readonly ScoredContender[], joint?: string): string {
+  const subject = joint !== undefined ? scored.find((s) => s.name === joint) : scored.filter((s) => s.role === "joint").at(-1);
+  const linear = scored.find((s) => s.role === "linear");
+  if (!subject || !linear) return "";
   const v = (s: ScoredContender | undefined, get: (e: ScoredContender) => number | null) => (s ? (get(s) ?? NaN) : NaN);
   const macro = (s: ScoredContender) => s.tuned.macroF1;
   const micro = (s: ScoredContender) => s.tuned.microF1;
-  const bestOf = (list: string[], get: (e: ScoredContender) => number | null) =>
-    list.map((n) => by.get(n)).filter((s): s is ScoredContender => s !== undefined).sort((a, b) => v(b, get) - v(a, get))[0];
-  const bestSingle = bestOf(names.singles, macro);
-  const bestLate = bestOf(names.late, macro);
+  const bestOf = (roles: ContenderRole[], get: (e: ScoredContender) => number | null) =>
+    scored.filter((s) => roles.includes(s.role)).sort((a, b) => v(b, get) - v(a, get))[0];
   const lines: string[] = [];
   const compare = (other: ScoredContender | undefined, label: string) => {
     if (!other) return;
-    const dMacro = v(joint, macro) - v(other, macro);
-    const dMicro = v(joint, micro) - v(other, micro);
+    const dMacro = v(subject, macro) - v(other, macro);
+    const dMicro = v(subject, micro) - v(other, micro);
     const verdict = dMacro > 0 && dMicro > 0 ? "beats" : dMacro <= 0 && dMicro <= 0 ? "**loses to**" : "is mixed against";
     lines.push(
-      `- The joint model ${verdict} ${label} (${other.name}): macro F1 ${fmt(v(joint, macro))} vs ${fmt(v(other, macro))}, micro F1 ${fmt(v(joint, micro))} vs ${fmt(v(other, micro))} (tuned thresholds).`,
+      `- The joint model ${verdict} ${label} (${other.name}): macro F1 ${fmt(v(subject, macro))} vs ${fmt(v(other, macro))}, micro F1 ${fmt(v(subject, micro))} vs ${fmt(v(other, micro))} (tuned thresholds).`,
     );
   };
   compare(linear, "the linear text baseline");
-  const textBranch = by.get(TEXT_BRANCH_NAME);
+  const textBranch = scored.find((s) => s.role === "text-branch");
   if (textBranch) {
-    const d = (get: (e: ScoredContender) => number | null) => v(joint, get) - v(textBranch, get);
+    const d = (get: (e: ScoredContender) => number | null) => v(subject, get) - v(textBranch, get);
     lines.push(
       `- What the poster adds: the same text branch without the poster scores macro F1 ${fmt(v(textBranch, macro))}, micro F1 ${fmt(v(textBranch, micro))}, ` +
         `val BCE ${fmt(textBranch.atHalf.bce)}; the joint model ${d(macro) >= 0 ? "+" : ""}${d(macro).toFixed(4)} macro, ${d(micro) >= 0 ? "+" : ""}${d(micro).toFixed(4)} micro, ` +
-        `${joint.atHalf.bce - textBranch.atHalf.bce >= 0 ? "+" : ""}${(joint.atHalf.bce - textBranch.atHalf.bce).toFixed(4)} BCE.`,
+        `${subject.atHalf.bce - textBranch.atHalf.bce >= 0 ? "+" : ""}${(subject.atHalf.bce - textBranch.atHalf.bce).toFixed(4)} BCE.`,
     );
   }
-  compare(bestSingle, "the better single model");
-  compare(bestLate, "the better late fusion");
-  const losers = scored.filter((s) => s.group !== "baseline" && s.name !== linear.name && v(s, macro) < v(linear, macro)).map((s) => s.name);
+  compare(bestOf(["poster", "overview"], macro), "the better single model");
+  compare(bestOf(["late"], macro), "the better late fusion");
+  const baselines: ContenderRole[] = ["prior", "linear", "text-branch"];
+  const losers = scored.filter((s) => !baselines.includes(s.role) && v(s, macro) < v(linear, macro)).map((s) => s.name);
   if (losers.length > 0) {
     lines.push(`- On macro F1 (tuned), the TF-IDF + logistic regression baseline is better than: ${losers.join(", ")}. A bag of words is a strong baseline on these overviews.`);
   }
-  lines.push(`- Validation BCE: joint model ${fmt(joint.atHalf.bce)}; the best student figure in the coursework was 0.2118 (on a different split of the 6,325 films).`);
+  lines.push(`- Validation BCE: joint model ${fmt(subject.atHalf.bce)}; the best student figure in the coursework was 0.2118 (on a different split of the 6,325 films).`);
   return lines.join("\n");
 }
 
@@ -219,16 +246,16 @@ export async function fusionContenders(
   const prior = frequencyPrior(dataset.labels, genres, split.train);
   const late = weightedLateFusion(comparison.yTrue, poster.probabilities, overview.probabilities, genres, seed);
   const contenders: Contender[] = [
-    { name: "genre-frequency prior", group: "baseline", probabilities: priorPredictions(prior, comparison.films.length) },
-    { name: LINEAR_BASELINE_NAME, group: "baseline", probabilities: await predictTfidf(linear.model, linear.vectorizer, comparison.films.map((f) => f.overview)) },
+    { name: "genre-frequency prior", role: "prior", probabilities: priorPredictions(prior, comparison.films.length) },
+    { name: LINEAR_BASELINE_NAME, role: "linear", probabilities: await predictTfidf(linear.model, linear.vectorizer, comparison.films.map((f) => f.overview)) },
     ...(textBranch
-      ? [{ name: TEXT_BRANCH_NAME, group: "baseline", probabilities: await predictTfidf(textBranch.model, textBranch.vectorizer, comparison.films.map((f) => f.overview)) }]
+      ? [{ name: TEXT_BRANCH_NAME, role: "text-branch" as const, probabilities: await predictTfidf(textBranch.model, textBranch.vectorizer, comparison.films.map((f) => f.overview)) }]
       : []),
-    { name: poster.name, group: "single model", probabilities: poster.probabilities },
-    { name: overview.name, group: "single model", probabilities: overview.probabilities },
-    { name: "late fusion: average", group: "late fusion", probabilities: averageFusion(poster.probabilities, overview.probabilities) },
-    { name: `late fusion: weighted (w = ${late.weights.join(" / ")})`, group: "late fusion", probabilities: late.probabilities },
-    { name: joint.name, group: "joint model", probabilities: joint.probabilities },
+    { name: poster.name, role: "poster", probabilities: poster.probabilities },
+    { name: overview.name, role: "overview", probabilities: overview.probabilities },
+    { name: "late fusion: average", role: "late", probabilities: averageFusion(poster.probabilities, overview.probabilities) },
+    { name: `late fusion: weighted (w = ${late.weights.join(" / ")})`, role: "late", probabilities: late.probabilities },
+    { name: joint.name, role: "joint", probabilities: joint.probabilities },
   ];
   return { contenders, lateWeights: late.weights };
 }

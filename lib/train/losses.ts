@@ -1,5 +1,5 @@
 /**
- * Losses for the class imbalance of the 25 genres, for any model trained with lib/training.ts (pass the
+ * Losses for the class imbalance of the 25 genres, for any model trained with train/trainer.ts (pass the
  * function as `trainModel(..., { loss })`).
  *
  * The coursework trained with plain binary cross-entropy: with Drama in ~54% of the films and Western in
@@ -13,7 +13,7 @@
  *  - focal loss (Lin et al., 2017, "Focal Loss for Dense Object Detection"): cells that are already
  *    well classified (most negatives of rare genres) are down-weighted by (1 - p_t)^gamma.
  *
- * Both clip probabilities to [1e-7, 1 - 1e-7] exactly like Keras/lib/training.ts's binaryCrossentropy, so
+ * Both clip probabilities to [1e-7, 1 - 1e-7] exactly like Keras's, as binaryCrossentropy below does, so
  * gradients stay finite at p = 0 and p = 1 (the clip's gradient is 0 there). Genres with no positive film
  * in the training split (Documentary, News, Reality-TV, Short in the coursework data) can be excluded:
  * their cells contribute nothing and the mean is over the included cells only. Otherwise such a genre
@@ -23,13 +23,30 @@
  * probabilities of a model trained with a weighted or focal loss are no longer calibrated frequencies
  * (weighted BCE pushes them up, alpha = 0.25 focal pushes them down). For weighted BCE the inflation is
  * known exactly and undone after training (weightedBceCorrection, on by default in the notebooks' runs);
- * compare focal models by F1 at tuned thresholds (lib/metrics.ts tuneThresholds), not by their BCE.
+ * compare focal models by F1 at tuned thresholds (eval/metrics.ts tuneThresholds), not by their BCE.
  */
 import * as tf from "@tensorflow/tfjs";
-import { KERAS_EPSILON, binaryCrossentropy } from "./training";
+
+/** Keras backend epsilon: Adam's epsilon and the probability clipping of the cross-entropy. */
+export const KERAS_EPSILON = 1e-7;
 
 /** A loss for trainModel's `loss` option: mean over the batch (and the included genres). */
 export type LossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+
+/**
+ * Keras binary cross-entropy on probabilities: p clipped to [1e-7, 1 - 1e-7], then
+ * -mean(y log p + (1 - y) log(1 - p)) over all outputs and samples (mean over outputs, then over the
+ * batch, which is the same thing for a rectangular batch).
+ */
+export function binaryCrossentropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => {
+    const p = tf.clipByValue(yPred, KERAS_EPSILON, 1 - KERAS_EPSILON);
+    const y = tf.cast(yTrue, p.dtype);
+    const one = tf.scalar(1, p.dtype);
+    const logLikelihood = tf.add(tf.mul(y, tf.log(p)), tf.mul(tf.sub(one, y), tf.log(tf.sub(one, p))));
+    return tf.neg(tf.mean(logLikelihood)) as tf.Scalar;
+  });
+}
 
 /**
  * Default cap of the positive weights. Uncapped, negatives/positives on the coursework's training split
@@ -122,7 +139,7 @@ function maskedMean(cells: tf.Tensor, mask: readonly number[]): tf.Scalar {
  * Weighted binary cross-entropy on probabilities. Per cell (film f, genre g), with p clipped to
  * [1e-7, 1 - 1e-7] (Keras):  -(w_g * y * log(p) + (1 - y) * log(1 - p)).
  * Cells of `excludeGenres` contribute nothing; the result is the mean over batch x included genres.
- * With every weight 1 and nothing excluded it is lib/training.ts's binaryCrossentropy.
+ * With every weight 1 and nothing excluded it is binaryCrossentropy above.
  */
 export function weightedBinaryCrossentropy(posWeights: readonly number[], options: { excludeGenres?: readonly number[] } = {}): LossFunction {
   const genres = posWeights.length;

@@ -17,10 +17,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Jimp } from "jimp";
-import * as tf from "@tensorflow/tfjs";
-import { Dataset, Film, Split, labelTensor } from "./dataset";
-import type { TrainingData } from "./training";
-import { progressPrinter } from "./progress";
+import type { Film } from "./dataset";
+import { progressPrinter } from "../workbook/progress";
 
 /** Bump when anything changes the numbers produced, so old caches are never reused. */
 export const POSTER_PIPELINE_VERSION =
@@ -434,38 +432,6 @@ export function posterBatch(set: PosterSet, indices: readonly number[]): Float32
 /** id -> row in set.data. */
 export function posterIndex(set: PosterSet): Map<string, number> {
   return new Map(set.ids.map((id, row) => [id, row]));
-}
-
-// ---------------------------------------------------------------------------
-// Training batches for the CNN
-
-/**
- * The CNN's training data: split indices (dataset rows) of films that have a preprocessed poster, and a
- * batch maker giving [n, size, size, 3] posters and [n, genres] labels. Films of the split whose poster
- * was skipped, or was not preprocessed (a preset's subset), are listed in `excluded`, never dropped
- * silently.
- */
-export function posterTrainingData(dataset: Dataset, posters: PosterSet, split: Split): TrainingData & { excluded: string[] } {
-  const rowOf = posterIndex(posters);
-  const excluded: string[] = [];
-  const keep = (rows: readonly number[]) =>
-    rows.filter((r) => {
-      const has = rowOf.has((dataset.films[r] as Film).id);
-      if (!has) excluded.push((dataset.films[r] as Film).id);
-      return has;
-    });
-  const train = keep(split.train);
-  const validation = keep(split.validation);
-  const size = posters.size;
-  return {
-    train,
-    validation,
-    excluded,
-    makeBatch: (rows) => ({
-      inputs: tf.tensor4d(posterBatch(posters, rows.map((r) => rowOf.get((dataset.films[r] as Film).id) as number)), [rows.length, size, size, CHANNELS]),
-      labels: labelTensor(dataset, rows),
-    }),
-  };
 }
 
 /**

@@ -1,0 +1,141 @@
+/**
+ * Using trained models on films: one batched prediction (inference mode: dropout off, no gradients) used by
+ * the notebooks, the commands and the trainer's threshold tuning, and the inputs each kind of model reads.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Dataset, Film } from "../data/dataset";
+import { loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
+import { overviewTensor, tokenize } from "../data/text";
+import { overviewInputs } from "../data/batches";
+import { TrainedModel, overviewEncoder } from "../models/folder";
+
+/** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
+export interface Predictions {
+  ids: string[];
+  genres: string[];
+  probabilities: Float32Array;
+}
+
+/** Inputs of samples [start, end), built on demand (inside tf.tidy: intermediate tensors are freed). */
+export type MakeInputs = (start: number, end: number) => tf.Tensor | tf.Tensor[];
+
+/**
+ * Runs `compute` over `count` samples in batches and returns its outputs, row-major [count, width]. Each
+ * batch's tensors are freed before the next. `width` is the number of outputs per sample.
+ */
+export async function batchedOutputs(
+  count: number,
+  width: number,
+  makeInputs: MakeInputs,
+  compute: (inputs: tf.Tensor | tf.Tensor[]) => tf.Tensor,
+  batchSize = 64,
+): Promise<Float32Array> {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  const result = new Float32Array(count * width);
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    const y = tf.tidy(() => compute(makeInputs(start, end)));
+    try {
+      result.set(await y.data(), start * width);
+    } finally {
+      y.dispose();
+    }
+  }
+  return result;
+}
+
+/** The model's outputs (inference mode) over `count` samples in batches, row-major [count, outputs]. */
+export function predictBatches(model: tf.LayersModel, count: number, makeInputs: MakeInputs, batchSize = 64): Promise<Float32Array> {
+  const outputs = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
+  return batchedOutputs(count, outputs, makeInputs, (inputs) => model.predict(inputs) as tf.Tensor, batchSize);
+}
+
+/** Throws when the dataset's genre columns are not the model's outputs (a wrong answer otherwise). */
+export function checkGenres(trained: TrainedModel, dataset: Dataset): void {
+  const model = trained.info.genres;
+  if (model.join("\u0000") !== dataset.genres.join("\u0000")) {
+    const missing = model.filter((g) => !dataset.genres.includes(g));
+    const extra = dataset.genres.filter((g) => !model.includes(g));
+    throw new Error(
+      `${dataset.csvFile} has different genre columns than the model in ${trained.dir}` +
+        (missing.length ? `; missing: ${missing.join(", ")}` : "") +
+        (extra.length ? `; not in the model: ${extra.join(", ")}` : "") +
+        (!missing.length && !extra.length ? "; same genres in a different order" : "") +
+        `. The model predicts: ${model.join(", ")}.`,
+    );
+  }
+}
+
+/**
+ * The model's probabilities for the given films of a dataset. CNN: their posters (preprocessed through
+ * the cache; films whose poster cannot be read are reported and left out). LSTM: their overviews. The joint
+ * model: both.
+ */
+export async function predictFilms(
+  trained: TrainedModel,
+  dataset: Dataset,
+  rows: readonly number[],
+  options: { cacheDir: string; log?: (line: string) => void },
+): Promise<Predictions> {
+  checkGenres(trained, dataset);
+  const films = rows.map((r) => dataset.films[r] as Film);
+  const genres = trained.info.genres;
+  const { kind, sequenceLength } = trained.info;
+  if (kind === "lstm") {
+    const overviews = overviewInputs(overviewEncoder(trained), films.map((f) => f.overview), sequenceLength);
+    const probabilities = await predictBatches(trained.model, films.length, (s, e) => overviews(range(s, e)));
+    return { ids: films.map((f) => f.id), genres, probabilities };
+  }
+  const size = trained.info.imageSize ?? 64;
+  const posters = await loadFilmPosters(films, { size, cacheDir: options.cacheDir, log: options.log ?? console.log });
+  const index = posterIndex(posters);
+  const kept = films.filter((f) => index.has(f.id));
+  const posterTensor = (s: number, e: number) => tf.tensor4d(posterBatch(posters, kept.slice(s, e).map((f) => index.get(f.id) as number)), [e - s, size, size, 3]);
+  let makeInputs: MakeInputs = posterTensor;
+  if (kind === "fusion") {
+    const overviews = overviewInputs(overviewEncoder(trained), kept.map((f) => f.overview), sequenceLength);
+    makeInputs = (s, e) => [posterTensor(s, e), overviews(range(s, e))];
+  }
+  const probabilities = await predictBatches(trained.model, kept.length, makeInputs);
+  return { ids: kept.map((f) => f.id), genres, probabilities };
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: end - start }, (_, i) => start + i);
+}
+
+/** The joint model's probabilities for one film given by its poster file and its overview. */
+export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
+  if (trained.info.kind !== "fusion") throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
+  const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
+  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
+  const size = trained.info.imageSize ?? 64;
+  const pixels = await preparePoster(file, size);
+  return predictBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviews([0])]);
+}
+
+/** The CNN's probabilities for one poster file (decoded and resized like the training posters). */
+export async function predictPoster(trained: TrainedModel, file: string): Promise<Float32Array> {
+  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
+  if (trained.info.kind !== "cnn") throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
+  const size = trained.info.imageSize ?? 64;
+  const pixels = await preparePoster(file, size);
+  return predictBatches(trained.model, 1, () => tf.tensor4d(pixels, [1, size, size, 3]));
+}
+
+/** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
+export async function predictOverview(trained: TrainedModel, overview: string): Promise<Float32Array> {
+  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
+  if (trained.info.kind !== "lstm" || !trained.vectorizer) {
+    throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);
+  }
+  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
+  const ids = trained.vectorizer.encode(overview);
+  return predictBatches(trained.model, 1, () => overviewTensor([ids], trained.info.sequenceLength));
+}
+
+/** Row i of a row-major predictions matrix. */
+export function predictionRow(predictions: Predictions, i: number): Float32Array {
+  const g = predictions.genres.length;
+  return predictions.probabilities.subarray(i * g, (i + 1) * g);
+}

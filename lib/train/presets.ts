@@ -1,0 +1,151 @@
+/**
+ * The training settings of each model at each preset (coursework / quick / smoke), shared by the notebooks
+ * and `npm run train`, and what a preset changes compared with the coursework's settings, in words.
+ */
+import type { PresetName } from "../runtime/config";
+import type { BranchSize } from "../models/branches";
+import type { FusionKind, OverviewBranch } from "../models/fusion";
+import type { LossConfig } from "./losses";
+
+/** Settings both models share. */
+export interface RunSettings {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Seed of the split, the film subset, the shuffling and the initial weights. */
+  seed: number;
+  validationFraction: number;
+  /** Train on a seeded random subset of this many films (undefined: all). Declared on screen. */
+  films?: number;
+  /** Stop after this many epochs without a val_loss improvement (undefined: never). */
+  earlyStoppingPatience?: number;
+  /** The loss (undefined: the coursework's plain binary cross-entropy). */
+  loss?: LossConfig;
+}
+
+export interface CnnSettings extends RunSettings {
+  imageSize: number;
+  /** Random flips and brightness/contrast jitter of the training posters (seeded; never at validation). */
+  augment?: boolean;
+}
+
+export interface LstmSettings extends RunSettings {
+  /** Vocabulary size including '' and '[UNK]'. */
+  maxTokens: number;
+  /** Fixed sequence length, or undefined to pad each batch to its longest overview. */
+  sequenceLength?: number;
+}
+
+const COURSEWORK_RUN = { batchSize: 64, learningRate: 1e-4, seed: 42, validationFraction: 0.2 };
+
+/**
+ * coursework: the template (40 epochs, lr 1e-4, all films). quick: 4 epochs at lr 5e-4, so that notebooks
+ * 02 and 03 together stay well inside the workbook's 15-minute budget on 2 cores (at 1e-4 four epochs
+ * leave the CNN worse than the genre-frequency prior). smoke: one epoch on 200 films.
+ */
+export const CNN_PRESETS: Record<PresetName, CnnSettings> = {
+  coursework: { ...COURSEWORK_RUN, epochs: 40, imageSize: 64 },
+  quick: { ...COURSEWORK_RUN, epochs: 4, learningRate: 5e-4, imageSize: 64 },
+  smoke: { ...COURSEWORK_RUN, epochs: 1, imageSize: 64, films: 200 },
+};
+
+/** coursework: 20 epochs at lr 1e-4. quick: 3 epochs at lr 1e-3 (students' best LSTMs used 1e-3). */
+export const LSTM_PRESETS: Record<PresetName, LstmSettings> = {
+  coursework: { ...COURSEWORK_RUN, epochs: 20, maxTokens: 10000 },
+  quick: { ...COURSEWORK_RUN, epochs: 3, learningRate: 1e-3, maxTokens: 10000 },
+  smoke: { ...COURSEWORK_RUN, epochs: 1, maxTokens: 10000, films: 200 },
+};
+
+/** Settings a preset may leave unset (meaning: all films, no early stopping, variable-length batches, ...). */
+const OPTIONAL_SETTINGS = ["films", "earlyStoppingPatience", "sequenceLength", "loss", "augment", "overviewBranch", "freezeBranches"];
+
+/** What the settings change compared with the coursework's, in words (empty when nothing). */
+export function presetDifferences<T extends RunSettings>(settings: T, coursework: T): string[] {
+  const keys = [...Object.keys(coursework), ...OPTIONAL_SETTINGS.filter((k) => !(k in coursework))] as (keyof T)[];
+  const show = (key: keyof T, value: unknown) =>
+    value === undefined ? (key === "films" ? "all" : "none") : typeof value === "object" ? JSON.stringify(value) : String(value);
+  return keys
+    .filter((key) => JSON.stringify(settings[key]) !== JSON.stringify(coursework[key]))
+    .map((key) => `${String(key)} ${show(key, settings[key])} (coursework: ${show(key, coursework[key])})`);
+}
+
+export interface FusionSettings extends RunSettings {
+  imageSize: number;
+  maxTokens: number;
+  sequenceLength?: number;
+  /** 'gmu': gated multimodal unit (Arevalo et al. 2017); 'concat': concatenation + Dense, for comparison. */
+  fusion: FusionKind;
+  /** Size of the fused representation. */
+  units: number;
+  /** 'coursework': the single models' branch sizes; 'small': fewer filters and units. */
+  branches: BranchSize;
+  /**
+   * How the joint model reads the overview: 'lstm', the coursework's BiLSTM (started from the trained LSTM
+   * with start 'trained'); 'tfidf', a Dense layer on the overview's TF-IDF (fitted on the training
+   * overviews; always trained from scratch). Default 'lstm'.
+   */
+  overviewBranch?: OverviewBranch;
+  /** 'trained': start the branches from the CNN and LSTM trained at the same preset; 'scratch': from random weights. */
+  start: "trained" | "scratch";
+  /** With start 'trained': keep the copied branch weights fixed and train only the fusion and output layers. */
+  freezeBranches?: boolean;
+  augment?: boolean;
+}
+
+/**
+ * The joint model reads the poster with the trained CNN, frozen (fine-tuning it took twice as long and did
+ * no better), and the overview with the 'tfidf' branch, trained from scratch (the BiLSTM loses to a bag of
+ * words on 4,553 overviews); class-weighted loss with its probability correction (train/losses.ts) so that
+ * rare genres count; augmented posters. The experiments behind each choice are in the README ("How the
+ * defaults were chosen"). quick: the same on the quick CNN at lr 1e-3; smoke: one epoch on 200 films.
+ */
+export const FUSION_PRESETS: Record<PresetName, FusionSettings> = {
+  coursework: {
+    ...COURSEWORK_RUN, epochs: 12, learningRate: 3e-4, earlyStoppingPatience: 3, imageSize: 64, maxTokens: 10000, fusion: "gmu", units: 256, branches: "coursework",
+    overviewBranch: "tfidf", start: "trained", freezeBranches: true, augment: true, loss: { kind: "weighted-bce" },
+  },
+  quick: {
+    ...COURSEWORK_RUN, epochs: 4, learningRate: 1e-3, imageSize: 64, maxTokens: 10000, fusion: "gmu", units: 256, branches: "coursework",
+    overviewBranch: "tfidf", start: "trained", freezeBranches: true, augment: true, loss: { kind: "weighted-bce" },
+  },
+  smoke: {
+    ...COURSEWORK_RUN, epochs: 1, learningRate: 1e-3, films: 200, imageSize: 64, maxTokens: 10000, fusion: "gmu", units: 64, branches: "coursework",
+    overviewBranch: "tfidf", start: "trained", freezeBranches: true, augment: true, loss: { kind: "weighted-bce" },
+  },
+};
+
+/** Notebook 01's settings: the split, film subset, poster size and vocabulary of notebooks 02 and 03. */
+export interface DataSettings {
+  seed: number;
+  validationFraction: number;
+  /** The seeded subset of films the models train on (undefined: all), as in loadSplitDataset. */
+  films?: number;
+  /** Posters are resized to imageSize x imageSize (the CNN's input). */
+  imageSize: number;
+  /** Vocabulary size including '' and '[UNK]' (the LSTM's). */
+  maxTokens: number;
+  /** Posters shown in the sample grid. */
+  sampleFilms: number;
+}
+
+function dataSettings(preset: PresetName, sampleFilms: number): DataSettings {
+  const cnn = CNN_PRESETS[preset];
+  const lstm = LSTM_PRESETS[preset];
+  if (cnn.seed !== lstm.seed || cnn.validationFraction !== lstm.validationFraction || cnn.films !== lstm.films) {
+    throw new Error(`preset ${preset}: the CNN and the LSTM must share the split and the film subset`);
+  }
+  return {
+    seed: cnn.seed,
+    validationFraction: cnn.validationFraction,
+    ...(cnn.films === undefined ? {} : { films: cnn.films }),
+    imageSize: cnn.imageSize,
+    maxTokens: lstm.maxTokens,
+    sampleFilms,
+  };
+}
+
+export const DATA_PRESETS: Record<PresetName, DataSettings> = {
+  coursework: dataSettings("coursework", 12),
+  quick: dataSettings("quick", 12),
+  smoke: dataSettings("smoke", 6),
+};

@@ -1,0 +1,336 @@
+/**
+ * The workbook's trainer: one custom loop for every model (poster CNN, overview LSTM, joint models,
+ * baselines and heads), with the semantics of Keras `model.fit` as the coursework used it:
+ *
+ *   - Adam (beta1 0.9, beta2 0.999, epsilon 1e-7: Keras's default, not TF.js's 1e-8);
+ *   - the learning rate of each epoch is set before the epoch (Keras LearningRateScheduler at epoch begin);
+ *   - the training indices are shuffled every epoch (seeded), the last batch may be smaller;
+ *   - a step = forward pass in training mode (dropout on), loss, gradient step on the trainable weights;
+ *   - the epoch's `loss` is the mean of the batch losses weighted by batch size (Keras's Mean metric with
+ *     sample_weight = batch size), precision/recall come from counts accumulated over the epoch from each
+ *     step's training-mode predictions (see eval/metrics.ts);
+ *   - validation after every epoch, in order, training mode off, same batch size, same weighting;
+ *   - best val_loss (strict improvement) weights kept (ModelCheckpoint save_best_only) and, by default,
+ *     put back into the model at the end.
+ */
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import type { Batch, MakeBatch, TrainingData } from "../data/batches";
+import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, recall } from "../eval/metrics";
+import { fileSaveHandler } from "../models/checkpoint";
+import { HISTORY_JSON } from "../models/folder";
+import { saveJson } from "../runtime/files";
+import { seededRandom, shuffled } from "../runtime/random";
+import { ProgressReporter, notebookProgress } from "../workbook/progress";
+import type { EpochRecord, TrainingHistory } from "./history";
+import { KERAS_EPSILON, LossFunction, binaryCrossentropy } from "./losses";
+
+export const ADAM_BETA1 = 0.9;
+export const ADAM_BETA2 = 0.999;
+
+/** Adam as Keras builds it (epsilon 1e-7, not TF.js's 1e-8). */
+export function kerasAdam(learningRate: number): tf.AdamOptimizer {
+  return tf.train.adam(learningRate, ADAM_BETA1, ADAM_BETA2, KERAS_EPSILON);
+}
+
+export interface TrainOptions {
+  epochs: number;
+  /** Coursework: 64. Validation uses the same batch size. */
+  batchSize: number;
+  /** Adam's initial learning rate lr0 (coursework 1e-4). */
+  learningRate: number;
+  /** Learning rate of a 1-based epoch; default courseworkSchedule. */
+  schedule?: (epoch: number, lr0: number) => number;
+  /** Seed of the per-epoch shuffling of the training indices (a different order every epoch). */
+  seed: number;
+  /** Default binaryCrossentropy. Must return a scalar averaged over the batch. */
+  loss?: LossFunction;
+  /** Best-val_loss weights are saved here (models/checkpoint.ts), plus history.json after every epoch. */
+  checkpointDir?: string;
+  /** Default true: at the end (or when stopped) the model gets the best epoch's weights back. */
+  restoreBest?: boolean;
+  /** Stop after this many epochs in a row without a val_loss improvement (Keras EarlyStopping). */
+  earlyStoppingPatience?: number;
+  /** Default notebookProgress() (a terminal bar outside a notebook). */
+  progress?: ProgressReporter;
+  /** Checked after every batch; true interrupts training (the best weights are kept and restored). */
+  shouldStop?: () => boolean;
+  /** Stored in the userDefinedMetadata of checkpoints (with the epoch's record under `checkpoint`). */
+  metadata?: Record<string, unknown>;
+}
+
+/** lr0 for epochs 1-10, then multiplied by exp(-0.01) per epoch: lr0 * exp(-0.01 * max(0, epoch - 10)). */
+export function courseworkSchedule(epoch: number, lr0: number): number {
+  return lr0 * Math.exp(-0.01 * Math.max(0, epoch - 10));
+}
+
+/**
+ * A shouldStop for Ctrl-C / the notebook's interrupt: the first SIGINT asks the trainer to stop after the
+ * current batch (keeping the best checkpoint); a second one gets Node's default behaviour. Call release()
+ * when training is over.
+ */
+export function stopOnSigint(): { shouldStop: () => boolean; release: () => void } {
+  let stop = false;
+  const handler = (): void => {
+    stop = true;
+  };
+  process.once("SIGINT", handler);
+  return { shouldStop: () => stop, release: () => void process.removeListener("SIGINT", handler) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The loop
+
+export interface StepResult {
+  /** Mean loss of the batch. */
+  loss: number;
+  size: number;
+  counts: ConfusionCounts;
+}
+
+interface WeightSnapshot {
+  values: tf.TypedArray;
+  shape: number[];
+  dtype: tf.DataType;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+function chunks(indices: readonly number[], size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < indices.length; i += size) out.push(indices.slice(i, i + size));
+  return out;
+}
+
+/** Loss plus the model's regularization penalties (Keras adds them to the reported loss and val_loss). */
+function totalLoss(model: tf.LayersModel, lossFn: LossFunction, labels: tf.Tensor, predictions: tf.Tensor): tf.Scalar {
+  let loss = lossFn(labels, predictions);
+  for (const penalty of model.calculateLosses()) loss = tf.add(loss, penalty);
+  return loss;
+}
+
+function singleOutput(out: tf.Tensor | tf.Tensor[]): tf.Tensor {
+  if (Array.isArray(out)) {
+    if (out.length !== 1) throw new Error(`trainModel: the model has ${out.length} outputs; one is supported`);
+    return out[0] as tf.Tensor;
+  }
+  return out;
+}
+
+function makeBatchTidy(makeBatch: MakeBatch, indices: readonly number[]): Batch {
+  const batch = tf.tidy(() => {
+    const b = makeBatch(indices);
+    return { inputs: b.inputs, labels: b.labels } as unknown as tf.TensorContainer;
+  }) as unknown as Batch;
+  const n = batch.labels.shape[0];
+  if (n !== indices.length) {
+    tf.dispose(batch as unknown as tf.TensorContainer);
+    throw new Error(`makeBatch returned ${n} label rows for ${indices.length} indices`);
+  }
+  return batch;
+}
+
+async function readStep(loss: tf.Tensor, predictions: tf.Tensor, labels: tf.Tensor): Promise<StepResult> {
+  const [lossValue, predValues, labelValues] = await Promise.all([loss.data(), predictions.data(), labels.data()]);
+  return { loss: lossValue[0] as number, size: labels.shape[0] as number, counts: countsAtThreshold(labelValues, predValues) };
+}
+
+/** One optimisation step as the trainer runs it (exported so that `npm run bench` times exactly this). */
+export async function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, variables: tf.Variable[], lossFn: LossFunction, batch: Batch): Promise<StepResult> {
+  let predictions: tf.Tensor | undefined;
+  let cost: tf.Scalar | undefined;
+  try {
+    cost = tf.tidy(() => {
+      const c = optimizer.minimize(
+        () => {
+          const out = singleOutput(model.apply(batch.inputs, { training: true }) as tf.Tensor | tf.Tensor[]);
+          predictions = tf.keep(out);
+          return totalLoss(model, lossFn, batch.labels, out);
+        },
+        true,
+        variables,
+      );
+      if (c == null) throw new Error("optimizer.minimize returned no cost");
+      return c;
+    });
+    return await readStep(cost, predictions as unknown as tf.Tensor, batch.labels);
+  } finally {
+    cost?.dispose();
+    predictions?.dispose();
+  }
+}
+
+async function evalStep(model: tf.LayersModel, lossFn: LossFunction, batch: Batch): Promise<StepResult> {
+  const [loss, predictions] = tf.tidy(() => {
+    const out = singleOutput(model.apply(batch.inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
+    return [totalLoss(model, lossFn, batch.labels, out), out];
+  }) as [tf.Scalar, tf.Tensor];
+  try {
+    return await readStep(loss, predictions, batch.labels);
+  } finally {
+    loss.dispose();
+    predictions.dispose();
+  }
+}
+
+/** A pass's batch-size-weighted mean loss and its confusion counts. */
+interface PassResult {
+  loss: number;
+  counts: ConfusionCounts;
+  interrupted: boolean;
+}
+
+/**
+ * One pass over `batches` (lists of dataset rows): each batch is built, given to `step` (a training step
+ * or a loss evaluation) and freed. Stops after the current batch when `stopRequested` says so.
+ */
+async function runPass(
+  batches: readonly (readonly number[])[],
+  makeBatch: MakeBatch,
+  step: (batch: Batch) => Promise<StepResult>,
+  stopRequested: () => boolean,
+  onBatch?: (batch: number, batches: number, runningLoss: number) => void,
+): Promise<PassResult> {
+  let lossSum = 0;
+  let seen = 0;
+  let counts = emptyCounts();
+  for (let b = 0; b < batches.length; b++) {
+    const batch = makeBatchTidy(makeBatch, batches[b] as readonly number[]);
+    let result: StepResult;
+    try {
+      result = await step(batch);
+    } finally {
+      tf.dispose(batch as unknown as tf.TensorContainer);
+    }
+    lossSum += result.loss * result.size;
+    seen += result.size;
+    counts = addCounts(counts, result.counts);
+    onBatch?.(b + 1, batches.length, lossSum / seen);
+    await yieldToEventLoop();
+    if (stopRequested()) return { loss: lossSum / seen, counts, interrupted: true };
+  }
+  return { loss: lossSum / seen, counts, interrupted: false };
+}
+
+async function snapshotWeights(model: tf.LayersModel): Promise<WeightSnapshot[]> {
+  // getWeights() returns the variables themselves: copy their values out (no tensors kept).
+  const weights = model.getWeights();
+  const values = await Promise.all(weights.map((w) => w.data()));
+  return weights.map((w, i) => ({ values: (values[i] as tf.TypedArray).slice(), shape: w.shape.slice(), dtype: w.dtype }));
+}
+
+function restoreWeights(model: tf.LayersModel, snapshot: WeightSnapshot[]): void {
+  const tensors = snapshot.map((s) => tf.tensor(s.values, s.shape, s.dtype));
+  try {
+    model.setWeights(tensors);
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
+function checkOptions(data: TrainingData, options: TrainOptions): void {
+  const positiveInt = (x: number): boolean => Number.isInteger(x) && x > 0;
+  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`trainModel: epochs must be a non-negative integer, got ${options.epochs}`);
+  if (!positiveInt(options.batchSize)) throw new Error(`trainModel: batchSize must be a positive integer, got ${options.batchSize}`);
+  if (!(options.learningRate >= 0) || !Number.isFinite(options.learningRate)) throw new Error(`trainModel: learningRate must be finite and >= 0, got ${options.learningRate}`);
+  if (options.earlyStoppingPatience !== undefined && !positiveInt(options.earlyStoppingPatience)) throw new Error(`trainModel: earlyStoppingPatience must be a positive integer, got ${options.earlyStoppingPatience}`);
+  if (data.train.length === 0) throw new Error("trainModel: no training samples");
+  if (data.validation.length === 0) throw new Error("trainModel: no validation samples (val_loss drives checkpoints)");
+}
+
+/**
+ * Trains `model` in place (see the module comment for the exact semantics) and returns the history.
+ * The model's weights at the end are the best epoch's when restoreBest (default) is on.
+ */
+export async function trainModel(model: tf.LayersModel, data: TrainingData, options: TrainOptions): Promise<TrainingHistory> {
+  checkOptions(data, options);
+  const schedule = options.schedule ?? courseworkSchedule;
+  const lossFn = options.loss ?? binaryCrossentropy;
+  const restoreBest = options.restoreBest ?? true;
+  const progress = options.progress ?? notebookProgress();
+  const historyFile = options.checkpointDir !== undefined ? path.join(options.checkpointDir, HISTORY_JSON) : undefined;
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  if (variables.length === 0) throw new Error("trainModel: the model has no trainable weights (is it built?)");
+
+  const random = seededRandom(options.seed);
+  const history: TrainingHistory = { epochs: [], bestEpoch: 0, bestValLoss: Infinity, stoppedEarly: false, interrupted: false };
+  const stopRequested = (): boolean => options.shouldStop?.() === true;
+  let best: WeightSnapshot[] | undefined;
+  let sinceBest = 0;
+
+  const optimizer = kerasAdam(options.learningRate);
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      if (epoch > 1 && stopRequested()) {
+        history.interrupted = true;
+        break;
+      }
+      const started = performance.now();
+      const lr = schedule(epoch, options.learningRate);
+      setLearningRate(optimizer, lr);
+      const batches = chunks(shuffled(data.train, random), options.batchSize);
+      progress.epochStart(epoch, options.epochs, lr, batches.length);
+      const train = await runPass(batches, data.makeBatch, (batch) => trainStep(model, optimizer, variables, lossFn, batch), stopRequested, (b, n, loss) =>
+        progress.batchEnd(b, n, loss),
+      );
+      if (train.interrupted) {
+        history.interrupted = true;
+        break;
+      }
+      const validation = await runPass(chunks(data.validation, options.batchSize), data.makeBatch, (batch) => evalStep(model, lossFn, batch), stopRequested);
+      if (validation.interrupted) {
+        history.interrupted = true;
+        break;
+      }
+
+      const record: EpochRecord = {
+        epoch,
+        loss: train.loss,
+        precision: precision(train.counts),
+        recall: recall(train.counts),
+        val_loss: validation.loss,
+        val_precision: precision(validation.counts),
+        val_recall: recall(validation.counts),
+        lr,
+        seconds: 0,
+      };
+      const isBest = record.val_loss < history.bestValLoss; // NaN never improves (Keras np.less)
+      if (isBest) {
+        history.bestEpoch = epoch;
+        history.bestValLoss = record.val_loss;
+        sinceBest = 0;
+        best = await snapshotWeights(model);
+        if (options.checkpointDir !== undefined) {
+          const metadata = { ...(options.metadata ?? {}), checkpoint: { ...record, seconds: undefined } };
+          await model.save(fileSaveHandler(options.checkpointDir, { userDefinedMetadata: metadata }));
+        }
+      } else {
+        sinceBest++;
+      }
+      record.seconds = (performance.now() - started) / 1000;
+      history.epochs.push(record);
+      if (historyFile !== undefined) await saveJson(historyFile, history);
+      progress.epochEnd(record, isBest);
+      await yieldToEventLoop();
+
+      if (options.earlyStoppingPatience !== undefined && sinceBest >= options.earlyStoppingPatience && epoch < options.epochs) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+
+  if (restoreBest && best !== undefined) restoreWeights(model, best);
+  if (historyFile !== undefined) await saveJson(historyFile, history);
+  progress.done(history);
+  await yieldToEventLoop();
+  return history;
+}

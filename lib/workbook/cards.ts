@@ -1,0 +1,47 @@
+/** The film card: a film's poster, overview and true genres beside each model's top genres. */
+import * as fs from "node:fs";
+import type { Film } from "../data/dataset";
+import { topK } from "../eval/metrics";
+import { dataUri, escapeHtml, showHtml } from "./plots";
+
+export interface CardPrediction {
+  /** e.g. "CNN (poster)". */
+  model: string;
+  probabilities: ArrayLike<number>;
+}
+
+/** HTML of a film card: poster, overview, true genres, and each model's top genres marked hit or miss. */
+export function filmCardHtml(film: Film, genres: readonly string[], predictions: readonly CardPrediction[], top = 3): string {
+  const truth = new Set(film.genres);
+  const poster = fs.existsSync(film.posterFile)
+    ? `<img src="${dataUri(fs.readFileSync(film.posterFile))}" style="width:110px;border:1px solid #ccc"/>`
+    : `<div style="width:110px;height:165px;border:1px dashed #c00;color:#c00;font-size:11px">poster missing:<br>${escapeHtml(film.posterFile)}</div>`;
+  const rows = predictions
+    .map((p) => {
+      const ranked = topK(p.probabilities, genres, top);
+      const hits = ranked.filter((r) => truth.has(r.genre)).length;
+      const cells = ranked
+        .map((r) => {
+          const hit = truth.has(r.genre);
+          return `<span style="margin-right:10px;color:${hit ? "#1a7f37" : "#b42318"}">${hit ? "&#10003;" : "&#10007;"} ${escapeHtml(r.genre)} ${r.probability.toFixed(2)}</span>`;
+        })
+        .join("");
+      return `<tr><td style="padding-right:12px;white-space:nowrap"><b>${escapeHtml(p.model)}</b></td><td>${cells}</td><td style="color:#555">${hits}/${Math.min(top, truth.size)} hit</td></tr>`;
+    })
+    .join("");
+  return (
+    `<div style="display:flex;gap:14px;margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px">${poster}` +
+    `<div style="font-size:13px"><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: <b>${escapeHtml(film.genres.join(", ") || "none")}</b></div>` +
+    `<div style="margin:6px 0;max-width:60em">${escapeHtml(film.overview)}</div>` +
+    `<table style="font-size:13px">${rows}</table></div></div>`
+  );
+}
+
+/** Shows a film card inline (text fallback outside a notebook). */
+export function showFilmCard(film: Film, genres: readonly string[], predictions: readonly CardPrediction[], top = 3): void {
+  const text = [
+    `${film.id}: true ${film.genres.join(", ")}`,
+    ...predictions.map((p) => `  ${p.model}: ${topK(p.probabilities, genres, top).map((r) => `${r.genre} ${r.probability.toFixed(2)}`).join(", ")}`),
+  ].join("\n");
+  showHtml(filmCardHtml(film, genres, predictions, top), text);
+}

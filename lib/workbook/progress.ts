@@ -1,0 +1,187 @@
+/**
+ * Progress of long work, in a notebook and in a terminal: a line every so often for loops (poster
+ * preprocessing, feature extraction), and the trainer's live batch line and per-epoch summary lines.
+ */
+import type { EpochRecord, TrainingHistory } from "../train/history";
+
+/**
+ * A callback (done, total) that prints a line at every `step` fraction of the work and at the end,
+ * with the elapsed time and an estimate of the time left.
+ */
+export function progressPrinter(label: string, step = 0.1, log: (line: string) => void = console.log): (done: number, total: number) => void {
+  const started = Date.now();
+  let nextReport = step;
+  return (done, total) => {
+    const fraction = total === 0 ? 1 : done / total;
+    if (fraction < nextReport && done < total) return;
+    while (nextReport <= fraction) nextReport += step;
+    const elapsed = (Date.now() - started) / 1000;
+    const left = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : 0;
+    log(`${label}: ${done}/${total} (${Math.round(fraction * 100)}%), ${elapsed.toFixed(1)} s elapsed, ~${left.toFixed(0)} s left`);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Training progress
+
+export interface ProgressReporter {
+  epochStart(epoch: number, epochs: number, lr: number, batches: number): void;
+  batchEnd(batch: number, batches: number, runningLoss: number): void;
+  epochEnd(record: EpochRecord, isBest: boolean): void;
+  done(history: TrainingHistory): void;
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "?";
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+function bar(done: number, total: number, width = 10): string {
+  const filled = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : width;
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
+}
+
+function f4(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(4) : String(x);
+}
+
+/** `epoch 3/20 [#####.....] 41/72 loss 0.2431 elapsed 12s eta 9s` */
+export function formatBatchLine(epoch: number, epochs: number, batch: number, batches: number, runningLoss: number, elapsedSeconds: number): string {
+  const eta = batch > 0 ? (elapsedSeconds / batch) * (batches - batch) : NaN;
+  return `epoch ${epoch}/${epochs} ${bar(batch, batches)} ${batch}/${batches} loss ${f4(runningLoss)} elapsed ${formatDuration(elapsedSeconds)} eta ${formatDuration(eta)}`;
+}
+
+/** One line per finished epoch, with '*' for a new best val_loss. */
+export function formatEpochLine(record: EpochRecord, epochs: number, isBest: boolean): string {
+  return (
+    `epoch ${record.epoch}/${epochs} ${formatDuration(record.seconds)} - loss ${f4(record.loss)} precision ${f4(record.precision)} ` +
+    `recall ${f4(record.recall)} - val_loss ${f4(record.val_loss)} val_precision ${f4(record.val_precision)} ` +
+    `val_recall ${f4(record.val_recall)} - lr ${record.lr.toExponential(4)}${isBest ? " *" : ""}`
+  );
+}
+
+export function formatDoneLine(history: TrainingHistory): string {
+  const how = history.interrupted ? " (interrupted)" : history.stoppedEarly ? " (stopped early)" : "";
+  if (history.bestEpoch === 0) return `training ended after ${history.epochs.length} epochs${how}: no completed epoch`;
+  return `training ended after ${history.epochs.length} epochs${how}; best epoch ${history.bestEpoch}: val_loss ${f4(history.bestValLoss)}`;
+}
+
+export function silentProgress(): ProgressReporter {
+  return { epochStart() {}, batchEnd() {}, epochEnd() {}, done() {} };
+}
+
+export interface ProgressOptions {
+  /** Minimum time between redraws (terminal default 100 ms, notebook default 500 ms). */
+  intervalMs?: number;
+  /** Clock in ms (tests). */
+  now?: () => number;
+}
+
+interface Writable {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * A one-line bar redrawn with \r (at most every 100 ms) on a TTY, and a summary line per epoch (with
+ * '*' for a new best). On a stream that is not a TTY (a log file, CI) only the summary lines are written.
+ */
+export function terminalProgress(stream: Writable = process.stderr, options: ProgressOptions & { tty?: boolean } = {}): ProgressReporter {
+  const now = options.now ?? (() => Date.now());
+  const interval = options.intervalMs ?? 100;
+  const tty = options.tty ?? Boolean(stream.isTTY);
+  let epoch = 0;
+  let epochs = 0;
+  let started = 0;
+  let lastDraw = -Infinity;
+  let drawn = false;
+  return {
+    epochStart(e, total) {
+      epoch = e;
+      epochs = total;
+      started = now();
+      lastDraw = -Infinity;
+    },
+    batchEnd(batch, batches, runningLoss) {
+      if (!tty) return;
+      const t = now();
+      if (t - lastDraw < interval && batch < batches) return;
+      lastDraw = t;
+      stream.write(`\r${formatBatchLine(epoch, epochs, batch, batches, runningLoss, (t - started) / 1000)}\x1b[K`);
+      drawn = true;
+    },
+    epochEnd(record, isBest) {
+      stream.write(`${drawn ? "\r\x1b[K" : ""}${formatEpochLine(record, epochs, isBest)}\n`);
+      drawn = false;
+    },
+    done(history) {
+      if (drawn) stream.write("\n");
+      drawn = false;
+      stream.write(`${formatDoneLine(history)}\n`);
+    },
+  };
+}
+
+/** What notebookProgress needs of a tslab display: one output that each call replaces. */
+export interface UpdatableDisplay {
+  text(s: string): void;
+}
+
+/** tslab's newDisplay when running inside a tslab kernel, else undefined. */
+function tslabDisplayFactory(): (() => UpdatableDisplay) | undefined {
+  try {
+    // Same check as ./plots.ts: the kernel's own jupyter module has its display channel set.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData?: unknown };
+    if (typeof jupyter.lastWriteDisplayData !== "function") return undefined;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tslab = require("tslab") as { newDisplay: () => UpdatableDisplay };
+    return () => tslab.newDisplay();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * In a tslab notebook: ONE display per epoch, updated in place (at most every 500 ms) with the batch
+ * counter, running loss, elapsed and remaining time, and replaced at the end of the epoch by the epoch's
+ * train/val figures. Outside a notebook: terminalProgress(). `newDisplay` is injectable for tests.
+ */
+export function notebookProgress(options: ProgressOptions & { newDisplay?: () => UpdatableDisplay; fallback?: ProgressReporter } = {}): ProgressReporter {
+  const factory = options.newDisplay ?? tslabDisplayFactory();
+  if (!factory) return options.fallback ?? terminalProgress();
+  const now = options.now ?? (() => Date.now());
+  const interval = options.intervalMs ?? 500;
+  let display: UpdatableDisplay | undefined;
+  let epoch = 0;
+  let epochs = 0;
+  let started = 0;
+  let lastDraw = -Infinity;
+  return {
+    epochStart(e, total, lr, batches) {
+      epoch = e;
+      epochs = total;
+      started = now();
+      lastDraw = now();
+      display = factory();
+      display.text(`epoch ${e}/${total} ${bar(0, batches)} 0/${batches} lr ${lr.toExponential(4)}`);
+    },
+    batchEnd(batch, batches, runningLoss) {
+      const t = now();
+      if (t - lastDraw < interval) return;
+      lastDraw = t;
+      display?.text(formatBatchLine(epoch, epochs, batch, batches, runningLoss, (t - started) / 1000));
+    },
+    epochEnd(record, isBest) {
+      (display ?? factory()).text(formatEpochLine(record, epochs, isBest));
+      display = undefined;
+    },
+    done(history) {
+      factory().text(formatDoneLine(history));
+    },
+  };
+}

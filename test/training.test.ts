@@ -476,6 +476,7 @@ describe("training: progress reporters", () => {
     assert.equal(out, "\repoch 3/20 [#####.....] 41/72 loss 0.2431 elapsed 12s eta 9s\x1b[K");
     out = "";
     p.epochEnd(record, true);
+    // eslint-disable-next-line no-control-regex -- the terminal's erase-line sequence
     assert.match(out, /^\r\x1b\[Kepoch 3\/20 21s - loss 0\.2431 .*val_loss 0\.2500 .*lr 1\.0000e-4 \*\n$/);
     out = "";
     p.done({ epochs: [record], bestEpoch: 3, bestValLoss: 0.25, stoppedEarly: false, interrupted: false });

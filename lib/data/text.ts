@@ -53,6 +53,7 @@ export interface EncodedBatch {
 
 // Copied character for character from Keras's DEFAULT_STRIP_REGEX so the two
 // can be diffed; note `,-\.` is the range ',' .. '.', which is how '-' gets in.
+// eslint-disable-next-line no-useless-escape -- kept as Keras writes it
 const KERAS_STRIP_PUNCTUATION = /[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']/g;
 const ASCII_UPPERCASE = /[A-Z]+/g;
 const ASCII_WHITESPACE = /[ \t\n\v\f\r]+/;

@@ -82,7 +82,7 @@ export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.
 
       const metadata =
         artifacts.userDefinedMetadata != null || options.userDefinedMetadata != null
-          ? ({ ...(artifacts.userDefinedMetadata ?? {}), ...(options.userDefinedMetadata ?? {}) } as Record<string, {}>)
+          ? ({ ...(artifacts.userDefinedMetadata ?? {}), ...(options.userDefinedMetadata ?? {}) } as Record<string, {}>) // eslint-disable-line @typescript-eslint/no-empty-object-type -- tfjs's type for userDefinedMetadata
           : undefined;
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,

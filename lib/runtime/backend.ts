@@ -91,6 +91,8 @@ export interface SelectBackendOptions {
 
 export const BACKEND_ENV_VAR = 'WORKBOOK_BACKEND';
 
+// The native packages are optional: loaded by name at run time, so that a machine without them still works.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const defaultLoader: ModuleLoader = (moduleName) => require(moduleName);
 
 /** Thrown when a forced candidate cannot be used, or WORKBOOK_BACKEND is invalid. */

@@ -19,8 +19,30 @@ export { summaryLines } from "./models/coursework";
 export { ModelKind, TrainedModel, loadPresetModel, loadTrainedModel } from "./models/folder";
 
 // training: presets, runs, the text baselines
-export { CNN_PRESETS, CnnSettings, DATA_PRESETS, DataSettings, FUSION_PRESETS, FusionSettings, LSTM_PRESETS, LstmSettings, presetDifferences } from "./train/presets";
-export { CnnRun, FusionRun, LstmRun, TrainingRun, loadSplitDataset, splitDataset, prepareCnnRun, prepareFusionRun, prepareLstmRun, sharedRunSettings, trainRun } from "./train/runs";
+export {
+  CNN_PRESETS,
+  CnnSettings,
+  DATA_PRESETS,
+  DataSettings,
+  FUSION_PRESETS,
+  FusionSettings,
+  LSTM_PRESETS,
+  LstmSettings,
+  presetDifferences,
+} from "./train/presets";
+export {
+  CnnRun,
+  FusionRun,
+  LstmRun,
+  TrainingRun,
+  loadSplitDataset,
+  splitDataset,
+  prepareCnnRun,
+  prepareFusionRun,
+  prepareLstmRun,
+  sharedRunSettings,
+  trainRun,
+} from "./train/runs";
 export { LossConfig } from "./train/losses";
 export { TrainingHistory } from "./train/history";
 export { LINEAR_BASELINE_DEFAULTS, LinearBaselineConfig, TEXT_BRANCH_BASELINE_DEFAULTS, trainLinearBaseline } from "./train/text-baselines";

@@ -24,8 +24,7 @@ describe("augment: augmentPosters", () => {
   it("a flip mirrors a hand-made 2x2 image left-right (rows kept, channels kept)", () => {
     // pixel (y, x) = [r, g, b]
     const image = Float32Array.from([
-      0.1, 0.2, 0.3, /* (0,0) */ 0.4, 0.5, 0.6 /* (0,1) */,
-      0.7, 0.8, 0.9, /* (1,0) */ 1.0, 0.0, 0.05 /* (1,1) */,
+      0.1, 0.2, 0.3, /* (0,0) */ 0.4, 0.5, 0.6 /* (0,1) */, 0.7, 0.8, 0.9, /* (1,0) */ 1.0, 0.0, 0.05 /* (1,1) */,
     ]);
     // random() = 0.25: flip (< 0.5); brightness and contrast off.
     const flipped = augmentPosters(image, 1, 2, 3, constant(0.25), { brightness: 0, contrast: 0 });
@@ -33,7 +32,10 @@ describe("augment: augmentPosters", () => {
     // random() = 0.75: no flip.
     assert.deepEqual(Array.from(augmentPosters(image, 1, 2, 3, constant(0.75), { brightness: 0, contrast: 0 })), Array.from(image));
     // flip: false never flips.
-    assert.deepEqual(Array.from(augmentPosters(image, 1, 2, 3, constant(0.25), { flip: false, brightness: 0, contrast: 0 })), Array.from(image));
+    assert.deepEqual(
+      Array.from(augmentPosters(image, 1, 2, 3, constant(0.25), { flip: false, brightness: 0, contrast: 0 })),
+      Array.from(image),
+    );
     assert.equal(image[0], Float32Array.from([0.1])[0], "input untouched");
   });
 
@@ -50,11 +52,17 @@ describe("augment: augmentPosters", () => {
     // Channel 0 alternates 0.4 / 0.6 (mean 0.5), channel 1 is constant 0.3, channel 2 constant 0.8.
     // r = 0.75: factor 1 + 0.1 * 0.5 = 1.05, no brightness: 0.5 +- 0.1 * 1.05.
     const image = Float32Array.from([0.4, 0.3, 0.8, 0.6, 0.3, 0.8, 0.6, 0.3, 0.8, 0.4, 0.3, 0.8]);
-    close(augmentPosters(image, 1, 2, 3, constant(0.75), { brightness: 0 }), [0.395, 0.3, 0.8, 0.605, 0.3, 0.8, 0.605, 0.3, 0.8, 0.395, 0.3, 0.8]);
+    close(
+      augmentPosters(image, 1, 2, 3, constant(0.75), { brightness: 0 }),
+      [0.395, 0.3, 0.8, 0.605, 0.3, 0.8, 0.605, 0.3, 0.8, 0.395, 0.3, 0.8],
+    );
     // With brightness too (+0.05): contrast around the mean, then the shift.
     close(augmentPosters(image, 1, 2, 3, constant(0.75)), [0.445, 0.35, 0.85, 0.655, 0.35, 0.85, 0.655, 0.35, 0.85, 0.445, 0.35, 0.85]);
     // r = 0.25: flip + factor 0.95 - 0.05: mirrored columns.
-    close(augmentPosters(image, 1, 2, 3, constant(0.25), { brightness: 0 }), [0.595, 0.3, 0.8, 0.405, 0.3, 0.8, 0.405, 0.3, 0.8, 0.595, 0.3, 0.8]);
+    close(
+      augmentPosters(image, 1, 2, 3, constant(0.25), { brightness: 0 }),
+      [0.595, 0.3, 0.8, 0.405, 0.3, 0.8, 0.405, 0.3, 0.8, 0.595, 0.3, 0.8],
+    );
   });
 
   it("clips to [0, 1]", () => {
@@ -112,7 +120,14 @@ describe("augment: augmentedMakeBatch (training rows only)", () => {
   };
   const cnnBatch: MakeBatch = (indices) => ({ inputs: postersOf(indices), labels: tf.ones([indices.length, 25]) as tf.Tensor2D });
   const fusionBatch: MakeBatch = (indices) => ({
-    inputs: [postersOf(indices), tf.tensor2d(indices.map((r) => [r + 1, 2, 0]), [indices.length, 3], "int32")],
+    inputs: [
+      postersOf(indices),
+      tf.tensor2d(
+        indices.map((r) => [r + 1, 2, 0]),
+        [indices.length, 3],
+        "int32",
+      ),
+    ],
     labels: tf.zeros([indices.length, 25]) as tf.Tensor2D,
   });
   const imageOf = (batch: Batch, k: number, input = 0) => {

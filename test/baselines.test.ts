@@ -23,7 +23,8 @@ function closeTo(actual: number, expected: number, tolerance = 1e-6, what = ""):
 /** Row i of a CSR matrix as { term: value }. */
 function rowOf(m: CsrMatrix, vocabulary: readonly string[], i: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (let k = m.rowOffsets[i] as number; k < (m.rowOffsets[i + 1] as number); k++) out[vocabulary[m.indices[k] as number] as string] = m.values[k] as number;
+  for (let k = m.rowOffsets[i] as number; k < (m.rowOffsets[i + 1] as number); k++)
+    out[vocabulary[m.indices[k] as number] as string] = m.values[k] as number;
   return out;
 }
 
@@ -137,7 +138,10 @@ describe("baselines", function () {
       assert.deepEqual(back.vocabulary, v.vocabulary);
       assert.deepEqual(Array.from(back.idf), Array.from(v.idf));
       assert.equal(back.bigrams, true);
-      closeTo(rowOf(back.transform(["a cat"]), back.vocabulary, 0)["cat"] as number, rowOf(v.transform(["a cat"]), v.vocabulary, 0)["cat"] as number);
+      closeTo(
+        rowOf(back.transform(["a cat"]), back.vocabulary, 0)["cat"] as number,
+        rowOf(v.transform(["a cat"]), v.vocabulary, 0)["cat"] as number,
+      );
       const json = v.toJSON();
       await fs.writeFile(file, JSON.stringify({ ...json, documentFrequency: json.documentFrequency.slice(1) }));
       await assert.rejects(TfidfVectorizer.load(file), (e: Error) => e.message.includes(file) && /documentFrequency/.test(e.message));
@@ -167,7 +171,10 @@ describe("baselines", function () {
       assert.deepEqual(model.outputs[0]!.shape, [null, 3]);
       assert.equal(model.countParams(), 7 * 3 + 3);
       const out = tf.tidy(() => (model.predict(tf.ones([2, 7])) as tf.Tensor).arraySync()) as number[][];
-      assert.deepEqual(out, [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]); // zero-initialised
+      assert.deepEqual(out, [
+        [0.5, 0.5, 0.5],
+        [0.5, 0.5, 0.5],
+      ]); // zero-initialised
       assert.equal(model.calculateLosses().length, 1);
       model.dispose();
       assert.throws(() => buildLogisticRegression(7, 3, { l2: -1 }), /l2/);
@@ -194,8 +201,19 @@ describe("baselines", function () {
       const model = buildLogisticRegression(4, 4);
       const history = await trainModel(
         model,
-        { train, validation, makeBatch: (rows) => ({ inputs: tf.tensor2d(rows.map((r) => x[r]!)), labels: tf.tensor2d(rows.map((r) => y[r]!)) }) },
-        { epochs: 15, batchSize: 32, learningRate: 0.1, seed: 1, loss: weightedBinaryCrossentropy(weights, { excludeGenres: excluded }), progress: silentProgress() },
+        {
+          train,
+          validation,
+          makeBatch: (rows) => ({ inputs: tf.tensor2d(rows.map((r) => x[r]!)), labels: tf.tensor2d(rows.map((r) => y[r]!)) }),
+        },
+        {
+          epochs: 15,
+          batchSize: 32,
+          learningRate: 0.1,
+          seed: 1,
+          loss: weightedBinaryCrossentropy(weights, { excludeGenres: excluded }),
+          progress: silentProgress(),
+        },
       );
       const first = history.epochs[0]!;
       const last = history.epochs[history.epochs.length - 1]!;
@@ -241,7 +259,10 @@ describe("baselines", function () {
       const batch = data.makeBatch([6, 1]);
       const inputs = batch.inputs as tf.Tensor;
       assert.deepEqual(inputs.shape, [2, v.features]);
-      assert.deepEqual(batch.labels.arraySync(), [[1, 0, 0], [0, 1, 0]]);
+      assert.deepEqual(batch.labels.arraySync(), [
+        [1, 0, 0],
+        [0, 1, 0],
+      ]);
       const expected = v.transform([overviews[6]!, overviews[1]!]).toDense();
       assert.deepEqual(Array.from(inputs.dataSync()), Array.from(expected));
       tf.dispose([inputs, batch.labels]);
@@ -269,10 +290,19 @@ describe("baselines", function () {
       // Dense(features -> 4) + Dense(4 -> 3): (F * 4 + 4) + (4 * 3 + 3) weights
       const mlp = buildTfidfMlp(10, 3, { hidden: 4, seed: 1 });
       assert.equal(mlp.countParams(), 10 * 4 + 4 + 4 * 3 + 3);
-      assert.deepEqual(mlp.layers.map((l) => l.name), ["tfidf_dense", "tfidf_dropout", "Output"]);
+      assert.deepEqual(
+        mlp.layers.map((l) => l.name),
+        ["tfidf_dense", "tfidf_dropout", "Output"],
+      );
       mlp.dispose();
       assert.equal(TEXT_BRANCH_BASELINE_DEFAULTS.hidden, 256);
-      const result = await trainLinearBaseline(dataset, split, { ...TEXT_BRANCH_BASELINE_DEFAULTS, hidden: 8, epochs: 5, learningRate: 0.05, batchSize: 4 });
+      const result = await trainLinearBaseline(dataset, split, {
+        ...TEXT_BRANCH_BASELINE_DEFAULTS,
+        hidden: 8,
+        epochs: 5,
+        learningRate: 0.05,
+        batchSize: 4,
+      });
       assert.match(result.lossDescription, /corrected for the weighted loss/);
       const probs = await predictTfidf(result.model, result.vectorizer, [overviews[6]!], 1);
       // News has no positive training film: corrected to 0.5 / (6 + 1)

@@ -31,13 +31,17 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
   });
 
   it("trains both models into model folders with the best checkpoint, history, thresholds and vocabulary", () => {
-    for (const [kind, out] of [["cnn", cnnDir], ["lstm", lstmDir]] as const) {
+    for (const [kind, out] of [
+      ["cnn", cnnDir],
+      ["lstm", lstmDir],
+    ] as const) {
       const r = run("train", [kind, "--preset", "smoke", "--epochs", "2", "--out", out], env);
       assert.equal(r.status, 0, r.output);
       assert.match(r.output, /backend: (wasm|cpu|tensorflow)/);
       const history = JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"));
       assert.equal(history.epochs.length, 2);
-      for (const key of ["loss", "precision", "recall", "val_loss", "val_precision", "val_recall", "lr"]) assert.ok(key in history.epochs[0], key);
+      for (const key of ["loss", "precision", "recall", "val_loss", "val_precision", "val_recall", "lr"])
+        assert.ok(key in history.epochs[0], key);
       const info = JSON.parse(fs.readFileSync(path.join(out, "info.json"), "utf8"));
       assert.equal(info.kind, kind);
       assert.equal(info.bestEpoch, history.bestEpoch);
@@ -95,7 +99,11 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.ok(fs.existsSync(path.join(fusionDir, "tfidf.json")) && !fs.existsSync(path.join(fusionDir, "vocabulary.json")));
 
     const poster = path.join(data, "Images", "tt9000001.jpg");
-    const both = run("predict", ["--model", fusionDir, "--poster", poster, "--overview", "A detective hunts a killer.", "--json"], fusionEnv);
+    const both = run(
+      "predict",
+      ["--model", fusionDir, "--poster", poster, "--overview", "A detective hunts a killer.", "--json"],
+      fusionEnv,
+    );
     assert.equal(both.status, 0, both.output);
     assert.equal(JSON.parse(both.stdout.trim()).top.length, 3);
     const posterOnly = run("predict", ["--model", fusionDir, "--poster", poster], fusionEnv);
@@ -148,7 +156,8 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.match(r.stdout, /at threshold 0\.5/);
     assert.match(r.stdout, /macro F1/);
     const report = JSON.parse(fs.readFileSync(out, "utf8"));
-    for (const key of ["films", "bce", "microF1", "macroF1", "weightedF1", "samplesF1", "top3HitRate", "perGenre", "tuned"]) assert.ok(key in report, key);
+    for (const key of ["films", "bce", "microF1", "macroF1", "weightedF1", "samplesF1", "top3HitRate", "perGenre", "tuned"])
+      assert.ok(key in report, key);
     assert.equal(report.films, 40);
     const drama = report.perGenre["Drama"];
     for (const key of ["precision", "recall", "f1", "support"]) assert.ok(key in drama, key);

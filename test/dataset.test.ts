@@ -2,7 +2,18 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { COURSEWORK_GENRES, DatasetError, describeProblems, genreCounts, labelRow, loadDataset, parseGenreList, splitTrainValidation, subsetDataset, toDataFrame } from "../lib/data/dataset";
+import {
+  COURSEWORK_GENRES,
+  DatasetError,
+  describeProblems,
+  genreCounts,
+  labelRow,
+  loadDataset,
+  parseGenreList,
+  splitTrainValidation,
+  subsetDataset,
+  toDataFrame,
+} from "../lib/data/dataset";
 import { FixtureFilm, fixtureCsv, writeFixtureDataset } from "../lib/data/fixture";
 
 const GENRES = COURSEWORK_GENRES;
@@ -37,20 +48,32 @@ describe("dataset", () => {
     ].join("\n");
     const d = loadDataset(writeDataset(csv, ["tt0000001", "tt0000002", "tt0000003"]));
     assert.deepEqual(d.genres, [...GENRES]);
-    assert.deepEqual(d.films.map((f) => f.id), ["tt0000001", "tt0000002", "tt0000003"]);
-    assert.deepEqual(d.films.map((f) => f.line), [2, 3, 4]);
+    assert.deepEqual(
+      d.films.map((f) => f.id),
+      ["tt0000001", "tt0000002", "tt0000003"],
+    );
+    assert.deepEqual(
+      d.films.map((f) => f.line),
+      [2, 3, 4],
+    );
     assert.equal(d.films[0]?.overview, "A funny, sad film.");
     assert.deepEqual(d.films[0]?.genres, ["Comedy", "Drama"]);
     const comedy = GENRES.indexOf("Comedy");
     const drama = GENRES.indexOf("Drama");
     const western = GENRES.indexOf("Western");
     assert.equal(d.labels.length, 3 * 25);
-    assert.deepEqual([...labelRow(d, 1)].map((v, g) => (v ? g : -1)).filter((g) => g >= 0), [western]);
+    assert.deepEqual(
+      [...labelRow(d, 1)].map((v, g) => (v ? g : -1)).filter((g) => g >= 0),
+      [western],
+    );
     const counts = genreCounts(d);
     assert.equal(counts[drama], 2);
     assert.equal(counts[comedy], 1);
     assert.equal(counts[western], 1);
-    assert.equal(counts.reduce((a, b) => a + b, 0), 4);
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      4,
+    );
     assert.deepEqual(d.problems, []);
   });
 
@@ -64,10 +87,20 @@ describe("dataset", () => {
       row("tt0000004", "['Horror']", { Horror: "1" }, "Fine."),
     ].join("\n");
     const d = loadDataset(writeDataset(csv, ["tt0000001", "tt0000002", "tt0000004"]));
-    assert.deepEqual(d.films.map((f) => f.id), ["tt0000001", "tt0000004"]);
+    assert.deepEqual(
+      d.films.map((f) => f.id),
+      ["tt0000001", "tt0000004"],
+    );
     const skips = d.problems.filter((p) => p.severity === "skip");
     assert.equal(skips.length, 3);
-    assert.deepEqual(skips.map((p) => [p.line, p.id]), [[3, "tt0000001"], [4, "tt0000002"], [5, "tt0000003"]]);
+    assert.deepEqual(
+      skips.map((p) => [p.line, p.id]),
+      [
+        [3, "tt0000001"],
+        [4, "tt0000002"],
+        [5, "tt0000003"],
+      ],
+    );
     assert.match(skips[0]!.message, /duplicate Id tt0000001 \(first seen on line 2\)/);
     assert.match(skips[1]!.message, /Comedy='yes'/);
     assert.equal(skips[1]!.column, "Comedy");
@@ -88,7 +121,10 @@ describe("dataset", () => {
       row("tt0000005", "[]", {}, "No genre at all."),
     ].join("\n");
     const d = loadDataset(writeDataset(csv, ["tt0000003", "tt0000004", "tt0000005"]));
-    assert.deepEqual(d.films.map((f) => f.id), ["tt0000004", "tt0000005"]);
+    assert.deepEqual(
+      d.films.map((f) => f.id),
+      ["tt0000004", "tt0000005"],
+    );
     const byLine = new Map(d.problems.map((p) => [p.line, p]));
     assert.match(byLine.get(2)!.message, /malformed Id '0000001'/);
     assert.match(byLine.get(3)!.message, /row has 4 fields, the header has 28/);
@@ -113,7 +149,10 @@ describe("dataset", () => {
 
   it("fails clearly on a wrong folder and on missing columns", () => {
     const missing = path.join(tempDir(), "nope");
-    assert.throws(() => loadDataset(missing), (e: unknown) => e instanceof DatasetError && /nope: dataset folder not found/.test(e.message));
+    assert.throws(
+      () => loadDataset(missing),
+      (e: unknown) => e instanceof DatasetError && /nope: dataset folder not found/.test(e.message),
+    );
     const dir = writeDataset("Id,Genre,Drama\ntt0000001,['Drama'],1\n", []);
     assert.throws(() => loadDataset(dir), /line 1: missing column\(s\) Overview/);
     const noCsv = tempDir();
@@ -136,7 +175,10 @@ describe("dataset", () => {
     assert.equal(a.validation.length, 21);
     assert.equal(a.train.length, 80);
     const all = [...a.train, ...a.validation].sort((x, y) => x - y);
-    assert.deepEqual(all, Array.from({ length: 101 }, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 101 }, (_, i) => i),
+    );
   });
 
   it("subsets keep labels aligned and the table converts to a danfo DataFrame", () => {
@@ -146,7 +188,10 @@ describe("dataset", () => {
     ];
     const d = loadDataset(writeDataset(fixtureCsv(films), ["tt0000001", "tt0000002"]));
     const s = subsetDataset(d, [1]);
-    assert.deepEqual(s.films.map((f) => f.id), ["tt0000002"]);
+    assert.deepEqual(
+      s.films.map((f) => f.id),
+      ["tt0000002"],
+    );
     assert.equal(labelRow(s, 0)[GENRES.indexOf("Romance")], 1);
     const df = toDataFrame(d);
     assert.deepEqual(df.shape, [2, 28]);
@@ -161,6 +206,9 @@ describe("dataset", () => {
     const d = loadDataset(dir);
     assert.equal(d.films.length, 12);
     assert.deepEqual(d.problems, []);
-    assert.deepEqual(d.films.map((f) => f.genres), films.map((f) => GENRES.filter((g) => f.genres.includes(g))));
+    assert.deepEqual(
+      d.films.map((f) => f.genres),
+      films.map((f) => GENRES.filter((g) => f.genres.includes(g))),
+    );
   });
 });

@@ -32,8 +32,13 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance
 /** n random posters and overviews of `length` ids (trailing zeros = padding). */
 function inputs(n: number, seed: number, length = 6): tf.Tensor[] {
   const r = seededRandom(seed);
-  const posters = tf.tensor4d(Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => r()), [n, SIZE, SIZE, 3]);
-  const ids = Array.from({ length: n }, (_, i) => Array.from({ length }, (_, j) => (j < length - (i % 3) ? 2 + Math.floor(r() * (VOCAB - 2)) : 0)));
+  const posters = tf.tensor4d(
+    Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => r()),
+    [n, SIZE, SIZE, 3],
+  );
+  const ids = Array.from({ length: n }, (_, i) =>
+    Array.from({ length }, (_, j) => (j < length - (i % 3) ? 2 + Math.floor(r() * (VOCAB - 2)) : 0)),
+  );
   return [posters, tf.tensor2d(ids, [n, length], "int32")];
 }
 
@@ -60,19 +65,43 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     // Unit 0: W_v h_v = 0.1*1 + 0.2*2 = 0.5; W_t h_t - 1 = 0.5 + 1.5 - 1 = 1; gate 0.5 + 1 - 1 - 0.5 = 0.
     // Unit 1: visual 0; text 0 + 0.5 (bias); gate 1*1 + 0 = 1 (z = sigmoid(1)).
     const weights = [
-      tf.tensor2d([[0.1, 0], [0.2, 0]]), tf.tensor1d([0, 0]),
-      tf.tensor2d([[1, 0], [0, 0], [0.5, 0]]), tf.tensor1d([-1, 0.5]),
-      tf.tensor2d([[0.5, 1], [0.5, 0], [0, 0], [0, 0], [-1 / 3, 0]]), tf.tensor1d([-0.5, 0]),
+      tf.tensor2d([
+        [0.1, 0],
+        [0.2, 0],
+      ]),
+      tf.tensor1d([0, 0]),
+      tf.tensor2d([
+        [1, 0],
+        [0, 0],
+        [0.5, 0],
+      ]),
+      tf.tensor1d([-1, 0.5]),
+      tf.tensor2d([
+        [0.5, 1],
+        [0.5, 0],
+        [0, 0],
+        [0, 0],
+        [-1 / 3, 0],
+      ]),
+      tf.tensor1d([-0.5, 0]),
     ];
     gmu.setWeights(weights);
-    const v = tf.tensor2d([[1, 2], [0, 0]]);
-    const t = tf.tensor2d([[0.5, -1, 3], [0, 0, 0]]);
+    const v = tf.tensor2d([
+      [1, 2],
+      [0, 0],
+    ]);
+    const t = tf.tensor2d([
+      [0.5, -1, 3],
+      [0, 0, 0],
+    ]);
     const h = model.predict([v, t]) as tf.Tensor;
     // Film 0: unit 0 z = 0.5 -> h = (tanh 0.5 + tanh 1) / 2; unit 1 z = sigmoid(1) -> (1 - z) tanh 0.5.
     // Film 1 (zero inputs): unit 0 visual 0, text tanh(-1), z = sigmoid(-0.5); unit 1 text tanh 0.5, z 0.5.
     const expectedH = [
-      (Math.tanh(0.5) + Math.tanh(1)) / 2, (1 - sigmoid(1)) * Math.tanh(0.5),
-      (1 - sigmoid(-0.5)) * Math.tanh(-1), 0.5 * Math.tanh(0.5),
+      (Math.tanh(0.5) + Math.tanh(1)) / 2,
+      (1 - sigmoid(1)) * Math.tanh(0.5),
+      (1 - sigmoid(-0.5)) * Math.tanh(-1),
+      0.5 * Math.tanh(0.5),
     ];
     close(h.dataSync(), expectedH);
     close([expectedH[0]!], [0.6118556566], 1e-9); // the hand-computed figure
@@ -90,8 +119,17 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
 
   it("GMU model: output [batch, 25] in (0, 1), gate [batch, units] in [0, 1], gate summary per film and genre", async () => {
     const model = small("gmu", 8);
-    assert.deepEqual(model.inputs.map((i) => i.shape), [[null, SIZE, SIZE, 3], [null, null]]);
-    assert.deepEqual(model.inputs.map((i) => i.dtype), ["float32", "int32"]);
+    assert.deepEqual(
+      model.inputs.map((i) => i.shape),
+      [
+        [null, SIZE, SIZE, 3],
+        [null, null],
+      ],
+    );
+    assert.deepEqual(
+      model.inputs.map((i) => i.dtype),
+      ["float32", "int32"],
+    );
     for (const name of ["Conv0", "Conv6", "FC1", "FC2", "embedding", "bidirectional", "bidirectional_1", "dense", GMU_LAYER, "Output"]) {
       assert.ok(model.getLayer(name), name);
     }
@@ -108,10 +146,15 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     assert.ok(new Set(Array.from(zv)).size > 1, "the gate varies");
 
     // Batch by batch through a fusion MakeBatch: the same values.
-    const all = await gateActivationsForRows(model, [0, 1, 2, 3, 4], (rows) => ({
-      inputs: x.map((t) => tf.gather(t, rows)),
-      labels: tf.zeros([rows.length, 25]) as tf.Tensor2D,
-    }), 2);
+    const all = await gateActivationsForRows(
+      model,
+      [0, 1, 2, 3, 4],
+      (rows) => ({
+        inputs: x.map((t) => tf.gather(t, rows)),
+        labels: tf.zeros([rows.length, 25]) as tf.Tensor2D,
+      }),
+      2,
+    );
     assert.deepEqual([all.films, all.units], [5, 8]);
     close(all.values, zv, 1e-6);
 
@@ -138,10 +181,7 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     const labels = tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 25 }, (_, j) => ((i + j) % 4 === 0 ? 1 : 0))));
     const weights = model.trainableWeights;
     const variables = weights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(
-      () => binaryCrossentropy(labels, model.apply(x, { training: true }) as tf.Tensor),
-      variables,
-    );
+    const { value, grads } = tf.variableGrads(() => binaryCrossentropy(labels, model.apply(x, { training: true }) as tf.Tensor), variables);
     const norm = (original: string) => {
       const k = weights.findIndex((w) => w.originalName === original);
       assert.ok(k >= 0, `no weight ${original}: ${weights.map((w) => w.originalName).join(", ")}`);
@@ -150,7 +190,17 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     };
     const forwardKernel = weights.find((w) => w.originalName.startsWith("bidirectional/") && w.originalName.endsWith("/kernel"));
     assert.ok(forwardKernel, "a bidirectional LSTM kernel");
-    for (const name of ["Conv0/kernel", "FC2/kernel", "embedding/embeddings", forwardKernel.originalName, "dense/kernel", "gmu/W_v", "gmu/W_t", "gmu/W_z", "Output/kernel"]) {
+    for (const name of [
+      "Conv0/kernel",
+      "FC2/kernel",
+      "embedding/embeddings",
+      forwardKernel.originalName,
+      "dense/kernel",
+      "gmu/W_v",
+      "gmu/W_t",
+      "gmu/W_z",
+      "Output/kernel",
+    ]) {
       const n = norm(name);
       assert.ok(Number.isFinite(n) && n > 0, `gradient of ${name}: ${n}`);
     }
@@ -161,12 +211,32 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
 
   it("'tfidf' overview branch: [poster, TF-IDF row] inputs, gradients reach the CNN, the TF-IDF layer and the gate", () => {
     const features = 12;
-    const model = buildFusionModel({ fusion: "gmu", units: 8, imageSize: SIZE, overviewBranch: "tfidf", tfidfFeatures: features, branches: "small", seed: 1 });
-    assert.deepEqual(model.inputs.map((i) => [i.shape, i.dtype]), [[[null, SIZE, SIZE, 3], "float32"], [[null, features], "float32"]]);
+    const model = buildFusionModel({
+      fusion: "gmu",
+      units: 8,
+      imageSize: SIZE,
+      overviewBranch: "tfidf",
+      tfidfFeatures: features,
+      branches: "small",
+      seed: 1,
+    });
+    assert.deepEqual(
+      model.inputs.map((i) => [i.shape, i.dtype]),
+      [
+        [[null, SIZE, SIZE, 3], "float32"],
+        [[null, features], "float32"],
+      ],
+    );
     assert.match(model.inputs[1]!.name, /^overview_tfidf/);
     assert.ok(!model.layers.some((l) => l.name === "embedding" || l.name.startsWith("bidirectional")), "no LSTM layers");
     const r = seededRandom(3);
-    const x = [inputs(4, 2)[0]!, tf.tensor2d(Float32Array.from({ length: 4 * features }, () => r()), [4, features])];
+    const x = [
+      inputs(4, 2)[0]!,
+      tf.tensor2d(
+        Float32Array.from({ length: 4 * features }, () => r()),
+        [4, features],
+      ),
+    ];
     const labels = tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 25 }, (_, j) => ((i + j) % 3 === 0 ? 1 : 0))));
     const weights = model.trainableWeights;
     const variables = weights.map((w) => w.read() as tf.Variable);
@@ -181,7 +251,10 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     assert.deepEqual(gate.shape, [4, 8]);
     tf.dispose([value, labels, gate, ...x, ...Object.values(grads)]);
     model.dispose();
-    assert.throws(() => buildFusionModel({ fusion: "gmu", imageSize: SIZE, overviewBranch: "tfidf", vocabularySize: VOCAB }), /'tfidf' overview branch needs tfidfFeatures/);
+    assert.throws(
+      () => buildFusionModel({ fusion: "gmu", imageSize: SIZE, overviewBranch: "tfidf", vocabularySize: VOCAB }),
+      /'tfidf' overview branch needs tfidfFeatures/,
+    );
     assert.throws(() => buildFusionModel({ fusion: "gmu", imageSize: SIZE }), /'lstm' overview branch needs vocabularySize/);
   });
 
@@ -257,7 +330,21 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     const cnn = buildCnn({ imageSize: SIZE, seed: 6 });
     const lstm = buildLstm({ vocabularySize: VOCAB, seed: 7 });
     const report = initialiseFromTrained(fusion, cnn, { model: lstm });
-    assert.deepEqual(report.copied, ["Conv0", "Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Conv6", "FC1", "FC2", "embedding", "bidirectional", "bidirectional_1", "dense"]);
+    assert.deepEqual(report.copied, [
+      "Conv0",
+      "Conv1",
+      "Conv2",
+      "Conv3",
+      "Conv4",
+      "Conv5",
+      "Conv6",
+      "FC1",
+      "FC2",
+      "embedding",
+      "bidirectional",
+      "bidirectional_1",
+      "dense",
+    ]);
     assert.deepEqual(report.skipped, []);
     for (const name of ["Conv3", "FC2", "embedding", "bidirectional", "dense"]) {
       const want = (lstm.layers.find((l) => l.name === name) ?? cnn.getLayer(name)).getWeights();
@@ -300,7 +387,14 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     assert.deepEqual(report.frozen, ["embedding", "bidirectional", "bidirectional_1", "dense"]);
     const denseBefore = Array.from(model.getLayer("dense").getWeights()[0]!.dataSync());
     const convBefore = Array.from(model.getLayer("Conv0").getWeights()[0]!.dataSync());
-    const history = await trainModel(model, data, { epochs: 2, batchSize: 4, learningRate: 1e-3, seed: 1, progress: silentProgress(), restoreBest: false });
+    const history = await trainModel(model, data, {
+      epochs: 2,
+      batchSize: 4,
+      learningRate: 1e-3,
+      seed: 1,
+      progress: silentProgress(),
+      restoreBest: false,
+    });
     assert.equal(history.epochs.length, 2);
     assert.ok(history.epochs.every((e) => Number.isFinite(e.loss) && Number.isFinite(e.val_loss)));
     assert.deepEqual(Array.from(model.getLayer("dense").getWeights()[0]!.dataSync()), denseBefore, "frozen layer unchanged");

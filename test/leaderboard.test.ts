@@ -1,6 +1,15 @@
 import * as assert from "node:assert/strict";
 import type { Evaluation } from "../lib/eval/metrics";
-import { LINEAR_BASELINE_NAME, ContenderRole, ScoredContender, TEXT_BRANCH_NAME, crossFittedDecisions, leaderboardNarrative, twoFolds, weightedLateFusion } from "../lib/eval/leaderboard";
+import {
+  LINEAR_BASELINE_NAME,
+  ContenderRole,
+  ScoredContender,
+  TEXT_BRANCH_NAME,
+  crossFittedDecisions,
+  leaderboardNarrative,
+  twoFolds,
+  weightedLateFusion,
+} from "../lib/eval/leaderboard";
 
 // Expected values are built by hand from the folds, never from the functions' own output.
 
@@ -64,7 +73,10 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
     const text = leaderboardNarrative(scored);
     assert.match(text, /The joint model beats the linear text baseline .*macro F1 0\.3900 vs 0\.3800, micro F1 0\.5500 vs 0\.5000/);
     // 0.39 - 0.37 = +0.02 macro, 0.55 - 0.52 = +0.03 micro, 0.19 - 0.20 = -0.01 BCE
-    assert.match(text, /What the poster adds: .*macro F1 0\.3700, micro F1 0\.5200, val BCE 0\.2000; the joint model \+0\.0200 macro, \+0\.0300 micro, -0\.0100 BCE/);
+    assert.match(
+      text,
+      /What the poster adds: .*macro F1 0\.3700, micro F1 0\.5200, val BCE 0\.2000; the joint model \+0\.0200 macro, \+0\.0300 micro, -0\.0100 BCE/,
+    );
     assert.match(text, /The joint model beats the better single model \(CNN\)/);
     assert.match(text, /The joint model is mixed against the better late fusion \(late\)/);
     assert.match(text, /the TF-IDF \+ logistic regression baseline is better than: CNN\./);

@@ -1,6 +1,15 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { DEFAULT_POS_WEIGHT_CAP, correctOutputLayer, focalLoss, lossFromConfig, positiveWeights, weightedBceCorrection, weightedBinaryCrossentropy, binaryCrossentropy } from "../lib/train/losses";
+import {
+  DEFAULT_POS_WEIGHT_CAP,
+  correctOutputLayer,
+  focalLoss,
+  lossFromConfig,
+  positiveWeights,
+  weightedBceCorrection,
+  weightedBinaryCrossentropy,
+  binaryCrossentropy,
+} from "../lib/train/losses";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand (the arithmetic is in the comments), never taken from the
@@ -106,7 +115,22 @@ describe("losses", function () {
     it("has finite gradients at p = 0 and p = 1, and the weighted gradient inside", () => {
       const loss = weightedBinaryCrossentropy([2, 3, 0.5]);
       const grads = tf.tidy(() =>
-        tf.grad((p: tf.Tensor) => loss(tf.tensor2d([[1, 0, 1], [0, 1, 0]]), p))(tf.tensor2d([[0, 1, 0.6], [1, 0, 0.9]])).arraySync(),
+        tf
+          .grad((p: tf.Tensor) =>
+            loss(
+              tf.tensor2d([
+                [1, 0, 1],
+                [0, 1, 0],
+              ]),
+              p,
+            ),
+          )(
+            tf.tensor2d([
+              [0, 1, 0.6],
+              [1, 0, 0.9],
+            ]),
+          )
+          .arraySync(),
       ) as number[][];
       for (const g of grads.flat()) assert.ok(Number.isFinite(g), `gradient ${g}`);
       // d/dp of -(w y ln p)/6 at y=1, w=0.5, p=0.6: -0.5 / 0.6 / 6 = -0.13888889
@@ -144,7 +168,22 @@ describe("losses", function () {
     it("has finite gradients at p = 0 and p = 1", () => {
       const loss = focalLoss({ excludeGenres: [1] });
       const grads = tf.tidy(() =>
-        tf.grad((p: tf.Tensor) => loss(tf.tensor2d([[1, 0, 1], [0, 1, 0]]), p))(tf.tensor2d([[0, 1, 1], [1, 0, 0]])).arraySync(),
+        tf
+          .grad((p: tf.Tensor) =>
+            loss(
+              tf.tensor2d([
+                [1, 0, 1],
+                [0, 1, 0],
+              ]),
+              p,
+            ),
+          )(
+            tf.tensor2d([
+              [0, 1, 1],
+              [1, 0, 0],
+            ]),
+          )
+          .arraySync(),
       ) as number[][];
       for (const g of grads.flat()) assert.ok(Number.isFinite(g), `gradient ${g}`);
     });
@@ -203,7 +242,13 @@ describe("losses", function () {
 
       // Dense(3, sigmoid) on 2 inputs, kernel [[1, 2, 3], [0, -1, 1]], bias [0.5, 0, -1]
       const model = tf.sequential({ layers: [tf.layers.dense({ units: 3, inputShape: [2], activation: "sigmoid" })] });
-      model.layers[0]!.setWeights([tf.tensor2d([[1, 2, 3], [0, -1, 1]]), tf.tensor1d([0.5, 0, -1])]);
+      model.layers[0]!.setWeights([
+        tf.tensor2d([
+          [1, 2, 3],
+          [0, -1, 1],
+        ]),
+        tf.tensor1d([0.5, 0, -1]),
+      ]);
       const x = tf.tensor2d([[1, 1]]); // logits before: [1.5, 1, 3]
       correctOutputLayer(model, c);
       const p = (model.predict(x) as tf.Tensor).dataSync();
@@ -218,7 +263,9 @@ describe("losses", function () {
     it("turns a weighted-BCE fit back into the true frequency (Keras-style training of a bias-only model)", () => {
       // 10 films, 2 of them positive (q = 0.2), pos_weight 4: the weighted loss is smallest at
       // p / (1 - p) = 4 * 0.2 / 0.8 = 1, i.e. p = 0.5; corrected, p = sigmoid(0 - ln 4) = 0.2.
-      const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "sigmoid", kernelInitializer: "zeros" })] });
+      const model = tf.sequential({
+        layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "sigmoid", kernelInitializer: "zeros" })],
+      });
       const x = tf.zeros([10, 1]);
       const y = tf.tensor2d([1, 1, 0, 0, 0, 0, 0, 0, 0, 0], [10, 1]);
       const loss = weightedBinaryCrossentropy([4]);
@@ -236,7 +283,10 @@ describe("losses", function () {
       const labels = Uint8Array.from([1, 0, 0, 0]); // 4 films x 1 genre: 1 positive -> weight 3
       const c = lossFromConfig({ kind: "weighted-bce" }, labels, ["Action"], [0, 1, 2, 3]);
       closeTo(c.correction!.biasShift[0]!, -Math.log(3), 1e-12);
-      assert.equal(lossFromConfig({ kind: "weighted-bce", correctProbabilities: false }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
+      assert.equal(
+        lossFromConfig({ kind: "weighted-bce", correctProbabilities: false }, labels, ["Action"], [0, 1, 2, 3]).correction,
+        undefined,
+      );
       assert.equal(lossFromConfig({ kind: "bce" }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
       const relu = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "relu" })] });
       assert.throws(() => correctOutputLayer(relu, c.correction!), /not a Dense\(1, sigmoid\) layer/);

@@ -1,5 +1,24 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_THRESHOLD_GRID, addCounts, binaryCrossEntropy, compareFilmHits, countsAtThreshold, emptyCounts, evaluate, filmHits, hammingLoss, perGenreMetrics, precision, predictedVsTrueCounts, recall, samplesF1, topK, topKHitRate, topKPrecision, tuneThresholds } from "../lib/eval/metrics";
+import {
+  DEFAULT_THRESHOLD_GRID,
+  addCounts,
+  binaryCrossEntropy,
+  compareFilmHits,
+  countsAtThreshold,
+  emptyCounts,
+  evaluate,
+  filmHits,
+  hammingLoss,
+  perGenreMetrics,
+  precision,
+  predictedVsTrueCounts,
+  recall,
+  samplesF1,
+  topK,
+  topKHitRate,
+  topKPrecision,
+  tuneThresholds,
+} from "../lib/eval/metrics";
 import { KERAS_EPSILON } from "../lib/train/losses";
 
 // Expected counts below are worked out by hand from Keras's rules (positive iff p > threshold,
@@ -112,25 +131,65 @@ describe("metrics: evaluate (hand-computed case A, 4 films x 4 genres)", () => {
     // Drama: true films 0,1,3 (support 3); predicted 0,2 -> tp 1 (f0), fp 1 (f2), fn 2 (f1, f3), tn 0
     //   P = 1/2, R = 1/3, F1 = 2/(2+1+2) = 0.4
     assert.deepEqual(ev.perGenre.Drama, {
-      threshold: 0.5, precision: 0.5, recall: 1 / 3, f1: 0.4, support: 3, predicted: 2,
-      tp: 1, fp: 1, fn: 2, tn: 0, noPositives: false, noPredictions: false,
+      threshold: 0.5,
+      precision: 0.5,
+      recall: 1 / 3,
+      f1: 0.4,
+      support: 3,
+      predicted: 2,
+      tp: 1,
+      fp: 1,
+      fn: 2,
+      tn: 0,
+      noPositives: false,
+      noPredictions: false,
     });
     // Comedy: true 0,2 (support 2); predicted 0,1,2 -> tp 2, fp 1 (f1), fn 0, tn 1 (f3)
     //   P = 2/3, R = 1, F1 = 4/(4+1) = 0.8
     assert.deepEqual(ev.perGenre.Comedy, {
-      threshold: 0.5, precision: 2 / 3, recall: 1, f1: 0.8, support: 2, predicted: 3,
-      tp: 2, fp: 1, fn: 0, tn: 1, noPositives: false, noPredictions: false,
+      threshold: 0.5,
+      precision: 2 / 3,
+      recall: 1,
+      f1: 0.8,
+      support: 2,
+      predicted: 3,
+      tp: 2,
+      fp: 1,
+      fn: 0,
+      tn: 1,
+      noPositives: false,
+      noPredictions: false,
     });
     // Western: true 2 (support 1); never predicted (.1 .3 .45 .2) -> tp 0, fp 0, fn 1, tn 3
     //   precision undefined -> null; recall 0; F1 0 (zero_division=0)
     assert.deepEqual(ev.perGenre.Western, {
-      threshold: 0.5, precision: null, recall: 0, f1: 0, support: 1, predicted: 0,
-      tp: 0, fp: 0, fn: 1, tn: 3, noPositives: false, noPredictions: true,
+      threshold: 0.5,
+      precision: null,
+      recall: 0,
+      f1: 0,
+      support: 1,
+      predicted: 0,
+      tp: 0,
+      fp: 0,
+      fn: 1,
+      tn: 3,
+      noPositives: false,
+      noPredictions: true,
     });
     // News: no positive film, never predicted -> everything undefined, flagged
     assert.deepEqual(ev.perGenre.News, {
-      threshold: 0.5, precision: null, recall: null, f1: null, support: 0, predicted: 0,
-      tp: 0, fp: 0, fn: 0, tn: 4, noPositives: true, noPredictions: true,
+      threshold: 0.5,
+      precision: null,
+      recall: null,
+      f1: null,
+      support: 0,
+      predicted: 0,
+      tp: 0,
+      fp: 0,
+      fn: 0,
+      tn: 4,
+      noPositives: true,
+      noPredictions: true,
     });
     assert.deepEqual(Object.keys(ev.perGenre), GENRES_A);
     assert.deepEqual(ev.genresWithoutPositives, ["News"]);
@@ -355,8 +414,14 @@ describe("metrics: top-k", () => {
       { genre: "B", probability: 0.5 },
       { genre: "C", probability: 0.5 },
     ]);
-    assert.deepEqual(topK([0.2, 0.5, 0.5, 0.1], g, 10).map((x) => x.genre), ["B", "C", "A", "D"]);
-    assert.deepEqual(topK([NaN, 0.1, 0.1], ["A", "B", "C"], 3).map((x) => x.genre), ["B", "C", "A"]);
+    assert.deepEqual(
+      topK([0.2, 0.5, 0.5, 0.1], g, 10).map((x) => x.genre),
+      ["B", "C", "A", "D"],
+    );
+    assert.deepEqual(
+      topK([NaN, 0.1, 0.1], ["A", "B", "C"], 3).map((x) => x.genre),
+      ["B", "C", "A"],
+    );
   });
 
   it("hit rates with ties (broken by genre order)", () => {
@@ -419,7 +484,10 @@ describe("metrics: tuneThresholds", () => {
     assert.deepEqual(t.perGenre.D, { threshold: 0.55, f1: 2 / 3, f1At05: 0.4, noPositives: false });
     // the tuned thresholds give those F1s in evaluate (prob > threshold, float32, both places)
     const e = evaluate(yTrue, new Float32Array(yProb), genres, t.thresholds);
-    assert.deepEqual(genres.map((g) => e.perGenre[g]!.f1), [1, 1, 1, 2 / 3, null]);
+    assert.deepEqual(
+      genres.map((g) => e.perGenre[g]!.f1),
+      [1, 1, 1, 2 / 3, null],
+    );
   });
 
   it("default grid is 0.05 .. 0.95 in steps of 0.05", () => {

@@ -24,7 +24,10 @@ describe("coursework models", function () {
     const y = model.predict(tf.zeros([2, 64, 64, 3])) as tf.Tensor;
     assert.deepEqual(y.shape, [2, 25]);
     const values = y.dataSync();
-    assert.ok(values.every((v) => v > 0 && v < 1), "sigmoid outputs");
+    assert.ok(
+      values.every((v) => v > 0 && v < 1),
+      "sigmoid outputs",
+    );
     tf.dispose([y]);
     model.dispose();
   });
@@ -38,7 +41,14 @@ describe("coursework models", function () {
     );
     const embedding = model.layers[0]!.getConfig() as { maskZero: boolean; outputDim: number };
     assert.equal(embedding.maskZero, true);
-    type LstmConfig = { dropout: number; recurrentDropout: number; returnSequences: boolean; recurrentActivation: string; activation: string; unitForgetBias: boolean };
+    type LstmConfig = {
+      dropout: number;
+      recurrentDropout: number;
+      returnSequences: boolean;
+      recurrentActivation: string;
+      activation: string;
+      unitForgetBias: boolean;
+    };
     const lstm = (model.layers[1]!.getConfig() as { layer: { config: LstmConfig } }).layer.config;
     assert.deepEqual([lstm.dropout, lstm.recurrentDropout, lstm.returnSequences], [0.5, 0.2, true]);
     // Keras's LSTM defaults, which tfjs does not share (hardSigmoid, no forget-gate bias of 1).
@@ -61,12 +71,18 @@ describe("coursework models", function () {
   });
 
   it("the orthogonal initializer gives orthonormal rows (fewer rows than columns) and columns (more rows)", () => {
-    for (const [rows, cols] of [[8, 32], [32, 8], [16, 16]] as const) {
+    for (const [rows, cols] of [
+      [8, 32],
+      [32, 8],
+      [16, 16],
+    ] as const) {
       const w = new FastOrthogonal({ seed: 5 }).apply([rows, cols]);
       const m = w.arraySync() as number[][];
       const gram = rows <= cols ? tf.matMul(w, w, false, true) : tf.matMul(w, w, true, false);
       const g = gram.arraySync() as number[][];
-      g.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(v - (i === j ? 1 : 0)) < 1e-5, `${rows}x${cols} gram[${i}][${j}] = ${v}`)));
+      g.forEach((row, i) =>
+        row.forEach((v, j) => assert.ok(Math.abs(v - (i === j ? 1 : 0)) < 1e-5, `${rows}x${cols} gram[${i}][${j}] = ${v}`)),
+      );
       assert.equal(m.length, rows);
       tf.dispose([w, gram]);
     }

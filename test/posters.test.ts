@@ -4,7 +4,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Jimp } from "jimp";
-import { PosterError, PosterSource, decodePoster, loadPosters, posterBatch, posterIndex, preparePoster, resizeBilinear } from "../lib/data/posters";
+import {
+  PosterError,
+  PosterSource,
+  decodePoster,
+  loadPosters,
+  posterBatch,
+  posterIndex,
+  preparePoster,
+  resizeBilinear,
+} from "../lib/data/posters";
 
 type Rgba = [number, number, number, number];
 
@@ -59,7 +68,10 @@ describe("posters", function () {
     fs.writeFileSync(f("empty.jpg"), Buffer.alloc(0));
     fs.writeFileSync(f("text.jpg"), "Id,Genre\ntt0000001,Drama\n");
     // JPEG signature, a start-of-scan and an end marker, but no frame header: jpeg-js throws.
-    fs.writeFileSync(f("garbage.jpg"), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xda]), Buffer.alloc(50, 7), Buffer.from([0xff, 0xd9])]));
+    fs.writeFileSync(
+      f("garbage.jpg"),
+      Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xda]), Buffer.alloc(50, 7), Buffer.from([0xff, 0xd9])]),
+    );
     await tf.setBackend("cpu");
   });
 
@@ -91,7 +103,10 @@ describe("posters", function () {
       const k = Math.fround(1 / 255);
       const expected: number[] = [];
       for (let y = 0; y < 2; y++) for (let x = 0; x < 3; x++) expected.push(10 * x, 128 + y, 255 - x);
-      assert.deepEqual([...img.data], expected.map((v) => Math.fround(v * k)));
+      assert.deepEqual(
+        [...img.data],
+        expected.map((v) => Math.fround(v * k)),
+      );
       assert.equal(img.data[2], 1); // 255 maps to exactly 1
     });
 
@@ -231,7 +246,10 @@ describe("posters", function () {
       assert.match(path.basename(set.cacheFile), /^posters-8-[0-9a-f]{16}\.f32$/);
       assert.ok(fs.existsSync(set.cacheFile.replace(/\.f32$/, ".json")));
       assert.equal(fs.statSync(set.cacheFile).size, 3 * 8 * 8 * 3 * 4);
-      assert.deepEqual(fs.readdirSync(cacheDir).filter((n) => n.includes(".tmp-")), []);
+      assert.deepEqual(
+        fs.readdirSync(cacheDir).filter((n) => n.includes(".tmp-")),
+        [],
+      );
     });
 
     it("reuses the cache for identical sources", async () => {
@@ -314,7 +332,14 @@ describe("posters", function () {
       assert.deepEqual(posterBatch(set, []), new Float32Array(0));
       assert.throws(() => posterBatch(set, [3]), RangeError);
       assert.throws(() => posterBatch(set, [-1]), RangeError);
-      assert.deepEqual([...posterIndex(set)], [["a", 0], ["b", 1], ["c", 2]]);
+      assert.deepEqual(
+        [...posterIndex(set)],
+        [
+          ["a", 0],
+          ["b", 1],
+          ["c", 2],
+        ],
+      );
     });
   });
 });

@@ -143,8 +143,9 @@ describe("text: TextVectorizer encoding", () => {
 
   it("encodes 5,000 overviews of 26 words quickly", () => {
     const words = Array.from({ length: 3000 }, (_, i) => `w${i}`);
-    const texts = Array.from({ length: 5000 }, (_, row) =>
-      Array.from({ length: 26 }, (_, col) => words[(row * 31 + col * 7) % words.length]).join(" ") + ".",
+    const texts = Array.from(
+      { length: 5000 },
+      (_, row) => Array.from({ length: 26 }, (_, col) => words[(row * 31 + col * 7) % words.length]).join(" ") + ".",
     );
     const large = TextVectorizer.adapt(texts, { maxTokens: 10000 });
     const started = process.hrtime.bigint();
@@ -226,6 +227,9 @@ describe("text: TextVectorizer JSON", () => {
 
   it("validates objects given to fromJSON directly", () => {
     assert.throws(() => TextVectorizer.fromJSON(null), /vocabulary JSON.*expected a JSON object/);
-    assert.throws(() => TextVectorizer.fromJSON({ ...TextVectorizer.adapt(CORPUS).toJSON(), split: "character" }, "mine"), /\(mine\).*split/);
+    assert.throws(
+      () => TextVectorizer.fromJSON({ ...TextVectorizer.adapt(CORPUS).toJSON(), split: "character" }, "mine"),
+      /\(mine\).*split/,
+    );
   });
 });

@@ -24,7 +24,13 @@ interface Table {
 }
 
 /** TrainingData over a table; every makeBatch call's indices are appended to `calls`. */
-function tableData(table: Table, train: number[], validation: number[], calls: number[][] = [], labelsOf?: (i: number) => number[]): TrainingData {
+function tableData(
+  table: Table,
+  train: number[],
+  validation: number[],
+  calls: number[][] = [],
+  labelsOf?: (i: number) => number[],
+): TrainingData {
   return {
     train,
     validation,
@@ -42,11 +48,15 @@ function tableData(table: Table, train: number[], validation: number[], calls: n
 function denseModel(units: number, options: { dropout?: boolean } = {}): tf.LayersModel {
   const model = tf.sequential();
   if (options.dropout) {
-    model.add(tf.layers.dense({ units: 4, inputShape: [2], activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }));
+    model.add(
+      tf.layers.dense({ units: 4, inputShape: [2], activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+    );
     model.add(tf.layers.dropout({ rate: 0.5 }));
     model.add(tf.layers.dense({ units, activation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 8 }) }));
   } else {
-    model.add(tf.layers.dense({ units, inputShape: [2], activation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }));
+    model.add(
+      tf.layers.dense({ units, inputShape: [2], activation: "sigmoid", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+    );
   }
   return model;
 }
@@ -55,7 +65,13 @@ function denseModel(units: number, options: { dropout?: boolean } = {}): tf.Laye
 function identityModel(): tf.LayersModel {
   const model = tf.sequential();
   model.add(tf.layers.dense({ units: 2, inputShape: [2], activation: "sigmoid" }));
-  const weights = [tf.tensor2d([[1, 0], [0, 1]]), tf.zeros([2])];
+  const weights = [
+    tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]),
+    tf.zeros([2]),
+  ];
   model.setWeights(weights);
   tf.dispose(weights);
   return model;
@@ -87,7 +103,10 @@ function withoutSeconds(history: TrainingHistory): unknown {
 }
 
 /** A reporter that calls `onEpochEnd` (and records the epochs' isBest flags). */
-function hookProgress(onEpochEnd: (record: EpochRecord, isBest: boolean) => void, onEpochStart?: (epoch: number) => void): ProgressReporter {
+function hookProgress(
+  onEpochEnd: (record: EpochRecord, isBest: boolean) => void,
+  onEpochStart?: (epoch: number) => void,
+): ProgressReporter {
   return { ...silentProgress(), epochStart: (epoch) => onEpochStart?.(epoch), epochEnd: onEpochEnd };
 }
 
@@ -125,7 +144,16 @@ describe("training: courseworkSchedule", () => {
 describe("training: binaryCrossentropy", () => {
   useCpuBackend();
   it("equals the hand-computed mean over a 2x2 example", () => {
-    const loss = binaryCrossentropy(tf.tensor2d([[1, 0], [0, 1]]), tf.tensor2d([[0.9, 0.2], [0.3, 0.6]]));
+    const loss = binaryCrossentropy(
+      tf.tensor2d([
+        [1, 0],
+        [0, 1],
+      ]),
+      tf.tensor2d([
+        [0.9, 0.2],
+        [0.3, 0.6],
+      ]),
+    );
     // -(ln 0.9 + ln 0.8 + ln 0.7 + ln 0.6) / 4 = (0.1053605 + 0.2231436 + 0.3566749 + 0.5108256) / 4
     assertClose(loss.dataSync()[0] as number, 0.2990012, 1e-6);
     assert.equal(loss.rank, 0);
@@ -233,14 +261,20 @@ describe("training: trainModel", () => {
       seed: 3,
       progress: silentProgress(),
     });
-    assert.deepEqual(weightValues(model), [[1, 0, 0, 1], [0, 0]]);
+    assert.deepEqual(weightValues(model), [
+      [1, 0, 0, 1],
+      [0, 0],
+    ]);
     for (const record of history.epochs) {
       assertClose(record.loss, directLoss(range(0, 5)), 1e-6, "loss");
       assertClose(record.val_loss, directLoss(range(5, 8)), 1e-6, "val_loss");
     }
     // The unweighted mean of the epoch's 3 batch losses is a different number (so weighting is tested).
     const epoch1 = calls.slice(0, 3);
-    assert.deepEqual(epoch1.map((b) => b.length), [2, 2, 1]);
+    assert.deepEqual(
+      epoch1.map((b) => b.length),
+      [2, 2, 1],
+    );
     const unweighted = epoch1.reduce((s, b) => s + directLoss(b), 0) / 3;
     assert.ok(Math.abs(unweighted - directLoss(range(0, 5))) > 1e-3);
     // Validation batches in order, unshuffled: [5, 6], [7].
@@ -292,7 +326,11 @@ describe("training: trainModel", () => {
     // 3 training batches then 1 validation batch per epoch.
     const trainOrder = (calls: number[][], epoch: number): number[] => calls.slice(epoch * 4, epoch * 4 + 3).flat();
     for (let e = 0; e < 3; e++) {
-      assert.deepEqual([...trainOrder(a.calls, e)].sort((p, q) => p - q), range(0, 48), "every training index once per epoch");
+      assert.deepEqual(
+        [...trainOrder(a.calls, e)].sort((p, q) => p - q),
+        range(0, 48),
+        "every training index once per epoch",
+      );
       assert.deepEqual(a.calls[e * 4 + 3], range(48, 64), "validation in order");
     }
     assert.notDeepEqual(trainOrder(a.calls, 0), range(0, 48));
@@ -305,7 +343,10 @@ describe("training: trainModel", () => {
    * Validation labels that depend on the epoch: "good" ones (the labels the identity model predicts
    * well) in the epochs listed, flipped ones otherwise, so val_loss is low exactly in those epochs.
    */
-  function epochControlledData(goodEpochs: number[], calls?: number[][]): { data: TrainingData; progress: (onEnd?: (r: EpochRecord) => void) => ProgressReporter } {
+  function epochControlledData(
+    goodEpochs: number[],
+    calls?: number[][],
+  ): { data: TrainingData; progress: (onEnd?: (r: EpochRecord) => void) => ProgressReporter } {
     let epoch = 0;
     const table = separable();
     const labelsOf = (i: number): number[] => {
@@ -356,7 +397,10 @@ describe("training: trainModel", () => {
 
     const onDisk = await loadJson<TrainingHistory>(path.join(checkpointDir, "history.json"));
     assert.deepEqual(onDisk, history);
-    assert.deepEqual(onDisk.epochs.map((r) => r.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(
+      onDisk.epochs.map((r) => r.epoch),
+      [1, 2, 3, 4],
+    );
     assert.deepEqual((await fs.readdir(checkpointDir)).filter((f) => f.endsWith(".bin")).length, 1);
     model.dispose();
   });
@@ -389,7 +433,10 @@ describe("training: trainModel", () => {
       earlyStoppingPatience: 2,
       progress: progress(),
     });
-    assert.deepEqual(history.epochs.map((r) => r.epoch), [1, 2, 3, 4]);
+    assert.deepEqual(
+      history.epochs.map((r) => r.epoch),
+      [1, 2, 3, 4],
+    );
     assert.equal(history.stoppedEarly, true);
     assert.equal(history.interrupted, false);
     assert.equal(history.bestEpoch, 2);
@@ -414,7 +461,10 @@ describe("training: trainModel", () => {
     });
     assert.equal(history.interrupted, true);
     assert.equal(history.stoppedEarly, false);
-    assert.deepEqual(history.epochs.map((r) => r.epoch), [1, 2]);
+    assert.deepEqual(
+      history.epochs.map((r) => r.epoch),
+      [1, 2],
+    );
     assert.equal(trainBatches, 15);
     // epoch 1: 6 + 2 validation batches, epoch 2 the same, epoch 3: 3 training batches then stop.
     assert.equal(calls.length, 8 + 8 + 3);
@@ -462,7 +512,17 @@ describe("training: trainModel", () => {
 });
 
 describe("training: progress reporters", () => {
-  const record: EpochRecord = { epoch: 3, loss: 0.24314, precision: 0.6, recall: 0.25, val_loss: 0.25, val_precision: 0.5, val_recall: 0.2, lr: 1e-4, seconds: 21 };
+  const record: EpochRecord = {
+    epoch: 3,
+    loss: 0.24314,
+    precision: 0.6,
+    recall: 0.25,
+    val_loss: 0.25,
+    val_precision: 0.5,
+    val_recall: 0.2,
+    lr: 1e-4,
+    seconds: 21,
+  };
 
   it("terminalProgress redraws one line with \\r at most every 100 ms, then a summary line with '*' for a new best", () => {
     let out = "";

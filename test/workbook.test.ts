@@ -32,9 +32,13 @@ describe("workbook runner", function () {
     const data = path.join(dir, "data");
     await writeFixtureDataset(data, { films: 3 });
 
-    const run = spawnSync(process.execPath, [RUNNER, "--notebooks", notebooks, "--data", data, "--out", path.join(dir, "out"), "--preset", "smoke"], {
-      encoding: "utf8",
-    });
+    const run = spawnSync(
+      process.execPath,
+      [RUNNER, "--notebooks", notebooks, "--data", data, "--out", path.join(dir, "out"), "--preset", "smoke"],
+      {
+        encoding: "utf8",
+      },
+    );
     const output = run.stdout + run.stderr;
     assert.equal(run.status, 1, output);
     assert.match(output, /== 01-fine\.ipynb\n {2}cell 1\/1 ok/);

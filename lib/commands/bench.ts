@@ -90,10 +90,15 @@ export const BENCH_USAGE =
   "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const args = parseArgs(argv, { values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed"], flags: ["small", "profile"] }, BENCH_USAGE);
+  const args = parseArgs(
+    argv,
+    { values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed"], flags: ["small", "profile"] },
+    BENCH_USAGE,
+  );
   if (args.help) throw new Error(BENCH_USAGE);
   const model = args.values["model"] ?? "both";
-  if (model !== "both" && model !== "cnn" && model !== "lstm") throw new Error(`--model must be cnn, lstm or both, got '${model}'\n${BENCH_USAGE}`);
+  if (model !== "both" && model !== "cnn" && model !== "lstm")
+    throw new Error(`--model must be cnn, lstm or both, got '${model}'\n${BENCH_USAGE}`);
   const threads = args.values["threads"];
   const small = args.flags["small"] === true;
   const steps = integerOption(args, "steps", 1, BENCH_USAGE) ?? 12;
@@ -103,7 +108,9 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     warmup: integerOption(args, "warmup", 0, BENCH_USAGE) ?? 3,
     predictSteps: integerOption(args, "predict-steps", 1, BENCH_USAGE) ?? Math.max(30, steps),
     batchSize: integerOption(args, "batch", 1, BENCH_USAGE) ?? (small ? 4 : 64),
-    ...(threads === undefined ? {} : { threads: threads === "auto" ? ("auto" as const) : (integerOption(args, "threads", 1, BENCH_USAGE) as number) }),
+    ...(threads === undefined
+      ? {}
+      : { threads: threads === "auto" ? ("auto" as const) : (integerOption(args, "threads", 1, BENCH_USAGE) as number) }),
     small,
     profile: args.flags["profile"] === true,
     dataDir: args.values["data"] !== undefined ? path.resolve(args.values["data"]) : env[ENV.dataDir] || DEFAULT_DATA_DIR,
@@ -158,7 +165,10 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
     const dataset = loadDataset(options.dataDir, { checkPosters: false });
     const overviews = dataset.films.map((f) => f.overview);
     const vectorizer = TextVectorizer.adapt(overviews, { maxTokens: vocabularySize });
-    const order = shuffled(dataset.films.map((_, i) => i), random);
+    const order = shuffled(
+      dataset.films.map((_, i) => i),
+      random,
+    );
     let at = 0;
     const lengths: number[] = [];
     const tokens: number[] = [];
@@ -193,7 +203,8 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
         const len = Math.min(maxLen, syntheticLength(random));
         const r = new Int32Array(len);
         // Zipf-like ids: frequent words have small ids (never 0, the padding id).
-        for (let j = 0; j < len; j++) r[j] = 1 + Math.min(vocabularySize - 2, Math.floor(Math.exp(random() * Math.log(vocabularySize - 1))));
+        for (let j = 0; j < len; j++)
+          r[j] = 1 + Math.min(vocabularySize - 2, Math.floor(Math.exp(random() * Math.log(vocabularySize - 1))));
         return r;
       });
       const x = overviewTensor(rows);
@@ -241,7 +252,8 @@ export function profileKernels(backendName: string): { times: Map<string, Kernel
         times.set(config.kernelName, entry);
       }
     }) as tf.KernelFunc;
-    for (const sym of Object.getOwnPropertySymbols(orig)) (wrapped as unknown as Record<symbol, unknown>)[sym] = (orig as unknown as Record<symbol, unknown>)[sym];
+    for (const sym of Object.getOwnPropertySymbols(orig))
+      (wrapped as unknown as Record<symbol, unknown>)[sym] = (orig as unknown as Record<symbol, unknown>)[sym];
     tf.unregisterKernel(config.kernelName, backendName);
     tf.registerKernel({ ...config, kernelFunc: wrapped });
   }
@@ -257,7 +269,12 @@ export function profileKernels(backendName: string): { times: Map<string, Kernel
   };
 }
 
-function topKernels(times: Map<string, KernelTime>, steps: number, stepMs: number, limit = 25): { stepMs: number; kernelMs: number; kernelCalls: number; kernels: KernelTime[] } {
+function topKernels(
+  times: Map<string, KernelTime>,
+  steps: number,
+  stepMs: number,
+  limit = 25,
+): { stepMs: number; kernelMs: number; kernelCalls: number; kernels: KernelTime[] } {
   const all = [...times.values()].sort((a, b) => b.ms - a.ms);
   const total = all.reduce((s, k) => s + k.ms, 0);
   return {
@@ -299,12 +316,20 @@ function machine(): { cpu: string; cores: number; node: string } {
   };
 }
 
-export async function benchModel(kind: BenchModel, options: BenchOptions, backend: BackendInfo, log: (line: string) => void = () => undefined): Promise<BenchResult> {
+export async function benchModel(
+  kind: BenchModel,
+  options: BenchOptions,
+  backend: BackendInfo,
+  log: (line: string) => void = () => undefined,
+): Promise<BenchResult> {
   const loadAverage = round(os.loadavg()[0] ?? 0, 2);
   const small = options.small;
   const imageSize = small ? 16 : 64;
   const vocabularySize = small ? 200 : 10000;
-  const model = kind === "cnn" ? buildCnn({ imageSize, seed: options.seed }) : buildLstm({ vocabularySize, seed: options.seed, ...(small ? { embeddingSize: 16 } : {}) });
+  const model =
+    kind === "cnn"
+      ? buildCnn({ imageSize, seed: options.seed })
+      : buildLstm({ vocabularySize, seed: options.seed, ...(small ? { embeddingSize: 16 } : {}) });
   const source = kind === "cnn" ? cnnSource(options, imageSize) : lstmSource(options, vocabularySize);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = kerasAdam(1e-4);
@@ -365,7 +390,13 @@ export async function benchModel(kind: BenchModel, options: BenchOptions, backen
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       liveTensors,
       liveTensorsAfterWarmup,
-      ...(kind === "lstm" ? { texts: source.texts ?? "synthetic", ...(meanLength !== undefined ? { meanSequenceLength: round(meanLength, 1) } : {}), ...(meanTokens !== undefined ? { meanTokens: round(meanTokens, 1) } : {}) } : {}),
+      ...(kind === "lstm"
+        ? {
+            texts: source.texts ?? "synthetic",
+            ...(meanLength !== undefined ? { meanSequenceLength: round(meanLength, 1) } : {}),
+            ...(meanTokens !== undefined ? { meanTokens: round(meanTokens, 1) } : {}),
+          }
+        : {}),
       ...(small ? { small: true } : {}),
       ...machine(),
       loadAverage,
@@ -379,9 +410,15 @@ export async function benchModel(kind: BenchModel, options: BenchOptions, backen
 }
 
 /** Selects the backend (threads from options.threads when given) and benchmarks each model. */
-export async function runBench(options: BenchOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<BenchResult[]> {
+export async function runBench(
+  options: BenchOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<BenchResult[]> {
   const lines: string[] = [];
-  const backend = await selectBackend({ ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}), log: (l) => lines.push(l) });
+  const backend = await selectBackend({
+    ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
+    log: (l) => lines.push(l),
+  });
   for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
   log(describeBackend(backend));
   const results: BenchResult[] = [];

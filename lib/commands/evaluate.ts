@@ -22,7 +22,9 @@ function printEvaluation(title: string, e: Evaluation): void {
   console.log(
     `  films ${e.films}  bce ${fmt(e.bce)}  hamming ${fmt(e.hammingLoss)}  micro P/R/F1 ${fmt(e.microPrecision)}/${fmt(e.microRecall)}/${fmt(e.microF1)}`,
   );
-  console.log(`  macro F1 ${fmt(e.macroF1)}  weighted F1 ${fmt(e.weightedF1)}  samples F1 ${fmt(e.samplesF1)}  top-1 hit ${fmt(e.top1HitRate)}  top-3 hit ${fmt(e.top3HitRate)}`);
+  console.log(
+    `  macro F1 ${fmt(e.macroF1)}  weighted F1 ${fmt(e.weightedF1)}  samples F1 ${fmt(e.samplesF1)}  top-1 hit ${fmt(e.top1HitRate)}  top-3 hit ${fmt(e.top3HitRate)}`,
+  );
   console.log("  genre          threshold precision recall  f1      support predicted");
   for (const [genre, m] of Object.entries(e.perGenre)) {
     const note = m.noPositives ? "  (no positive film: not in macro)" : "";
@@ -42,7 +44,12 @@ async function main(): Promise<void> {
   const dataset = loadDataset(path.resolve(args.values["data"]), { checkPosters: trained.info.kind !== "lstm" });
   console.log(describeProblems(dataset, 10));
 
-  const predictions = await predictFilms(trained, dataset, dataset.films.map((_, i) => i), { cacheDir: workbookPaths().cacheDir });
+  const predictions = await predictFilms(
+    trained,
+    dataset,
+    dataset.films.map((_, i) => i),
+    { cacheDir: workbookPaths().cacheDir },
+  );
   const rowOf = new Map(dataset.films.map((f, i) => [f.id, i]));
   const genres = trained.info.genres;
   const yTrue = new Float32Array(predictions.ids.length * genres.length);
@@ -53,7 +60,10 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { model: trained.dir, kind: trained.info.kind, dataset: dataset.dir, ...atHalf };
   if (trained.thresholds) {
     const tuned = evaluate(yTrue, predictions.probabilities, genres, trained.thresholds.thresholds);
-    printEvaluation(`at the per-genre thresholds tuned on the training run's ${trained.thresholds.tunedOn} (${trained.thresholds.films} films)`, tuned);
+    printEvaluation(
+      `at the per-genre thresholds tuned on the training run's ${trained.thresholds.tunedOn} (${trained.thresholds.films} films)`,
+      tuned,
+    );
     report["tuned"] = tuned;
   } else {
     console.log(`\nno thresholds.json in ${trained.dir}: tuned-threshold figures not available (retrain to create it)`);

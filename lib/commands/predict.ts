@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   const genres = trained.info.genres;
   const print = (id: string, probabilities: ArrayLike<number>) => {
     const ranked = topK(probabilities, genres, top);
-    if (args.flags["json"]) console.log(JSON.stringify({ id, top: ranked.map((r) => ({ genre: r.genre, probability: Number(r.probability.toFixed(6)) })) }));
+    if (args.flags["json"])
+      console.log(JSON.stringify({ id, top: ranked.map((r) => ({ genre: r.genre, probability: Number(r.probability.toFixed(6)) })) }));
     else console.log(`${id}: ${ranked.map((r) => `${r.genre} ${r.probability.toFixed(3)}`).join(", ")}`);
   };
 
@@ -45,7 +46,12 @@ async function main(): Promise<void> {
   } else {
     const dataset = loadDataset(path.resolve(args.values["data"] as string), { checkPosters: trained.info.kind !== "lstm" });
     log(describeProblems(dataset, 10));
-    const predictions: Predictions = await predictFilms(trained, dataset, dataset.films.map((_, i) => i), { cacheDir: workbookPaths().cacheDir, log });
+    const predictions: Predictions = await predictFilms(
+      trained,
+      dataset,
+      dataset.films.map((_, i) => i),
+      { cacheDir: workbookPaths().cacheDir, log },
+    );
     predictions.ids.forEach((id, i) => print(id, predictionRow(predictions, i)));
   }
 }

@@ -12,13 +12,15 @@ import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../workbook/progress";
 import { integerOption, parseArgs } from "./args";
 
-const USAGE = "usage: npm run train -- <cnn|lstm|fusion> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
+const USAGE =
+  "usage: npm run train -- <cnn|lstm|fusion> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2), { values: ["preset", "epochs", "out", "data"], positionals: true }, USAGE);
   if (options.help) return console.log(USAGE);
   const [kind, ...extra] = options.positionals;
-  if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion") throw new Error(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
+  if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion")
+    throw new Error(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
   if (extra.length > 0) throw new Error(`unexpected argument ${extra[0]}\n${USAGE}`);
   const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
   const epochs = integerOption(options, "epochs", 1, USAGE);
@@ -33,9 +35,18 @@ async function main(): Promise<void> {
   const lstm = { ...LSTM_PRESETS[preset], ...override };
   const fusion = { ...FUSION_PRESETS[preset], ...override };
   const differences =
-    kind === "cnn" ? presetDifferences(cnn, CNN_PRESETS.coursework) : kind === "lstm" ? presetDifferences(lstm, LSTM_PRESETS.coursework) : presetDifferences(fusion, FUSION_PRESETS.coursework);
+    kind === "cnn"
+      ? presetDifferences(cnn, CNN_PRESETS.coursework)
+      : kind === "lstm"
+        ? presetDifferences(lstm, LSTM_PRESETS.coursework)
+        : presetDifferences(fusion, FUSION_PRESETS.coursework);
   console.log(`${kind}, preset ${preset}: ${differences.length === 0 ? "the preset's coursework settings" : differences.join("; ")}`);
-  const run = kind === "cnn" ? await prepareCnnRun(cnn, context) : kind === "lstm" ? await prepareLstmRun(lstm, context) : await prepareFusionRun(fusion, context);
+  const run =
+    kind === "cnn"
+      ? await prepareCnnRun(cnn, context)
+      : kind === "lstm"
+        ? await prepareLstmRun(lstm, context)
+        : await prepareFusionRun(fusion, context);
   console.log(summaryLines(run.model).join("\n"));
   console.log(`model folder: ${run.dir}`);
 
@@ -44,8 +55,11 @@ async function main(): Promise<void> {
   const best = history.epochs.find((e) => e.epoch === history.bestEpoch);
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
   if (best) console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
-  const encoderFile = run.kind === "cnn" ? "" : run.vectorizer ? ", vocabulary.json" : run.kind === "fusion" && run.tfidf ? ", tfidf.json" : "";
-  console.log(`wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile})`);
+  const encoderFile =
+    run.kind === "cnn" ? "" : run.vectorizer ? ", vocabulary.json" : run.kind === "fusion" && run.tfidf ? ", tfidf.json" : "";
+  console.log(
+    `wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile})`,
+  );
 }
 
 main().catch((e: unknown) => {

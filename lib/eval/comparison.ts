@@ -63,7 +63,10 @@ export function showComparisonCards(comparison: Comparison, ids: readonly string
   for (const id of ids) {
     const i = index.get(id);
     if (i === undefined) {
-      showHtml(`<div style="color:#b42318">${escapeHtml(id)}: not among the compared films (not in the validation split, or its poster could not be read)</div>`, `${id}: not among the compared films`);
+      showHtml(
+        `<div style="color:#b42318">${escapeHtml(id)}: not among the compared films (not in the validation split, or its poster could not be read)</div>`,
+        `${id}: not among the compared films`,
+      );
       continue;
     }
     showFilmCard(
@@ -92,8 +95,15 @@ export function showComparisonTable(comparison: Comparison): void {
     ["top-3 hit rate", (e) => e.top3HitRate],
   ];
   const columns = ["metric", ...comparison.models.flatMap((m) => [`${m.name} @0.5`, `${m.name} tuned`])];
-  const rows = metrics.map(([label, get]) => [label, ...comparison.models.flatMap((m) => [show(get(m.atHalf)), m.tuned ? show(get(m.tuned)) : "n/a"])]);
-  showTable(columns, rows, `${comparison.films.length} validation films; "tuned": per-genre thresholds tuned on the training run's validation split`);
+  const rows = metrics.map(([label, get]) => [
+    label,
+    ...comparison.models.flatMap((m) => [show(get(m.atHalf)), m.tuned ? show(get(m.tuned)) : "n/a"]),
+  ]);
+  showTable(
+    columns,
+    rows,
+    `${comparison.films.length} validation films; "tuned": per-genre thresholds tuned on the training run's validation split`,
+  );
 }
 
 /** Per-genre F1 of each model (genres with no positive film are left out and named in the title). */
@@ -107,7 +117,9 @@ export function perGenreF1Figure(comparison: Comparison, tuned = false): Figure 
       return { type: "bar", name: m.name, x: genres, y: genres.map((g) => e.perGenre[g]?.f1 ?? 0) };
     }),
     layout: {
-      title: { text: `F1 per genre (${tuned ? "tuned thresholds" : "threshold 0.5"})${missing.length ? `<br><sub>no positive film, left out: ${missing.join(", ")}</sub>` : ""}` },
+      title: {
+        text: `F1 per genre (${tuned ? "tuned thresholds" : "threshold 0.5"})${missing.length ? `<br><sub>no positive film, left out: ${missing.join(", ")}</sub>` : ""}`,
+      },
       barmode: "group",
       xaxis: { tickangle: -45 },
       yaxis: { title: { text: "F1" }, range: [0, 1] },
@@ -118,7 +130,9 @@ export function perGenreF1Figure(comparison: Comparison, tuned = false): Figure 
 /** Each film's k most probable genres (films x genres probabilities, row-major). */
 function topGenresPerFilm(probabilities: Float32Array, genres: readonly string[], k: number): string[][] {
   const g = genres.length;
-  return Array.from({ length: probabilities.length / g }, (_, i) => topK(probabilities.subarray(i * g, (i + 1) * g), genres, k).map((r) => r.genre));
+  return Array.from({ length: probabilities.length / g }, (_, i) =>
+    topK(probabilities.subarray(i * g, (i + 1) * g), genres, k).map((r) => r.genre),
+  );
 }
 
 /** How often each genre is predicted (threshold 0.5, and in the top 3) vs how often it is true. */
@@ -132,7 +146,8 @@ export function predictionBiasFigure(comparison: Comparison): Figure {
   });
   const top3Share = (m: ModelResult) => {
     const counts = new Array<number>(g).fill(0);
-    for (const top of topGenresPerFilm(m.probabilities, comparison.genres, 3)) for (const genre of top) counts[comparison.genres.indexOf(genre)] += 1;
+    for (const top of topGenresPerFilm(m.probabilities, comparison.genres, 3))
+      for (const genre of top) counts[comparison.genres.indexOf(genre)] += 1;
     return counts.map((c) => c / n);
   };
   const order = comparison.genres.map((_, j) => j).sort((a, b) => (trueShare[b] as number) - (trueShare[a] as number));
@@ -145,7 +160,14 @@ export function predictionBiasFigure(comparison: Comparison): Figure {
         const top3 = top3Share(m);
         return [
           { type: "bar", name: `${m.name}: predicted (p > 0.5)`, x, y: order.map((j) => half[j]?.predictedRate ?? 0) },
-          { type: "scatter", mode: "markers", name: `${m.name}: in its top 3`, x, y: order.map((j) => top3[j]), marker: { size: 9, symbol: "diamond" } },
+          {
+            type: "scatter",
+            mode: "markers",
+            name: `${m.name}: in its top 3`,
+            x,
+            y: order.map((j) => top3[j]),
+            marker: { size: 9, symbol: "diamond" },
+          },
         ];
       }),
     ],
@@ -191,8 +213,15 @@ export function showHitAgreement(comparison: Comparison, agreement: HitAgreement
     `a true genre among the model's top ${agreement.k}`,
   );
   for (const [label, films] of groups.slice(1)) {
-    showHtml(`<p><b>${escapeHtml(label)}</b> (${films.length} films)${films.length ? ", for example:" : ""}</p>`, `${label} (${films.length} films)`);
-    showComparisonCards(comparison, films.slice(0, examplesPerGroup).map((i) => (comparison.films[i] as Film).id), top);
+    showHtml(
+      `<p><b>${escapeHtml(label)}</b> (${films.length} films)${films.length ? ", for example:" : ""}</p>`,
+      `${label} (${films.length} films)`,
+    );
+    showComparisonCards(
+      comparison,
+      films.slice(0, examplesPerGroup).map((i) => (comparison.films[i] as Film).id),
+      top,
+    );
   }
 }
 
@@ -211,7 +240,9 @@ export function comparisonNarrative(comparison: Comparison, agreement: HitAgreem
   const dominant = (m: ModelResult) => {
     const shares = predictedVsTrueCounts(comparison.yTrue, m.probabilities, comparison.genres, 0.5);
     const predicted = shares.filter((s) => s.predicted > 0).map((s) => s.genre);
-    const dramaOrComedyTop3 = topGenresPerFilm(m.probabilities, comparison.genres, 3).filter((top) => top.includes("Drama") || top.includes("Comedy")).length;
+    const dramaOrComedyTop3 = topGenresPerFilm(m.probabilities, comparison.genres, 3).filter(
+      (top) => top.includes("Drama") || top.includes("Comedy"),
+    ).length;
     return { predicted, dramaOrComedyTop3 };
   };
   const da = dominant(a);

@@ -17,7 +17,10 @@ type SymbolicTensor = tf.SymbolicTensor;
 export function gmuLayer(model: tf.LayersModel): GatedMultimodalUnit {
   const gmus = model.layers.filter((l): l is GatedMultimodalUnit => l instanceof GatedMultimodalUnit);
   const layer = gmus.find((l) => l.name === GMU_LAYER) ?? (gmus.length === 1 ? gmus[0] : undefined);
-  if (layer === undefined) throw new Error(`${model.name}: ${gmus.length === 0 ? "no GatedMultimodalUnit layer (a 'concat' fusion model has no gate)" : "several GMU layers"}`);
+  if (layer === undefined)
+    throw new Error(
+      `${model.name}: ${gmus.length === 0 ? "no GatedMultimodalUnit layer (a 'concat' fusion model has no gate)" : "several GMU layers"}`,
+    );
   return layer;
 }
 
@@ -59,7 +62,12 @@ export interface GateMatrix {
  * gateActivations over many rows, batch by batch, with a joint model's MakeBatch (its inputs must be
  * [posters, overviews]; labels are ignored). Rows in the given order.
  */
-export async function gateActivationsForRows(model: tf.LayersModel, rows: readonly number[], makeBatch: MakeBatch, batchSize = 64): Promise<GateMatrix> {
+export async function gateActivationsForRows(
+  model: tf.LayersModel,
+  rows: readonly number[],
+  makeBatch: MakeBatch,
+  batchSize = 64,
+): Promise<GateMatrix> {
   const units = gmuLayer(model).units;
   const inputsOf = (start: number, end: number) => {
     const batch = makeBatch(rows.slice(start, end));
@@ -110,11 +118,17 @@ export interface GateSummary {
  * labels: films x genres (0/1), row-major, rows in the gate's order. outputKernel: optional, units x
  * genres, row-major (outputKernelOf(model)).
  */
-export function summariseGate(gate: GateMatrix, labels: ArrayLike<number>, genreNames: readonly string[], outputKernel?: ArrayLike<number>): GateSummary {
+export function summariseGate(
+  gate: GateMatrix,
+  labels: ArrayLike<number>,
+  genreNames: readonly string[],
+  outputKernel?: ArrayLike<number>,
+): GateSummary {
   const { films, units, values } = gate;
   const g = genreNames.length;
   if (labels.length !== films * g) throw new Error(`summariseGate: ${labels.length} labels for ${films} films x ${g} genres`);
-  if (outputKernel !== undefined && outputKernel.length !== units * g) throw new Error(`summariseGate: output kernel has ${outputKernel.length} values, expected ${units} x ${g}`);
+  if (outputKernel !== undefined && outputKernel.length !== units * g)
+    throw new Error(`summariseGate: output kernel has ${outputKernel.length} values, expected ${units} x ${g}`);
   const filmPosterShare = new Float32Array(films);
   const unitPosterShare = new Float32Array(units);
   let overall = 0;
@@ -185,7 +199,16 @@ export function genreLeanFigure(summary: GateSummary): Figure {
     data: [
       { type: "bar", name: "mean gate z (all units)", x: order.map((g) => g.genre), y: order.map((g) => g.posterShare) },
       ...(order.some((g) => g.outputWeightedPosterShare !== undefined && Number.isFinite(g.outputWeightedPosterShare))
-        ? [{ type: "scatter", mode: "markers", name: "weighted by the genre's output weights", x: order.map((g) => g.genre), y: order.map((g) => g.outputWeightedPosterShare), marker: { size: 9, symbol: "diamond" } }]
+        ? [
+            {
+              type: "scatter",
+              mode: "markers",
+              name: "weighted by the genre's output weights",
+              x: order.map((g) => g.genre),
+              y: order.map((g) => g.outputWeightedPosterShare),
+              marker: { size: 9, symbol: "diamond" },
+            },
+          ]
         : []),
     ],
     layout: {
@@ -213,5 +236,11 @@ export function filmLeanFigure(summary: GateSummary): Figure {
 export function leaningFilms(summary: GateSummary & { ids: readonly string[] }, k: number): { poster: string[]; overview: string[] } {
   const ids = summary.ids;
   const order = Array.from(summary.filmPosterShare, (share, i) => ({ share, id: ids[i] as string })).sort((a, b) => b.share - a.share);
-  return { poster: order.slice(0, k).map((f) => f.id), overview: order.slice(-k).reverse().map((f) => f.id) };
+  return {
+    poster: order.slice(0, k).map((f) => f.id),
+    overview: order
+      .slice(-k)
+      .reverse()
+      .map((f) => f.id),
+  };
 }

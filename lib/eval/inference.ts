@@ -82,7 +82,11 @@ export async function predictFilms(
   const genres = trained.info.genres;
   const { kind, sequenceLength } = trained.info;
   if (kind === "lstm") {
-    const overviews = overviewInputs(overviewEncoder(trained), films.map((f) => f.overview), sequenceLength);
+    const overviews = overviewInputs(
+      overviewEncoder(trained),
+      films.map((f) => f.overview),
+      sequenceLength,
+    );
     const probabilities = await predictBatches(trained.model, films.length, (s, e) => overviews(range(s, e)));
     return { ids: films.map((f) => f.id), genres, probabilities };
   }
@@ -90,10 +94,21 @@ export async function predictFilms(
   const posters = await loadFilmPosters(films, { size, cacheDir: options.cacheDir, log: options.log ?? console.log });
   const index = posterIndex(posters);
   const kept = films.filter((f) => index.has(f.id));
-  const posterTensor = (s: number, e: number) => tf.tensor4d(posterBatch(posters, kept.slice(s, e).map((f) => index.get(f.id) as number)), [e - s, size, size, 3]);
+  const posterTensor = (s: number, e: number) =>
+    tf.tensor4d(
+      posterBatch(
+        posters,
+        kept.slice(s, e).map((f) => index.get(f.id) as number),
+      ),
+      [e - s, size, size, 3],
+    );
   let makeInputs: MakeInputs = posterTensor;
   if (kind === "fusion") {
-    const overviews = overviewInputs(overviewEncoder(trained), kept.map((f) => f.overview), sequenceLength);
+    const overviews = overviewInputs(
+      overviewEncoder(trained),
+      kept.map((f) => f.overview),
+      sequenceLength,
+    );
     makeInputs = (s, e) => [posterTensor(s, e), overviews(range(s, e))];
   }
   const probabilities = await predictBatches(trained.model, kept.length, makeInputs);
@@ -106,7 +121,8 @@ function range(start: number, end: number): number[] {
 
 /** The joint model's probabilities for one film given by its poster file and its overview. */
 export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
-  if (trained.info.kind !== "fusion") throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
+  if (trained.info.kind !== "fusion")
+    throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
   const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
   if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
   const size = trained.info.imageSize ?? 64;
@@ -116,8 +132,10 @@ export async function predictPosterAndOverview(trained: TrainedModel, file: stri
 
 /** The CNN's probabilities for one poster file (decoded and resized like the training posters). */
 export async function predictPoster(trained: TrainedModel, file: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
-  if (trained.info.kind !== "cnn") throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
+  if (trained.info.kind === "fusion")
+    throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
+  if (trained.info.kind !== "cnn")
+    throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
   const size = trained.info.imageSize ?? 64;
   const pixels = await preparePoster(file, size);
   return predictBatches(trained.model, 1, () => tf.tensor4d(pixels, [1, size, size, 3]));
@@ -125,7 +143,8 @@ export async function predictPoster(trained: TrainedModel, file: string): Promis
 
 /** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
 export async function predictOverview(trained: TrainedModel, overview: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion") throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
+  if (trained.info.kind === "fusion")
+    throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
   if (trained.info.kind !== "lstm" || !trained.vectorizer) {
     throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);
   }

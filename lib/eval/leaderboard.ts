@@ -75,7 +75,12 @@ function rowsOf(data: ArrayLike<number>, rows: readonly number[], width: number)
 }
 
 /** 0/1 decisions for every film, each half decided by thresholds tuned on the other half. */
-export function crossFittedDecisions(yTrue: ArrayLike<number>, yProb: ArrayLike<number>, genres: readonly string[], fold: Uint8Array): Float32Array {
+export function crossFittedDecisions(
+  yTrue: ArrayLike<number>,
+  yProb: ArrayLike<number>,
+  genres: readonly string[],
+  fold: Uint8Array,
+): Float32Array {
   const g = genres.length;
   const n = fold.length;
   const decisions = new Float32Array(n * g);
@@ -84,14 +89,20 @@ export function crossFittedDecisions(yTrue: ArrayLike<number>, yProb: ArrayLike<
     const applyRows = Array.from({ length: n }, (_, i) => i).filter((i) => fold[i] === f);
     const { thresholds } = tuneThresholds(rowsOf(yTrue, tuneRows, g), rowsOf(yProb, tuneRows, g), genres);
     for (const i of applyRows) {
-      for (let j = 0; j < g; j++) decisions[i * g + j] = Math.fround(yProb[i * g + j] as number) > Math.fround(thresholds[j] as number) ? 1 : 0;
+      for (let j = 0; j < g; j++)
+        decisions[i * g + j] = Math.fround(yProb[i * g + j] as number) > Math.fround(thresholds[j] as number) ? 1 : 0;
     }
   }
   return decisions;
 }
 
 /** Scores every contender at 0.5 and at cross-fitted tuned thresholds. */
-export function scoreContenders(yTrue: Float32Array, genres: readonly string[], contenders: readonly Contender[], seed: number): ScoredContender[] {
+export function scoreContenders(
+  yTrue: Float32Array,
+  genres: readonly string[],
+  contenders: readonly Contender[],
+  seed: number,
+): ScoredContender[] {
   const fold = twoFolds(yTrue.length / genres.length, seed);
   return contenders.map((c) => {
     const atHalf = evaluate(yTrue, c.probabilities, genres, 0.5);
@@ -107,7 +118,13 @@ export function scoreContenders(yTrue: Float32Array, genres: readonly string[], 
  * per half on the other half (cross-fitted, as the thresholds), from 0, 0.05, ..., 1. Returns the fused
  * probabilities and the weight chosen on each half.
  */
-export function weightedLateFusion(yTrue: Float32Array, a: Float32Array, b: Float32Array, genres: number, seed: number): { probabilities: Float32Array; weights: [number, number] } {
+export function weightedLateFusion(
+  yTrue: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  genres: number,
+  seed: number,
+): { probabilities: Float32Array; weights: [number, number] } {
   const fold = twoFolds(yTrue.length / genres, seed);
   const n = fold.length;
   const out = new Float32Array(a.length);
@@ -120,13 +137,17 @@ export function weightedLateFusion(yTrue: Float32Array, a: Float32Array, b: Floa
     let best = { w: 0.5, bce: Infinity };
     for (let k = 0; k <= 20; k++) {
       const w = k / 20;
-      const bce = binaryCrossEntropy(t, pa.map((v, i) => w * v + (1 - w) * (pb[i] as number)));
+      const bce = binaryCrossEntropy(
+        t,
+        pa.map((v, i) => w * v + (1 - w) * (pb[i] as number)),
+      );
       if (bce < best.bce - 1e-12 || (Math.abs(bce - best.bce) <= 1e-12 && Math.abs(w - 0.5) < Math.abs(best.w - 0.5))) best = { w, bce };
     }
     weights[f] = best.w;
     for (let i = 0; i < n; i++) {
       if (fold[i] !== f) continue;
-      for (let j = 0; j < genres; j++) out[i * genres + j] = best.w * (a[i * genres + j] as number) + (1 - best.w) * (b[i * genres + j] as number);
+      for (let j = 0; j < genres; j++)
+        out[i * genres + j] = best.w * (a[i * genres + j] as number) + (1 - best.w) * (b[i * genres + j] as number);
     }
   }
   return { probabilities: out, weights };
@@ -171,7 +192,9 @@ export function leaderboardF1Figure(scored: readonly ScoredContender[], genres: 
   return {
     data: scored.map((s) => ({ type: "bar", name: s.name, x: shown, y: shown.map((g) => s.tuned.perGenre[g]?.f1 ?? 0) })),
     layout: {
-      title: { text: `F1 per genre (cross-fitted tuned thresholds)${missing.length ? `<br><sub>no positive film, left out: ${missing.join(", ")}</sub>` : ""}` },
+      title: {
+        text: `F1 per genre (cross-fitted tuned thresholds)${missing.length ? `<br><sub>no positive film, left out: ${missing.join(", ")}</sub>` : ""}`,
+      },
       barmode: "group",
       xaxis: { tickangle: -45 },
       yaxis: { title: { text: "F1" }, range: [0, 1] },
@@ -218,9 +241,13 @@ export function leaderboardNarrative(scored: readonly ScoredContender[], joint?:
   const baselines: ContenderRole[] = ["prior", "linear", "text-branch"];
   const losers = scored.filter((s) => !baselines.includes(s.role) && v(s, macro) < v(linear, macro)).map((s) => s.name);
   if (losers.length > 0) {
-    lines.push(`- On macro F1 (tuned), the TF-IDF + logistic regression baseline is better than: ${losers.join(", ")}. A bag of words is a strong baseline on these overviews.`);
+    lines.push(
+      `- On macro F1 (tuned), the TF-IDF + logistic regression baseline is better than: ${losers.join(", ")}. A bag of words is a strong baseline on these overviews.`,
+    );
   }
-  lines.push(`- Validation BCE: joint model ${fmt(subject.atHalf.bce)}; the best student figure in the coursework was 0.2118 (on a different split of the 6,325 films).`);
+  lines.push(
+    `- Validation BCE: joint model ${fmt(subject.atHalf.bce)}; the best student figure in the coursework was 0.2118 (on a different split of the 6,325 films).`,
+  );
   return lines.join("\n");
 }
 
@@ -241,15 +268,34 @@ export async function fusionContenders(
   textBranch?: LinearBaseline,
 ): Promise<{ contenders: Contender[]; lateWeights: [number, number] }> {
   const [poster, overview, joint] = comparison.models;
-  if (!poster || !overview || !joint) throw new Error("fusionContenders needs the poster model, the overview model and the joint model, in that order");
+  if (!poster || !overview || !joint)
+    throw new Error("fusionContenders needs the poster model, the overview model and the joint model, in that order");
   const genres = comparison.genres.length;
   const prior = frequencyPrior(dataset.labels, genres, split.train);
   const late = weightedLateFusion(comparison.yTrue, poster.probabilities, overview.probabilities, genres, seed);
   const contenders: Contender[] = [
     { name: "genre-frequency prior", role: "prior", probabilities: priorPredictions(prior, comparison.films.length) },
-    { name: LINEAR_BASELINE_NAME, role: "linear", probabilities: await predictTfidf(linear.model, linear.vectorizer, comparison.films.map((f) => f.overview)) },
+    {
+      name: LINEAR_BASELINE_NAME,
+      role: "linear",
+      probabilities: await predictTfidf(
+        linear.model,
+        linear.vectorizer,
+        comparison.films.map((f) => f.overview),
+      ),
+    },
     ...(textBranch
-      ? [{ name: TEXT_BRANCH_NAME, role: "text-branch" as const, probabilities: await predictTfidf(textBranch.model, textBranch.vectorizer, comparison.films.map((f) => f.overview)) }]
+      ? [
+          {
+            name: TEXT_BRANCH_NAME,
+            role: "text-branch" as const,
+            probabilities: await predictTfidf(
+              textBranch.model,
+              textBranch.vectorizer,
+              comparison.films.map((f) => f.overview),
+            ),
+          },
+        ]
       : []),
     { name: poster.name, role: "poster", probabilities: poster.probabilities },
     { name: overview.name, role: "overview", probabilities: overview.probabilities },

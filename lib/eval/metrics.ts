@@ -411,7 +411,10 @@ export function topKPrecision(yTrue: ArrayLike<number>, yProb: ArrayLike<number>
 }
 
 /** Film indices split by which of two models hits them (outputs of filmHits on the same films). */
-export function compareFilmHits(a: readonly boolean[], b: readonly boolean[]): { both: number[]; onlyA: number[]; onlyB: number[]; neither: number[] } {
+export function compareFilmHits(
+  a: readonly boolean[],
+  b: readonly boolean[],
+): { both: number[]; onlyA: number[]; onlyB: number[]; neither: number[] } {
   if (a.length !== b.length) throw new Error(`compareFilmHits: ${a.length} films vs ${b.length}`);
   const out = { both: [] as number[], onlyA: [] as number[], onlyB: [] as number[], neither: [] as number[] };
   a.forEach((hitA, i) => {
@@ -455,7 +458,12 @@ export function predictedVsTrueCounts(
  * f1_score(average='macro', labels=<genres with positives>), whereas sklearn's plain 'macro' over all
  * labels would count each positive-less genre as 0.
  */
-export function evaluate(yTrue: ArrayLike<number>, yProb: ArrayLike<number>, genres: readonly string[], thresholds: Thresholds = 0.5): Evaluation {
+export function evaluate(
+  yTrue: ArrayLike<number>,
+  yProb: ArrayLike<number>,
+  genres: readonly string[],
+  thresholds: Thresholds = 0.5,
+): Evaluation {
   const [films, g] = shapeOf("evaluate", yTrue, yProb, genres);
   if (films === 0) throw new Error("evaluate: no films");
   const th = thresholdList("evaluate", thresholds, g);

@@ -71,8 +71,13 @@ export function buildLogisticRegression(features: number, genres: number, option
 }
 
 /** TF-IDF -> the TF-IDF trunk (hidden units) -> Dense(genres, sigmoid) "Output" (glorot-uniform, seeded). */
-export function buildTfidfMlp(features: number, genres: number, options: LogisticRegressionOptions & { hidden: number; seed?: number }): tf.LayersModel {
-  if (!Number.isInteger(options.hidden) || options.hidden < 1) throw new Error(`buildTfidfMlp: hidden must be a positive integer, got ${options.hidden}`);
+export function buildTfidfMlp(
+  features: number,
+  genres: number,
+  options: LogisticRegressionOptions & { hidden: number; seed?: number },
+): tf.LayersModel {
+  if (!Number.isInteger(options.hidden) || options.hidden < 1)
+    throw new Error(`buildTfidfMlp: hidden must be a positive integer, got ${options.hidden}`);
   const kernel = seededKernels(options.seed);
   return tf.sequential({
     name: "tfidf_mlp",

@@ -73,7 +73,15 @@ export function posterTrunk(sizes: BranchSizes, options: { kernel: () => Initial
   const dropoutName = kerasNames(`${prefix}dropout`);
   const poolName = kerasNames(`${prefix}max_pooling2d`);
   const conv = (i: number, strides = 1) =>
-    tf.layers.conv2d({ name: `Conv${i}`, filters: sizes.filters[i] as number, kernelSize: 3, strides, padding: "same", activation: "relu", kernelInitializer: options.kernel() });
+    tf.layers.conv2d({
+      name: `Conv${i}`,
+      filters: sizes.filters[i] as number,
+      kernelSize: 3,
+      strides,
+      padding: "same",
+      activation: "relu",
+      kernelInitializer: options.kernel(),
+    });
   const dropout = (rate: number) => tf.layers.dropout({ rate, name: dropoutName() });
   const pool = () => tf.layers.maxPooling2d({ poolSize: 2, name: poolName() });
   const dense = (name: string) => tf.layers.dense({ name, units: sizes.fc, activation: "relu", kernelInitializer: options.kernel() });

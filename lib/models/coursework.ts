@@ -21,7 +21,9 @@ export function buildCnn(options: CnnOptions = {}): tf.LayersModel {
   const kernel = seededKernels(options.seed);
   const input = tf.input({ shape: [size, size, 3], name: "Input" });
   const features = applyLayers(input, posterTrunk(BRANCH_SIZES.coursework, { kernel }));
-  const output = tf.layers.dense({ name: "Output", units: options.genres ?? 25, activation: "sigmoid", kernelInitializer: kernel() }).apply(features) as tf.SymbolicTensor;
+  const output = tf.layers
+    .dense({ name: "Output", units: options.genres ?? 25, activation: "sigmoid", kernelInitializer: kernel() })
+    .apply(features) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: output, name: "poster_cnn" });
 }
 

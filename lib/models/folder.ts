@@ -87,7 +87,9 @@ export interface TrainedModel {
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const need = (file: string, what: string) => {
     if (!fs.existsSync(path.join(dir, file))) {
-      throw new Error(`${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`);
+      throw new Error(
+        `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
+      );
     }
   };
   need(INFO_JSON, "model description");
@@ -95,8 +97,10 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const info = await loadJson<ModelInfo>(path.join(dir, INFO_JSON), "model description");
   const model = await loadCheckpoint(dir);
   const trained: TrainedModel = { dir, info, model };
-  if (fs.existsSync(path.join(dir, HISTORY_JSON))) trained.history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON), "training history");
-  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) trained.thresholds = await loadJson<SavedThresholds>(path.join(dir, THRESHOLDS_JSON), "thresholds");
+  if (fs.existsSync(path.join(dir, HISTORY_JSON)))
+    trained.history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON), "training history");
+  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON)))
+    trained.thresholds = await loadJson<SavedThresholds>(path.join(dir, THRESHOLDS_JSON), "thresholds");
   if (info.kind === "fusion" && info.overviewBranch === "tfidf") {
     need(TFIDF_JSON, "TF-IDF vocabulary");
     trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
@@ -110,7 +114,8 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
 /** A trained model's overview encoder (its vocabulary.json or tfidf.json), with a clear error when missing. */
 export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
   const encoder = trained.tfidf ?? trained.vectorizer;
-  if (!encoder) throw new Error(`${trained.dir}: the model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`);
+  if (!encoder)
+    throw new Error(`${trained.dir}: the model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`);
   return encoder;
 }
 
@@ -121,7 +126,10 @@ export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
  * Starts a run's folder: info.json and the overview encoder's file (vocabulary.json or tfidf.json), written
  * atomically, and the other encoder's file removed (a folder reused by another kind of run must not keep it).
  */
-export async function writeRunFiles(dir: string, files: { info: ModelInfo; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer }): Promise<void> {
+export async function writeRunFiles(
+  dir: string,
+  files: { info: ModelInfo; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
+): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
   for (const stale of [VOCABULARY_JSON, TFIDF_JSON]) await fsp.rm(path.join(dir, stale), { force: true });
   if (files.vectorizer) await files.vectorizer.save(path.join(dir, VOCABULARY_JSON));

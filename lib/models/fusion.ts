@@ -19,7 +19,16 @@
  * with Batch.inputs = [posters, overviews].
  */
 import * as tf from "@tensorflow/tfjs";
-import { BRANCH_SIZES, BranchSize, OVERVIEW_BRANCH_LAYERS, POSTER_BRANCH_LAYERS, applyLayers, lstmOverviewTrunk, posterTrunk, tfidfOverviewTrunk } from "./branches";
+import {
+  BRANCH_SIZES,
+  BranchSize,
+  OVERVIEW_BRANCH_LAYERS,
+  POSTER_BRANCH_LAYERS,
+  applyLayers,
+  lstmOverviewTrunk,
+  posterTrunk,
+  tfidfOverviewTrunk,
+} from "./branches";
 import { GatedMultimodalUnit } from "./gmu";
 import { Initializer, seededKernels } from "./initializers";
 
@@ -75,16 +84,24 @@ export interface FusionHeadOptions {
 export function fusionHead(visual: tf.SymbolicTensor, text: tf.SymbolicTensor, options: FusionHeadOptions): tf.SymbolicTensor {
   let h: tf.SymbolicTensor;
   if (options.fusion === "gmu") {
-    const gmu = new GatedMultimodalUnit({ name: GMU_LAYER, units: options.units, ...(options.seed === undefined ? {} : { seed: options.seed }) });
+    const gmu = new GatedMultimodalUnit({
+      name: GMU_LAYER,
+      units: options.units,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    });
     h = gmu.apply([visual, text]) as tf.SymbolicTensor;
   } else if (options.fusion === "concat") {
     h = tf.layers.concatenate({ name: "fusion_concat", axis: -1 }).apply([visual, text]) as tf.SymbolicTensor;
-    h = tf.layers.dense({ name: CONCAT_DENSE_LAYER, units: options.units, activation: "relu", kernelInitializer: options.kernel() }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers
+      .dense({ name: CONCAT_DENSE_LAYER, units: options.units, activation: "relu", kernelInitializer: options.kernel() })
+      .apply(h) as tf.SymbolicTensor;
   } else {
     throw new Error(`fusion must be 'gmu' or 'concat', got ${String(options.fusion)}`);
   }
   h = tf.layers.dropout({ name: "fusion_dropout", rate: options.dropout }).apply(h) as tf.SymbolicTensor;
-  return tf.layers.dense({ name: "Output", units: options.genres, activation: "sigmoid", kernelInitializer: options.kernel() }).apply(h) as tf.SymbolicTensor;
+  return tf.layers
+    .dense({ name: "Output", units: options.genres, activation: "sigmoid", kernelInitializer: options.kernel() })
+    .apply(h) as tf.SymbolicTensor;
 }
 
 /**
@@ -102,8 +119,10 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
   if (overviewBranch === "tfidf" && !(Number.isInteger(options.tfidfFeatures) && (options.tfidfFeatures as number) >= 1)) {
     throw new Error(`buildFusionModel: the 'tfidf' overview branch needs tfidfFeatures, a positive integer, got ${options.tfidfFeatures}`);
   }
-  if (overviewBranch !== "lstm" && overviewBranch !== "tfidf") throw new Error(`buildFusionModel: overviewBranch must be 'lstm' or 'tfidf', got ${String(overviewBranch)}`);
-  if (options.fusion !== "gmu" && options.fusion !== "concat") throw new Error(`buildFusionModel: fusion must be 'gmu' or 'concat', got ${String(options.fusion)}`);
+  if (overviewBranch !== "lstm" && overviewBranch !== "tfidf")
+    throw new Error(`buildFusionModel: overviewBranch must be 'lstm' or 'tfidf', got ${String(overviewBranch)}`);
+  if (options.fusion !== "gmu" && options.fusion !== "concat")
+    throw new Error(`buildFusionModel: fusion must be 'gmu' or 'concat', got ${String(options.fusion)}`);
   const kernel = seededKernels(options.seed);
 
   const poster = tf.input({ shape: [size, size, 3], name: "poster" });
@@ -114,7 +133,11 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
       : tf.input({ shape: [options.tfidfFeatures as number], name: "overview_tfidf" });
   const trunk =
     overviewBranch === "lstm"
-      ? lstmOverviewTrunk(sizes, { vocabularySize: options.vocabularySize as number, kernel, ...(options.seed === undefined ? {} : { seed: options.seed }) })
+      ? lstmOverviewTrunk(sizes, {
+          vocabularySize: options.vocabularySize as number,
+          kernel,
+          ...(options.seed === undefined ? {} : { seed: options.seed }),
+        })
       : tfidfOverviewTrunk(sizes.tfidf, { kernel });
   const text = applyLayers(overview, trunk);
   const output = fusionHead(visual, text, {
@@ -125,7 +148,11 @@ export function buildFusionModel(options: FusionOptions): tf.LayersModel {
     kernel,
     ...(options.seed === undefined ? {} : { seed: options.seed + 1000 }),
   });
-  return tf.model({ inputs: [poster, overview], outputs: output, name: options.fusion === "gmu" ? "poster_overview_gmu" : "poster_overview_concat" });
+  return tf.model({
+    inputs: [poster, overview],
+    outputs: output,
+    name: options.fusion === "gmu" ? "poster_overview_gmu" : "poster_overview_concat",
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -162,7 +189,12 @@ function findLayer(model: tf.LayersModel, name: string): tf.layers.Layer | undef
  * freezeBranches: the copied layers get trainable = false, so trainModel (which takes the model's
  * trainable weights when it starts) only trains the fusion and output layers.
  */
-export function initialiseFromTrained(fusion: tf.LayersModel, cnn: ModelSource, lstm: ModelSource, options: { freezeBranches?: boolean } = {}): InitialiseReport {
+export function initialiseFromTrained(
+  fusion: tf.LayersModel,
+  cnn: ModelSource,
+  lstm: ModelSource,
+  options: { freezeBranches?: boolean } = {},
+): InitialiseReport {
   const report: InitialiseReport = { copied: [], skipped: [], frozen: [] };
   const groups: Array<[readonly string[], tf.LayersModel | undefined, string]> = [
     [POSTER_BRANCH_LAYERS, sourceModel(cnn), "CNN"],

@@ -53,7 +53,8 @@ export class GatedMultimodalUnit extends tf.layers.Layer {
 
   constructor(args: GatedMultimodalUnitArgs) {
     super(args);
-    if (!Number.isInteger(args.units) || args.units < 1) throw new Error(`GatedMultimodalUnit: units must be a positive integer, got ${args.units}`);
+    if (!Number.isInteger(args.units) || args.units < 1)
+      throw new Error(`GatedMultimodalUnit: units must be a positive integer, got ${args.units}`);
     this.units = args.units;
     this.seed = args.seed;
     // Masks end at the branches (the LSTM branch's last recurrent layer returns no sequence).
@@ -66,7 +67,8 @@ export class GatedMultimodalUnit extends tf.layers.Layer {
       throw new Error(`GatedMultimodalUnit expects two inputs [h_v, h_t], got shape ${JSON.stringify(inputShape)}`);
     }
     const [v, t] = shapes as [Shape, Shape];
-    if (v.length !== 2 || t.length !== 2) throw new Error(`GatedMultimodalUnit expects rank-2 inputs (batch x features), got ${JSON.stringify(inputShape)}`);
+    if (v.length !== 2 || t.length !== 2)
+      throw new Error(`GatedMultimodalUnit expects rank-2 inputs (batch x features), got ${JSON.stringify(inputShape)}`);
     return [v, t];
   }
 
@@ -74,7 +76,8 @@ export class GatedMultimodalUnit extends tf.layers.Layer {
     const [v, t] = GatedMultimodalUnit.twoShapes(inputShape);
     const dv = v[1];
     const dt = t[1];
-    if (dv == null || dt == null) throw new Error(`GatedMultimodalUnit: the feature sizes must be known, got ${JSON.stringify(inputShape)}`);
+    if (dv == null || dt == null)
+      throw new Error(`GatedMultimodalUnit: the feature sizes must be known, got ${JSON.stringify(inputShape)}`);
     const glorot = (k: number) => tf.initializers.glorotUniform(this.seed === undefined ? {} : { seed: this.seed + k });
     const zeros = tf.initializers.zeros();
     this.kernelV = this.addWeight("W_v", [dv, this.units], "float32", glorot(0));

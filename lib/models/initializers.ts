@@ -42,7 +42,11 @@ export class FastOrthogonal extends InitializerBase {
     if (shape.length < 2) throw new Error(`orthogonal initializer needs a shape of rank >= 2, got [${shape.join(", ")}]`);
     const cols = shape[shape.length - 1] as number;
     const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const q = orthonormalColumns(Math.max(rows, cols), Math.min(rows, cols), this.config.seed === undefined ? Math.random : seededRandom(this.config.seed));
+    const q = orthonormalColumns(
+      Math.max(rows, cols),
+      Math.min(rows, cols),
+      this.config.seed === undefined ? Math.random : seededRandom(this.config.seed),
+    );
     const gain = this.config.gain ?? 1;
     const n = Math.max(rows, cols);
     const k = Math.min(rows, cols);

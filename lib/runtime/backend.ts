@@ -24,32 +24,37 @@
  * The count is fixed at the wasm backend's first initialisation in the process; BackendInfo.threads
  * reports the count XNNPACK really uses.
  */
-import * as os from 'os';
-import * as tf from '@tensorflow/tfjs';
-import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from './wasm-kernels';
+import * as os from "os";
+import * as tf from "@tensorflow/tfjs";
+import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "./wasm-kernels";
 import {
-  WASM_THREADS_ENV_VAR, autoWasmThreads, measureBusyCores, parseWasmThreads, prepareWasmThreads, unrefWasmWorkers,
+  WASM_THREADS_ENV_VAR,
+  autoWasmThreads,
+  measureBusyCores,
+  parseWasmThreads,
+  prepareWasmThreads,
+  unrefWasmWorkers,
   wasmBackendInitialised,
   type WasmThreadsSetting,
-} from './wasm-threads';
+} from "./wasm-threads";
 
-export { WASM_THREADS_ENV_VAR } from './wasm-threads';
+export { WASM_THREADS_ENV_VAR } from "./wasm-threads";
 
 /**
  * wasm thread count when neither WORKBOOK_WASM_THREADS nor options.wasmThreads says otherwise.
  * 'auto' = one per core that other processes leave free (see autoWasmThreads, measureBusyCores).
  */
-export const DEFAULT_WASM_THREADS: WasmThreadsSetting = 'auto';
+export const DEFAULT_WASM_THREADS: WasmThreadsSetting = "auto";
 
-export type BackendCandidate = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendCandidate = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
 
 /** Candidates, fastest first. */
-export const BACKEND_CANDIDATES: readonly BackendCandidate[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export const BACKEND_CANDIDATES: readonly BackendCandidate[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
 
 export const NATIVE_PACKAGES = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  tensorflow: "@tensorflow/tfjs-node",
 } as const;
 
 export interface SkippedCandidate {
@@ -89,7 +94,7 @@ export interface SelectBackendOptions {
   wasmThreads?: WasmThreadsSetting;
 }
 
-export const BACKEND_ENV_VAR = 'WORKBOOK_BACKEND';
+export const BACKEND_ENV_VAR = "WORKBOOK_BACKEND";
 
 // The native packages are optional: loaded by name at run time, so that a machine without them still works.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,9 +102,12 @@ const defaultLoader: ModuleLoader = (moduleName) => require(moduleName);
 
 /** Thrown when a forced candidate cannot be used, or WORKBOOK_BACKEND is invalid. */
 export class BackendSelectionError extends Error {
-  constructor(message: string, readonly skipped: SkippedCandidate[] = []) {
+  constructor(
+    message: string,
+    readonly skipped: SkippedCandidate[] = [],
+  ) {
     super(message);
-    this.name = 'BackendSelectionError';
+    this.name = "BackendSelectionError";
   }
 }
 
@@ -111,19 +119,19 @@ function isCandidate(value: string): value is BackendCandidate {
 export function reasonFromError(err: unknown, moduleName?: string): string {
   const e = err as { code?: string; message?: string } | null;
   const message = String(e?.message ?? err);
-  if (e?.code === 'MODULE_NOT_FOUND' && moduleName != null && message.includes(`'${moduleName}'`)) {
+  if (e?.code === "MODULE_NOT_FOUND" && moduleName != null && message.includes(`'${moduleName}'`)) {
     return `${moduleName} is not installed`;
   }
-  const first = message.split('\n')[0]!.trim();
+  const first = message.split("\n")[0]!.trim();
   return first.length > 200 ? `${first.slice(0, 197)}...` : first;
 }
 
 function cpuCount(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
 /** Outcome of trying one candidate: the info on success, or why it was skipped. */
-type Attempt = { ok: true; info: Omit<BackendInfo, 'skipped'> } | { ok: false; reason: string };
+type Attempt = { ok: true; info: Omit<BackendInfo, "skipped"> } | { ok: false; reason: string };
 
 async function activate(name: string): Promise<string | null> {
   if (tf.findBackendFactory(name) == null) return `no '${name}' backend is registered`;
@@ -141,17 +149,17 @@ async function activate(name: string): Promise<string | null> {
  * @tensorflow/tfjs (it must resolve the same tfjs-core instance), then activates it.
  */
 async function loadNative(moduleName: string, loader: ModuleLoader): Promise<string | null> {
-  if (tf.findBackendFactory('tensorflow') == null) {
+  if (tf.findBackendFactory("tensorflow") == null) {
     try {
       loader(moduleName);
     } catch (err) {
       return reasonFromError(err, moduleName);
     }
-    if (tf.findBackendFactory('tensorflow') == null) {
+    if (tf.findBackendFactory("tensorflow") == null) {
       return `${moduleName} loaded but registered no 'tensorflow' backend with this @tensorflow/tfjs (a second copy of tfjs-core?)`;
     }
   }
-  return activate('tensorflow');
+  return activate("tensorflow");
 }
 
 function usesGpu(): boolean {
@@ -160,11 +168,9 @@ function usesGpu(): boolean {
 }
 
 /** The wasm thread setting asked for by options / environment / default (throws when invalid). */
-export function requestedWasmThreads(options: Pick<SelectBackendOptions, 'wasmThreads' | 'env'> = {}): WasmThreadsSetting {
+export function requestedWasmThreads(options: Pick<SelectBackendOptions, "wasmThreads" | "env"> = {}): WasmThreadsSetting {
   const env = options.env ?? process.env;
-  return parseWasmThreads(options.wasmThreads, 'wasmThreads')
-    ?? parseWasmThreads(env[WASM_THREADS_ENV_VAR])
-    ?? DEFAULT_WASM_THREADS;
+  return parseWasmThreads(options.wasmThreads, "wasmThreads") ?? parseWasmThreads(env[WASM_THREADS_ENV_VAR]) ?? DEFAULT_WASM_THREADS;
 }
 
 /**
@@ -173,9 +179,9 @@ export function requestedWasmThreads(options: Pick<SelectBackendOptions, 'wasmTh
  */
 async function activateWasm(setting: WasmThreadsSetting, log: (line: string) => void): Promise<string | null> {
   // (not tf.findBackend: it would initialise the backend before the threads are set up)
-  if (wasmBackendInitialised()) return activate('wasm');
+  if (wasmBackendInitialised()) return activate("wasm");
   let threads: number;
-  if (setting === 'auto') {
+  if (setting === "auto") {
     const busy = await measureBusyCores();
     threads = autoWasmThreads(undefined, busy);
     log(`wasm threads: auto -> ${threads} (other processes keep ${busy.toFixed(1)} of ${cpuCount()} cores busy)`);
@@ -192,7 +198,7 @@ async function activateWasm(setting: WasmThreadsSetting, log: (line: string) => 
   }
   let failure: string | null;
   try {
-    failure = await activate('wasm');
+    failure = await activate("wasm");
     if (failure == null) unrefWasmWorkers();
   } finally {
     restore();
@@ -204,26 +210,33 @@ async function activateWasm(setting: WasmThreadsSetting, log: (line: string) => 
   return failure;
 }
 
-async function tryCandidate(candidate: BackendCandidate, loader: ModuleLoader, state: { gpuPackageActive: boolean; wasmThreads: WasmThreadsSetting; log: (line: string) => void }): Promise<Attempt> {
+async function tryCandidate(
+  candidate: BackendCandidate,
+  loader: ModuleLoader,
+  state: { gpuPackageActive: boolean; wasmThreads: WasmThreadsSetting; log: (line: string) => void },
+): Promise<Attempt> {
   switch (candidate) {
-    case 'tensorflow-gpu': {
-      const failure = await loadNative(NATIVE_PACKAGES['tensorflow-gpu'], loader);
+    case "tensorflow-gpu": {
+      const failure = await loadNative(NATIVE_PACKAGES["tensorflow-gpu"], loader);
       if (failure != null) return { ok: false, reason: failure };
       if (!usesGpu()) {
         // The GPU package still works, on the CPU: the 'tensorflow' candidate can use it.
         state.gpuPackageActive = true;
-        return { ok: false, reason: `${NATIVE_PACKAGES['tensorflow-gpu']} loaded but TensorFlow sees no GPU (CUDA/cuDNN missing or no device)` };
+        return {
+          ok: false,
+          reason: `${NATIVE_PACKAGES["tensorflow-gpu"]} loaded but TensorFlow sees no GPU (CUDA/cuDNN missing or no device)`,
+        };
       }
-      return { ok: true, info: { name: 'tensorflow', candidate, threads: cpuCount(), gpu: true } };
+      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: true } };
     }
-    case 'tensorflow': {
+    case "tensorflow": {
       // If the GPU package already registered 'tensorflow' (and found no GPU), reuse it
       // rather than loading a second native TensorFlow.
-      const failure = state.gpuPackageActive ? await activate('tensorflow') : await loadNative(NATIVE_PACKAGES.tensorflow, loader);
+      const failure = state.gpuPackageActive ? await activate("tensorflow") : await loadNative(NATIVE_PACKAGES.tensorflow, loader);
       if (failure != null) return { ok: false, reason: failure };
-      return { ok: true, info: { name: 'tensorflow', candidate, threads: cpuCount(), gpu: usesGpu() } };
+      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: usesGpu() } };
     }
-    case 'wasm': {
+    case "wasm": {
       try {
         registerWasmTrainingKernels();
       } catch (err) {
@@ -238,13 +251,13 @@ async function tryCandidate(candidate: BackendCandidate, loader: ModuleLoader, s
       } catch {
         threads = 1;
       }
-      const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
-      return { ok: true, info: { name: 'wasm', candidate, threads, gpu: false, simd } };
+      const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
+      return { ok: true, info: { name: "wasm", candidate, threads, gpu: false, simd } };
     }
-    case 'cpu': {
-      const failure = await activate('cpu');
+    case "cpu": {
+      const failure = await activate("cpu");
       if (failure != null) return { ok: false, reason: failure };
-      return { ok: true, info: { name: 'cpu', candidate, threads: 1, gpu: false } };
+      return { ok: true, info: { name: "cpu", candidate, threads: 1, gpu: false } };
     }
   }
 }
@@ -257,15 +270,15 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   let force = options.force;
   if (force == null) {
     const fromEnv = env[BACKEND_ENV_VAR]?.trim();
-    if (fromEnv != null && fromEnv !== '') {
+    if (fromEnv != null && fromEnv !== "") {
       if (!isCandidate(fromEnv)) {
-        throw new BackendSelectionError(`${BACKEND_ENV_VAR}=${fromEnv} is not one of ${BACKEND_CANDIDATES.join(', ')}`);
+        throw new BackendSelectionError(`${BACKEND_ENV_VAR}=${fromEnv} is not one of ${BACKEND_CANDIDATES.join(", ")}`);
       }
       force = fromEnv;
       log(`${BACKEND_ENV_VAR}=${fromEnv}: using only that backend`);
     }
   } else if (!isCandidate(force)) {
-    throw new BackendSelectionError(`force=${String(force)} is not one of ${BACKEND_CANDIDATES.join(', ')}`);
+    throw new BackendSelectionError(`force=${String(force)} is not one of ${BACKEND_CANDIDATES.join(", ")}`);
   }
 
   const candidates = force != null ? [force] : BACKEND_CANDIDATES;
@@ -289,18 +302,18 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     log(`skipped ${candidate}: ${attempt.reason}`);
   }
   if (force != null) {
-    throw new BackendSelectionError(`backend ${force} was forced but cannot be used: ${skipped[0]?.reason ?? 'unknown reason'}`, skipped);
+    throw new BackendSelectionError(`backend ${force} was forced but cannot be used: ${skipped[0]?.reason ?? "unknown reason"}`, skipped);
   }
-  throw new BackendSelectionError(`no usable backend: ${skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ')}`, skipped);
+  throw new BackendSelectionError(`no usable backend: ${skipped.map((s) => `${s.candidate}: ${s.reason}`).join("; ")}`, skipped);
 }
 
 /** e.g. "backend: wasm (1 thread, SIMD), no GPU; skipped tensorflow-gpu: ... is not installed; tensorflow: ..." */
 export function describeBackend(info: BackendInfo): string {
-  const details = [`${info.threads} thread${info.threads === 1 ? '' : 's'}`];
-  if (info.name === 'wasm') details.push(info.simd ? 'SIMD' : 'no SIMD');
-  let line = `backend: ${info.name} (${details.join(', ')}), ${info.gpu ? 'GPU' : 'no GPU'}`;
+  const details = [`${info.threads} thread${info.threads === 1 ? "" : "s"}`];
+  if (info.name === "wasm") details.push(info.simd ? "SIMD" : "no SIMD");
+  let line = `backend: ${info.name} (${details.join(", ")}), ${info.gpu ? "GPU" : "no GPU"}`;
   if (info.skipped.length > 0) {
-    line += `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join('; ')}`;
+    line += `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join("; ")}`;
   }
   return line;
 }

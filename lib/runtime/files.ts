@@ -54,11 +54,16 @@ export async function loadJson<T = unknown>(file: string, what = "JSON file"): P
     text = await fsp.readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read the ${what} (${code === "ENOENT" ? "file not found" : (error as Error).message})`, { cause: error });
+    throw new Error(`${file}: cannot read the ${what} (${code === "ENOENT" ? "file not found" : (error as Error).message})`, {
+      cause: error,
+    });
   }
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    throw new Error(`${file}: the ${what} is not valid JSON (${(error as Error).message}${text.length === 0 ? "; the file is empty" : ""})`, { cause: error });
+    throw new Error(
+      `${file}: the ${what} is not valid JSON (${(error as Error).message}${text.length === 0 ? "; the file is empty" : ""})`,
+      { cause: error },
+    );
   }
 }

@@ -21,43 +21,43 @@
  * before the wasm backend is initialised for the first time in the process (the thread count cannot
  * change afterwards).
  */
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as tf from '@tensorflow/tfjs';
-import * as tfWasm from '@tensorflow/tfjs-backend-wasm';
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as tf from "@tensorflow/tfjs";
+import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 
 // The module object itself (an `import * as` namespace copy cannot be patched): tfjs-backend-wasm's
 // emscripten glue calls require('os').cpus().
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const nodeOs = require('os') as { cpus: typeof os.cpus };
+const nodeOs = require("os") as { cpus: typeof os.cpus };
 
 /** WORKBOOK_WASM_THREADS=N|auto: XNNPACK threads of the wasm backend (1: the stock single-threaded binary). */
-export const WASM_THREADS_ENV_VAR = 'WORKBOOK_WASM_THREADS';
+export const WASM_THREADS_ENV_VAR = "WORKBOOK_WASM_THREADS";
 
 /** emscripten's pthread pool size in this build (workers created at initialisation). */
 export const MAX_WASM_THREADS = 8;
 
-export type WasmThreadsSetting = number | 'auto';
+export type WasmThreadsSetting = number | "auto";
 
 /** Parses WORKBOOK_WASM_THREADS / --threads values: a positive integer or 'auto'. */
 export function parseWasmThreads(value: string | number | undefined, source = WASM_THREADS_ENV_VAR): WasmThreadsSetting | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'number') {
+  if (typeof value === "number") {
     if (!Number.isInteger(value) || value < 1) throw new Error(`${source}: threads must be a positive integer or 'auto', got ${value}`);
     return value;
   }
   const v = value.trim();
-  if (v === '') return undefined;
-  if (v === 'auto') return 'auto';
+  if (v === "") return undefined;
+  if (v === "auto") return "auto";
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${source}=${v}: use a positive integer or 'auto'`);
   return n;
 }
 
 function cpuCount(): number {
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
 }
 
 /**
@@ -99,12 +99,12 @@ export async function measureBusyCores(ms = 250): Promise<number> {
 }
 
 function packageDir(): string {
-  return path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  return path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json"));
 }
 
 /** The emscripten glue of the threaded binary, as the workers must load it. */
 function threadedGluePath(): string {
-  return path.join(packageDir(), 'wasm-out', 'tfjs-backend-wasm-threaded-simd.js');
+  return path.join(packageDir(), "wasm-out", "tfjs-backend-wasm-threaded-simd.js");
 }
 
 // The part of emscripten's worker script that loads the main script from a string URL or a Blob.
@@ -113,22 +113,22 @@ const LOAD_MAIN_SCRIPT =
 
 /** The pthread worker script for worker_threads: emscripten's, loading the glue from its file. */
 export function workerScript(): string {
-  const workerModule = path.join(packageDir(), 'wasm-out', 'tfjs-backend-wasm-threaded-simd.worker.js');
+  const workerModule = path.join(packageDir(), "wasm-out", "tfjs-backend-wasm-threaded-simd.worker.js");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { wasmWorkerContents } = require(workerModule) as { wasmWorkerContents: string };
   if (!wasmWorkerContents.includes(LOAD_MAIN_SCRIPT)) {
-    throw new Error('unexpected tfjs-backend-wasm worker script (not 4.22?): cannot enable wasm threads');
+    throw new Error("unexpected tfjs-backend-wasm worker script (not 4.22?): cannot enable wasm threads");
   }
   // As tfjs does before making a Blob of it: the template literal turned '\n' escapes into newlines.
-  return wasmWorkerContents.replace(/\n/g, '\\n').replace(LOAD_MAIN_SCRIPT, `importScripts(${JSON.stringify(threadedGluePath())});`);
+  return wasmWorkerContents.replace(/\n/g, "\\n").replace(LOAD_MAIN_SCRIPT, `importScripts(${JSON.stringify(threadedGluePath())});`);
 }
 
 /** Writes the worker script once per content (atomically) into the temp folder and returns its path. */
 function writeWorkerScript(): string {
   const source = workerScript();
-  const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const hash = crypto.createHash("sha256").update(source).digest("hex").slice(0, 16);
   const file = path.join(os.tmpdir(), `tfjs-wasm-pthread-worker-${hash}.js`);
-  if (!fs.existsSync(file) || fs.readFileSync(file, 'utf8') !== source) {
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== source) {
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, source);
     fs.renameSync(tmp, file);
@@ -155,25 +155,25 @@ export function prepareWasmThreads(threads: number): () => void {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`wasm threads must be a positive integer, got ${threads}`);
   if (threads > MAX_WASM_THREADS) throw new Error(`wasm threads: at most ${MAX_WASM_THREADS} (emscripten's pthread pool), got ${threads}`);
   if (threads === 1) {
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
     tfWasm.setThreadsCount(1);
     return () => undefined;
   }
-  if (typeof SharedArrayBuffer === 'undefined') throw new Error('wasm threads need SharedArrayBuffer');
+  if (typeof SharedArrayBuffer === "undefined") throw new Error("wasm threads need SharedArrayBuffer");
   const workerFile = writeWorkerScript();
-  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+  tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
   tfWasm.setThreadsCount(threads);
 
   const originalCreateObjectURL = URL.createObjectURL;
   URL.createObjectURL = function createObjectURL(obj: Blob | MediaSource): string {
     // Only the pthread worker script is a JavaScript Blob during the wasm initialisation.
-    if (typeof Blob !== 'undefined' && obj instanceof Blob && obj.type === 'application/javascript') return workerFile;
+    if (typeof Blob !== "undefined" && obj instanceof Blob && obj.type === "application/javascript") return workerFile;
     return originalCreateObjectURL.call(URL, obj as Blob);
   };
   const originalCpus = nodeOs.cpus;
   nodeOs.cpus = function cpus(): os.CpuInfo[] {
     const list = originalCpus.call(nodeOs);
-    const first = list[0] ?? { model: 'unknown', speed: 0, times: { user: 0, nice: 0, sys: 0, idle: 0, irq: 0 } };
+    const first = list[0] ?? { model: "unknown", speed: 0, times: { user: 0, nice: 0, sys: 0, idle: 0, irq: 0 } };
     while (list.length < 2 * threads) list.push(first);
     return list;
   };
@@ -195,12 +195,14 @@ interface EmscriptenWorker {
  * number of workers unref'd (0 with the single-threaded binary).
  */
 export function unrefWasmWorkers(): number {
-  const backend = tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { runningWorkers?: EmscriptenWorker[]; unusedWorkers?: EmscriptenWorker[] } } } | null;
+  const backend = tf.findBackend("wasm") as unknown as {
+    wasm?: { PThread?: { runningWorkers?: EmscriptenWorker[]; unusedWorkers?: EmscriptenWorker[] } };
+  } | null;
   const pthread = backend?.wasm?.PThread;
   if (pthread == null) return 0;
   let n = 0;
   for (const worker of [...(pthread.runningWorkers ?? []), ...(pthread.unusedWorkers ?? [])]) {
-    if (typeof worker.unref === 'function') {
+    if (typeof worker.unref === "function") {
       worker.unref();
       n++;
     }

@@ -141,11 +141,15 @@ function maskedMean(cells: tf.Tensor, mask: readonly number[]): tf.Scalar {
  * Cells of `excludeGenres` contribute nothing; the result is the mean over batch x included genres.
  * With every weight 1 and nothing excluded it is binaryCrossentropy above.
  */
-export function weightedBinaryCrossentropy(posWeights: readonly number[], options: { excludeGenres?: readonly number[] } = {}): LossFunction {
+export function weightedBinaryCrossentropy(
+  posWeights: readonly number[],
+  options: { excludeGenres?: readonly number[] } = {},
+): LossFunction {
   const genres = posWeights.length;
   if (genres === 0) throw new Error("weightedBinaryCrossentropy: no weights");
   posWeights.forEach((w, g) => {
-    if (!(w >= 0) || !Number.isFinite(w)) throw new Error(`weightedBinaryCrossentropy: weight ${w} of genre ${g} is not a finite number >= 0`);
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw new Error(`weightedBinaryCrossentropy: weight ${w} of genre ${g} is not a finite number >= 0`);
   });
   const mask = inclusionMask(genres, options.excludeGenres, "weightedBinaryCrossentropy");
   const weights = [...posWeights];
@@ -195,7 +199,10 @@ export function focalLoss(options: FocalLossOptions = {}): LossFunction {
       const q = tf.sub(one, p);
       // p and 1 - p are >= 1e-7 after clipping, so the powers and their gradients are finite.
       const positive = tf.mul(tf.mul(tf.scalar(alpha, p.dtype), tf.pow(q, tf.scalar(gamma, p.dtype))), tf.mul(y, tf.log(p)));
-      const negative = tf.mul(tf.mul(tf.scalar(1 - alpha, p.dtype), tf.pow(p, tf.scalar(gamma, p.dtype))), tf.mul(tf.sub(one, y), tf.log(q)));
+      const negative = tf.mul(
+        tf.mul(tf.scalar(1 - alpha, p.dtype), tf.pow(p, tf.scalar(gamma, p.dtype))),
+        tf.mul(tf.sub(one, y), tf.log(q)),
+      );
       return tf.neg(maskedMean(tf.add(positive, negative), mask)) as tf.Scalar;
     });
 }
@@ -254,7 +261,11 @@ export function lossFromConfig(
   switch (config.kind) {
     case "bce": {
       const noPositives = excluded.length === 0 ? "" : `; genres without a positive training film (kept): ${excluded.map(name).join(", ")}`;
-      return { loss: binaryCrossentropy, description: `binary cross-entropy (Keras, unweighted, all ${count} genres${noPositives})`, excluded: [] };
+      return {
+        loss: binaryCrossentropy,
+        description: `binary cross-entropy (Keras, unweighted, all ${count} genres${noPositives})`,
+        excluded: [],
+      };
     }
     case "weighted-bce": {
       const cap = config.cap ?? DEFAULT_POS_WEIGHT_CAP;
@@ -312,7 +323,8 @@ export interface OutputCorrection {
 }
 
 export function weightedBceCorrection(weights: PositiveWeights, trainFilms: number): OutputCorrection {
-  if (!Number.isInteger(trainFilms) || trainFilms < 1) throw new Error(`weightedBceCorrection: trainFilms must be a positive integer, got ${trainFilms}`);
+  if (!Number.isInteger(trainFilms) || trainFilms < 1)
+    throw new Error(`weightedBceCorrection: trainFilms must be a positive integer, got ${trainFilms}`);
   const biasShift = weights.weights.map((w, g) => {
     if (weights.excluded.includes(g)) return 0;
     if (!(w > 0) || !Number.isFinite(w)) throw new Error(`weightedBceCorrection: weight ${w} of genre ${g} is not a finite number > 0`);

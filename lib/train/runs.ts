@@ -124,13 +124,24 @@ export async function prepareCnnRun(settings: CnnSettings, context: RunContext):
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
   const posterData = posterTrainingData(loaded.dataset, posters, loaded.split);
-  if (posterData.excluded.length > 0) log(`${posterData.excluded.length} film(s) without a usable poster left out: ${posterData.excluded.slice(0, 10).join(", ")}`);
+  if (posterData.excluded.length > 0)
+    log(`${posterData.excluded.length} film(s) without a usable poster left out: ${posterData.excluded.slice(0, 10).join(", ")}`);
   const data = settings.augment ? augmentTrainingData(posterData, { seed: settings.seed }) : posterData;
-  if (settings.augment) log("training posters augmented: random horizontal flip, brightness and contrast jitter (seeded; validation untouched)");
+  if (settings.augment)
+    log("training posters augmented: random horizontal flip, brightness and contrast jitter (seeded; validation untouched)");
   const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: settings.seed });
   const info: ModelInfo = { ...runInfo("cnn", settings, loaded, context), imageSize: settings.imageSize };
   const loss = configuredLoss(settings, loaded, log);
-  return { kind: "cnn", dir: context.dir ?? modelDir(context.paths.outDir, context.preset, "cnn"), model, data, settings, info, loss, ...loaded };
+  return {
+    kind: "cnn",
+    dir: context.dir ?? modelDir(context.paths.outDir, context.preset, "cnn"),
+    model,
+    data,
+    settings,
+    info,
+    loss,
+    ...loaded,
+  };
 }
 
 /** The overview LSTM's run: dataset, split, vocabulary adapted on the training overviews, the model. */
@@ -138,15 +149,32 @@ export async function prepareLstmRun(settings: LstmSettings, context: RunContext
   const log = context.log ?? console.log;
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const trainingTexts = loaded.split.train.map((r) => loaded.dataset.films[r]!.overview);
-  const config = settings.sequenceLength === undefined ? { maxTokens: settings.maxTokens } : { maxTokens: settings.maxTokens, sequenceLength: settings.sequenceLength };
+  const config =
+    settings.sequenceLength === undefined
+      ? { maxTokens: settings.maxTokens }
+      : { maxTokens: settings.maxTokens, sequenceLength: settings.sequenceLength };
   const vectorizer = TextVectorizer.adapt(trainingTexts, config);
   log(`vocabulary: ${vectorizer.vocabularySize()} entries (max ${settings.maxTokens}), adapted on the training overviews`);
   const data = overviewTrainingData(loaded.dataset, vectorizer, loaded.split, settings.sequenceLength);
-  const model = buildLstm({ vocabularySize: vectorizer.vocabularySize(), genres: loaded.dataset.genres.length, sequenceLength: settings.sequenceLength });
+  const model = buildLstm({
+    vocabularySize: vectorizer.vocabularySize(),
+    genres: loaded.dataset.genres.length,
+    sequenceLength: settings.sequenceLength,
+  });
   const info: ModelInfo = { ...runInfo("lstm", settings, loaded, context) };
   if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
   const loss = configuredLoss(settings, loaded, log);
-  return { kind: "lstm", dir: context.dir ?? modelDir(context.paths.outDir, context.preset, "lstm"), model, data, settings, info, vectorizer, loss, ...loaded };
+  return {
+    kind: "lstm",
+    dir: context.dir ?? modelDir(context.paths.outDir, context.preset, "lstm"),
+    model,
+    data,
+    settings,
+    info,
+    vectorizer,
+    loss,
+    ...loaded,
+  };
 }
 
 function configuredLoss(settings: RunSettings, loaded: LoadedSplit, log: (line: string) => void): ConfiguredLoss {
@@ -170,14 +198,22 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
       try {
         return await loadTrainedModel(dir);
       } catch (e) {
-        throw new Error(`start 'trained' needs the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${kind === "cnn" ? "02" : "03"} or 'npm run train -- ${kind} --preset ${context.preset}'), or set start: 'scratch'. ${(e as Error).message}`);
+        throw new Error(
+          `start 'trained' needs the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${kind === "cnn" ? "02" : "03"} or 'npm run train -- ${kind} --preset ${context.preset}'), or set start: 'scratch'. ${(e as Error).message}`,
+        );
       }
     };
     // the 'tfidf' overview branch starts from scratch: only the CNN is needed
     branches = overviewBranch === "lstm" ? { cnn: await load("cnn"), lstm: await load("lstm") } : { cnn: await load("cnn") };
     const trainedOn = sharedRunSettings(branches.lstm ? [branches.cnn, branches.lstm] : [branches.cnn]);
-    if (trainedOn.seed !== settings.seed || trainedOn.validationFraction !== settings.validationFraction || (trainedOn.films ?? null) !== (settings.films ?? null)) {
-      throw new Error(`the trained ${branches.lstm ? "CNN and LSTM" : "CNN"} used a different split (seed, validation fraction or film subset) than these settings: their validation films would leak into training`);
+    if (
+      trainedOn.seed !== settings.seed ||
+      trainedOn.validationFraction !== settings.validationFraction ||
+      (trainedOn.films ?? null) !== (settings.films ?? null)
+    ) {
+      throw new Error(
+        `the trained ${branches.lstm ? "CNN and LSTM" : "CNN"} used a different split (seed, validation fraction or film subset) than these settings: their validation films would leak into training`,
+      );
     }
   }
   const trainingTexts = loaded.split.train.map((r) => loaded.dataset.films[r]!.overview);
@@ -185,14 +221,17 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
   let tfidf: TfidfVectorizer | undefined;
   if (overviewBranch === "tfidf") {
     tfidf = TfidfVectorizer.fit(trainingTexts, TFIDF_DEFAULTS);
-    log(`overview branch: TF-IDF of unigrams and bigrams, ${tfidf.features} terms (in >= ${tfidf.minDf} training overviews) -> Dense(relu), from scratch`);
+    log(
+      `overview branch: TF-IDF of unigrams and bigrams, ${tfidf.features} terms (in >= ${tfidf.minDf} training overviews) -> Dense(relu), from scratch`,
+    );
   } else {
     vectorizer = branches?.lstm?.vectorizer ?? TextVectorizer.adapt(trainingTexts, { maxTokens: settings.maxTokens });
   }
   const encoder = (tfidf ?? vectorizer) as OverviewEncoder;
   const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
   const fusionData = fusionTrainingData(loaded.dataset, posters, encoder, loaded.split, settings.sequenceLength);
-  if (fusionData.excluded.length > 0) log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
+  if (fusionData.excluded.length > 0)
+    log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
   const data = settings.augment ? augmentTrainingData(fusionData, { seed: settings.seed, posterInput: 0 }) : fusionData;
   const model = buildFusionModel({
     fusion: settings.fusion,
@@ -213,7 +252,18 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
   if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
   const loss = configuredLoss(settings, loaded, log);
   const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "fusion");
-  return { kind: "fusion", dir, model, data, settings, info, ...(vectorizer ? { vectorizer } : {}), ...(tfidf ? { tfidf } : {}), loss, ...loaded };
+  return {
+    kind: "fusion",
+    dir,
+    model,
+    data,
+    settings,
+    info,
+    ...(vectorizer ? { vectorizer } : {}),
+    ...(tfidf ? { tfidf } : {}),
+    loss,
+    ...loaded,
+  };
 }
 
 /**
@@ -222,7 +272,10 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
  * history.json after every epoch; info.json again at the end with the best epoch, and thresholds.json: per-genre
  * decision thresholds tuned on the validation split (for evaluation elsewhere, never re-tuned on test data).
  */
-export async function trainRun(run: TrainingRun, options: { progress?: ProgressReporter; shouldStop?: () => boolean } = {}): Promise<TrainingHistory> {
+export async function trainRun(
+  run: TrainingRun,
+  options: { progress?: ProgressReporter; shouldStop?: () => boolean } = {},
+): Promise<TrainingHistory> {
   await writeRunFiles(run.dir, {
     info: run.info,
     ...(run.kind !== "cnn" && run.vectorizer ? { vectorizer: run.vectorizer } : {}),
@@ -248,7 +301,13 @@ export async function trainRun(run: TrainingRun, options: { progress?: ProgressR
   } finally {
     interrupt?.release();
   }
-  run.info = { ...run.info, finished: new Date().toISOString(), bestEpoch: history.bestEpoch, bestValLoss: history.bestValLoss, interrupted: history.interrupted };
+  run.info = {
+    ...run.info,
+    finished: new Date().toISOString(),
+    bestEpoch: history.bestEpoch,
+    bestValLoss: history.bestValLoss,
+    interrupted: history.interrupted,
+  };
   if (run.loss.correction && history.bestEpoch > 0) {
     // The (restored, best) weights get their probabilities corrected for the weighted loss, and are saved
     // again under the same checkpoint metadata; info.json says so.

@@ -114,7 +114,17 @@ export async function trainLinearBaseline(
 }
 
 /** Probabilities of a baseline for the given overviews, row-major [texts.length, genres] (batched). */
-export async function predictTfidf(model: tf.LayersModel, vectorizer: TfidfVectorizer, texts: readonly string[], batchSize = 256): Promise<Float32Array> {
+export async function predictTfidf(
+  model: tf.LayersModel,
+  vectorizer: TfidfVectorizer,
+  texts: readonly string[],
+  batchSize = 256,
+): Promise<Float32Array> {
   const matrix = vectorizer.transform(texts);
-  return predictBatches(model, texts.length, (start, end) => matrix.toTensor(Array.from({ length: end - start }, (_, i) => start + i)), batchSize);
+  return predictBatches(
+    model,
+    texts.length,
+    (start, end) => matrix.toTensor(Array.from({ length: end - start }, (_, i) => start + i)),
+    batchSize,
+  );
 }

@@ -138,7 +138,13 @@ async function readStep(loss: tf.Tensor, predictions: tf.Tensor, labels: tf.Tens
 }
 
 /** One optimisation step as the trainer runs it (exported so that `npm run bench` times exactly this). */
-export async function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, variables: tf.Variable[], lossFn: LossFunction, batch: Batch): Promise<StepResult> {
+export async function trainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  variables: tf.Variable[],
+  lossFn: LossFunction,
+  batch: Batch,
+): Promise<StepResult> {
   let predictions: tf.Tensor | undefined;
   let cost: tf.Scalar | undefined;
   try {
@@ -236,10 +242,13 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
 
 function checkOptions(data: TrainingData, options: TrainOptions): void {
   const positiveInt = (x: number): boolean => Number.isInteger(x) && x > 0;
-  if (!Number.isInteger(options.epochs) || options.epochs < 0) throw new Error(`trainModel: epochs must be a non-negative integer, got ${options.epochs}`);
+  if (!Number.isInteger(options.epochs) || options.epochs < 0)
+    throw new Error(`trainModel: epochs must be a non-negative integer, got ${options.epochs}`);
   if (!positiveInt(options.batchSize)) throw new Error(`trainModel: batchSize must be a positive integer, got ${options.batchSize}`);
-  if (!(options.learningRate >= 0) || !Number.isFinite(options.learningRate)) throw new Error(`trainModel: learningRate must be finite and >= 0, got ${options.learningRate}`);
-  if (options.earlyStoppingPatience !== undefined && !positiveInt(options.earlyStoppingPatience)) throw new Error(`trainModel: earlyStoppingPatience must be a positive integer, got ${options.earlyStoppingPatience}`);
+  if (!(options.learningRate >= 0) || !Number.isFinite(options.learningRate))
+    throw new Error(`trainModel: learningRate must be finite and >= 0, got ${options.learningRate}`);
+  if (options.earlyStoppingPatience !== undefined && !positiveInt(options.earlyStoppingPatience))
+    throw new Error(`trainModel: earlyStoppingPatience must be a positive integer, got ${options.earlyStoppingPatience}`);
   if (data.train.length === 0) throw new Error("trainModel: no training samples");
   if (data.validation.length === 0) throw new Error("trainModel: no validation samples (val_loss drives checkpoints)");
 }
@@ -276,14 +285,23 @@ export async function trainModel(model: tf.LayersModel, data: TrainingData, opti
       setLearningRate(optimizer, lr);
       const batches = chunks(shuffled(data.train, random), options.batchSize);
       progress.epochStart(epoch, options.epochs, lr, batches.length);
-      const train = await runPass(batches, data.makeBatch, (batch) => trainStep(model, optimizer, variables, lossFn, batch), stopRequested, (b, n, loss) =>
-        progress.batchEnd(b, n, loss),
+      const train = await runPass(
+        batches,
+        data.makeBatch,
+        (batch) => trainStep(model, optimizer, variables, lossFn, batch),
+        stopRequested,
+        (b, n, loss) => progress.batchEnd(b, n, loss),
       );
       if (train.interrupted) {
         history.interrupted = true;
         break;
       }
-      const validation = await runPass(chunks(data.validation, options.batchSize), data.makeBatch, (batch) => evalStep(model, lossFn, batch), stopRequested);
+      const validation = await runPass(
+        chunks(data.validation, options.batchSize),
+        data.makeBatch,
+        (batch) => evalStep(model, lossFn, batch),
+        stopRequested,
+      );
       if (validation.interrupted) {
         history.interrupted = true;
         break;

@@ -41,7 +41,12 @@ export function filmCardHtml(film: Film, genres: readonly string[], predictions:
 export function showFilmCard(film: Film, genres: readonly string[], predictions: readonly CardPrediction[], top = 3): void {
   const text = [
     `${film.id}: true ${film.genres.join(", ")}`,
-    ...predictions.map((p) => `  ${p.model}: ${topK(p.probabilities, genres, top).map((r) => `${r.genre} ${r.probability.toFixed(2)}`).join(", ")}`),
+    ...predictions.map(
+      (p) =>
+        `  ${p.model}: ${topK(p.probabilities, genres, top)
+          .map((r) => `${r.genre} ${r.probability.toFixed(2)}`)
+          .join(", ")}`,
+    ),
   ].join("\n");
   showHtml(filmCardHtml(film, genres, predictions, top), text);
 }

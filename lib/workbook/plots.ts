@@ -156,7 +156,7 @@ export function showTable(columns: readonly string[], rows: readonly (readonly (
 }
 
 /** The first rows of a danfo.js DataFrame as a table. */
-export function showDataFrame(df: { columns: string[]; values: unknown[] ; shape: number[] }, maxRows = 10): void {
+export function showDataFrame(df: { columns: string[]; values: unknown[]; shape: number[] }, maxRows = 10): void {
   const rows = (df.values as unknown[][]).slice(0, maxRows).map((r) => r.map((c) => (typeof c === "number" ? c : String(c))));
   showTable(df.columns, rows, `${df.shape[0]} rows x ${df.shape[1]} columns${df.shape[0]! > maxRows ? ` (first ${maxRows} shown)` : ""}`);
 }
@@ -178,7 +178,13 @@ export function showSplitTable(dataset: Dataset, split: Split): void {
   const share = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
   showTable(
     ["genre", "train films", "train share", "validation films", "validation share"],
-    dataset.genres.map((g, i) => [g, train[i] as number, share(train[i] as number, split.train.length), validation[i] as number, share(validation[i] as number, split.validation.length)]),
+    dataset.genres.map((g, i) => [
+      g,
+      train[i] as number,
+      share(train[i] as number, split.train.length),
+      validation[i] as number,
+      share(validation[i] as number, split.validation.length),
+    ]),
     `${split.train.length} training films, ${split.validation.length} validation films (seed ${split.seed})`,
   );
 }
@@ -194,7 +200,11 @@ export function showVocabulary(vectorizer: TextVectorizer, count = 200, columns 
     }).flat(),
   );
   const header = Array.from({ length: columns }, () => ["id", "word"]).flat();
-  showTable(header, rows, `the first ${entries.length} of ${vectorizer.vocabularySize()} vocabulary entries (0: padding, 1: out of vocabulary)`);
+  showTable(
+    header,
+    rows,
+    `the first ${entries.length} of ${vectorizer.vocabularySize()} vocabulary entries (0: padding, 1: out of vocabulary)`,
+  );
 }
 
 /** An overview as the LSTM reads it: the text, its tokens, and their ids (1 = not in the vocabulary). */
@@ -216,7 +226,12 @@ export function escapeHtml(s: string): string {
 }
 
 /** A bar chart of films per genre, sorted by count, with each bar's share of the films. */
-export function genreFrequencyFigure(genres: readonly string[], counts: readonly number[], films: number, title = "Films per genre"): Figure {
+export function genreFrequencyFigure(
+  genres: readonly string[],
+  counts: readonly number[],
+  films: number,
+  title = "Films per genre",
+): Figure {
   const order = genres.map((_, i) => i).sort((a, b) => (counts[b] as number) - (counts[a] as number));
   return {
     data: [
@@ -252,7 +267,10 @@ export function countHistogramFigure(values: readonly number[], title: string, x
 }
 
 /** Posters (the original JPEG files) with a caption each, e.g. the film's genres. */
-export function showPosterFiles(posters: readonly { file: string; caption: string }[], options: { columns?: number; width?: number } = {}): void {
+export function showPosterFiles(
+  posters: readonly { file: string; caption: string }[],
+  options: { columns?: number; width?: number } = {},
+): void {
   showImageGrid(
     posters.map((p) => ({ bytes: fs.readFileSync(p.file), caption: p.caption })),
     options,
@@ -298,7 +316,9 @@ export function trainingCurveFigure(history: TrainingHistory, metric: HistoryMet
       title: { text: title ?? `${metric}: training vs validation` },
       xaxis: { title: { text: "epoch" }, dtick: epochs.length > 20 ? 5 : 1 },
       yaxis: { title: { text: metric } },
-      shapes: best ? [{ type: "line", x0: best.epoch, x1: best.epoch, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#d62728" } }] : [],
+      shapes: best
+        ? [{ type: "line", x0: best.epoch, x1: best.epoch, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#d62728" } }]
+        : [],
     },
   };
 }
@@ -306,7 +326,15 @@ export function trainingCurveFigure(history: TrainingHistory, metric: HistoryMet
 /** The learning rate of each epoch (the coursework's schedule: constant, then exp(-0.01) per epoch). */
 export function learningRateFigure(history: TrainingHistory): Figure {
   return {
-    data: [{ type: "scatter", mode: "lines+markers", name: "learning rate", x: history.epochs.map((e) => e.epoch), y: history.epochs.map((e) => e.lr) }],
+    data: [
+      {
+        type: "scatter",
+        mode: "lines+markers",
+        name: "learning rate",
+        x: history.epochs.map((e) => e.epoch),
+        y: history.epochs.map((e) => e.lr),
+      },
+    ],
     // An explicit range from 0: Plotly pads a constant series by +-1, which flattens a rate of 1e-4 onto zero.
     layout: {
       title: { text: "Learning rate per epoch" },

@@ -8,7 +8,11 @@ import type { EpochRecord, TrainingHistory } from "../train/history";
  * A callback (done, total) that prints a line at every `step` fraction of the work and at the end,
  * with the elapsed time and an estimate of the time left.
  */
-export function progressPrinter(label: string, step = 0.1, log: (line: string) => void = console.log): (done: number, total: number) => void {
+export function progressPrinter(
+  label: string,
+  step = 0.1,
+  log: (line: string) => void = console.log,
+): (done: number, total: number) => void {
   const started = Date.now();
   let nextReport = step;
   return (done, total) => {
@@ -50,7 +54,14 @@ function f4(x: number): string {
 }
 
 /** `epoch 3/20 [#####.....] 41/72 loss 0.2431 elapsed 12s eta 9s` */
-export function formatBatchLine(epoch: number, epochs: number, batch: number, batches: number, runningLoss: number, elapsedSeconds: number): string {
+export function formatBatchLine(
+  epoch: number,
+  epochs: number,
+  batch: number,
+  batches: number,
+  runningLoss: number,
+  elapsedSeconds: number,
+): string {
   const eta = batch > 0 ? (elapsedSeconds / batch) * (batches - batch) : NaN;
   return `epoch ${epoch}/${epochs} ${bar(batch, batches)} ${batch}/${batches} loss ${f4(runningLoss)} elapsed ${formatDuration(elapsedSeconds)} eta ${formatDuration(eta)}`;
 }
@@ -151,7 +162,9 @@ function tslabDisplayFactory(): (() => UpdatableDisplay) | undefined {
  * counter, running loss, elapsed and remaining time, and replaced at the end of the epoch by the epoch's
  * train/val figures. Outside a notebook: terminalProgress(). `newDisplay` is injectable for tests.
  */
-export function notebookProgress(options: ProgressOptions & { newDisplay?: () => UpdatableDisplay; fallback?: ProgressReporter } = {}): ProgressReporter {
+export function notebookProgress(
+  options: ProgressOptions & { newDisplay?: () => UpdatableDisplay; fallback?: ProgressReporter } = {},
+): ProgressReporter {
   const factory = options.newDisplay ?? tslabDisplayFactory();
   if (!factory) return options.fallback ?? terminalProgress();
   const now = options.now ?? (() => Date.now());

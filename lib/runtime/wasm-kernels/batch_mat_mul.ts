@@ -18,8 +18,8 @@
  * instead of transposing dz and the product and repacking at every step (~25% of
  * these matmuls' time). The cached copy is freed with B (backend.disposeData hook).
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, release, sizeOf, transposeLast2, wasmKernel, type WasmBackendLike, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, release, sizeOf, transposeLast2, wasmKernel, type WasmBackendLike, type WasmKernelArgs } from "./util";
 
 type Mm = (a: TensorInfo, b: TensorInfo) => TensorInfo;
 
@@ -55,7 +55,7 @@ export function cachedTransposeCount(backend: WasmBackendLike, ...bs: TensorInfo
 
 /** B^T from the cache from B's second use as a transposeB operand on, else undefined. */
 function cachedTranspose(backend: WasmBackendLike, b: TensorInfo): TensorInfo | undefined {
-  if (b.dtype !== 'float32') return undefined;
+  if (b.dtype !== "float32") return undefined;
   hookDispose(backend);
   let entry = transposedB.get(b.dataId);
   if (entry === undefined) {
@@ -71,8 +71,14 @@ function cachedTranspose(backend: WasmBackendLike, b: TensorInfo): TensorInfo | 
  * a·b with the given transposes, using `mm` (a product without transposes, assumed
  * fast for batch 1) and transposes of the cheaper operands.
  */
-export function matMulViaTransposes(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo,
-  transposeA: boolean, transposeB: boolean, mm: Mm): TensorInfo {
+export function matMulViaTransposes(
+  backend: WasmBackendLike,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+  mm: Mm,
+): TensorInfo {
   if (!transposeA && !transposeB) return mm(a, b);
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -109,13 +115,14 @@ export function matMulViaTransposes(backend: WasmBackendLike, a: TensorInfo, b: 
 
 export function batchMatMul(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const orig = wasmKernel('BatchMatMul');
-  const mm: Mm = (a, b) => orig({ inputs: { a, b }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
-  return matMulViaTransposes(backend, inputs['a']!, inputs['b']!, attrs['transposeA'] === true, attrs['transposeB'] === true, mm);
+  const orig = wasmKernel("BatchMatMul");
+  const mm: Mm = (a, b) =>
+    orig({ inputs: { a, b }, backend: backend as never, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+  return matMulViaTransposes(backend, inputs["a"]!, inputs["b"]!, attrs["transposeA"] === true, attrs["transposeB"] === true, mm);
 }
 
 export const batchMatMulConfig: KernelConfig = {
-  kernelName: 'BatchMatMul',
-  backendName: 'wasm',
-  kernelFunc: mark(batchMatMul) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "BatchMatMul",
+  backendName: "wasm",
+  kernelFunc: mark(batchMatMul) as unknown as KernelConfig["kernelFunc"],
 };

@@ -10,20 +10,20 @@
  * kernel when the active backend is wasm and dy and x are float32 of the same shape, and the original
  * gradient otherwise (other backends see no difference).
  */
-import * as tf from '@tensorflow/tfjs';
-import type { GradConfig, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
-import { f32, isOurs, mark, sizeOf, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { GradConfig, KernelConfig, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs";
+import { f32, isOurs, mark, sizeOf, type WasmKernelArgs } from "./util";
 
-export const CLIP_BY_VALUE_GRAD_KERNEL = 'ClipByValueGradWasm';
+export const CLIP_BY_VALUE_GRAD_KERNEL = "ClipByValueGradWasm";
 
 export function clipByValueGrad(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const dy = inputs['dy']!;
-  const x = inputs['x']!;
-  const lo = attrs['clipValueMin'] as number;
-  const hi = attrs['clipValueMax'] as number;
+  const dy = inputs["dy"]!;
+  const x = inputs["x"]!;
+  const lo = attrs["clipValueMin"] as number;
+  const hi = attrs["clipValueMax"] as number;
   const n = sizeOf(x.shape);
-  const out = backend.makeOutput(x.shape, 'float32');
+  const out = backend.makeOutput(x.shape, "float32");
   const o = f32(backend, out);
   const xs = f32(backend, x);
   const d = f32(backend, dy);
@@ -36,8 +36,8 @@ export function clipByValueGrad(args: WasmKernelArgs): TensorInfo {
 
 export const clipByValueGradConfig: KernelConfig = {
   kernelName: CLIP_BY_VALUE_GRAD_KERNEL,
-  backendName: 'wasm',
-  kernelFunc: mark(clipByValueGrad) as unknown as KernelConfig['kernelFunc'],
+  backendName: "wasm",
+  kernelFunc: mark(clipByValueGrad) as unknown as KernelConfig["kernelFunc"],
 };
 
 /** The ClipByValue gradient that was registered before ours (tfjs's). */
@@ -45,14 +45,20 @@ let originalGradient: GradConfig | undefined;
 
 /** Installs the wasm-aware ClipByValue gradient (idempotent). */
 export function registerClipByValueGradient(): void {
-  const current = tf.getGradient('ClipByValue');
+  const current = tf.getGradient("ClipByValue");
   if (current == null || isOurs(current.gradFunc)) return;
   originalGradient = current;
   const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved;
     const g = Array.isArray(dy) ? dy[0]! : dy;
-    if (x != null && tf.getBackend() === 'wasm' && g.dtype === 'float32' && x.dtype === 'float32'
-      && g.shape.length === x.shape.length && g.shape.every((s, i) => s === x.shape[i])) {
+    if (
+      x != null &&
+      tf.getBackend() === "wasm" &&
+      g.dtype === "float32" &&
+      x.dtype === "float32" &&
+      g.shape.length === x.shape.length &&
+      g.shape.every((s, i) => s === x.shape[i])
+    ) {
       return { x: () => tf.engine().runKernel(CLIP_BY_VALUE_GRAD_KERNEL, { dy: g, x }, attrs) as tf.Tensor };
     }
     return (originalGradient as GradConfig).gradFunc(dy, saved, attrs);
@@ -62,5 +68,5 @@ export function registerClipByValueGradient(): void {
 
 /** Whether the wasm-aware ClipByValue gradient is the registered one. */
 export function clipByValueGradientRegistered(): boolean {
-  return isOurs(tf.getGradient('ClipByValue')?.gradFunc);
+  return isOurs(tf.getGradient("ClipByValue")?.gradFunc);
 }

@@ -7,10 +7,10 @@
  * training step. The stock kernels take 30-60 us each for a [64, 256] tensor (a generic broadcasting
  * loop, even for a scalar operand); these are single loops over the wasm heap.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { f32, mark, sizeOf, view, wasmKernel, type TypedArray, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { f32, mark, sizeOf, view, wasmKernel, type TypedArray, type WasmKernelArgs } from "./util";
 
-type Op = 'ge' | 'le' | 'and';
+type Op = "ge" | "le" | "and";
 
 /** Same shape, or one of the two has a single element (returns the output shape), else null. */
 function simpleBroadcast(a: TensorInfo, b: TensorInfo): number[] | null {
@@ -65,19 +65,19 @@ function binaryBool(name: string, op: Op) {
   const loop = loops[op];
   return (args: WasmKernelArgs): TensorInfo => {
     const { inputs, backend } = args;
-    const a = inputs['a']!;
-    const b = inputs['b']!;
-    const shape = a.dtype === 'string' || b.dtype === 'string' ? null : simpleBroadcast(a, b);
+    const a = inputs["a"]!;
+    const b = inputs["b"]!;
+    const shape = a.dtype === "string" || b.dtype === "string" ? null : simpleBroadcast(a, b);
     if (shape == null) return wasmKernel(name)(args as never) as TensorInfo;
-    const out = backend.makeOutput(shape, 'bool');
+    const out = backend.makeOutput(shape, "bool");
     loop(view(backend, out) as Uint8Array, view(backend, a), view(backend, b));
     return out;
   };
 }
 
-export const greaterEqual = binaryBool('GreaterEqual', 'ge');
-export const lessEqual = binaryBool('LessEqual', 'le');
-export const logicalAnd = binaryBool('LogicalAnd', 'and');
+export const greaterEqual = binaryBool("GreaterEqual", "ge");
+export const lessEqual = binaryBool("LessEqual", "le");
+export const logicalAnd = binaryBool("LogicalAnd", "and");
 
 function selectF32(o: Float32Array, c: TypedArray, t: Float32Array, e: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) o[i] = c[i] !== 0 ? t[i]! : e[i]!;
@@ -89,28 +89,28 @@ function selectAny(o: TypedArray, c: TypedArray, t: TypedArray, e: TypedArray, n
 
 export function select(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend } = args;
-  const c = inputs['condition']!;
-  const t = inputs['t']!;
-  const e = inputs['e']!;
+  const c = inputs["condition"]!;
+  const t = inputs["t"]!;
+  const e = inputs["e"]!;
   const n = sizeOf(t.shape);
   const same = (x: TensorInfo) => x.shape.length === t.shape.length && x.shape.every((d, i) => d === t.shape[i]);
-  if (t.dtype === 'string' || t.dtype === 'complex64' || !same(c) || !same(e) || e.dtype !== t.dtype) {
-    return wasmKernel('Select')(args as never) as TensorInfo;
+  if (t.dtype === "string" || t.dtype === "complex64" || !same(c) || !same(e) || e.dtype !== t.dtype) {
+    return wasmKernel("Select")(args as never) as TensorInfo;
   }
   const out = backend.makeOutput(t.shape, t.dtype);
   const cv = view(backend, c);
-  if (t.dtype === 'float32') selectF32(f32(backend, out), cv, f32(backend, t), f32(backend, e), n);
+  if (t.dtype === "float32") selectF32(f32(backend, out), cv, f32(backend, t), f32(backend, e), n);
   else selectAny(view(backend, out), cv, view(backend, t), view(backend, e), n);
   return out;
 }
 
 const config = (kernelName: string, f: (args: WasmKernelArgs) => TensorInfo): KernelConfig => ({
   kernelName,
-  backendName: 'wasm',
-  kernelFunc: mark(f) as unknown as KernelConfig['kernelFunc'],
+  backendName: "wasm",
+  kernelFunc: mark(f) as unknown as KernelConfig["kernelFunc"],
 });
 
-export const greaterEqualConfig = config('GreaterEqual', greaterEqual);
-export const lessEqualConfig = config('LessEqual', lessEqual);
-export const logicalAndConfig = config('LogicalAnd', logicalAnd);
-export const selectConfig = config('Select', select);
+export const greaterEqualConfig = config("GreaterEqual", greaterEqual);
+export const lessEqualConfig = config("LessEqual", lessEqual);
+export const logicalAndConfig = config("LogicalAnd", logicalAnd);
+export const selectConfig = config("Select", select);

@@ -12,9 +12,9 @@
  * and the partial products are summed. NCHW inputs are transposed to NHWC first.
  * Measured at batch 64: ~70% of XNNPACK's forward-conv speed for the same layer.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { f32, mark, matMul, release, transpose, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { f32, mark, matMul, release, transpose, type WasmKernelArgs } from "./util";
 
 /** Size of the cols^T buffer, in floats (tests shrink it to exercise chunking). */
 export const conv2DBackpropFilterTuning = { maxColsElements: 1 << 22 };
@@ -23,24 +23,40 @@ type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  let x = inputs['x']!;
-  let dy = inputs['dy']!;
-  const filterShape = attrs['filterShape'] as [number, number, number, number];
-  const nchw = attrs['dataFormat'] === 'NCHW';
+  let x = inputs["x"]!;
+  let dy = inputs["dy"]!;
+  const filterShape = attrs["filterShape"] as [number, number, number, number];
+  const nchw = attrs["dataFormat"] === "NCHW";
   const temps: TensorInfo[] = [];
   if (nchw) {
     x = transpose(backend, x, [0, 2, 3, 1]);
     dy = transpose(backend, dy, [0, 2, 3, 1]);
     temps.push(x, dy);
   }
-  if (x.dtype !== 'float32' || dy.dtype !== 'float32') throw new Error('Conv2DBackpropFilter: float32 only');
+  if (x.dtype !== "float32" || dy.dtype !== "float32") throw new Error("Conv2DBackpropFilter: float32 only");
   const info: Conv2DInfo = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number], filterShape,
-    attrs['strides'] as [number, number] | number, 1,
-    attrs['pad'] as 'same' | 'valid', attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
-    false, 'channelsLast');
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co,
-    filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw } = info;
+    x.shape as [number, number, number, number],
+    filterShape,
+    attrs["strides"] as [number, number] | number,
+    1,
+    attrs["pad"] as "same" | "valid",
+    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
+    false,
+    "channelsLast",
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: Ci,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: Co,
+    filterHeight: FH,
+    filterWidth: FW,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   if (dy.shape[1] !== OH || dy.shape[2] !== OW || dy.shape[3] !== Co) {
@@ -48,7 +64,7 @@ export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
   }
   const M = N * OH * OW;
   const K = FH * FW * Ci;
-  const out = backend.makeOutput([FH, FW, Ci, Co], 'float32');
+  const out = backend.makeOutput([FH, FW, Ci, Co], "float32");
   f32(backend, out).fill(0);
   if (M === 0) {
     release(backend, ...temps);
@@ -60,16 +76,16 @@ export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
   const rowsTotal = N * OH;
   const targetCols = Math.max(OW, Math.floor(conv2DBackpropFilterTuning.maxColsElements / K));
   const chunkRows = Math.max(1, Math.min(rowsTotal, Math.floor(targetCols / OW)));
-  const colsT = backend.makeOutput([K, chunkRows * OW], 'float32');
+  const colsT = backend.makeOutput([K, chunkRows * OW], "float32");
 
   for (let r0 = 0; r0 < rowsTotal; r0 += chunkRows) {
     const rows = Math.min(chunkRows, rowsTotal - r0);
     const L = rows * OW;
     // dy rows of this chunk as the matmul's weights operand (a fresh tensor: the stock
     // BatchMatMul caches XNNPACK's packed weights by tensor id).
-    const dyChunk = backend.makeOutput([L, Co], 'float32');
+    const dyChunk = backend.makeOutput([L, Co], "float32");
     f32(backend, dyChunk).set(f32(backend, dy).subarray(r0 * OW * Co, (r0 * OW + L) * Co));
-    const a: TensorInfo = rows === chunkRows ? colsT : { dataId: colsT.dataId, shape: [K, L], dtype: 'float32' };
+    const a: TensorInfo = rows === chunkRows ? colsT : { dataId: colsT.dataId, shape: [K, L], dtype: "float32" };
     gatherCols(f32(backend, xT), f32(backend, colsT), { N, H, W, Ci, OH, OW, FH, FW, sh, sw, pt, pl }, r0, rows);
     const part = matMul(backend, a, dyChunk); // [K, Co] = dW layout
     const acc = f32(backend, out);
@@ -82,8 +98,18 @@ export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
 }
 
 interface Geometry {
-  N: number; H: number; W: number; Ci: number; OH: number; OW: number;
-  FH: number; FW: number; sh: number; sw: number; pt: number; pl: number;
+  N: number;
+  H: number;
+  W: number;
+  Ci: number;
+  OH: number;
+  OW: number;
+  FH: number;
+  FW: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
 }
 
 /**
@@ -160,7 +186,7 @@ function gatherCols(src: Float32Array, dst: Float32Array, g: Geometry, r0: numbe
 }
 
 export const conv2DBackpropFilterConfig: KernelConfig = {
-  kernelName: 'Conv2DBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: mark(conv2DBackpropFilter) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Conv2DBackpropFilter",
+  backendName: "wasm",
+  kernelFunc: mark(conv2DBackpropFilter) as unknown as KernelConfig["kernelFunc"],
 };

@@ -10,25 +10,41 @@
  * (more multiply-adds, still far faster than the naive loop). NCHW, or explicit
  * paddings that would need negative padding here, go to the stock kernel.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { callKernel, f32, mark, release, wasmKernel, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { callKernel, f32, mark, release, wasmKernel, type WasmKernelArgs } from "./util";
 
 export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const dy = inputs['dy']!;
-  const filter = inputs['filter']!;
-  const inputShape = attrs['inputShape'] as [number, number, number, number];
-  if (attrs['dataFormat'] === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
-    return wasmKernel('Conv2DBackpropInput')(args as never) as TensorInfo;
+  const dy = inputs["dy"]!;
+  const filter = inputs["filter"]!;
+  const inputShape = attrs["inputShape"] as [number, number, number, number];
+  if (attrs["dataFormat"] === "NCHW" || dy.dtype !== "float32" || filter.dtype !== "float32") {
+    return wasmKernel("Conv2DBackpropInput")(args as never) as TensorInfo;
   }
   const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number],
-    attrs['strides'] as [number, number] | number, 1,
-    attrs['pad'] as 'same' | 'valid', attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined,
-    false, 'channelsLast');
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co,
-    filterHeight: FH, filterWidth: FW, strideHeight: sh, strideWidth: sw } = info;
+    inputShape,
+    filter.shape as [number, number, number, number],
+    attrs["strides"] as [number, number] | number,
+    1,
+    attrs["pad"] as "same" | "valid",
+    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
+    false,
+    "channelsLast",
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: Ci,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: Co,
+    filterHeight: FH,
+    filterWidth: FW,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   const DH = (OH - 1) * sh + 1;
   const DW = (OW - 1) * sw + 1;
   const top = FH - 1 - info.padInfo.top;
@@ -36,11 +52,11 @@ export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
   const bottom = H - DH - top + FH - 1;
   const right = W - DW - left + FW - 1;
   if (top < 0 || left < 0 || bottom < 0 || right < 0 || OH === 0 || OW === 0) {
-    return wasmKernel('Conv2DBackpropInput')(args as never) as TensorInfo;
+    return wasmKernel("Conv2DBackpropInput")(args as never) as TensorInfo;
   }
 
   // Flipped filter, [FH, FW, Co, Ci].
-  const wf = backend.makeOutput([FH, FW, Co, Ci], 'float32');
+  const wf = backend.makeOutput([FH, FW, Co, Ci], "float32");
   {
     const w = f32(backend, filter);
     const o = f32(backend, wf);
@@ -58,7 +74,7 @@ export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
   // dy spread out by the stride (zeros in between).
   let dyD = dy;
   if (sh !== 1 || sw !== 1) {
-    dyD = backend.makeOutput([N, DH, DW, Co], 'float32');
+    dyD = backend.makeOutput([N, DH, DW, Co], "float32");
     const s = f32(backend, dy);
     const d = f32(backend, dyD);
     d.fill(0);
@@ -73,10 +89,23 @@ export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
     }
   }
 
-  const dx = callKernel('Conv2D', backend, { x: dyD, filter: wf }, {
-    strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-    dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined,
-  });
+  const dx = callKernel(
+    "Conv2D",
+    backend,
+    { x: dyD, filter: wf },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: "NHWC",
+      dilations: [1, 1],
+      dimRoundingMode: undefined,
+    },
+  );
   release(backend, wf);
   if (dyD !== dy) release(backend, dyD);
   if (dx.shape[1] !== H || dx.shape[2] !== W || dx.shape[3] !== Ci) {
@@ -86,7 +115,7 @@ export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
 }
 
 export const conv2DBackpropInputConfig: KernelConfig = {
-  kernelName: 'Conv2DBackpropInput',
-  backendName: 'wasm',
-  kernelFunc: mark(conv2DBackpropInput) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Conv2DBackpropInput",
+  backendName: "wasm",
+  kernelFunc: mark(conv2DBackpropInput) as unknown as KernelConfig["kernelFunc"],
 };

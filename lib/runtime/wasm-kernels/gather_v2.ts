@@ -6,18 +6,18 @@
  * copy per index. Out-of-range ids are an error, as on the stock kernel and the cpu backend. Other axes
  * and batch dims go to the stock kernel.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, sizeOf, view, wasmKernel, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, sizeOf, view, wasmKernel, type WasmKernelArgs } from "./util";
 
 export function gatherV2(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const x = inputs['x']!;
-  const indices = inputs['indices']!;
-  const axis = tf.util.parseAxisParam(attrs['axis'] as number, x.shape)[0];
-  const batchDims = (attrs['batchDims'] as number | undefined) ?? 0;
-  if (axis !== 0 || batchDims !== 0 || x.dtype === 'string' || x.dtype === 'complex64' || x.shape.length === 0) {
-    return wasmKernel('GatherV2')(args as never) as TensorInfo;
+  const x = inputs["x"]!;
+  const indices = inputs["indices"]!;
+  const axis = tf.util.parseAxisParam(attrs["axis"] as number, x.shape)[0];
+  const batchDims = (attrs["batchDims"] as number | undefined) ?? 0;
+  if (axis !== 0 || batchDims !== 0 || x.dtype === "string" || x.dtype === "complex64" || x.shape.length === 0) {
+    return wasmKernel("GatherV2")(args as never) as TensorInfo;
   }
   const rows = x.shape[0]!;
   const inner = sizeOf(x.shape.slice(1));
@@ -40,7 +40,7 @@ export function gatherV2(args: WasmKernelArgs): TensorInfo {
 }
 
 export const gatherV2Config: KernelConfig = {
-  kernelName: 'GatherV2',
-  backendName: 'wasm',
-  kernelFunc: mark(gatherV2) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "GatherV2",
+  backendName: "wasm",
+  kernelFunc: mark(gatherV2) as unknown as KernelConfig["kernelFunc"],
 };

@@ -6,18 +6,18 @@
  * BiLSTM training step, ~5% of the step). Tensor data is immutable, so, like the cpu
  * backend and wasm's own Reshape, the output shares the input's data (refcounted).
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, shareData, wasmKernel, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, shareData, wasmKernel, type WasmKernelArgs } from "./util";
 
 export function identity(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend } = args;
-  const x = inputs['x']!;
-  if (x.dtype === 'string') return wasmKernel('Identity')(args as never) as TensorInfo;
+  const x = inputs["x"]!;
+  if (x.dtype === "string") return wasmKernel("Identity")(args as never) as TensorInfo;
   return shareData(backend, x);
 }
 
 export const identityConfig: KernelConfig = {
-  kernelName: 'Identity',
-  backendName: 'wasm',
-  kernelFunc: mark(identity) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Identity",
+  backendName: "wasm",
+  kernelFunc: mark(identity) as unknown as KernelConfig["kernelFunc"],
 };

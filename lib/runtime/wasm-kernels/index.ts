@@ -21,33 +21,49 @@
  * kernelFuncs that get replaced stay reachable (util.originalKernels) and are used
  * by the replacements for the cases they handle well.
  */
-import * as tf from '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig } from '@tensorflow/tfjs';
-import { batchMatMulConfig } from './batch_mat_mul';
-import { castConfig } from './cast';
-import { clipByValueGradConfig, clipByValueGradientRegistered, registerClipByValueGradient } from './clip_by_value_grad';
-import { greaterEqualConfig, lessEqualConfig, logicalAndConfig, selectConfig } from './compare';
-import { conv2DBackpropFilterConfig } from './conv2d_backprop_filter';
-import { conv2DBackpropInputConfig } from './conv2d_backprop_input';
-import { fusedMatMulConfig } from './fused_mat_mul';
-import { gatherV2Config } from './gather_v2';
-import { identityConfig } from './identity';
-import { maxPoolGradConfig } from './max_pool_grad';
-import { reverseConfig } from './reverse';
-import { splitVConfig } from './split_v';
-import { tanhConfig } from './tanh';
-import { transposeConfig } from './transpose';
-import { unpackConfig } from './unpack';
-import { unsortedSegmentSumConfig } from './unsorted_segment_sum';
-import { isOurs, originalKernels } from './util';
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import type { KernelConfig } from "@tensorflow/tfjs";
+import { batchMatMulConfig } from "./batch_mat_mul";
+import { castConfig } from "./cast";
+import { clipByValueGradConfig, clipByValueGradientRegistered, registerClipByValueGradient } from "./clip_by_value_grad";
+import { greaterEqualConfig, lessEqualConfig, logicalAndConfig, selectConfig } from "./compare";
+import { conv2DBackpropFilterConfig } from "./conv2d_backprop_filter";
+import { conv2DBackpropInputConfig } from "./conv2d_backprop_input";
+import { fusedMatMulConfig } from "./fused_mat_mul";
+import { gatherV2Config } from "./gather_v2";
+import { identityConfig } from "./identity";
+import { maxPoolGradConfig } from "./max_pool_grad";
+import { reverseConfig } from "./reverse";
+import { splitVConfig } from "./split_v";
+import { tanhConfig } from "./tanh";
+import { transposeConfig } from "./transpose";
+import { unpackConfig } from "./unpack";
+import { unsortedSegmentSumConfig } from "./unsorted_segment_sum";
+import { isOurs, originalKernels } from "./util";
 
 /** Kernels that stock tfjs-backend-wasm 4.22 lacks for training the workbook's models. */
-export const MISSING_WASM_KERNELS = ['Conv2DBackpropFilter', 'UnsortedSegmentSum'] as const;
+export const MISSING_WASM_KERNELS = ["Conv2DBackpropFilter", "UnsortedSegmentSum"] as const;
 
 /** Stock kernels that are replaced because they are slow for training. */
-export const REPLACED_WASM_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Unpack', 'MaxPoolGrad', 'Reverse', 'Identity', 'Cast',
-  'SplitV', 'Tanh', 'GreaterEqual', 'LessEqual', 'LogicalAnd', 'Select', 'GatherV2', 'Transpose'] as const;
+export const REPLACED_WASM_KERNELS = [
+  "BatchMatMul",
+  "_FusedMatMul",
+  "Conv2DBackpropInput",
+  "Unpack",
+  "MaxPoolGrad",
+  "Reverse",
+  "Identity",
+  "Cast",
+  "SplitV",
+  "Tanh",
+  "GreaterEqual",
+  "LessEqual",
+  "LogicalAnd",
+  "Select",
+  "GatherV2",
+  "Transpose",
+] as const;
 
 export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   conv2DBackpropFilterConfig,
@@ -78,14 +94,14 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
  */
 export function registerWasmTrainingKernels(): void {
   for (const config of wasmTrainingKernelConfigs) {
-    const existing = tf.getKernel(config.kernelName, 'wasm');
+    const existing = tf.getKernel(config.kernelName, "wasm");
     if (existing != null && isOurs(existing.kernelFunc)) continue;
     const merged: KernelConfig = { ...config };
     if (existing != null) {
       originalKernels.set(config.kernelName, existing.kernelFunc);
       if (existing.setupFunc != null) merged.setupFunc = existing.setupFunc;
       if (existing.disposeFunc != null) merged.disposeFunc = existing.disposeFunc;
-      tf.unregisterKernel(config.kernelName, 'wasm');
+      tf.unregisterKernel(config.kernelName, "wasm");
     }
     tf.registerKernel(merged);
   }
@@ -94,8 +110,7 @@ export function registerWasmTrainingKernels(): void {
 
 /** True when every training kernel of this module is the registered 'wasm' kernel. */
 export function wasmTrainingKernelsRegistered(): boolean {
-  return wasmTrainingKernelConfigs.every((c) => isOurs(tf.getKernel(c.kernelName, 'wasm')?.kernelFunc))
-    && clipByValueGradientRegistered();
+  return wasmTrainingKernelConfigs.every((c) => isOurs(tf.getKernel(c.kernelName, "wasm")?.kernelFunc)) && clipByValueGradientRegistered();
 }
 
-export { originalKernels } from './util';
+export { originalKernels } from "./util";

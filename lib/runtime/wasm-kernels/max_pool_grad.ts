@@ -8,23 +8,37 @@
  * argmax. Ties go to the first maximum in row-major window order, as on the cpu
  * backend. Dilated pooling is not a MaxPoolGrad attribute (tfjs has none).
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { f32, mark, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { f32, mark, type WasmKernelArgs } from "./util";
 
 export function maxPoolGrad(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const dy = inputs['dy']!;
-  const x = inputs['input']!;
+  const dy = inputs["dy"]!;
+  const x = inputs["input"]!;
   const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number], attrs['filterSize'] as [number, number] | number,
-    attrs['strides'] as [number, number] | number, 1, attrs['pad'] as 'same' | 'valid',
-    attrs['dimRoundingMode'] as 'floor' | 'round' | 'ceil' | undefined);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: D, outHeight: OH, outWidth: OW,
-    strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+    x.shape as [number, number, number, number],
+    attrs["filterSize"] as [number, number] | number,
+    attrs["strides"] as [number, number] | number,
+    1,
+    attrs["pad"] as "same" | "valid",
+    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: D,
+    outHeight: OH,
+    outWidth: OW,
+    strideHeight: sh,
+    strideWidth: sw,
+    effectiveFilterHeight: fh,
+    effectiveFilterWidth: fw,
+  } = info;
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
-  const dx = backend.makeOutput(x.shape, 'float32');
+  const dx = backend.makeOutput(x.shape, "float32");
   const xs = f32(backend, x);
   const dys = f32(backend, dy);
   const out = f32(backend, dx);
@@ -66,7 +80,7 @@ export function maxPoolGrad(args: WasmKernelArgs): TensorInfo {
 }
 
 export const maxPoolGradConfig: KernelConfig = {
-  kernelName: 'MaxPoolGrad',
-  backendName: 'wasm',
-  kernelFunc: mark(maxPoolGrad) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "MaxPoolGrad",
+  backendName: "wasm",
+  kernelFunc: mark(maxPoolGrad) as unknown as KernelConfig["kernelFunc"],
 };

@@ -7,8 +7,8 @@
  * BiLSTM training step). Reversing one axis is a copy of contiguous `inner`-sized
  * runs; several axes are reversed one after the other.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, release, sizeOf, view, type WasmBackendLike, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, release, sizeOf, view, type WasmBackendLike, type WasmKernelArgs } from "./util";
 
 function reverseAxis(backend: WasmBackendLike, x: TensorInfo, axis: number): TensorInfo {
   const out = backend.makeOutput(x.shape, x.dtype);
@@ -34,12 +34,11 @@ function reverseAxis(backend: WasmBackendLike, x: TensorInfo, axis: number): Ten
 
 export function reverse(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const x = inputs['x']!;
+  const x = inputs["x"]!;
   const rank = x.shape.length;
-  const dimsAttr = attrs['dims'] as number | number[];
+  const dimsAttr = attrs["dims"] as number | number[];
   // A repeated axis is reversed twice (as on the cpu backend).
-  const dims = (Array.isArray(dimsAttr) ? dimsAttr : [dimsAttr]).map((d) => (d < 0 ? d + rank : d))
-    .filter((d) => x.shape[d]! > 1);
+  const dims = (Array.isArray(dimsAttr) ? dimsAttr : [dimsAttr]).map((d) => (d < 0 ? d + rank : d)).filter((d) => x.shape[d]! > 1);
   if (dims.length === 0) {
     const out = backend.makeOutput(x.shape, x.dtype);
     view(backend, out).set(view(backend, x));
@@ -55,7 +54,7 @@ export function reverse(args: WasmKernelArgs): TensorInfo {
 }
 
 export const reverseConfig: KernelConfig = {
-  kernelName: 'Reverse',
-  backendName: 'wasm',
-  kernelFunc: mark(reverse) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Reverse",
+  backendName: "wasm",
+  kernelFunc: mark(reverse) as unknown as KernelConfig["kernelFunc"],
 };

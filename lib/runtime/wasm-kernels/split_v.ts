@@ -6,16 +6,16 @@
  * z [batch, 4 * units] into 4 at every time step (~200 SplitV per BiLSTM training step). Here every
  * output is filled with contiguous runs (`size * inner` elements per outer index), one pass in total.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, sizeOf, view, wasmKernel, type WasmKernelArgs } from './util';
+import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, sizeOf, view, wasmKernel, type WasmKernelArgs } from "./util";
 
 export function splitV(args: WasmKernelArgs): TensorInfo[] {
   const { inputs, backend, attrs } = args;
-  const x = inputs['x']!;
-  if (x.dtype === 'string' || x.dtype === 'complex64') return wasmKernel('SplitV')(args as never) as TensorInfo[];
-  const axis = tf.util.parseAxisParam(attrs['axis'] as number | number[], x.shape)[0]!;
-  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs['numOrSizeSplits'] as number | number[], axis);
+  const x = inputs["x"]!;
+  if (x.dtype === "string" || x.dtype === "complex64") return wasmKernel("SplitV")(args as never) as TensorInfo[];
+  const axis = tf.util.parseAxisParam(attrs["axis"] as number | number[], x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs["numOrSizeSplits"] as number | number[], axis);
   const n = x.shape[axis]!;
   const outer = sizeOf(x.shape.slice(0, axis));
   const inner = sizeOf(x.shape.slice(axis + 1));
@@ -48,7 +48,7 @@ export function splitV(args: WasmKernelArgs): TensorInfo[] {
 }
 
 export const splitVConfig: KernelConfig = {
-  kernelName: 'SplitV',
-  backendName: 'wasm',
-  kernelFunc: mark(splitV) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "SplitV",
+  backendName: "wasm",
+  kernelFunc: mark(splitV) as unknown as KernelConfig["kernelFunc"],
 };

@@ -8,8 +8,8 @@
  * Taylor series x - x^3/3 + 2x^5/15 - 17x^7/315 (error < 2e-10 there). Worst case ~2.5e-7 absolute
  * (a couple of float32 ulps of values near 1); +-1 and NaN come out as from Math.tanh.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { callKernel, f32, mark, release, sizeOf, wasmKernel, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { callKernel, f32, mark, release, sizeOf, wasmKernel, type WasmKernelArgs } from "./util";
 
 const C3 = -1 / 3;
 const C5 = 2 / 15;
@@ -17,16 +17,16 @@ const C7 = -17 / 315;
 
 export function tanh(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend } = args;
-  const x = inputs['x']!;
+  const x = inputs["x"]!;
   const n = sizeOf(x.shape);
-  if (x.dtype !== 'float32' || n < 64) return wasmKernel('Tanh')(args as never) as TensorInfo;
-  const twice = backend.makeOutput(x.shape, 'float32');
+  if (x.dtype !== "float32" || n < 64) return wasmKernel("Tanh")(args as never) as TensorInfo;
+  const twice = backend.makeOutput(x.shape, "float32");
   {
     const xs = f32(backend, x);
     const t = f32(backend, twice);
     for (let i = 0; i < n; i++) t[i] = 2 * xs[i]!;
   }
-  const s = callKernel('Sigmoid', backend, { x: twice });
+  const s = callKernel("Sigmoid", backend, { x: twice });
   release(backend, twice);
   // s is a fresh tensor of ours: overwrite it in place with the result.
   const xs = f32(backend, x);
@@ -44,7 +44,7 @@ export function tanh(args: WasmKernelArgs): TensorInfo {
 }
 
 export const tanhConfig: KernelConfig = {
-  kernelName: 'Tanh',
-  backendName: 'wasm',
-  kernelFunc: mark(tanh) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Tanh",
+  backendName: "wasm",
+  kernelFunc: mark(tanh) as unknown as KernelConfig["kernelFunc"],
 };

@@ -7,8 +7,8 @@
  * the memory layout is unchanged: the output shares the input's data (refcounted, like Identity and
  * Reshape). Real transposes go to the stock kernel.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, shareData, wasmKernel, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, shareData, wasmKernel, type WasmKernelArgs } from "./util";
 
 /** Whether `perm` applied to `shape` leaves the row-major layout unchanged. */
 export function isLayoutPreserving(shape: readonly number[], perm: readonly number[]): boolean {
@@ -23,16 +23,20 @@ export function isLayoutPreserving(shape: readonly number[], perm: readonly numb
 
 export function transpose(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const x = inputs['x']!;
-  const perm = attrs['perm'] as number[];
-  if (x.dtype === 'string' || perm.length !== x.shape.length || !isLayoutPreserving(x.shape, perm)) {
-    return wasmKernel('Transpose')(args as never) as TensorInfo;
+  const x = inputs["x"]!;
+  const perm = attrs["perm"] as number[];
+  if (x.dtype === "string" || perm.length !== x.shape.length || !isLayoutPreserving(x.shape, perm)) {
+    return wasmKernel("Transpose")(args as never) as TensorInfo;
   }
-  return shareData(backend, x, perm.map((p) => x.shape[p]!));
+  return shareData(
+    backend,
+    x,
+    perm.map((p) => x.shape[p]!),
+  );
 }
 
 export const transposeConfig: KernelConfig = {
-  kernelName: 'Transpose',
-  backendName: 'wasm',
-  kernelFunc: mark(transpose) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Transpose",
+  backendName: "wasm",
+  kernelFunc: mark(transpose) as unknown as KernelConfig["kernelFunc"],
 };

@@ -7,14 +7,14 @@
  * gradient). Here every output is filled by copying contiguous runs of the input
  * (`inner` elements per (outer, i) pair), i.e. one pass over the input in total.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, sizeOf, view, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, sizeOf, view, type WasmKernelArgs } from "./util";
 
 export function unpack(args: WasmKernelArgs): TensorInfo[] {
   const { inputs, backend, attrs } = args;
-  const value = inputs['value']!;
+  const value = inputs["value"]!;
   const rank = value.shape.length;
-  let axis = attrs['axis'] as number;
+  let axis = attrs["axis"] as number;
   if (axis < 0) axis += rank;
   const n = value.shape[axis]!;
   const outShape = value.shape.filter((_, i) => i !== axis);
@@ -43,7 +43,7 @@ export function unpack(args: WasmKernelArgs): TensorInfo[] {
 }
 
 export const unpackConfig: KernelConfig = {
-  kernelName: 'Unpack',
-  backendName: 'wasm',
-  kernelFunc: mark(unpack) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "Unpack",
+  backendName: "wasm",
+  kernelFunc: mark(unpack) as unknown as KernelConfig["kernelFunc"],
 };

@@ -10,14 +10,14 @@
  * Semantics (as TF): out[s, ...] = sum over i with segmentIds[i] == s of x[i, ...];
  * ids outside [0, numSegments) are dropped; segmentIds may have any rank <= x's.
  */
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { mark, sizeOf, view, type WasmKernelArgs } from './util';
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { mark, sizeOf, view, type WasmKernelArgs } from "./util";
 
 export function unsortedSegmentSum(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
-  const x = inputs['x']!;
-  const segmentIds = inputs['segmentIds']!;
-  const numSegments = attrs['numSegments'] as number;
+  const x = inputs["x"]!;
+  const segmentIds = inputs["segmentIds"]!;
+  const numSegments = attrs["numSegments"] as number;
   const idRank = segmentIds.shape.length;
   const rowShape = x.shape.slice(idRank);
   const inner = sizeOf(rowShape);
@@ -42,7 +42,7 @@ export function unsortedSegmentSum(args: WasmKernelArgs): TensorInfo {
 }
 
 export const unsortedSegmentSumConfig: KernelConfig = {
-  kernelName: 'UnsortedSegmentSum',
-  backendName: 'wasm',
-  kernelFunc: mark(unsortedSegmentSum) as unknown as KernelConfig['kernelFunc'],
+  kernelName: "UnsortedSegmentSum",
+  backendName: "wasm",
+  kernelFunc: mark(unsortedSegmentSum) as unknown as KernelConfig["kernelFunc"],
 };

@@ -11,8 +11,8 @@
  *  - intermediate TensorInfos created by calling kernelFuncs directly are not tracked
  *    by the engine and must be released with `backend.disposeData` (`release(...)`).
  */
-import * as tf from '@tensorflow/tfjs';
-import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from "@tensorflow/tfjs";
+import type { DataType, KernelFunc, TensorInfo } from "@tensorflow/tfjs";
 
 export type TypedArray = Float32Array | Int32Array | Uint8Array;
 
@@ -77,14 +77,18 @@ export const originalKernels = new Map<string, KernelFunc>();
 export function wasmKernel(name: string): KernelFunc {
   const orig = originalKernels.get(name);
   if (orig != null) return orig;
-  const cfg = tf.getKernel(name, 'wasm');
+  const cfg = tf.getKernel(name, "wasm");
   if (cfg == null) throw new Error(`wasm kernel ${name} is not registered`);
   return cfg.kernelFunc;
 }
 
 /** Calls a stock wasm kernel that returns a single tensor. */
-export function callKernel(name: string, backend: WasmBackendLike, inputs: Record<string, TensorInfo>,
-  attrs: Record<string, unknown> = {}): TensorInfo {
+export function callKernel(
+  name: string,
+  backend: WasmBackendLike,
+  inputs: Record<string, TensorInfo>,
+  attrs: Record<string, unknown> = {},
+): TensorInfo {
   const out = wasmKernel(name)({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap });
   if (Array.isArray(out)) throw new Error(`${name} returned several tensors`);
   return out;
@@ -92,7 +96,7 @@ export function callKernel(name: string, backend: WasmBackendLike, inputs: Recor
 
 /** Stock wasm Transpose. */
 export function transpose(backend: WasmBackendLike, x: TensorInfo, perm: number[]): TensorInfo {
-  return callKernel('Transpose', backend, { x }, { perm });
+  return callKernel("Transpose", backend, { x }, { perm });
 }
 
 /** Swap the last two axes. */
@@ -109,15 +113,15 @@ export function transposeLast2(backend: WasmBackendLike, x: TensorInfo): TensorI
  * XNNPACK's fully-connected operator (fast); anything else is a naive loop.
  */
 export function matMul(backend: WasmBackendLike, a: TensorInfo, b: TensorInfo): TensorInfo {
-  return callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
+  return callKernel("BatchMatMul", backend, { a, b }, { transposeA: false, transposeB: false });
 }
 
 /** Marks kernelFuncs created by this module (used for idempotent registration). */
-export const OURS: unique symbol = Symbol.for('imdb-workbook.wasm-training-kernel');
+export const OURS: unique symbol = Symbol.for("imdb-workbook.wasm-training-kernel");
 export function mark<T extends object>(f: T): T {
   (f as Record<symbol, unknown>)[OURS] = true;
   return f;
 }
 export function isOurs(f: unknown): boolean {
-  return typeof f === 'function' && (f as unknown as Record<symbol, unknown>)[OURS] === true;
+  return typeof f === "function" && (f as unknown as Record<symbol, unknown>)[OURS] === true;
 }

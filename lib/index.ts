@@ -14,6 +14,10 @@ export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, lab
 export { loadFilmPosters } from "./data/posters";
 export { TextVectorizer, tokenCounts, tokenize } from "./data/text";
 
+// pretrained encoders
+export { EncoderInfo, describeEncoder } from "./encoders/provenance";
+export { MOBILENET_CLASSES } from "./encoders/mobilenet";
+
 // models
 export { summaryLines } from "./models/coursework";
 export { ModelKind, TrainedModel, loadPresetModel, loadTrainedModel } from "./models/folder";
@@ -28,19 +32,25 @@ export {
   FusionSettings,
   LSTM_PRESETS,
   LstmSettings,
+  PRETRAINED_PRESETS,
+  PretrainedSettings,
   presetDifferences,
 } from "./train/presets";
 export {
   CnnRun,
   FusionRun,
+  HeadResult,
   LstmRun,
+  PretrainedRun,
   TrainingRun,
   loadSplitDataset,
-  splitDataset,
   prepareCnnRun,
   prepareFusionRun,
   prepareLstmRun,
+  preparePretrainedRun,
   sharedRunSettings,
+  splitDataset,
+  trainPretrainedHead,
   trainRun,
 } from "./train/runs";
 export { LossConfig } from "./train/losses";
@@ -51,6 +61,7 @@ export { LINEAR_BASELINE_DEFAULTS, LinearBaselineConfig, TEXT_BRANCH_BASELINE_DE
 export {
   compareModels,
   comparisonNarrative,
+  decisiveFilms,
   hitAgreement,
   perGenreF1Figure,
   predictionBiasFigure,
@@ -58,7 +69,15 @@ export {
   showComparisonTable,
   showHitAgreement,
 } from "./eval/comparison";
-export { fusionContenders, leaderboardF1Figure, leaderboardNarrative, scoreContenders, showLeaderboard } from "./eval/leaderboard";
+export {
+  fusionContenders,
+  leaderboardF1Figure,
+  leaderboardNarrative,
+  pretrainedContenders,
+  pretrainedNarrative,
+  scoreContenders,
+  showLeaderboard,
+} from "./eval/leaderboard";
 export { filmLeanFigure, gateSummary, genreLeanFigure, leaningFilms } from "./eval/gate";
 
 // display

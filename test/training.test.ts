@@ -339,6 +339,55 @@ describe("training: trainModel", () => {
     assert.notDeepEqual(trainOrder(a.calls, 0), trainOrder(c.calls, 0));
   });
 
+  it("(d') dropout is seeded too: with dropout the same seed gives the same losses, another seed other losses", async () => {
+    const table = separable();
+    const run = async (seed: number): Promise<TrainingHistory> => {
+      const model = denseModel(3, { dropout: true });
+      const history = await trainModel(model, tableData(table, range(0, 48), range(48, 64)), {
+        epochs: 3,
+        batchSize: 16,
+        learningRate: 0.01,
+        seed,
+        progress: silentProgress(),
+      });
+      model.dispose();
+      return history;
+    };
+    const a = await run(5);
+    const b = await run(5);
+    const c = await run(6);
+    assert.deepEqual(withoutSeconds(a), withoutSeconds(b));
+    assert.notDeepEqual(
+      a.epochs.map((e) => e.loss),
+      c.epochs.map((e) => e.loss),
+    );
+    // Math.random is the caller's again afterwards
+    assert.notEqual(Math.random(), Math.random());
+  });
+
+  it("(d'') validationLoss gives val_loss (and the kept epoch) while the training loss trains", async () => {
+    const table = separable();
+    const model = denseModel(3);
+    const halfBce = (y: tf.Tensor, p: tf.Tensor) => tf.mul(binaryCrossentropy(y, p), 0.5) as tf.Scalar;
+    const history = await trainModel(model, tableData(table, range(0, 48), range(48, 64)), {
+      epochs: 2,
+      batchSize: 16,
+      learningRate: 0.01,
+      seed: 3,
+      validationLoss: halfBce,
+      progress: silentProgress(),
+    });
+    const reference = denseModel(3);
+    reference.setWeights(model.getWeights());
+    const x = tf.tensor2d(range(48, 64).map((i) => table.x[i] as number[]));
+    const y = tf.tensor2d(range(48, 64).map((i) => table.y[i] as number[]));
+    const bce = binaryCrossentropy(y, reference.predict(x) as tf.Tensor).dataSync()[0] as number;
+    assertClose(history.bestValLoss, bce / 2, 1e-6, "val_loss is half the BCE of the kept weights");
+    tf.dispose([x, y]);
+    model.dispose();
+    reference.dispose();
+  });
+
   /**
    * Validation labels that depend on the epoch: "good" ones (the labels the identity model predicts
    * well) in the epochs listed, flipped ones otherwise, so val_loss is low exactly in those epochs.

@@ -1,25 +1,25 @@
 /**
- * `npm run train -- <cnn|lstm|fusion> [--preset P] [--epochs N] [--out DIR] [--data DIR]`: trains a coursework
- * model outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C stops after
- * the current batch and keeps the best checkpoint.
+ * `npm run train -- <cnn|lstm|fusion|pretrained> [--preset P] [--epochs N] [--out DIR] [--data DIR]`: trains a
+ * model outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C stops after the
+ * current batch and keeps the best checkpoint.
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, presetDifferences } from "../train/presets";
-import { RunContext, prepareCnnRun, prepareFusionRun, prepareLstmRun, trainRun } from "../train/runs";
+import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, PRETRAINED_PRESETS, presetDifferences } from "../train/presets";
+import { RunContext, TrainingRun, prepareCnnRun, prepareFusionRun, prepareLstmRun, preparePretrainedRun, trainRun } from "../train/runs";
 import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../workbook/progress";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run train -- <cnn|lstm|fusion> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
+  "usage: npm run train -- <cnn|lstm|fusion|pretrained> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2), { values: ["preset", "epochs", "out", "data"], positionals: true }, USAGE);
   if (options.help) return console.log(USAGE);
   const [kind, ...extra] = options.positionals;
-  if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion")
+  if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion" && kind !== "pretrained")
     throw new Error(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
   if (extra.length > 0) throw new Error(`unexpected argument ${extra[0]}\n${USAGE}`);
   const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
@@ -31,22 +31,27 @@ async function main(): Promise<void> {
   console.log(describeBackend(backend));
   const override = epochs === undefined ? {} : { epochs };
   const context: RunContext = { paths: workbookPaths(env), preset, backend, ...(dir === undefined ? {} : { dir }) };
-  const cnn = { ...CNN_PRESETS[preset], ...override };
-  const lstm = { ...LSTM_PRESETS[preset], ...override };
-  const fusion = { ...FUSION_PRESETS[preset], ...override };
-  const differences =
-    kind === "cnn"
-      ? presetDifferences(cnn, CNN_PRESETS.coursework)
-      : kind === "lstm"
-        ? presetDifferences(lstm, LSTM_PRESETS.coursework)
-        : presetDifferences(fusion, FUSION_PRESETS.coursework);
+  const prepare: Record<typeof kind, () => [string[], Promise<TrainingRun>]> = {
+    cnn: () => {
+      const settings = { ...CNN_PRESETS[preset], ...override };
+      return [presetDifferences(settings, CNN_PRESETS.coursework), prepareCnnRun(settings, context)];
+    },
+    lstm: () => {
+      const settings = { ...LSTM_PRESETS[preset], ...override };
+      return [presetDifferences(settings, LSTM_PRESETS.coursework), prepareLstmRun(settings, context)];
+    },
+    fusion: () => {
+      const settings = { ...FUSION_PRESETS[preset], ...override };
+      return [presetDifferences(settings, FUSION_PRESETS.coursework), prepareFusionRun(settings, context)];
+    },
+    pretrained: () => {
+      const settings = { ...PRETRAINED_PRESETS[preset], ...override };
+      return [presetDifferences(settings, PRETRAINED_PRESETS.coursework), preparePretrainedRun(settings, context)];
+    },
+  };
+  const [differences, prepared] = prepare[kind]();
   console.log(`${kind}, preset ${preset}: ${differences.length === 0 ? "the preset's coursework settings" : differences.join("; ")}`);
-  const run =
-    kind === "cnn"
-      ? await prepareCnnRun(cnn, context)
-      : kind === "lstm"
-        ? await prepareLstmRun(lstm, context)
-        : await prepareFusionRun(fusion, context);
+  const run = await prepared;
   console.log(summaryLines(run.model).join("\n"));
   console.log(`model folder: ${run.dir}`);
 
@@ -56,7 +61,11 @@ async function main(): Promise<void> {
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
   if (best) console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
   const encoderFile =
-    run.kind === "cnn" ? "" : run.vectorizer ? ", vocabulary.json" : run.kind === "fusion" && run.tfidf ? ", tfidf.json" : "";
+    (run.kind === "lstm" || run.kind === "fusion") && run.vectorizer
+      ? ", vocabulary.json"
+      : (run.kind === "fusion" || run.kind === "pretrained") && run.tfidf
+        ? ", tfidf.json"
+        : "";
   console.log(
     `wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile})`,
   );

@@ -120,3 +120,69 @@ export function fusionTrainingData(
     },
   };
 }
+
+/** Per-film feature rows (a pretrained encoder's output): row i of `data` belongs to ids[i]. */
+export interface FeatureRows {
+  ids: readonly string[];
+  dims: number;
+  data: Float32Array;
+}
+
+/**
+ * The inputs of a model on feature rows, in the order of `sets` (then the TF-IDF rows, when a vectorizer is
+ * given), for any list of dataset rows. `has(row)` says whether every set has the film.
+ */
+export function featureInputs(
+  dataset: Dataset,
+  sets: readonly FeatureRows[],
+  tfidf?: TfidfVectorizer,
+): { has: (row: number) => boolean; inputs: (rows: readonly number[]) => tf.Tensor[] } {
+  const index = sets.map((set) => new Map(set.ids.map((id, i) => [id, i])));
+  const overviews = tfidf ? overviewInputs(tfidf, dataset.films.map((f) => f.overview)) : undefined;
+  const rowIn = (k: number, row: number) => index[k]?.get((dataset.films[row] as Film).id);
+  return {
+    has: (row) => sets.every((_, k) => rowIn(k, row) !== undefined),
+    inputs: (rows) => [
+      ...sets.map((set, k) => {
+        const out = new Float32Array(rows.length * set.dims);
+        rows.forEach((row, i) => {
+          const r = rowIn(k, row);
+          if (r === undefined) throw new Error(`featureInputs: film ${(dataset.films[row] as Film).id} has no row in feature set ${k}`);
+          out.set(set.data.subarray(r * set.dims, (r + 1) * set.dims), i * set.dims);
+        });
+        return tf.tensor2d(out, [rows.length, set.dims]);
+      }),
+      ...(overviews ? [overviews(rows)] : []),
+    ],
+  };
+}
+
+/**
+ * The training data of a model on feature rows (see featureInputs). Films of the split missing from a set
+ * (a poster that could not be read) are listed in `excluded`, never dropped silently.
+ */
+export function featureTrainingData(
+  dataset: Dataset,
+  split: Split,
+  sets: readonly FeatureRows[],
+  tfidf?: TfidfVectorizer,
+): TrainingData & { excluded: string[] } {
+  const features = featureInputs(dataset, sets, tfidf);
+  const excluded: string[] = [];
+  const keep = (rows: readonly number[]) =>
+    rows.filter((r) => {
+      if (!features.has(r)) excluded.push((dataset.films[r] as Film).id);
+      return features.has(r);
+    });
+  const train = keep(split.train);
+  const validation = keep(split.validation);
+  return {
+    train,
+    validation,
+    excluded,
+    makeBatch: (rows) => {
+      const inputs = features.inputs(rows);
+      return { inputs: inputs.length === 1 ? (inputs[0] as tf.Tensor) : inputs, labels: labelTensor(dataset, rows) };
+    },
+  };
+}

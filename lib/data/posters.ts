@@ -12,12 +12,10 @@
  * float32 arithmetic. jimp also applies EXIF orientation (TF does not); none of
  * the 5,692 dataset posters carries an EXIF block, so this never triggers there.
  */
-import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Jimp } from "jimp";
 import type { Film } from "./dataset";
+import { ComputedRows, SkippedSource, cachedRows, fileSourcesKey } from "./row-cache";
 import { progressPrinter } from "../workbook/progress";
 
 /** Bump when anything changes the numbers produced, so old caches are never reused. */
@@ -237,11 +235,8 @@ export interface PosterSource {
   file: string;
 }
 
-export interface PosterProblem {
-  id: string;
-  file: string;
-  reason: string;
-}
+/** A poster that could not be preprocessed: its film, its file and why, in plain words. */
+export type PosterProblem = SkippedSource;
 
 export interface PosterSet {
   ids: string[];
@@ -260,103 +255,13 @@ export interface LoadPostersOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-interface CacheMeta {
-  formatVersion: number;
-  pipeline: string;
-  size: number;
-  key: string;
-  ids: string[];
-  skipped: PosterProblem[];
-  created: string;
-}
-
-/**
- * sha256 over the pipeline version, the size and each source's id, absolute path,
- * byte size and mtime: a different size, dataset or an edited poster gives a new key.
- * A missing file is hashed as such, so its later appearance also invalidates.
- */
-async function cacheKey(sources: readonly PosterSource[], size: number): Promise<string> {
-  const stats = await Promise.all(
-    sources.map((s) => fsp.stat(s.file).then((st) => `${st.size}\t${st.mtimeMs}`, () => "missing")),
-  );
-  const h = createHash("sha256");
-  h.update(`${POSTER_PIPELINE_VERSION}\nformat ${CACHE_FORMAT_VERSION}\nsize ${size}\n`);
-  sources.forEach((s, i) => h.update(`${s.id}\t${path.resolve(s.file)}\t${stats[i]}\n`));
-  return h.digest("hex");
+/** The poster cache's key: the pipeline version, the size and each poster file's path, size and mtime. */
+function cacheKey(sources: readonly PosterSource[], size: number): Promise<string> {
+  return fileSourcesKey(`${POSTER_PIPELINE_VERSION}\nformat ${CACHE_FORMAT_VERSION}\nsize ${size}\n`, sources);
 }
 
 function rowLength(size: number): number {
   return size * size * CHANNELS;
-}
-
-function assertLittleEndian(): void {
-  // The cache is raw little-endian float32 viewed in place; refuse rather than misread.
-  if (os.endianness() !== "LE") throw new Error("poster cache requires a little-endian machine");
-}
-
-/** Loads a cache written by writeCache, or returns a reason why it cannot be used. */
-async function readCache(
-  sources: readonly PosterSource[],
-  size: number,
-  key: string,
-  binFile: string,
-  metaFile: string,
-): Promise<{ ids: string[]; skipped: PosterProblem[]; data: Float32Array } | { stale: string | null }> {
-  let metaText: string;
-  try {
-    metaText = await fsp.readFile(metaFile, "utf8");
-  } catch {
-    return { stale: null }; // no cache yet: a normal first build, nothing to warn about
-  }
-  let meta: CacheMeta;
-  try {
-    meta = JSON.parse(metaText) as CacheMeta;
-  } catch {
-    return { stale: `${metaFile} is not valid JSON` };
-  }
-  if (meta.formatVersion !== CACHE_FORMAT_VERSION) return { stale: `format version ${meta.formatVersion} != ${CACHE_FORMAT_VERSION}` };
-  if (meta.key !== key) return { stale: "cache key does not match the current sources" };
-  if (meta.size !== size || !Array.isArray(meta.ids) || !Array.isArray(meta.skipped)) {
-    return { stale: "metadata is inconsistent with the requested size" };
-  }
-  // Every source must be accounted for, in order, either as a row or as skipped.
-  const skippedIds = new Set(meta.skipped.map((p) => p.id));
-  const expectedIds = sources.filter((s) => !skippedIds.has(s.id)).map((s) => s.id);
-  if (expectedIds.length !== meta.ids.length || expectedIds.some((id, i) => id !== meta.ids[i])) {
-    return { stale: "ids in the metadata do not match the sources" };
-  }
-  let buf: Buffer;
-  try {
-    buf = await fsp.readFile(binFile);
-  } catch (err) {
-    return { stale: `cannot read ${binFile} (${describeFsError(err)})` };
-  }
-  const expectedBytes = meta.ids.length * rowLength(size) * 4;
-  if (buf.byteLength !== expectedBytes) {
-    return { stale: `${binFile} has ${buf.byteLength} bytes, expected ${expectedBytes}` };
-  }
-  // A Float32Array view needs a 4-byte aligned offset; copy only in the rare misaligned case.
-  const data =
-    buf.byteOffset % 4 === 0
-      ? new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)
-      : new Float32Array(new Uint8Array(buf).buffer);
-  return { ids: meta.ids, skipped: meta.skipped, data };
-}
-
-/** Atomic write: temp file then rename, data before metadata (metadata marks the cache valid). */
-async function writeCache(binFile: string, metaFile: string, data: Float32Array, meta: CacheMeta): Promise<void> {
-  await fsp.mkdir(path.dirname(binFile), { recursive: true });
-  const binTmp = `${binFile}.tmp-${process.pid}`;
-  const metaTmp = `${metaFile}.tmp-${process.pid}`;
-  try {
-    await fsp.writeFile(binTmp, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    await fsp.rename(binTmp, binFile);
-    await fsp.writeFile(metaTmp, JSON.stringify(meta));
-    await fsp.rename(metaTmp, metaFile);
-  } catch (err) {
-    await Promise.all([fsp.rm(binTmp, { force: true }), fsp.rm(metaTmp, { force: true })]);
-    throw err;
-  }
 }
 
 /**
@@ -372,48 +277,33 @@ export async function loadPosters(sources: readonly PosterSource[], options: Loa
     if (seen.has(s.id)) throw new Error(`loadPosters: duplicate id ${s.id} in sources`);
     seen.add(s.id);
   }
-  assertLittleEndian();
-
-  const key = await cacheKey(sources, size);
-  const base = path.join(cacheDir, `posters-${size}-${key.slice(0, 16)}`);
-  const cacheFile = `${base}.f32`;
-  const metaFile = `${base}.json`;
-
-  const cached = await readCache(sources, size, key, cacheFile, metaFile);
-  if ("data" in cached) {
-    onProgress?.(sources.length, sources.length);
-    return { ...cached, size, fromCache: true, cacheFile };
-  }
-  if (cached.stale !== null) console.warn(`Poster cache ${cacheFile} not used, rebuilding: ${cached.stale}`);
-
   const stride = rowLength(size);
-  const all = new Float32Array(sources.length * stride);
-  const ids: string[] = [];
-  const skipped: PosterProblem[] = [];
-  // Sequential on purpose: measured ~5 ms per 150x300 poster, ~28 s for all
-  // 5,692 on 2 cores, so a worker pool is not worth its complexity.
-  for (let i = 0; i < sources.length; i++) {
-    const { id, file } = sources[i]!;
-    try {
-      all.set(await preparePoster(file, size), ids.length * stride);
-      ids.push(id);
-    } catch (err) {
-      if (!(err instanceof PosterError)) throw err;
-      skipped.push({ id, file, reason: err.reason });
+  const compute = async (): Promise<ComputedRows> => {
+    const all = new Float32Array(sources.length * stride);
+    const ids: string[] = [];
+    const skipped: PosterProblem[] = [];
+    // Sequential on purpose: measured ~5 ms per 150x300 poster, ~28 s for all
+    // 5,692 on 2 cores, so a worker pool is not worth its complexity.
+    for (let i = 0; i < sources.length; i++) {
+      const { id, file } = sources[i]!;
+      try {
+        all.set(await preparePoster(file, size), ids.length * stride);
+        ids.push(id);
+      } catch (err) {
+        if (!(err instanceof PosterError)) throw err;
+        skipped.push({ id, file, reason: err.reason });
+      }
+      onProgress?.(i + 1, sources.length);
     }
-    onProgress?.(i + 1, sources.length);
-  }
-  const data = all.subarray(0, ids.length * stride);
-  await writeCache(cacheFile, metaFile, data, {
-    formatVersion: CACHE_FORMAT_VERSION,
-    pipeline: POSTER_PIPELINE_VERSION,
-    size,
-    key,
-    ids,
-    skipped,
-    created: new Date().toISOString(),
-  });
-  return { ids, size, data, skipped, fromCache: false, cacheFile };
+    return { ids, data: all.subarray(0, ids.length * stride), skipped };
+  };
+  const rows = await cachedRows(
+    sources.map((s) => s.id),
+    { cacheDir, prefix: `posters-${size}`, key: await cacheKey(sources, size), pipeline: POSTER_PIPELINE_VERSION, rowLength: stride, extra: { size } },
+    compute,
+  );
+  if (rows.fromCache) onProgress?.(sources.length, sources.length);
+  return { ids: rows.ids, size, data: rows.data, skipped: rows.skipped, fromCache: rows.fromCache, cacheFile: rows.cacheFile };
 }
 
 /** Copies the given rows into one contiguous NHWC batch (indices.length*size*size*3). */

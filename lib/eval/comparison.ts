@@ -267,3 +267,30 @@ export function comparisonNarrative(comparison: Comparison, agreement: HitAgreem
   }
   return lines.join("\n\n");
 }
+
+/**
+ * The films (Ids) that the model named `subject` gets right while none of `others` does (a true genre in its
+ * top k), and those it gets wrong while at least one of `others` gets them right.
+ */
+export function decisiveFilms(
+  comparison: Comparison,
+  subject: string,
+  others: readonly string[],
+  k = 3,
+): { onlySubject: string[]; onlyOthers: string[] } {
+  const byName = (name: string) => {
+    const m = comparison.models.find((x) => x.name === name);
+    if (!m) throw new Error(`decisiveFilms: no model named ${name} in the comparison (${comparison.models.map((x) => x.name).join(", ")})`);
+    return filmHits(comparison.yTrue, m.probabilities, comparison.genres, k);
+  };
+  const mine = byName(subject);
+  const theirs = others.map(byName);
+  const onlySubject: string[] = [];
+  const onlyOthers: string[] = [];
+  comparison.films.forEach((film, i) => {
+    const anyOther = theirs.some((hits) => hits[i]);
+    if (mine[i] && !anyOther) onlySubject.push(film.id);
+    if (!mine[i] && anyOther) onlyOthers.push(film.id);
+  });
+  return { onlySubject, onlyOthers };
+}

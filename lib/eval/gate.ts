@@ -7,7 +7,7 @@ import type { MakeBatch } from "../data/batches";
 import { labelMatrix } from "../data/dataset";
 import { GMU_LAYER } from "../models/fusion";
 import { GatedMultimodalUnit } from "../models/gmu";
-import type { FusionRun } from "../train/runs";
+import type { FusionRun, PretrainedRun } from "../train/runs";
 import type { Figure } from "../workbook/plots";
 import { batchedOutputs } from "./inference";
 
@@ -181,7 +181,7 @@ export function outputKernelOf(model: tf.LayersModel): Float32Array {
 }
 
 /** summariseGate over a joint model run's validation films, with the films' Ids in the gate's order. */
-export async function gateSummary(run: FusionRun): Promise<GateSummary & { ids: string[] }> {
+export async function gateSummary(run: FusionRun | PretrainedRun): Promise<GateSummary & { ids: string[] }> {
   const rows = run.data.validation;
   const gate = await gateActivationsForRows(run.model, rows, run.data.makeBatch);
   const summary = summariseGate(gate, labelMatrix(run.dataset, rows), run.dataset.genres, outputKernelOf(run.model));

@@ -4,9 +4,13 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
-import { loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
+import { decodePoster, loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
 import { overviewTensor, tokenize } from "../data/text";
-import { overviewInputs } from "../data/batches";
+import { featureInputs, overviewInputs } from "../data/batches";
+import { overviewFeatures, posterFeatures } from "../encoders/features";
+import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
+import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
+import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
 import { TrainedModel, overviewEncoder } from "../models/folder";
 
 /** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
@@ -81,6 +85,16 @@ export async function predictFilms(
   const films = rows.map((r) => dataset.films[r] as Film);
   const genres = trained.info.genres;
   const { kind, sequenceLength } = trained.info;
+  if (kind === "pretrained") {
+    const log = options.log ?? console.log;
+    const encoders = pretrainedEncoders(trained);
+    const overview = await overviewFeatures(films, { cacheDir: options.cacheDir, log });
+    const poster = await posterFeatures(films, { cacheDir: options.cacheDir, size: encoders.poster.inputSize ?? 224, log });
+    const features = featureInputs(dataset, [poster, overview], trained.tfidf);
+    const kept = rows.filter((r) => features.has(r));
+    const probabilities = await predictBatches(trained.model, kept.length, (s, e) => features.inputs(kept.slice(s, e)));
+    return { ids: kept.map((r) => (dataset.films[r] as Film).id), genres, probabilities };
+  }
   if (kind === "lstm") {
     const overviews = overviewInputs(
       overviewEncoder(trained),
@@ -119,8 +133,44 @@ function range(start: number, end: number): number[] {
   return Array.from({ length: end - start }, (_, i) => start + i);
 }
 
-/** The joint model's probabilities for one film given by its poster file and its overview. */
+/**
+ * The encoders a pretrained model folder was trained with; an error when the installed packages are other
+ * versions (their features would not be the ones the model learned from).
+ */
+function pretrainedEncoders(trained: TrainedModel): { overview: EncoderInfo; poster: EncoderInfo } {
+  const encoders = trained.info.encoders;
+  if (!encoders) throw new Error(`${trained.dir}: info.json does not say which encoders the model reads (no "encoders")`);
+  for (const info of [encoders.overview, encoders.poster]) {
+    const installed = installedPackage(info.package).version;
+    if (installed !== info.version) {
+      throw new Error(
+        `${trained.dir} was trained on ${describeEncoder(info)} features, but ${info.package} ${installed} is installed: ` +
+          "install the version the model was trained with, or retrain it",
+      );
+    }
+  }
+  return encoders;
+}
+
+/** The pretrained joint model's probabilities for one film: its poster and overview go through the encoders. */
+async function predictPretrained(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
+  const encoders = pretrainedEncoders(trained);
+  const [image, sentence] = await Promise.all([loadImageEncoder(encoders.poster.inputSize ?? 224), loadSentenceEncoder()]);
+  const posterRow = await imageFeatures(image, [await decodePoster(file)]);
+  const overviewRow = await embedTexts(sentence, [overview]);
+  image.model.dispose();
+  sentence.model.dispose();
+  const tfidf = trained.tfidf ? [trained.tfidf.transform([overview]).toTensor()] : [];
+  return predictBatches(trained.model, 1, () => [
+    tf.tensor2d(posterRow, [1, posterRow.length]),
+    tf.tensor2d(overviewRow, [1, overviewRow.length]),
+    ...tfidf,
+  ]);
+}
+
+/** A joint model's probabilities for one film given by its poster file and its overview. */
 export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
+  if (trained.info.kind === "pretrained") return predictPretrained(trained, file, overview);
   if (trained.info.kind !== "fusion")
     throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
   const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
@@ -132,7 +182,7 @@ export async function predictPosterAndOverview(trained: TrainedModel, file: stri
 
 /** The CNN's probabilities for one poster file (decoded and resized like the training posters). */
 export async function predictPoster(trained: TrainedModel, file: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion")
+  if (trained.info.kind === "fusion" || trained.info.kind === "pretrained")
     throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
   if (trained.info.kind !== "cnn")
     throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
@@ -143,7 +193,7 @@ export async function predictPoster(trained: TrainedModel, file: string): Promis
 
 /** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
 export async function predictOverview(trained: TrainedModel, overview: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion")
+  if (trained.info.kind === "fusion" || trained.info.kind === "pretrained")
     throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
   if (trained.info.kind !== "lstm" || !trained.vectorizer) {
     throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);

@@ -22,9 +22,13 @@ import { Evaluation, binaryCrossEntropy, evaluate, tuneThresholds } from "./metr
  *   text-branch  the joint model's text branch trained alone (what the joint model is without the poster);
  *   poster, overview  single-modality models;
  *   late         a late fusion of single models;
- *   joint        a joint poster + overview model.
+ *   joint        a joint poster + overview model;
+ *   text-head, poster-head  heads on pretrained features (notebook 06): the pretrained joint model's branches alone;
+ *   late-heads   the late fusion of the two heads;
+ *   pretrained   the joint model on pretrained features.
  */
-export type ContenderRole = "prior" | "linear" | "text-branch" | "poster" | "overview" | "late" | "joint";
+export type ContenderRole =
+  "prior" | "linear" | "text-branch" | "poster" | "overview" | "late" | "joint" | "text-head" | "poster-head" | "late-heads" | "pretrained";
 
 const ROLE_GROUP: Record<ContenderRole, string> = {
   prior: "baseline",
@@ -34,6 +38,10 @@ const ROLE_GROUP: Record<ContenderRole, string> = {
   overview: "single model",
   late: "late fusion",
   joint: "joint model",
+  "text-head": "pretrained head",
+  "poster-head": "pretrained head",
+  "late-heads": "late fusion",
+  pretrained: "joint model",
 };
 
 export interface Contender {
@@ -304,4 +312,113 @@ export async function fusionContenders(
     { name: joint.name, role: "joint", probabilities: joint.probabilities },
   ];
   return { contenders, lateWeights: late.weights };
+}
+
+/** A head's validation probabilities, with the Ids of their films (train/runs.ts trainPretrainedHead). */
+export interface HeadPredictions {
+  ids: readonly string[];
+  probabilities: Float32Array;
+}
+
+/** Rows of `probabilities` (films `ids`) reordered to the films `target`; every target film must be there. */
+function alignedRows(head: HeadPredictions, target: readonly string[], genres: number, name: string): Float32Array {
+  const index = new Map(head.ids.map((id, i) => [id, i]));
+  const out = new Float32Array(target.length * genres);
+  target.forEach((id, i) => {
+    const r = index.get(id);
+    if (r === undefined) throw new Error(`${name} has no prediction for film ${id}`);
+    out.set(head.probabilities.subarray(r * genres, (r + 1) * genres), i * genres);
+  });
+  return out;
+}
+
+export const TEXT_HEAD_NAME = "text head (USE-lite + TF-IDF)";
+export const POSTER_HEAD_NAME = "poster head (MobileNetV2)";
+
+/**
+ * The contenders of notebook 06: every contender of notebook 05 (fusionContenders; the comparison's models
+ * in order: CNN, LSTM, the joint model of notebook 05, the pretrained joint model), then the two heads on
+ * pretrained features, their late fusion (cross-fitted weight) and the pretrained joint model.
+ */
+export async function pretrainedContenders(
+  comparison: Comparison,
+  dataset: Dataset,
+  split: Split,
+  linear: LinearBaseline,
+  seed: number,
+  heads: { text: HeadPredictions; poster: HeadPredictions; textName?: string },
+): Promise<{ contenders: Contender[]; lateWeights: [number, number] }> {
+  const pretrained = comparison.models[3];
+  if (!pretrained)
+    throw new Error(
+      "pretrainedContenders needs the CNN, the LSTM, the joint model of notebook 05 and the pretrained joint model, in that order",
+    );
+  const { contenders } = await fusionContenders(comparison, dataset, split, linear, seed);
+  const genres = comparison.genres.length;
+  const ids = comparison.films.map((f) => f.id);
+  const text = alignedRows(heads.text, ids, genres, "the text head");
+  const poster = alignedRows(heads.poster, ids, genres, "the poster head");
+  const late = weightedLateFusion(comparison.yTrue, poster, text, genres, seed);
+  contenders.push(
+    { name: heads.textName ?? TEXT_HEAD_NAME, role: "text-head", probabilities: text },
+    { name: POSTER_HEAD_NAME, role: "poster-head", probabilities: poster },
+    { name: `late fusion of the heads (w = ${late.weights.join(" / ")})`, role: "late-heads", probabilities: late.probabilities },
+    { name: pretrained.name, role: "pretrained", probabilities: pretrained.probabilities },
+  );
+  return { contenders, lateWeights: late.weights };
+}
+
+/**
+ * What notebook 06's leaderboard shows, in sentences computed from it: whether the pretrained joint model
+ * beats every earlier model, what the poster adds over the same text branch alone, and how it compares with
+ * the late fusion of the two heads.
+ */
+export function pretrainedNarrative(scored: readonly ScoredContender[]): string {
+  const subject = scored.find((s) => s.role === "pretrained");
+  if (!subject) return "";
+  const macro = (s: ScoredContender) => s.tuned.macroF1 ?? NaN;
+  const micro = (s: ScoredContender) => s.tuned.microF1 ?? NaN;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
+  const earlier = scored.filter((s) => !["text-head", "poster-head", "late-heads", "pretrained"].includes(s.role));
+  const beaten = earlier.filter((s) => macro(subject) > macro(s) && micro(subject) > micro(s));
+  const notBeaten = earlier.filter((s) => !beaten.includes(s));
+  const lines: string[] = [];
+  lines.push(
+    notBeaten.length === 0
+      ? `- The pretrained joint model beats every earlier model on both micro and macro F1 (tuned): micro ${fmt(micro(subject))}, macro ${fmt(macro(subject))}.`
+      : `- The pretrained joint model (micro ${fmt(micro(subject))}, macro ${fmt(macro(subject))}) does **not** beat on both F1s: ${notBeaten
+          .map((s) => `${s.name} (micro ${fmt(micro(s))}, macro ${fmt(macro(s))})`)
+          .join("; ")}.`,
+  );
+  const best = earlier.slice().sort((a, b) => macro(b) - macro(a))[0];
+  if (best)
+    lines.push(
+      `- The best earlier model on macro F1 is ${best.name}: ${signed(macro(subject) - macro(best))} macro, ${signed(micro(subject) - micro(best))} micro for the pretrained joint model.`,
+    );
+  const text = scored.find((s) => s.role === "text-head");
+  if (text) {
+    const dMacro = macro(subject) - macro(text);
+    const dMicro = micro(subject) - micro(text);
+    const verdict = dMacro > 0 && dMicro > 0 ? "adds to" : dMacro <= 0 && dMicro <= 0 ? "**does not add** to" : "is mixed on";
+    lines.push(
+      `- What the poster adds: the same text branch alone (${text.name}) scores micro ${fmt(micro(text))}, macro ${fmt(macro(text))}, val BCE ${fmt(text.atHalf.bce)}; ` +
+        `with the poster the model gets ${signed(dMicro)} micro, ${signed(dMacro)} macro, ${signed(subject.atHalf.bce - text.atHalf.bce)} BCE: the poster ${verdict} the text.`,
+    );
+  }
+  const late = scored.find((s) => s.role === "late-heads");
+  if (late) {
+    const wins = macro(subject) > macro(late) && micro(subject) > micro(late);
+    lines.push(
+      `- Against the late fusion of the two heads (${late.name}: micro ${fmt(micro(late))}, macro ${fmt(macro(late))}), the joint model ` +
+        `${wins ? "wins" : "**does not win**"}: ${signed(micro(subject) - micro(late))} micro, ${signed(macro(subject) - macro(late))} macro.`,
+    );
+  }
+  const poster = scored.find((s) => s.role === "poster-head");
+  const cnn = scored.find((s) => s.role === "poster");
+  if (poster && cnn) {
+    lines.push(
+      `- Posters alone: MobileNetV2's features score micro ${fmt(micro(poster))}, macro ${fmt(macro(poster))} against the coursework CNN's ${fmt(micro(cnn))} / ${fmt(macro(cnn))}.`,
+    );
+  }
+  return lines.join("\n");
 }

@@ -181,3 +181,33 @@ export function tfidfOverviewTrunk(
     tf.layers.dropout({ name: "tfidf_dropout", rate: 0.5 }),
   ];
 }
+
+export interface FeatureTrunkSettings {
+  /** Units of the Dense layer. */
+  units: number;
+  /** Dropout on the features themselves, before the Dense layer (0: none). */
+  inputDropout: number;
+  /** Dropout after the Dense layer. */
+  dropout: number;
+  /** L2 penalty on the Dense layer's kernel (0: none). */
+  l2: number;
+}
+
+/**
+ * A trunk on precomputed features (a pretrained encoder's output): dropout on the features, Dense(units,
+ * relu, L2), dropout. Its layers are named `<name>_input_dropout`, `<name>_dense`, `<name>_dropout`, so
+ * that a joint model can start from a head trained on the same features.
+ */
+export function featureTrunk(name: string, settings: FeatureTrunkSettings, options: { kernel: () => Initializer }): tf.layers.Layer[] {
+  return [
+    ...(settings.inputDropout > 0 ? [tf.layers.dropout({ name: `${name}_input_dropout`, rate: settings.inputDropout })] : []),
+    tf.layers.dense({
+      name: `${name}_dense`,
+      units: settings.units,
+      activation: "relu",
+      kernelInitializer: options.kernel(),
+      ...(settings.l2 > 0 ? { kernelRegularizer: tf.regularizers.l2({ l2: settings.l2 }) } : {}),
+    }),
+    ...(settings.dropout > 0 ? [tf.layers.dropout({ name: `${name}_dropout`, rate: settings.dropout })] : []),
+  ];
+}

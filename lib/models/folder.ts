@@ -13,6 +13,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
+import type { EncoderInfo } from "../encoders/provenance";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
 import { loadJson, saveJson } from "../runtime/files";
@@ -23,7 +24,11 @@ import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 import "./gmu";
 import "./initializers";
 
-export type ModelKind = "cnn" | "lstm" | "fusion";
+/**
+ * cnn, lstm: the coursework's models; fusion: the joint model of notebook 05 (coursework CNN + BiLSTM or
+ * TF-IDF); pretrained: the joint model on pretrained features (notebook 06).
+ */
+export type ModelKind = "cnn" | "lstm" | "fusion" | "pretrained";
 
 /** <dir>/info.json: everything needed to use a trained model again, besides its weights. */
 export interface ModelInfo {
@@ -41,6 +46,10 @@ export interface ModelInfo {
   sequenceLength?: number;
   /** fusion: how the model reads the overview (undefined: 'lstm', token ids with vocabulary.json; 'tfidf': tfidf.json). */
   overviewBranch?: "lstm" | "tfidf";
+  /** pretrained: the encoders whose features the model reads, with their packages' versions. */
+  encoders?: { overview: EncoderInfo; poster: EncoderInfo };
+  /** pretrained: the text branch also reads the overview's TF-IDF (tfidf.json). */
+  tfidf?: boolean;
   /** Set when the output layer was corrected after a weighted loss (train/losses.ts weightedBceCorrection). */
   outputCorrection?: string;
   started: string;
@@ -101,7 +110,7 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
     trained.history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON), "training history");
   if (fs.existsSync(path.join(dir, THRESHOLDS_JSON)))
     trained.thresholds = await loadJson<SavedThresholds>(path.join(dir, THRESHOLDS_JSON), "thresholds");
-  if (info.kind === "fusion" && info.overviewBranch === "tfidf") {
+  if ((info.kind === "fusion" && info.overviewBranch === "tfidf") || (info.kind === "pretrained" && info.tfidf)) {
     need(TFIDF_JSON, "TF-IDF vocabulary");
     trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
   } else if (info.kind === "lstm" || info.kind === "fusion") {

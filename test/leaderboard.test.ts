@@ -7,6 +7,7 @@ import {
   TEXT_BRANCH_NAME,
   crossFittedDecisions,
   leaderboardNarrative,
+  pretrainedNarrative,
   twoFolds,
   weightedLateFusion,
 } from "../lib/eval/leaderboard";
@@ -80,5 +81,37 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
     assert.match(text, /The joint model beats the better single model \(CNN\)/);
     assert.match(text, /The joint model is mixed against the better late fusion \(late\)/);
     assert.match(text, /the TF-IDF \+ logistic regression baseline is better than: CNN\./);
+  });
+
+  it("pretrainedNarrative says whether the pretrained joint model beats every earlier model, what the poster adds, and how it fares against the heads' late fusion", () => {
+    const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
+      name,
+      role,
+      probabilities: new Float32Array(0),
+      atHalf: { bce } as Evaluation,
+      tuned: { macroF1: macro, microF1: micro } as Evaluation,
+    });
+    const scored = [
+      row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
+      row("CNN", "poster", 0.22, 0.28, 0.244),
+      row("joint 05", "joint", 0.384, 0.554, 0.193),
+      row("text head", "text-head", 0.5, 0.61, 0.167),
+      row("poster head", "poster-head", 0.24, 0.42, 0.219),
+      row("late heads", "late-heads", 0.51, 0.62, 0.166),
+      row("pretrained", "pretrained", 0.52, 0.63, 0.163),
+    ];
+    const text = pretrainedNarrative(scored);
+    assert.match(text, /beats every earlier model on both micro and macro F1 \(tuned\): micro 0\.6300, macro 0\.5200/);
+    // best earlier on macro: joint 05 (0.384): 0.52 - 0.384 = +0.136, 0.63 - 0.554 = +0.076
+    assert.match(text, /best earlier model on macro F1 is joint 05: \+0\.1360 macro, \+0\.0760 micro/);
+    // 0.63 - 0.61 = +0.02 micro, 0.52 - 0.50 = +0.02 macro, 0.163 - 0.167 = -0.004 BCE
+    assert.match(text, /with the poster the model gets \+0\.0200 micro, \+0\.0200 macro, -0\.0040 BCE: the poster adds to the text/);
+    assert.match(text, /late fusion of the two heads .* the joint model wins: \+0\.0100 micro, \+0\.0100 macro/);
+    assert.match(text, /MobileNetV2's features score micro 0\.4200, macro 0\.2400 against the coursework CNN's 0\.2800 \/ 0\.2200/);
+
+    const worse = pretrainedNarrative(scored.map((s) => (s.role === "pretrained" ? row("pretrained", "pretrained", 0.37, 0.6, 0.17) : s)));
+    assert.match(worse, /does \*\*not\*\* beat on both F1s/);
+    assert.match(worse, /the poster \*\*does not add\*\* to the text/);
+    assert.match(worse, /\*\*does not win\*\*/);
   });
 });

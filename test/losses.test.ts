@@ -9,6 +9,7 @@ import {
   weightedBceCorrection,
   weightedBinaryCrossentropy,
   binaryCrossentropy,
+  correctedBinaryCrossentropy,
 } from "../lib/train/losses";
 import { useBackend } from "./helpers";
 
@@ -291,6 +292,47 @@ describe("losses", function () {
       const relu = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "relu" })] });
       assert.throws(() => correctOutputLayer(relu, c.correction!), /not a Dense\(1, sigmoid\) layer/);
       relu.dispose();
+    });
+  });
+
+  describe("correctedBinaryCrossentropy", () => {
+    it("is the plain BCE of the corrected probabilities: odds divided by w, the excluded genre at its constant", () => {
+      // genre 0: pos_weight 4, so p = 0.5 becomes 0.2 (odds 1 / 4); genre 1 excluded: 0.5 / (9 + 1) = 0.05
+      const correction = weightedBceCorrection({ weights: [4, 0], excluded: [1] }, 9);
+      const loss = correctedBinaryCrossentropy(correction);
+      const value = tf.tidy(() => loss(tf.tensor2d([[1, 0]]), tf.tensor2d([[0.5, 0.9]])).dataSync()[0] as number);
+      const expected = -(Math.log(0.2) + Math.log(1 - 0.05)) / 2;
+      assert.ok(Math.abs(value - expected) < 1e-5, `${value} vs ${expected}`);
+    });
+
+    it("equals the BCE of a model whose output layer was corrected", () => {
+      const correction = weightedBceCorrection({ weights: [2.5, 0.8, 0], excluded: [2] }, 40);
+      const model = tf.sequential({
+        layers: [
+          tf.layers.dense({
+            units: 3,
+            inputShape: [2],
+            activation: "sigmoid",
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+          }),
+        ],
+      });
+      const x = tf.tensor2d([
+        [0.3, -1.2],
+        [2, 0.5],
+        [-0.7, 0.1],
+      ]);
+      const y = tf.tensor2d([
+        [1, 0, 0],
+        [0, 1, 0],
+        [1, 1, 0],
+      ]);
+      const before = tf.tidy(() => correctedBinaryCrossentropy(correction)(y, model.predict(x) as tf.Tensor).dataSync()[0] as number);
+      correctOutputLayer(model, correction);
+      const after = tf.tidy(() => binaryCrossentropy(y, model.predict(x) as tf.Tensor).dataSync()[0] as number);
+      assert.ok(Math.abs(before - after) < 1e-5, `${before} vs ${after}`);
+      tf.dispose([x, y]);
+      model.dispose();
     });
   });
 });

@@ -88,8 +88,9 @@ export async function predictFilms(
   if (kind === "pretrained") {
     const log = options.log ?? console.log;
     const encoders = pretrainedEncoders(trained);
-    const overview = await overviewFeatures(films, { cacheDir: options.cacheDir, log });
-    const poster = await posterFeatures(films, { cacheDir: options.cacheDir, size: encoders.poster.inputSize ?? 224, log });
+    // Features of every film of the dataset: the cache a training run (or an earlier evaluation) wrote for it.
+    const overview = await overviewFeatures(dataset.films, { cacheDir: options.cacheDir, log });
+    const poster = await posterFeatures(dataset.films, { cacheDir: options.cacheDir, size: encoders.poster.inputSize ?? 224, log });
     const features = featureInputs(dataset, [poster, overview], trained.tfidf);
     const kept = rows.filter((r) => features.has(r));
     const probabilities = await predictBatches(trained.model, kept.length, (s, e) => features.inputs(kept.slice(s, e)));

@@ -316,6 +316,7 @@ export async function fusionContenders(
 
 /** A head's validation probabilities, with the Ids of their films (train/runs.ts trainPretrainedHead). */
 export interface HeadPredictions {
+  name: string;
   ids: readonly string[];
   probabilities: Float32Array;
 }
@@ -332,9 +333,6 @@ function alignedRows(head: HeadPredictions, target: readonly string[], genres: n
   return out;
 }
 
-export const TEXT_HEAD_NAME = "text head (USE-lite + TF-IDF)";
-export const POSTER_HEAD_NAME = "poster head (MobileNetV2)";
-
 /**
  * The contenders of notebook 06: every contender of notebook 05 (fusionContenders; the comparison's models
  * in order: CNN, LSTM, the joint model of notebook 05, the pretrained joint model), then the two heads on
@@ -346,7 +344,7 @@ export async function pretrainedContenders(
   split: Split,
   linear: LinearBaseline,
   seed: number,
-  heads: { text: HeadPredictions; poster: HeadPredictions; textName?: string },
+  heads: { text: HeadPredictions; poster: HeadPredictions },
 ): Promise<{ contenders: Contender[]; lateWeights: [number, number] }> {
   const pretrained = comparison.models[3];
   if (!pretrained)
@@ -360,8 +358,8 @@ export async function pretrainedContenders(
   const poster = alignedRows(heads.poster, ids, genres, "the poster head");
   const late = weightedLateFusion(comparison.yTrue, poster, text, genres, seed);
   contenders.push(
-    { name: heads.textName ?? TEXT_HEAD_NAME, role: "text-head", probabilities: text },
-    { name: POSTER_HEAD_NAME, role: "poster-head", probabilities: poster },
+    { name: heads.text.name, role: "text-head", probabilities: text },
+    { name: heads.poster.name, role: "poster-head", probabilities: poster },
     { name: `late fusion of the heads (w = ${late.weights.join(" / ")})`, role: "late-heads", probabilities: late.probabilities },
     { name: pretrained.name, role: "pretrained", probabilities: pretrained.probabilities },
   );

@@ -366,6 +366,8 @@ function selectionLoss(run: TrainingRun): { validationLoss?: LossFunction } {
 /** One branch of a pretrained run trained alone, on the same films, loss and selection as the joint model. */
 export interface HeadResult {
   head: "text" | "poster";
+  /** e.g. "text head (USE-lite)", "poster head (MobileNetV2 at 160)". */
+  name: string;
   model: tf.LayersModel;
   history: TrainingHistory;
   /** Probabilities on the run's validation films (run.data.validation), row-major, corrected like the joint model's. */
@@ -420,7 +422,9 @@ export async function trainPretrainedHead(
   const rows = run.data.validation;
   const probabilities = await predictBatches(model, rows.length, (start, end) => makeBatch(rows.slice(start, end)).inputs);
   const ids = rows.map((r) => (run.dataset.films[r] as { id: string }).id);
-  return { head, model, history, probabilities, ids, seconds: (performance.now() - started) / 1000 };
+  const name =
+    head === "text" ? `text head (USE-lite${run.tfidf ? " + TF-IDF" : ""})` : `poster head (MobileNetV2 at ${run.settings.posterSize})`;
+  return { head, name, model, history, probabilities, ids, seconds: (performance.now() - started) / 1000 };
 }
 
 /**

@@ -12,6 +12,7 @@ import { Jimp } from "jimp";
 import type { TrainingHistory } from "../train/history";
 import { Dataset, Split, genreCounts } from "../data/dataset";
 import type { PosterSet } from "../data/posters";
+import { MOBILENET_CLASSES } from "../encoders/mobilenet";
 import { TextVectorizer, tokenize } from "../data/text";
 
 export interface Figure {
@@ -169,6 +170,49 @@ function textTable(columns: readonly string[], rows: readonly (readonly (string 
   const all = [columns.map(String), ...rows.map((r) => r.map(formatCell))];
   const widths = columns.map((_, j) => Math.max(...all.map((r) => (r[j] ?? "").length)));
   return all.map((r) => r.map((c, j) => c.padEnd(widths[j] as number)).join("  ")).join("\n");
+}
+
+/**
+ * What MobileNetV2's own head (five content-safety classes) says of the posters of each genre: the mean
+ * class score over the genre's films, as a heat map. `features` rows are 1,280 pooled features then the
+ * five scores.
+ */
+export function posterClassFigure(dataset: Dataset, features: { ids: readonly string[]; dims: number; data: Float32Array }): Figure {
+  const classes = MOBILENET_CLASSES.length;
+  const row = new Map(features.ids.map((id, i) => [id, i]));
+  const g = dataset.genres.length;
+  const sums = Array.from({ length: g }, () => new Float64Array(classes));
+  const counts = new Array<number>(g).fill(0);
+  dataset.films.forEach((film, f) => {
+    const r = row.get(film.id);
+    if (r === undefined) return;
+    const scores = features.data.subarray(r * features.dims + features.dims - classes, (r + 1) * features.dims);
+    for (let j = 0; j < g; j++) {
+      if (!dataset.labels[f * g + j]) continue;
+      counts[j] = (counts[j] as number) + 1;
+      scores.forEach((s, c) => ((sums[j] as Float64Array)[c] += s));
+    }
+  });
+  const shown = dataset.genres.map((_, j) => j).filter((j) => (counts[j] as number) > 0);
+  return {
+    data: [
+      {
+        type: "heatmap",
+        x: [...MOBILENET_CLASSES],
+        y: shown.map((j) => `${dataset.genres[j]} (${counts[j]})`),
+        z: shown.map((j) => Array.from(sums[j] as Float64Array, (s) => s / (counts[j] as number))),
+        colorscale: "Blues",
+        zmin: 0,
+        zmax: 1,
+      },
+    ],
+    layout: {
+      title: { text: "MobileNetV2's own classes: mean score of each genre's posters" },
+      height: 640,
+      margin: { l: 150 },
+      yaxis: { autorange: "reversed" },
+    },
+  };
 }
 
 /** Films per genre in the training and validation parts of a split, with their shares. */

@@ -4,6 +4,7 @@
  *
  *   npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N]
  *                    [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]
+ *                    [--no-encoders] [--encoder-films N]
  *
  * - cnn: random 64x64x3 posters, 25 random binary labels;
  * - lstm: REAL overviews when the dataset is there (IMDB_DATA_DIR or --data), vectorized with the
@@ -15,6 +16,9 @@
  * Prediction is model.apply(x, {training: false}) read back, batch 64.
  * `--small` runs tiny variants (16x16 posters, a 200-word vocabulary, batch 4) for tests.
  * `--profile` prints the time per kernel (stderr, one JSON line per model) of the measured steps.
+ * Then one line per pretrained encoder: feature extraction in films/s, end to end (USE-lite on overviews;
+ * MobileNetV2 decoding JPEG posters and reading them at the quick preset's size and at 224), on a seeded
+ * sample of the dataset's films (synthetic ones without it). Not with --small; --no-encoders skips them.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,8 +27,12 @@ import * as tf from "@tensorflow/tfjs";
 import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
 import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
 import { buildCnn, buildLstm } from "../models/coursework";
-import { seededRandom, shuffled } from "../runtime/random";
+import { randomInt, seededRandom, shuffled } from "../runtime/random";
 import { TextVectorizer, overviewTensor } from "../data/text";
+import { DecodedPoster, decodePoster } from "../data/posters";
+import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
+import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
+import { PRETRAINED_PRESETS } from "../train/presets";
 import { binaryCrossentropy } from "../train/losses";
 import { kerasAdam, trainStep } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";
@@ -47,6 +55,10 @@ export interface BenchOptions {
   profile: boolean;
   dataDir: string;
   seed: number;
+  /** Also time the pretrained encoders' feature extraction (films/s); off with --small or --no-encoders. */
+  encoders: boolean;
+  /** Films per encoder timing. */
+  encoderFilms: number;
 }
 
 export interface BenchResult {
@@ -87,12 +99,15 @@ export interface BenchResult {
 }
 
 export const BENCH_USAGE =
-  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]";
+  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const args = parseArgs(
     argv,
-    { values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed"], flags: ["small", "profile"] },
+    {
+      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films"],
+      flags: ["small", "profile", "no-encoders"],
+    },
     BENCH_USAGE,
   );
   if (args.help) throw new Error(BENCH_USAGE);
@@ -115,6 +130,8 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     profile: args.flags["profile"] === true,
     dataDir: args.values["data"] !== undefined ? path.resolve(args.values["data"]) : env[ENV.dataDir] || DEFAULT_DATA_DIR,
     seed: integerOption(args, "seed", 0, BENCH_USAGE) ?? 1,
+    encoders: !small && args.flags["no-encoders"] !== true,
+    encoderFilms: integerOption(args, "encoder-films", 8, BENCH_USAGE) ?? 256,
   };
 }
 
@@ -409,11 +426,94 @@ export async function benchModel(
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// Pretrained encoders: feature extraction speed
+
+export interface EncoderBenchResult {
+  /** "use-lite" or "mobilenet-v2". */
+  model: string;
+  backend: string;
+  threads: number;
+  /** Posters: the encoder's input size. */
+  inputSize?: number;
+  films: number;
+  /** End to end: tokenising and embedding overviews; decoding JPEGs and extracting poster features. */
+  filmsPerSec: number;
+  seconds: number;
+  inputs: "real" | "synthetic";
+  peakRssMB: number;
+  cpu: string;
+  cores: number;
+  node: string;
+  loadAverage: number;
+}
+
+/** Films for the encoder timings: a seeded sample of the dataset's when it is there. */
+function encoderFilms(options: BenchOptions): {
+  overviews: string[];
+  posters: (() => Promise<DecodedPoster>)[];
+  inputs: "real" | "synthetic";
+} {
+  const random = seededRandom(options.seed);
+  const n = options.encoderFilms;
+  if (fs.existsSync(path.join(options.dataDir, CSV_FILE))) {
+    const films = shuffled(loadDataset(options.dataDir).films, random).slice(0, n);
+    return { overviews: films.map((f) => f.overview), posters: films.map((f) => () => decodePoster(f.posterFile)), inputs: "real" };
+  }
+  const words = ["a", "young", "detective", "hunts", "killer", "in", "the", "city", "family", "love", "war", "space", "haunted", "house"];
+  const overviews = Array.from({ length: n }, () => Array.from({ length: 26 }, () => words[randomInt(random, words.length)]).join(" "));
+  const poster = (): DecodedPoster => ({ width: 150, height: 300, data: Float32Array.from({ length: 150 * 300 * 3 }, () => random()) });
+  return { overviews, posters: Array.from({ length: n }, () => async () => poster()), inputs: "synthetic" };
+}
+
+export async function benchEncoders(options: BenchOptions, backend: BackendInfo, sizes: readonly number[]): Promise<EncoderBenchResult[]> {
+  const films = encoderFilms(options);
+  const base = (model: string, seconds: number, loadAverage: number) => ({
+    model,
+    backend: backend.name,
+    threads: backend.threads,
+    films: films.overviews.length,
+    filmsPerSec: round(films.overviews.length / seconds),
+    seconds: round(seconds, 2),
+    inputs: films.inputs,
+    peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    ...machine(),
+    loadAverage,
+  });
+  const results: EncoderBenchResult[] = [];
+  const sentences = await loadSentenceEncoder();
+  try {
+    await embedTexts(sentences, films.overviews.slice(0, 8)); // warm-up
+    const loadAverage = round(os.loadavg()[0] ?? 0, 2);
+    const t0 = performance.now();
+    await embedTexts(sentences, films.overviews);
+    results.push(base("use-lite", (performance.now() - t0) / 1000, loadAverage));
+  } finally {
+    sentences.model.dispose();
+  }
+  for (const size of sizes) {
+    const images = await loadImageEncoder(size);
+    try {
+      await imageFeatures(images, [await (films.posters[0] as () => Promise<DecodedPoster>)()]); // warm-up
+      const loadAverage = round(os.loadavg()[0] ?? 0, 2);
+      const t0 = performance.now();
+      for (let i = 0; i < films.posters.length; i += 8) {
+        const batch = await Promise.all(films.posters.slice(i, i + 8).map((decode) => decode()));
+        await imageFeatures(images, batch);
+      }
+      results.push({ ...base("mobilenet-v2", (performance.now() - t0) / 1000, loadAverage), inputSize: size });
+    } finally {
+      images.model.dispose();
+    }
+  }
+  return results;
+}
+
 /** Selects the backend (threads from options.threads when given) and benchmarks each model. */
 export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): Promise<BenchResult[]> {
+): Promise<(BenchResult | EncoderBenchResult)[]> {
   const lines: string[] = [];
   const backend = await selectBackend({
     ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
@@ -421,8 +521,9 @@ export async function runBench(
   });
   for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
   log(describeBackend(backend));
-  const results: BenchResult[] = [];
+  const results: (BenchResult | EncoderBenchResult)[] = [];
   for (const kind of options.models) results.push(await benchModel(kind, options, backend, log));
+  if (options.encoders) results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
   return results;
 }
 

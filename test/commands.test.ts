@@ -80,6 +80,51 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.ok(fs.existsSync(path.join(out, "model.json")));
   });
 
+  /** Starts `train` in the background; resolves `ready` once its output matches `pattern`. */
+  function startTraining(args: string[], pattern: RegExp) {
+    const child = spawn(process.execPath, [path.join(COMMANDS, "train.js"), ...args], { env: { ...process.env, ...env } });
+    let output = "";
+    let signalReady: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (signalReady = resolve));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) signalReady();
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    const done = new Promise<number | null>((resolve) => child.on("close", resolve));
+    return { child, ready, done, output: () => output };
+  }
+
+  it("a retrain into an existing model folder, interrupted before its first checkpoint, leaves the old model whole and usable", async () => {
+    const before = fs.readFileSync(path.join(cnnDir, "info.json"), "utf8");
+    const weightsBefore = fs.readdirSync(path.join(cnnDir));
+    const retrain = startTraining(["cnn", "--preset", "smoke", "--epochs", "50", "--out", cnnDir], /training run /);
+    await retrain.ready;
+    retrain.child.kill("SIGINT");
+    assert.equal(await retrain.done, 0, retrain.output());
+    assert.match(retrain.output(), /no epoch completed: nothing was kept, and .* is unchanged/);
+    assert.doesNotMatch(retrain.output(), /weights of epoch 0/);
+    assert.equal(fs.readFileSync(path.join(cnnDir, "info.json"), "utf8"), before);
+    assert.deepEqual(fs.readdirSync(path.join(cnnDir)), weightsBefore);
+    const predicted = run("predict", ["--model", cnnDir, "--poster", path.join(data, "Images", "tt9000000.jpg")], env);
+    assert.equal(predicted.status, 0, predicted.output);
+  });
+
+  it("a second run into a folder that is being trained is refused, and the folder stays loadable", async () => {
+    const out = path.join(dir, "contested");
+    const first = startTraining(["cnn", "--preset", "smoke", "--epochs", "200", "--out", out], /epoch 1\/200/);
+    await first.ready;
+    const second = run("train", ["cnn", "--preset", "smoke", "--epochs", "1", "--out", out], env);
+    assert.equal(second.status, 1, second.output);
+    assert.match(second.stderr, new RegExp(`${out} is being trained by another run \\(process ${first.child.pid} on `));
+    first.child.kill("SIGINT");
+    assert.equal(await first.done, 0, first.output());
+    const predicted = run("predict", ["--model", out, "--poster", path.join(data, "Images", "tt9000000.jpg")], env);
+    assert.equal(predicted.status, 0, predicted.output);
+    assert.ok(!fs.existsSync(`${out}.lock`));
+  });
+
   it("trains the joint model (smoke: frozen CNN + TF-IDF branch, corrected weighted loss); predict and evaluate need both inputs", () => {
     const outDir = path.join(dir, "out");
     const fusionEnv = { ...env, WORKBOOK_OUT_DIR: outDir };
@@ -212,5 +257,45 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     const r = run("evaluate", ["--model", lstmDir, "--data", other], env);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /different genre columns than the model.*missing: Western; not in the model: Westerns/);
+  });
+
+  it("validate reports every problem and exits 1 only when something is fatal; evaluate lists the films it could not score", () => {
+    const broken = path.join(dir, "broken");
+    fs.cpSync(data, broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, "Images", "tt9000003.jpg"), "not an image at all");
+    fs.rmSync(path.join(broken, "Images", "tt9000004.jpg"));
+    const checked = run("validate", ["--data", broken]);
+    assert.equal(checked.status, 0, checked.output);
+    assert.match(checked.stdout, /39 films loaded from 40 rows/);
+    assert.match(checked.stdout, /skip: IMDB_overview_genres\.csv line \d+ \(Id tt9000004\): poster Images\/tt9000004\.jpg is missing/);
+    assert.match(checked.stdout, /poster of tt9000003 cannot be read \(.*tt9000003\.jpg: not a JPEG or PNG image/);
+    assert.match(checked.stdout, /38 of the 40 films are usable for every model/);
+
+    fs.writeFileSync(path.join(broken, "IMDB_overview_genres.csv"), "Id,Genre,Overview\n");
+    const fatal = run("validate", ["--data", broken]);
+    assert.equal(fatal.status, 1);
+    assert.match(fatal.stdout, /fatal: IMDB_overview_genres\.csv: line 1: no genre columns between Genre and Overview/);
+
+    fs.copyFileSync(path.join(data, "IMDB_overview_genres.csv"), path.join(broken, "IMDB_overview_genres.csv"));
+    const report = path.join(dir, "broken-eval.json");
+    const evaluated = run("evaluate", ["--model", cnnDir, "--data", broken, "--json", report], env);
+    assert.equal(evaluated.status, 0, evaluated.output);
+    assert.match(evaluated.stdout, /2 film\(s\) of the dataset are not in these figures/);
+    const json = JSON.parse(fs.readFileSync(report, "utf8"));
+    assert.equal(json.films, 38);
+    assert.deepEqual(json.skipped.map((f: { id: string }) => f.id).sort(), ["tt9000003", "tt9000004"]);
+  });
+
+  it("train fusion --cnn takes the CNN from any folder", () => {
+    const out = path.join(dir, "fusion-from");
+    const r = run("train", ["fusion", "--preset", "smoke", "--epochs", "1", "--cnn", cnnDir, "--out", out], {
+      ...env,
+      WORKBOOK_OUT_DIR: path.join(dir, "empty-out"),
+    });
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.output, /copied 9 layers/);
+    const missing = run("train", ["fusion", "--preset", "smoke", "--cnn", path.join(dir, "nope")], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /start 'trained' needs the CNN in .*nope/);
   });
 });

@@ -211,4 +211,112 @@ describe("dataset", () => {
       films.map((f) => GENRES.filter((g) => f.genres.includes(g))),
     );
   });
+
+  describe("broken files: every problem named, nothing merged or dropped silently", () => {
+    const films = ["tt0000001", "tt0000002", "tt0000003", "tt0000004", "tt0000005"];
+    const lines = () => [
+      HEADER,
+      row("tt0000001", "['Drama']", { Drama: "1" }, "First, a fine overview."),
+      row("tt0000002", "['Comedy']", { Comedy: "1" }, "Second, also fine."),
+      row("tt0000003", "['Horror']", { Horror: "1" }, "Third, fine."),
+      row("tt0000004", "['Western']", { Western: "1" }, "Fourth, fine."),
+      row("tt0000005", "['War']", { War: "1" }, "Fifth, fine."),
+    ];
+    const problemsOf = (d: { problems: { severity: string; line?: number; id?: string; message: string }[] }) =>
+      d.problems.map((p) => `${p.severity} ${p.line} ${p.id}: ${p.message}`);
+
+    it("a missing closing quote: the row that runs on and every record it swallowed are skips that name their lines and Ids", () => {
+      const csv = lines();
+      csv[2] = (csv[2] as string).replace('"Second, also fine."', '"Second, the quote is never closed.');
+      const d = loadDataset(writeDataset(csv.join("\n"), films));
+      const problems = problemsOf(d);
+      // tt0000002's row ran on; the records after it that it swallowed are named, none is merged into an overview
+      assert.ok(
+        problems.some((p) => /^skip 3 tt0000002: broken quoting: this row runs on over the records of line\(s\) 4 \(tt0000003\)/.test(p)),
+        problems.join("\n"),
+      );
+      assert.ok(
+        problems.some((p) => /^skip 4 tt0000003: this record was read as part of the row that starts on line 3/.test(p)),
+        problems.join("\n"),
+      );
+      const loaded = d.films.map((f) => f.id);
+      assert.ok(!loaded.includes("tt0000002") && !loaded.includes("tt0000003"), loaded.join(","));
+      assert.ok(
+        d.films.every((f) => !f.overview.includes("tt000000")),
+        "no overview holds another record's text",
+      );
+      // every record of the file is accounted for: loaded, or skipped with its Id
+      const skipped = d.problems.filter((p) => p.severity === "skip").map((p) => p.id);
+      assert.deepEqual([...loaded, ...skipped].sort(), [...films].sort());
+      assert.equal(d.rowsRead, 5);
+      assert.match(describeProblems(d), /films loaded from 5 rows/);
+    });
+
+    it("an unterminated quote at the end of a line (a stray quote inside a field): the parser's error is a named skip", () => {
+      const csv = lines();
+      csv[4] = (csv[4] as string).replace("Fourth, fine.", 'Fourth \'s "odd" quote');
+      csv[4] = (csv[4] as string).replace(/,"?Fourth[^\n]*$/, ',"Fourth has a "stray" quote in the middle"');
+      const d = loadDataset(writeDataset(csv.join("\n"), films));
+      const problems = problemsOf(d);
+      const loaded = d.films.map((f) => f.id);
+      const skipped = d.problems.filter((p) => p.severity === "skip").map((p) => p.id);
+      assert.deepEqual([...loaded, ...skipped].sort(), [...films].sort(), problems.join("\n"));
+      assert.ok(
+        problems.some((p) => /^skip 5 tt0000004: .*(could not read this row|runs on)/.test(p)),
+        problems.join("\n"),
+      );
+    });
+
+    it("reads a file with a byte-order mark and CRLF line ends like any other", () => {
+      const d = loadDataset(writeDataset("\ufeff" + lines().join("\r\n") + "\r\n", films));
+      assert.deepEqual(
+        d.films.map((f) => f.id),
+        films,
+      );
+      assert.deepEqual(d.problems, []);
+      assert.equal(d.films[0]?.overview, "First, a fine overview.");
+      assert.deepEqual(
+        d.films.map((f) => f.line),
+        [2, 3, 4, 5, 6],
+      );
+    });
+
+    it("a header-only file and a file whose every row is unusable are fatal errors naming the file", () => {
+      const headerOnly = writeDataset(HEADER + "\n", []);
+      assert.throws(
+        () => loadDataset(headerOnly),
+        (e: unknown) => e instanceof DatasetError && /IMDB_overview_genres\.csv: the file has a header but no film rows/.test(e.message),
+      );
+      const noPosters = writeDataset(lines().join("\n"), []);
+      assert.throws(
+        () => loadDataset(noPosters),
+        (e: unknown) =>
+          e instanceof DatasetError &&
+          /none of the 5 rows is usable/.test(e.message) &&
+          /poster Images\/tt0000001\.jpg is missing/.test(e.message),
+      );
+    });
+
+    it("warns, naming the rows, when the file is not UTF-8 (Latin-1)", () => {
+      const csv = lines();
+      csv[3] = (csv[3] as string).replace("Third, fine.", "Thérèse, a café in Zürich.");
+      const dir = writeDataset("", films);
+      fs.writeFileSync(path.join(dir, "IMDB_overview_genres.csv"), Buffer.from(csv.join("\n"), "latin1"));
+      const d = loadDataset(dir);
+      assert.equal(d.films.length, 5);
+      const warnings = d.problems.filter((p) => p.severity === "warning");
+      assert.equal(warnings.length, 1);
+      assert.equal(warnings[0]?.id, "tt0000003");
+      assert.match(warnings[0]?.message ?? "", /not valid UTF-8.*Latin-1/);
+    });
+
+    it("a 0-byte poster is reported as empty, not as missing", () => {
+      const dir = writeDataset(lines().join("\n"), films);
+      fs.writeFileSync(path.join(dir, "Images", "tt0000005.jpg"), "");
+      const d = loadDataset(dir);
+      const problem = d.problems.find((p) => p.id === "tt0000005");
+      assert.equal(problem?.severity, "skip");
+      assert.match(problem?.message ?? "", /poster Images\/tt0000005\.jpg is empty \(0 bytes\)/);
+    });
+  });
 });

@@ -50,6 +50,16 @@ async function main(): Promise<void> {
     dataset.films.map((_, i) => i),
     { cacheDir: workbookPaths().cacheDir },
   );
+  const skippedFilms = [
+    ...dataset.problems
+      .filter((p) => p.severity === "skip")
+      .map((p) => ({ id: p.id ?? `line ${p.line}`, file: p.file, reason: p.message })),
+    ...predictions.skipped,
+  ];
+  if (skippedFilms.length > 0) {
+    console.log(`\n${skippedFilms.length} film(s) of the dataset are not in these figures:`);
+    for (const f of skippedFilms) console.log(`  skipped ${f.id}: ${f.reason}`);
+  }
   const rowOf = new Map(dataset.films.map((f, i) => [f.id, i]));
   const genres = trained.info.genres;
   const yTrue = new Float32Array(predictions.ids.length * genres.length);
@@ -57,7 +67,13 @@ async function main(): Promise<void> {
 
   const atHalf = evaluate(yTrue, predictions.probabilities, genres, 0.5);
   printEvaluation("at threshold 0.5", atHalf);
-  const report: Record<string, unknown> = { model: trained.dir, kind: trained.info.kind, dataset: dataset.dir, ...atHalf };
+  const report: Record<string, unknown> = {
+    model: trained.dir,
+    kind: trained.info.kind,
+    dataset: dataset.dir,
+    ...atHalf,
+    skipped: skippedFilms,
+  };
   if (trained.thresholds) {
     const tuned = evaluate(yTrue, predictions.probabilities, genres, trained.thresholds.thresholds);
     printEvaluation(

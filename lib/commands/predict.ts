@@ -37,12 +37,12 @@ async function main(): Promise<void> {
 
   if (posterAndOverview) {
     const file = path.resolve(args.values["poster"] as string);
-    print(file, await predictPosterAndOverview(trained, file, args.values["overview"] as string));
+    print(file, await predictPosterAndOverview(trained, file, args.values["overview"] as string, (l) => console.error(l)));
   } else if (args.values["poster"] !== undefined) {
     const file = path.resolve(args.values["poster"]);
     print(file, await predictPoster(trained, file));
   } else if (args.values["overview"] !== undefined) {
-    print("overview", await predictOverview(trained, args.values["overview"]));
+    print("overview", await predictOverview(trained, args.values["overview"], (l) => console.error(l)));
   } else {
     const dataset = loadDataset(path.resolve(args.values["data"] as string), { checkPosters: trained.info.kind !== "lstm" });
     log(describeProblems(dataset, 10));

@@ -13,10 +13,14 @@ import { formatEpochLine, terminalProgress } from "../workbook/progress";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE =
-  "usage: npm run train -- <cnn|lstm|fusion|pretrained> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR]";
+  "usage: npm run train -- <cnn|lstm|fusion|pretrained> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]";
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2), { values: ["preset", "epochs", "out", "data"], positionals: true }, USAGE);
+  const options = parseArgs(
+    process.argv.slice(2),
+    { values: ["preset", "epochs", "out", "data", "cnn", "lstm"], positionals: true },
+    USAGE,
+  );
   if (options.help) return console.log(USAGE);
   const [kind, ...extra] = options.positionals;
   if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion" && kind !== "pretrained")
@@ -30,7 +34,10 @@ async function main(): Promise<void> {
   const backend = await selectBackend();
   console.log(describeBackend(backend));
   const override = epochs === undefined ? {} : { epochs };
-  const context: RunContext = { paths: workbookPaths(env), preset, backend, ...(dir === undefined ? {} : { dir }) };
+  const branchDirs = Object.fromEntries(
+    (["cnn", "lstm"] as const).filter((k) => options.values[k] !== undefined).map((k) => [k, path.resolve(options.values[k] as string)]),
+  );
+  const context: RunContext = { paths: workbookPaths(env), preset, backend, branchDirs, ...(dir === undefined ? {} : { dir }) };
   const prepare: Record<typeof kind, () => [string[], Promise<TrainingRun>]> = {
     cnn: () => {
       const settings = { ...CNN_PRESETS[preset], ...override };
@@ -58,8 +65,9 @@ async function main(): Promise<void> {
   // trainRun stops after the current batch on Ctrl-C (SIGINT) and keeps the best checkpoint.
   const history = await trainRun(run, { progress: terminalProgress() });
   const best = history.epochs.find((e) => e.epoch === history.bestEpoch);
+  if (!best) return; // trainRun said that nothing was kept
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
-  if (best) console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
+  console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
   const encoderFile =
     (run.kind === "lstm" || run.kind === "fusion") && run.vectorizer
       ? ", vocabulary.json"
@@ -67,7 +75,7 @@ async function main(): Promise<void> {
         ? ", tfidf.json"
         : "";
   console.log(
-    `wrote ${run.dir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile})`,
+    `wrote ${run.runDir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile}); ${run.dir} points at it`,
   );
 }
 

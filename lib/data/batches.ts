@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Dataset, Film, Split, labelTensor } from "./dataset";
 import { PosterSet, posterBatch, posterIndex } from "./posters";
-import { TextVectorizer, overviewTensor } from "./text";
+import { OOV_ID, TextVectorizer, overviewTensor } from "./text";
 import { TfidfVectorizer } from "./tfidf";
 
 export interface Batch {
@@ -58,6 +58,16 @@ export function posterTrainingData(dataset: Dataset, posters: PosterSet, split: 
 
 /** What turns overviews into the joint model's overview input: token ids ('lstm' branch) or TF-IDF rows ('tfidf'). */
 export type OverviewEncoder = TextVectorizer | TfidfVectorizer;
+
+/**
+ * Whether a text has words but none the encoder knows (all out of vocabulary, or no TF-IDF term): the
+ * model then sees the same input as for an empty overview, and predicts from its biases alone.
+ */
+export function unknownWordsOnly(encoder: OverviewEncoder, text: string): boolean {
+  if (encoder instanceof TfidfVectorizer) return encoder.transform([text]).values.length === 0;
+  const ids = encoder.encode(text);
+  return ids.length > 0 && ids.every((id) => id === OOV_ID);
+}
 
 /**
  * The overview input of the joint model for `texts`, encoded once: a function giving the tensor of the

@@ -90,7 +90,8 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
     throw fatal(imagesDir, `poster folder ${IMAGES_DIR}/ not found in ${dir}.`);
   }
 
-  const rows = parseCsvRows(fs.readFileSync(csvFile, "utf8"));
+  const parsed = parseCsvRows(stripBom(fs.readFileSync(csvFile, "utf8")));
+  const rows = parsed.rows;
   const header = rows.shift();
   if (!header) throw fatal(csvFile, "the file is empty.");
   const columns = header.fields.map((c) => c.trim());
@@ -119,14 +120,38 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
     report("warning", 1, undefined, `genre columns differ from the coursework's 25: ${genres.join(", ")}`);
   }
 
-  const posterNames = checkPosters ? listPosterFiles(imagesDir) : new Set<string>();
+  const posterSizes = checkPosters ? posterFileSizes(imagesDir) : new Map<string, number>();
   const firstLineOfId = new Map<string, number>();
   const films: Film[] = [];
   const labelRows: Uint8Array[] = [];
 
+  // A record (a line that starts with an Id) that is not where a row starts was swallowed by the row before it:
+  // a quote that was never closed makes the parser read on across lines. Both are reported, neither is used.
+  const swallowedBy = swallowedRecords(parsed.recordStarts, rows);
+  for (const [row, swallowed] of swallowedBy) {
+    for (const record of swallowed) {
+      report(
+        "skip",
+        record.line,
+        record.id,
+        `this record was read as part of the row that starts on line ${row.line} (a quote there is not closed); record skipped`,
+      );
+    }
+  }
+
   for (const row of rows) {
     const { fields, line } = row;
     const id = (fields[idCol] ?? "").trim();
+    const swallowed = swallowedBy.get(row);
+    if (swallowed) {
+      const lines = swallowed.map((r) => `${r.line} (${r.id})`).join(", ");
+      report("skip", line, id, `broken quoting: this row runs on over the records of line(s) ${lines}; row skipped`);
+      continue;
+    }
+    if (row.errors.length > 0) {
+      report("skip", line, id, `the CSV parser could not read this row (${row.errors.join("; ")}); row skipped`);
+      continue;
+    }
     if (fields.length !== columns.length) {
       report("skip", line, id, `row has ${fields.length} fields, the header has ${columns.length}; row skipped`);
       continue;
@@ -166,9 +191,21 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
 
     const posterName = `${id}.jpg`;
     const posterFile = path.join(imagesDir, posterName);
-    if (checkPosters && !posterNames.has(posterName)) {
+    if (checkPosters && !posterSizes.has(posterName)) {
       report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is missing; row skipped`);
       continue;
+    }
+    if (checkPosters && posterSizes.get(posterName) === 0) {
+      report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is empty (0 bytes); row skipped`);
+      continue;
+    }
+    if (fields.some((f) => f.includes(REPLACEMENT_CHARACTER))) {
+      report(
+        "warning",
+        line,
+        id,
+        "the row holds bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably Latin-1 or Windows-1252; save it as UTF-8",
+      );
     }
 
     const oneHot = genres.filter((_, g) => labels[g] === 1);
@@ -184,18 +221,52 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
     labelRows.push(labels);
   }
 
+  const records = rows.length + [...swallowedBy.values()].reduce((n, r) => n + r.length, 0);
+  if (records === 0) throw fatal(csvFile, "the file has a header but no film rows.");
+  if (films.length === 0) {
+    throw new DatasetError([
+      ...problems.slice(0, 10),
+      { severity: "fatal", file: csvFile, message: `none of the ${records} rows is usable (${problems.length} problem(s); the first are above).` },
+    ]);
+  }
   const labels = new Uint8Array(films.length * genres.length);
   labelRows.forEach((row, i) => labels.set(row, i * genres.length));
-  return { dir, csvFile, imagesDir, genres, films, labels, problems, rowsRead: rows.length };
+  return { dir, csvFile, imagesDir, genres, films, labels, problems, rowsRead: records };
+}
+
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** The rows (by object) that ran on over later records, with those records' lines and Ids. */
+function swallowedRecords(recordStarts: readonly { line: number; id: string }[], rows: readonly CsvRow[]): Map<CsvRow, { line: number; id: string }[]> {
+  const rowStartLines = new Set(rows.map((r) => r.line));
+  const out = new Map<CsvRow, { line: number; id: string }[]>();
+  let r = 0;
+  for (const record of recordStarts) {
+    if (rowStartLines.has(record.line)) continue;
+    while (r + 1 < rows.length && (rows[r + 1] as CsvRow).line <= record.line) r++;
+    const row = rows[r] as CsvRow;
+    out.set(row, [...(out.get(row) ?? []), record]);
+  }
+  return out;
 }
 
 interface CsvRow {
   fields: string[];
   line: number;
+  /** The parser's complaints about this row (quotes it could not make sense of). */
+  errors: string[];
 }
 
-/** Parses CSV text into rows of raw string fields, remembering the line each row starts on. */
-function parseCsvRows(text: string): CsvRow[] {
+/**
+ * Parses CSV text into rows of raw string fields, remembering the line each row starts on and the parser's
+ * errors for it; also lists every line that starts like a record (an Id then a comma), so that a row that
+ * swallowed records through a missing quote can be caught.
+ */
+function parseCsvRows(text: string): { rows: CsvRow[]; recordStarts: { line: number; id: string }[] } {
   const rows: CsvRow[] = [];
   let rowStart = 0;
   let line = 1;
@@ -205,13 +276,21 @@ function parseCsvRows(text: string): CsvRow[] {
       const fields = result.data;
       const end = result.meta.cursor;
       const isBlank = fields.length === 1 && fields[0] === "";
-      if (!isBlank) rows.push({ fields, line });
+      if (!isBlank) rows.push({ fields, line, errors: result.errors.map((e) => `${e.code}: ${e.message}`) });
       line += countNewlines(text, rowStart, end + 1);
       rowStart = end + 1;
     },
   });
-  return rows;
+  const recordStarts: { line: number; id: string }[] = [];
+  text.split("\n").forEach((l, i) => {
+    const m = RECORD_START.exec(l);
+    if (m && i > 0) recordStarts.push({ line: i + 1, id: m[1] as string });
+  });
+  return { rows, recordStarts };
 }
+
+/** How a record's line starts: its Id, possibly quoted, then a comma. */
+const RECORD_START = /^"?(tt\d{7,8})"?,/;
 
 function countNewlines(text: string, from: number, to: number): number {
   let n = 0;
@@ -219,14 +298,13 @@ function countNewlines(text: string, from: number, to: number): number {
   return n;
 }
 
-function listPosterFiles(imagesDir: string): Set<string> {
-  // Empty files are treated as missing: they can never be decoded.
-  const names = new Set<string>();
+/** The poster folder's files and their sizes in bytes (an empty file can never be decoded). */
+function posterFileSizes(imagesDir: string): Map<string, number> {
+  const sizes = new Map<string, number>();
   for (const entry of fs.readdirSync(imagesDir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    if (fs.statSync(path.join(imagesDir, entry.name)).size > 0) names.add(entry.name);
+    if (entry.isFile()) sizes.set(entry.name, fs.statSync(path.join(imagesDir, entry.name)).size);
   }
-  return names;
+  return sizes;
 }
 
 /** Parses a Python list literal such as "['Comedy', 'Drama']"; undefined when it is not one. */

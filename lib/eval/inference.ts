@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
 import { decodePoster, loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
 import { overviewTensor, tokenize } from "../data/text";
-import { featureInputs, overviewInputs } from "../data/batches";
+import { featureInputs, overviewInputs, unknownWordsOnly } from "../data/batches";
 import { overviewFeatures, posterFeatures } from "../encoders/features";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
@@ -18,6 +18,21 @@ export interface Predictions {
   ids: string[];
   genres: string[];
   probabilities: Float32Array;
+  /** Films that could not be predicted (a poster that cannot be read), with the reason. */
+  skipped: { id: string; file: string; reason: string }[];
+}
+
+/** Logs one line naming the films whose overview has no word the model knows. */
+function warnUnknownWords(trained: TrainedModel, films: readonly Film[], log: (line: string) => void): void {
+  if (!trained.vectorizer && !trained.tfidf) return;
+  const encoder = overviewEncoder(trained);
+  const unknown = films.filter((f) => unknownWordsOnly(encoder, f.overview)).map((f) => f.id);
+  if (unknown.length > 0) {
+    log(
+      `warning: ${unknown.length} overview(s) have no word the model knows (${unknown.slice(0, 10).join(", ")}${unknown.length > 10 ? ", ..." : ""}): ` +
+        "their text adds nothing, the prediction comes from the model's biases (and the poster, for a joint model)",
+    );
+  }
 }
 
 /** Inputs of samples [start, end), built on demand (inside tf.tidy: intermediate tensors are freed). */
@@ -83,10 +98,11 @@ export async function predictFilms(
 ): Promise<Predictions> {
   checkGenres(trained, dataset);
   const films = rows.map((r) => dataset.films[r] as Film);
+  const log = options.log ?? console.log;
+  warnUnknownWords(trained, films, log);
   const genres = trained.info.genres;
   const { kind, sequenceLength } = trained.info;
   if (kind === "pretrained") {
-    const log = options.log ?? console.log;
     const encoders = pretrainedEncoders(trained);
     // Features of every film of the dataset: the cache a training run (or an earlier evaluation) wrote for it.
     const overview = await overviewFeatures(dataset.films, { cacheDir: options.cacheDir, log });
@@ -94,7 +110,13 @@ export async function predictFilms(
     const features = featureInputs(dataset, [poster, overview], trained.tfidf);
     const kept = rows.filter((r) => features.has(r));
     const probabilities = await predictBatches(trained.model, kept.length, (s, e) => features.inputs(kept.slice(s, e)));
-    return { ids: kept.map((r) => (dataset.films[r] as Film).id), genres, probabilities };
+    const wanted = new Set(films.map((f) => f.id));
+    return {
+      ids: kept.map((r) => (dataset.films[r] as Film).id),
+      genres,
+      probabilities,
+      skipped: poster.skipped.filter((p) => wanted.has(p.id)),
+    };
   }
   if (kind === "lstm") {
     const overviews = overviewInputs(
@@ -103,10 +125,10 @@ export async function predictFilms(
       sequenceLength,
     );
     const probabilities = await predictBatches(trained.model, films.length, (s, e) => overviews(range(s, e)));
-    return { ids: films.map((f) => f.id), genres, probabilities };
+    return { ids: films.map((f) => f.id), genres, probabilities, skipped: [] };
   }
   const size = trained.info.imageSize ?? 64;
-  const posters = await loadFilmPosters(films, { size, cacheDir: options.cacheDir, log: options.log ?? console.log });
+  const posters = await loadFilmPosters(films, { size, cacheDir: options.cacheDir, log });
   const index = posterIndex(posters);
   const kept = films.filter((f) => index.has(f.id));
   const posterTensor = (s: number, e: number) =>
@@ -127,7 +149,7 @@ export async function predictFilms(
     makeInputs = (s, e) => [posterTensor(s, e), overviews(range(s, e))];
   }
   const probabilities = await predictBatches(trained.model, kept.length, makeInputs);
-  return { ids: kept.map((f) => f.id), genres, probabilities };
+  return { ids: kept.map((f) => f.id), genres, probabilities, skipped: posters.skipped };
 }
 
 function range(start: number, end: number): number[] {
@@ -170,12 +192,18 @@ async function predictPretrained(trained: TrainedModel, file: string, overview: 
 }
 
 /** A joint model's probabilities for one film given by its poster file and its overview. */
-export async function predictPosterAndOverview(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
+export async function predictPosterAndOverview(
+  trained: TrainedModel,
+  file: string,
+  overview: string,
+  log: (line: string) => void = console.warn,
+): Promise<Float32Array> {
   if (trained.info.kind === "pretrained") return predictPretrained(trained, file, overview);
   if (trained.info.kind !== "fusion")
     throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
   const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
   if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
+  warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
   const size = trained.info.imageSize ?? 64;
   const pixels = await preparePoster(file, size);
   return predictBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviews([0])]);
@@ -193,13 +221,18 @@ export async function predictPoster(trained: TrainedModel, file: string): Promis
 }
 
 /** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
-export async function predictOverview(trained: TrainedModel, overview: string): Promise<Float32Array> {
+export async function predictOverview(
+  trained: TrainedModel,
+  overview: string,
+  log: (line: string) => void = console.warn,
+): Promise<Float32Array> {
   if (trained.info.kind === "fusion" || trained.info.kind === "pretrained")
     throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
   if (trained.info.kind !== "lstm" || !trained.vectorizer) {
     throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);
   }
   if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
+  warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
   const ids = trained.vectorizer.encode(overview);
   return predictBatches(trained.model, 1, () => overviewTensor([ids], trained.info.sequenceLength));
 }

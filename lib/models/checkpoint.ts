@@ -19,7 +19,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { syncDir, writeDurable } from "../runtime/files";
+import { loadJson, syncDir, writeDurable } from "../runtime/files";
 
 export const MODEL_JSON = "model.json";
 const WEIGHT_FILE = /^weights(?:-(\d+))?\.bin$/;
@@ -126,9 +126,22 @@ function modelJsonPath(dirOrFile: string): string {
 /** Reads a checkpoint's model.json (topology, manifest, metadata) without its weights. */
 export async function readModelJson(dirOrFile: string): Promise<tf.io.ModelJSON> {
   const file = modelJsonPath(dirOrFile);
-  const modelJson = JSON.parse(await fsp.readFile(file, "utf8")) as tf.io.ModelJSON;
+  const modelJson = await loadJson<tf.io.ModelJSON>(file, "model description");
+  if (typeof modelJson !== "object" || modelJson === null) throw new Error(`${file}: not a model description (expected a JSON object)`);
   if (modelJson.modelTopology == null) throw new Error(`${file}: no modelTopology (not a TF.js layers model)`);
+  if (!Array.isArray(modelJson.weightsManifest)) throw new Error(`${file}: no weightsManifest (the list of weight files)`);
   return modelJson;
+}
+
+const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** The bytes a manifest entry's values take in the weight file (quantised entries use their stored dtype). */
+function entryBytes(entry: tf.io.WeightsManifestEntry): number {
+  const values = entry.shape.reduce((a, b) => a * b, 1);
+  const dtype = entry.quantization?.dtype ?? entry.dtype;
+  const bytes = BYTES_PER_VALUE[dtype];
+  if (bytes === undefined) throw new Error(`weight ${entry.name}: unsupported dtype ${dtype}`);
+  return values * bytes;
 }
 
 /** An IOHandler for `tf.loadLayersModel(...)` reading a folder written by fileSaveHandler or tfjs-node. */
@@ -143,7 +156,27 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
         const buffers: Buffer[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
-          for (const p of group.paths) buffers.push(await fsp.readFile(path.join(dir, p)));
+          const groupBuffers: Buffer[] = [];
+          for (const p of group.paths) {
+            const weightFile = path.join(dir, p);
+            try {
+              groupBuffers.push(await fsp.readFile(weightFile));
+            } catch (error) {
+              const code = (error as NodeJS.ErrnoException).code;
+              throw new Error(
+                `${weightFile}: cannot read the weights that ${file} refers to (${code === "ENOENT" ? "file not found" : code})`,
+              );
+            }
+          }
+          // A truncated or foreign file would otherwise fail deep inside TF.js without naming it.
+          const have = groupBuffers.reduce((n, b) => n + b.byteLength, 0);
+          const need = group.weights.reduce((n, w) => n + entryBytes(w), 0);
+          if (have !== need) {
+            throw new Error(
+              `${group.paths.map((p) => path.join(dir, p)).join(", ")}: ${have} bytes of weights, but ${file} describes ${need} (truncated or from another model)`,
+            );
+          }
+          buffers.push(...groupBuffers);
         }
         const all = Buffer.concat(buffers);
         return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];

@@ -10,6 +10,7 @@
  */
 import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
@@ -38,7 +39,16 @@ export interface ModelInfo {
   preset: string;
   /** The notebook's or command's settings for this run (epochs, learning rate, ...). */
   settings: Record<string, unknown>;
-  dataset: { dir: string; films: number; trainFilms: number; validationFilms: number; seed: number };
+  dataset: {
+    dir: string;
+    films: number;
+    trainFilms: number;
+    validationFilms: number;
+    seed: number;
+    /** The split itself: the Ids of the training and validation films. */
+    trainIds?: string[];
+    validationIds?: string[];
+  };
   backend: string;
   /** CNN and fusion: posters are imageSize x imageSize. */
   imageSize?: number;
@@ -103,13 +113,36 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   };
   need(INFO_JSON, "model description");
   need(MODEL_JSON, "weights");
-  const info = await loadJson<ModelInfo>(path.join(dir, INFO_JSON), "model description");
+  const info = checkInfo(await loadJson(path.join(dir, INFO_JSON), "model description"), path.join(dir, INFO_JSON));
   const model = await loadCheckpoint(dir);
+  const outputs = model.outputs[0]?.shape[1];
+  if (outputs !== info.genres.length) {
+    throw new Error(
+      `${path.join(dir, MODEL_JSON)}: the model has ${outputs} outputs but ${path.join(dir, INFO_JSON)} lists ${info.genres.length} genres (files of two runs?)`,
+    );
+  }
   const trained: TrainedModel = { dir, info, model };
-  if (fs.existsSync(path.join(dir, HISTORY_JSON)))
-    trained.history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON), "training history");
-  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON)))
-    trained.thresholds = await loadJson<SavedThresholds>(path.join(dir, THRESHOLDS_JSON), "thresholds");
+  if (fs.existsSync(path.join(dir, HISTORY_JSON))) {
+    const file = path.join(dir, HISTORY_JSON);
+    const history = await loadJson<TrainingHistory>(file, "training history");
+    if (!Array.isArray(history?.epochs)) throw new Error(`${file}: not a training history (no "epochs" list)`);
+    trained.history = history;
+  }
+  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) {
+    const file = path.join(dir, THRESHOLDS_JSON);
+    const thresholds = await loadJson<SavedThresholds>(file, "thresholds");
+    if (
+      !Array.isArray(thresholds?.thresholds) ||
+      thresholds.thresholds.length !== info.genres.length ||
+      !thresholds.thresholds.every((t) => typeof t === "number")
+    ) {
+      throw new Error(`${file}: expected ${info.genres.length} numeric thresholds, one per genre of ${INFO_JSON}`);
+    }
+    if (Array.isArray(thresholds.genres) && thresholds.genres.join("\u0000") !== info.genres.join("\u0000")) {
+      throw new Error(`${file}: its genres differ from those of ${path.join(dir, INFO_JSON)} (files of two runs?)`);
+    }
+    trained.thresholds = thresholds;
+  }
   if ((info.kind === "fusion" && info.overviewBranch === "tfidf") || (info.kind === "pretrained" && info.tfidf)) {
     need(TFIDF_JSON, "TF-IDF vocabulary");
     trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
@@ -118,6 +151,28 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
     trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
   }
   return trained;
+}
+
+const MODEL_KINDS: readonly ModelKind[] = ["cnn", "lstm", "fusion", "pretrained"];
+
+/** info.json's content, checked for what loading and using the model needs; errors name the file and the key. */
+function checkInfo(json: unknown, file: string): ModelInfo {
+  const fail = (problem: string): never => {
+    throw new Error(`${file}: ${problem}`);
+  };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
+  const info = json as Partial<ModelInfo>;
+  if (!MODEL_KINDS.includes(info.kind as ModelKind))
+    fail(`"kind" must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(info.kind)}`);
+  if (!Array.isArray(info.genres) || info.genres.length === 0 || !info.genres.every((g) => typeof g === "string")) {
+    fail(`"genres" must be the list of the model's output genres, got ${JSON.stringify(info.genres)}`);
+  }
+  if (typeof info.settings !== "object" || info.settings === null) fail(`missing key "settings"`);
+  if (typeof info.dataset !== "object" || info.dataset === null) fail(`missing key "dataset"`);
+  if (info.kind === "pretrained" && (typeof info.encoders?.overview !== "object" || typeof info.encoders?.poster !== "object")) {
+    fail(`a pretrained model needs "encoders" (overview and poster)`);
+  }
+  return info as ModelInfo;
 }
 
 /** A trained model's overview encoder (its vocabulary.json or tfidf.json), with a clear error when missing. */
@@ -157,4 +212,122 @@ export async function saveThresholds(dir: string, thresholds: SavedThresholds): 
 /** The model of this kind that the notebooks (or `npm run train`) trained at the config's preset, loaded. */
 export function loadPresetModel(config: { outDir: string; preset: string }, kind: ModelKind): Promise<TrainedModel> {
   return loadTrainedModel(modelDir(config.outDir, config.preset, kind));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Runs: every training run has its own folder; the model folder points at the latest run that has a checkpoint
+
+/** Where the runs of a model folder are kept: `<target>.runs/<run id>/`. */
+export function runsDir(target: string): string {
+  return `${target.replace(/[\\/]+$/, "")}.runs`;
+}
+
+export interface RunFolder {
+  /** The model folder later notebooks and commands use (a link to the run's folder once it has a checkpoint). */
+  target: string;
+  /** This run's own folder, where everything it writes goes. */
+  dir: string;
+  id: string;
+  lockFile: string;
+}
+
+interface LockContent {
+  pid: number;
+  host: string;
+  started: string;
+  run: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Takes `<target>.lock` for this process: a second run into the same model folder is refused with a message
+ * naming the run that holds it. A lock left by a process that no longer runs (on this host) is reported
+ * through `log` and taken over.
+ */
+async function takeLock(target: string, run: string, log: (line: string) => void): Promise<string> {
+  const lockFile = `${target.replace(/[\\/]+$/, "")}.lock`;
+  const content: LockContent = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), run };
+  await fsp.mkdir(path.dirname(lockFile), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fsp.writeFile(lockFile, JSON.stringify(content), { flag: "wx" });
+      return lockFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let holder: Partial<LockContent> = {};
+    try {
+      holder = JSON.parse(await fsp.readFile(lockFile, "utf8")) as LockContent;
+    } catch {
+      // unreadable: treated as held by an unknown run (refused below)
+    }
+    const who = `process ${holder.pid ?? "?"} on ${holder.host ?? "?"}, started ${holder.started ?? "?"}`;
+    if (holder.host === os.hostname() && typeof holder.pid === "number" && !processAlive(holder.pid)) {
+      log(`stale lock ${lockFile} from ${who}: that process no longer runs (it was killed or crashed); taking it over`);
+      await fsp.rm(lockFile, { force: true });
+      continue;
+    }
+    throw new Error(
+      `${target} is being trained by another run (${who}): wait for it to finish, or train into another folder. ` +
+        `If no such run is going on, delete ${lockFile}.`,
+    );
+  }
+  throw new Error(`could not take the lock ${lockFile}`);
+}
+
+/** A run id that sorts by start time: 20261129-214501-12345. */
+function newRunId(): string {
+  const t = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${t}-${process.pid}`;
+}
+
+/**
+ * Starts a training run into the model folder `target`: takes its lock and creates the run's own folder
+ * `<target>.runs/<id>/`. Nothing at `target` changes until publishRun.
+ */
+export async function startRunFolder(target: string, log: (line: string) => void = console.log): Promise<RunFolder> {
+  const id = newRunId();
+  const lockFile = await takeLock(target, id, log);
+  const dir = path.join(runsDir(target), id);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (error) {
+    await fsp.rm(lockFile, { force: true });
+    throw error;
+  }
+  return { target, dir, id, lockFile };
+}
+
+/**
+ * Makes `target` the run's folder, at once: `target` becomes a link to `<target>.runs/<id>` (a new link
+ * renamed over the old one). A real folder found at `target` (from before runs had their own folders) is
+ * first moved into the runs folder, so it is kept whole.
+ */
+export async function publishRun(run: RunFolder): Promise<void> {
+  const existing = await fsp.lstat(run.target).catch(() => undefined);
+  if (existing && !existing.isSymbolicLink()) {
+    const keep = path.join(runsDir(run.target), `earlier-${existing.mtime.toISOString().replace(/[-:]/g, "").slice(0, 15)}`);
+    await fsp.rename(run.target, keep);
+  }
+  const link = `${run.target.replace(/[\\/]+$/, "")}.link-${process.pid}`;
+  await fsp.rm(link, { force: true });
+  await fsp.symlink(path.join(path.basename(runsDir(run.target)), run.id), link, "dir");
+  await fsp.rename(link, run.target);
+}
+
+/** Ends a run: releases the lock; a run that never wrote a checkpoint leaves no folder behind. */
+export async function finishRunFolder(run: RunFolder, hasCheckpoint: boolean): Promise<void> {
+  try {
+    if (!hasCheckpoint) await fsp.rm(run.dir, { recursive: true, force: true });
+  } finally {
+    await fsp.rm(run.lockFile, { force: true });
+  }
 }

@@ -32,7 +32,19 @@ import { predictBatches } from "../eval/inference";
 import { tuneThresholds } from "../eval/metrics";
 import { readModelJson, fileSaveHandler } from "../models/checkpoint";
 import { buildCnn, buildLstm } from "../models/coursework";
-import { ModelInfo, ModelKind, TrainedModel, loadTrainedModel, modelDir, saveInfo, saveThresholds, writeRunFiles } from "../models/folder";
+import {
+  ModelInfo,
+  ModelKind,
+  TrainedModel,
+  finishRunFolder,
+  loadTrainedModel,
+  modelDir,
+  publishRun,
+  saveInfo,
+  saveThresholds,
+  startRunFolder,
+  writeRunFiles,
+} from "../models/folder";
 import { buildFusionModel, formatInitialiseReport, initialiseFromTrained } from "../models/fusion";
 import { PosterBranchShape, TextBranchShape, buildPosterHead, buildPretrainedJointModel, buildTextHead } from "../models/pretrained";
 import { FilmFeatures, overviewFeatures, posterFeatures } from "../encoders/features";
@@ -78,7 +90,10 @@ export function splitDataset(full: Dataset, settings: SplitSettings, log: (line:
 }
 
 interface RunBase {
+  /** The model folder (what later notebooks and commands load); each training run gets its own folder beside it. */
   dir: string;
+  /** After trainRun: this run's own folder (`<dir>.runs/<run id>`), when it kept a checkpoint. */
+  runDir?: string;
   model: tf.LayersModel;
   data: TrainingData;
   dataset: Dataset;
@@ -127,6 +142,8 @@ export interface RunContext {
   backend: BackendInfo;
   /** Model folder (default out/models/<preset>/<kind>). */
   dir?: string;
+  /** The joint model's trained branches (default: the CNN and LSTM folders of the same preset). */
+  branchDirs?: { cnn?: string; lstm?: string };
   log?: (line: string) => void;
 }
 
@@ -142,6 +159,8 @@ function runInfo(kind: ModelKind, settings: RunSettings, loaded: LoadedSplit, co
       trainFilms: loaded.split.train.length,
       validationFilms: loaded.split.validation.length,
       seed: loaded.split.seed,
+      trainIds: loaded.split.train.map((r) => (loaded.dataset.films[r] as { id: string }).id),
+      validationIds: loaded.split.validation.map((r) => (loaded.dataset.films[r] as { id: string }).id),
     },
     backend: describeBackend(context.backend),
     started: new Date().toISOString(),
@@ -227,13 +246,15 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
   let branches: { cnn: TrainedModel; lstm?: TrainedModel } | undefined;
   if (settings.start === "trained") {
     const load = async (kind: "cnn" | "lstm") => {
-      const dir = modelDir(context.paths.outDir, context.preset, kind);
+      const given = context.branchDirs?.[kind];
+      const dir = given ?? modelDir(context.paths.outDir, context.preset, kind);
       try {
         return await loadTrainedModel(dir);
       } catch (e) {
-        throw new Error(
-          `start 'trained' needs the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${kind === "cnn" ? "02" : "03"} or 'npm run train -- ${kind} --preset ${context.preset}'), or set start: 'scratch'. ${(e as Error).message}`,
-        );
+        const how = given
+          ? `the ${kind.toUpperCase()} in ${given}`
+          : `the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${kind === "cnn" ? "02" : "03"} or 'npm run train -- ${kind} --preset ${context.preset}', or give its folder with --${kind})`;
+        throw new Error(`start 'trained' needs ${how}, or set start: 'scratch'. ${(e as Error).message}`);
       }
     };
     // the 'tfidf' overview branch starts from scratch: only the CNN is needed
@@ -428,69 +449,87 @@ export async function trainPretrainedHead(
 }
 
 /**
- * Trains the run's model into its folder: info.json (and the vocabulary) first, so that an interrupted run
- * still leaves a usable folder with its best checkpoint; model.json + weights at each new best val_loss;
- * history.json after every epoch; info.json again at the end with the best epoch, and thresholds.json: per-genre
- * decision thresholds tuned on the validation split (for evaluation elsewhere, never re-tuned on test data).
+ * Trains the run's model. Everything goes into the run's own folder, `<dir>.runs/<run id>/`: info.json (and
+ * the vocabulary or TF-IDF) first, model.json + weights at each new best val_loss, history.json after every
+ * epoch, info.json again at the end with the best epoch, and thresholds.json (per-genre thresholds tuned on
+ * the validation split, for evaluation elsewhere). The model folder `dir` that later notebooks use is
+ * switched to this run's folder, at once, when its first checkpoint is written: until then it holds the
+ * previous model, whole, and a run that is interrupted before then leaves nothing behind. A lock refuses a
+ * second run into the same model folder while this one trains.
  */
 export async function trainRun(
   run: TrainingRun,
-  options: { progress?: ProgressReporter; shouldStop?: () => boolean } = {},
+  options: { progress?: ProgressReporter; shouldStop?: () => boolean; log?: (line: string) => void } = {},
 ): Promise<TrainingHistory> {
-  await writeRunFiles(run.dir, {
-    info: run.info,
-    ...((run.kind === "lstm" || run.kind === "fusion") && run.vectorizer ? { vectorizer: run.vectorizer } : {}),
-    ...((run.kind === "fusion" || run.kind === "pretrained") && run.tfidf ? { tfidf: run.tfidf } : {}),
-  });
+  const log = options.log ?? console.log;
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends
   // SIGINT to the kernel) stops after the current batch and keeps the best checkpoint.
   const interrupt = options.shouldStop ? undefined : stopOnSigint();
-  let history: TrainingHistory;
+  const folder = await startRunFolder(run.dir, log).catch((error: unknown) => {
+    interrupt?.release();
+    throw error;
+  });
+  log(`training run ${folder.id}, in ${folder.dir}`);
+  let published = false;
   try {
-    history = await trainModel(run.model, run.data, {
+    await writeRunFiles(folder.dir, {
+      info: run.info,
+      ...((run.kind === "lstm" || run.kind === "fusion") && run.vectorizer ? { vectorizer: run.vectorizer } : {}),
+      ...((run.kind === "fusion" || run.kind === "pretrained") && run.tfidf ? { tfidf: run.tfidf } : {}),
+    });
+    const history = await trainModel(run.model, run.data, {
       epochs: run.settings.epochs,
       batchSize: run.settings.batchSize,
       learningRate: run.settings.learningRate,
       seed: run.settings.seed,
       loss: run.loss.loss,
       ...selectionLoss(run),
-      checkpointDir: run.dir,
+      checkpointDir: folder.dir,
+      onCheckpoint: async () => {
+        if (published) return;
+        await publishRun(folder);
+        published = true;
+      },
       ...(run.settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: run.settings.earlyStoppingPatience }),
       ...(options.progress ? { progress: options.progress } : {}),
       shouldStop: options.shouldStop ?? interrupt?.shouldStop ?? (() => false),
-      metadata: { kind: run.kind, preset: run.info.preset, genres: run.info.genres },
+      metadata: { kind: run.kind, preset: run.info.preset, genres: run.info.genres, run: folder.id },
     });
-  } finally {
-    interrupt?.release();
-  }
-  run.info = {
-    ...run.info,
-    finished: new Date().toISOString(),
-    bestEpoch: history.bestEpoch,
-    bestValLoss: history.bestValLoss,
-    interrupted: history.interrupted,
-  };
-  if (run.loss.correction && history.bestEpoch > 0) {
-    // The (restored, best) weights get their probabilities corrected for the weighted loss, and are saved
-    // again under the same checkpoint metadata; info.json says so.
-    correctOutputLayer(run.model, run.loss.correction);
-    const { userDefinedMetadata } = await readModelJson(run.dir);
-    await run.model.save(fileSaveHandler(run.dir, userDefinedMetadata ? { userDefinedMetadata } : {}));
-    run.info.outputCorrection = run.loss.correction.description;
-  }
-  await saveInfo(run.dir, run.info);
-  if (history.epochs.length > 0) {
+    run.info = {
+      ...run.info,
+      finished: new Date().toISOString(),
+      bestEpoch: history.bestEpoch,
+      bestValLoss: history.bestValLoss,
+      interrupted: history.interrupted,
+    };
+    if (!published) {
+      log(`no epoch completed: nothing was kept, and ${run.dir} is unchanged`);
+      return history;
+    }
+    if (run.loss.correction && history.bestEpoch > 0) {
+      // The (restored, best) weights get their probabilities corrected for the weighted loss, and are saved
+      // again under the same checkpoint metadata; info.json says so.
+      correctOutputLayer(run.model, run.loss.correction);
+      const { userDefinedMetadata } = await readModelJson(folder.dir);
+      await run.model.save(fileSaveHandler(folder.dir, userDefinedMetadata ? { userDefinedMetadata } : {}));
+      run.info.outputCorrection = run.loss.correction.description;
+    }
+    await saveInfo(folder.dir, run.info);
     const { yTrue, yProb } = await validationPredictions(run);
     const tuning = tuneThresholds(yTrue, yProb, run.dataset.genres);
-    await saveThresholds(run.dir, {
+    await saveThresholds(folder.dir, {
       genres: run.dataset.genres,
       thresholds: tuning.thresholds,
       tunedOn: "validation split",
       films: run.data.validation.length,
       perGenre: tuning.perGenre,
     });
+    run.runDir = folder.dir;
+    return history;
+  } finally {
+    interrupt?.release();
+    await finishRunFolder(folder, published);
   }
-  return history;
 }
 
 /** The (restored, best) model's probabilities and the labels of the run's validation films, row-major. */

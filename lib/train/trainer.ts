@@ -66,6 +66,8 @@ export interface TrainOptions {
   shouldStop?: () => boolean;
   /** Stored in the userDefinedMetadata of checkpoints (with the epoch's record under `checkpoint`). */
   metadata?: Record<string, unknown>;
+  /** Called after each checkpoint is written to checkpointDir (e.g. to put the run's folder in place). */
+  onCheckpoint?: () => Promise<void>;
 }
 
 /** lr0 for epochs 1-10, then multiplied by exp(-0.01) per epoch: lr0 * exp(-0.01 * max(0, epoch - 10)). */
@@ -342,6 +344,7 @@ async function trainLoop(model: tf.LayersModel, data: TrainingData, options: Tra
         if (options.checkpointDir !== undefined) {
           const metadata = { ...(options.metadata ?? {}), checkpoint: { ...record, seconds: undefined } };
           await model.save(fileSaveHandler(options.checkpointDir, { userDefinedMetadata: metadata }));
+          await options.onCheckpoint?.();
         }
       } else {
         sinceBest++;

@@ -1,0 +1,142 @@
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { fileSaveHandler } from "../lib/models/checkpoint";
+import { finishRunFolder, loadTrainedModel, publishRun, runsDir, startRunFolder } from "../lib/models/folder";
+import { useBackend } from "./helpers";
+
+const GENRES = ["Action", "Comedy", "Drama"];
+
+/** A tiny trained-model folder: Dense(3, sigmoid) saved as a checkpoint, with its info.json. */
+async function writeModelFolder(dir: string, units = 3): Promise<void> {
+  const model = tf.sequential({ layers: [tf.layers.dense({ units, inputShape: [4], activation: "sigmoid" })] });
+  await model.save(fileSaveHandler(dir));
+  model.dispose();
+  const info = {
+    kind: "cnn",
+    genres: GENRES,
+    preset: "smoke",
+    settings: {},
+    dataset: { dir: "x", films: 1, trainFilms: 1, validationFilms: 1, seed: 1 },
+    backend: "cpu",
+    started: "now",
+  };
+  fs.writeFileSync(path.join(dir, "info.json"), JSON.stringify(info));
+}
+
+describe("model folders: damaged files are errors that name the file", function () {
+  useBackend("cpu");
+  let dir: string;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "folder-test-"));
+    await writeModelFolder(dir);
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("loads an intact folder", async () => {
+    const trained = await loadTrainedModel(dir);
+    assert.deepEqual(trained.info.genres, GENRES);
+  });
+
+  it("a truncated weights file: its name, its size and the size model.json describes", async () => {
+    const weights = fs.readdirSync(dir).find((f) => f.endsWith(".bin")) as string;
+    fs.truncateSync(path.join(dir, weights), 20);
+    // Dense(3) on 4 inputs: 12 + 3 float32 values = 60 bytes
+    await assert.rejects(
+      loadTrainedModel(dir),
+      new RegExp(`${weights}: 20 bytes of weights, but .*model\\.json describes 60 \\(truncated or from another model\\)`),
+    );
+  });
+
+  it("a missing weights file", async () => {
+    const weights = fs.readdirSync(dir).find((f) => f.endsWith(".bin")) as string;
+    fs.rmSync(path.join(dir, weights));
+    await assert.rejects(
+      loadTrainedModel(dir),
+      new RegExp(`${weights}: cannot read the weights that .*model\\.json refers to \\(file not found\\)`),
+    );
+  });
+
+  it("a truncated model.json", async () => {
+    const file = path.join(dir, "model.json");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").slice(0, 50));
+    await assert.rejects(loadTrainedModel(dir), /model\.json: the model description is not valid JSON/);
+  });
+
+  it("a truncated, an empty and an incomplete info.json", async () => {
+    const file = path.join(dir, "info.json");
+    const info = JSON.parse(fs.readFileSync(file, "utf8"));
+    fs.writeFileSync(file, JSON.stringify(info).slice(0, 30));
+    await assert.rejects(loadTrainedModel(dir), /info\.json: the model description is not valid JSON/);
+    fs.writeFileSync(file, "");
+    await assert.rejects(loadTrainedModel(dir), /info\.json: the model description is not valid JSON .*the file is empty/);
+    fs.writeFileSync(file, JSON.stringify({ ...info, genres: undefined }));
+    await assert.rejects(loadTrainedModel(dir), /info\.json: "genres" must be the list of the model's output genres/);
+    fs.writeFileSync(file, JSON.stringify({ ...info, kind: "rnn" }));
+    await assert.rejects(loadTrainedModel(dir), /info\.json: "kind" must be one of cnn, lstm, fusion, pretrained/);
+  });
+
+  it("files of two runs: a model with other outputs than info.json's genres, thresholds for other genres", async () => {
+    const file = path.join(dir, "info.json");
+    const info = JSON.parse(fs.readFileSync(file, "utf8"));
+    fs.writeFileSync(file, JSON.stringify({ ...info, genres: [...GENRES, "Western"] }));
+    await assert.rejects(loadTrainedModel(dir), /the model has 3 outputs but .*info\.json lists 4 genres/);
+    fs.writeFileSync(file, JSON.stringify(info));
+    fs.writeFileSync(path.join(dir, "thresholds.json"), JSON.stringify({ genres: GENRES, thresholds: [0.5, 0.5] }));
+    await assert.rejects(loadTrainedModel(dir), /thresholds\.json: expected 3 numeric thresholds/);
+  });
+});
+
+describe("run folders: a model folder changes at once, and one run at a time", function () {
+  let root: string;
+  beforeEach(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "runs-test-"));
+  });
+  afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("the target is untouched until publishRun, then names the run's folder; a real folder found there is kept", async () => {
+    const target = path.join(root, "cnn");
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, "info.json"), '{"old": true}');
+    const run = await startRunFolder(target, () => undefined);
+    assert.equal(path.dirname(run.dir), runsDir(target));
+    fs.writeFileSync(path.join(run.dir, "info.json"), '{"new": true}');
+    assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"old": true}');
+    await publishRun(run);
+    assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"new": true}');
+    const kept = fs.readdirSync(runsDir(target)).filter((d) => d.startsWith("earlier-"));
+    assert.equal(kept.length, 1);
+    assert.equal(fs.readFileSync(path.join(runsDir(target), kept[0] as string, "info.json"), "utf8"), '{"old": true}');
+    await finishRunFolder(run, true);
+    assert.ok(!fs.existsSync(run.lockFile));
+  });
+
+  it("a second run into the same folder is refused while the first holds the lock; a run without a checkpoint leaves nothing", async () => {
+    const target = path.join(root, "lstm");
+    const first = await startRunFolder(target, () => undefined);
+    await assert.rejects(
+      startRunFolder(target, () => undefined),
+      new RegExp(`${target} is being trained by another run \\(process ${process.pid} on `),
+    );
+    await finishRunFolder(first, false);
+    assert.ok(!fs.existsSync(first.dir));
+    assert.ok(!fs.existsSync(target));
+    const second = await startRunFolder(target, () => undefined);
+    await finishRunFolder(second, false);
+  });
+
+  it("a lock left by a process that no longer runs is reported and taken over", async () => {
+    const target = path.join(root, "fusion");
+    fs.writeFileSync(
+      `${target}.lock`,
+      JSON.stringify({ pid: 2 ** 22 + 17, host: os.hostname(), started: "2026-01-01T00:00:00Z", run: "x" }),
+    );
+    const lines: string[] = [];
+    const run = await startRunFolder(target, (l) => lines.push(l));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] as string, /stale lock .*fusion\.lock from process 4194321 on .* no longer runs .*taking it over/);
+    await finishRunFolder(run, false);
+  });
+});

@@ -20,7 +20,7 @@ export { MOBILENET_CLASSES } from "./encoders/mobilenet";
 
 // models
 export { summaryLines } from "./models/coursework";
-export { ModelKind, TrainedModel, loadPresetModel, loadTrainedModel } from "./models/folder";
+export { ModelKind, TrainedModel, historyOf, loadPresetModel, loadTrainedModel, modelFolder } from "./models/folder";
 
 // training: presets, runs, the text baselines
 export {
@@ -81,6 +81,7 @@ export {
 export { filmLeanFigure, gateSummary, genreLeanFigure, leaningFilms } from "./eval/gate";
 
 // display
+export { compareRuns } from "./workbook/runs";
 export {
   countHistogramFigure,
   genreFrequencyFigure,

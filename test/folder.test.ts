@@ -4,7 +4,17 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fileSaveHandler } from "../lib/models/checkpoint";
-import { finishRunFolder, loadTrainedModel, publishRun, runsDir, startRunFolder } from "../lib/models/folder";
+import {
+  RunRecord,
+  finishRunFolder,
+  listRuns,
+  loadTrainedModel,
+  pruneRuns,
+  publishRun,
+  runsDir,
+  startRunFolder,
+} from "../lib/models/folder";
+import { differingSettings, runsTable } from "../lib/workbook/runs";
 import { useBackend } from "./helpers";
 
 const GENRES = ["Action", "Comedy", "Drama"];
@@ -90,6 +100,7 @@ describe("model folders: damaged files are errors that name the file", function 
 });
 
 describe("run folders: a model folder changes at once, and one run at a time", function () {
+  this.timeout(20000);
   let root: string;
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "runs-test-"));
@@ -138,5 +149,76 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     assert.equal(lines.length, 1);
     assert.match(lines[0] as string, /stale lock .*fusion\.lock from process 4194321 on .* no longer runs .*taking it over/);
     await finishRunFolder(run, false);
+  });
+
+  it("keeps every run: listRuns finds them oldest first and marks the current one; pruneRuns keeps it and the newest others", async () => {
+    const target = path.join(root, "cnn");
+    const ids: string[] = [];
+    for (const lr of [1e-3, 1e-4, 3e-4]) {
+      const run = await startRunFolder(target, () => undefined);
+      fs.writeFileSync(
+        path.join(run.dir, "info.json"),
+        JSON.stringify({ kind: "cnn", genres: GENRES, settings: { learningRate: lr, epochs: 4 } }),
+      );
+      fs.writeFileSync(path.join(run.dir, "history.json"), JSON.stringify({ epochs: [], bestEpoch: 0, bestValLoss: null }));
+      if (lr !== 3e-4) await publishRun(run); // the third run is kept but never made current
+      await finishRunFolder(run, true);
+      ids.push(run.id);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // run ids have a one-second resolution
+    }
+    const runs = await listRuns(target);
+    assert.deepEqual(
+      runs.map((r) => r.id),
+      ids,
+    );
+    assert.deepEqual(
+      runs.map((r) => r.current),
+      [false, true, false],
+    );
+    const deleted = await pruneRuns(target, 1);
+    assert.deepEqual(deleted, [path.join(runsDir(target), ids[0] as string)]);
+    assert.deepEqual(
+      (await listRuns(target)).map((r) => r.id),
+      [ids[1], ids[2]],
+    );
+    assert.ok(fs.existsSync(path.join(target, "info.json")), "the current run is never pruned");
+  });
+});
+
+describe("compareRuns: the runs of a model side by side", () => {
+  const record = (id: string, settings: Record<string, unknown>, losses: number[], current = false): RunRecord => ({
+    id,
+    dir: `/x/${id}`,
+    current,
+    info: { settings, finished: "2026-11-29" } as unknown as RunRecord["info"],
+    history: {
+      epochs: losses.map((l, i) => ({
+        epoch: i + 1,
+        loss: l + 0.01,
+        precision: 0,
+        recall: 0,
+        val_loss: l,
+        val_precision: 0,
+        val_recall: 0,
+        lr: 0,
+        seconds: 30,
+      })),
+      bestEpoch: losses.indexOf(Math.min(...losses)) + 1,
+      bestValLoss: Math.min(...losses),
+      stoppedEarly: false,
+      interrupted: false,
+    },
+  });
+
+  it("shows only the settings that differ, and each run's epochs, best epoch, best val_loss and minutes", () => {
+    const runs = [
+      record("a", { learningRate: 1e-3, epochs: 2, seed: 42 }, [0.3, 0.25]),
+      record("b", { learningRate: 1e-4, epochs: 3, seed: 42 }, [0.31, 0.28, 0.27], true),
+    ];
+    assert.deepEqual(differingSettings(runs), ["epochs", "learningRate"]);
+    const table = runsTable(runs);
+    assert.deepEqual(table.columns, ["run", "epochs", "learningRate", "epochs run", "best epoch", "best val_loss", "minutes", "ended"]);
+    assert.deepEqual(table.rows[0], ["a", "2", "0.001", 2, 2, 0.25, 1, "finished"]);
+    assert.deepEqual(table.rows[1], ["b (current)", "3", "0.0001", 3, 3, 0.27, 1.5, "finished"]);
   });
 });

@@ -11,7 +11,7 @@ describe("coursework models", function () {
   it("CNN: 3,464,601 parameters, the template's layers, 25 sigmoid outputs for 64x64x3 posters", () => {
     const model = buildCnn({ seed: 1 });
     assert.equal(model.countParams(), 3464601);
-    // Per-layer parameter counts from REFERENCE.md's table.
+    // Per-layer parameter counts from the coursework's table (docs/COURSEWORK.md).
     const params = Object.fromEntries(model.layers.map((l) => [l.name, l.countParams()]));
     assert.deepEqual(
       ["Conv0", "Conv1", "Conv2", "Conv3", "Conv4", "Conv5", "Conv6", "FC1", "FC2", "Output"].map((n) => params[n]),

@@ -127,7 +127,7 @@ describe("training: courseworkSchedule", () => {
     assertClose(courseworkSchedule(15, 2e-3), 2e-3 * Math.exp(-0.05), 1e-17);
   });
 
-  it("matches REFERENCE.md: 9.0484e-05 at epoch 20 and 7.4082e-05 at epoch 40 for lr0 1e-4", () => {
+  it("matches the coursework (docs/COURSEWORK.md): 9.0484e-05 at epoch 20 and 7.4082e-05 at epoch 40 for lr0 1e-4", () => {
     assert.equal(courseworkSchedule(20, 1e-4).toExponential(4), "9.0484e-5");
     assert.equal(courseworkSchedule(40, 1e-4).toExponential(4), "7.4082e-5");
   });

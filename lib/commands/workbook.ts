@@ -3,10 +3,13 @@
  * kernel, and writes each executed notebook (signed) and its HTML export to the output folder.
  *
  *   npm run workbook -- [--preset coursework|quick|smoke] [--data DIR] [--out DIR] [--fixture-if-missing]
- *                       [--notebooks DIR] [NAME...]
+ *                       [--notebooks DIR] [--interrupt-at PATTERN] [NAME...]
  *
  * NAME filters notebooks by prefix (e.g. `01`). The dataset and preset reach the notebooks through
- * IMDB_DATA_DIR and WORKBOOK_PRESET, read in each notebook's first cell.
+ * IMDB_DATA_DIR and WORKBOOK_PRESET, read in each notebook's first cell. While a cell runs, its latest
+ * progress line is echoed (jupyter/run_notebook.py). --interrupt-at interrupts the kernel, as the interrupt
+ * button does, the first time a cell's output matches PATTERN (a regular expression), and goes on with the
+ * next cells: it rehearses an interrupted training cell.
  */
 import { spawnSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -24,13 +27,19 @@ interface Options {
   fixtureIfMissing: boolean;
   notebooksDir: string;
   filters: string[];
+  /** Interrupt the kernel the first time a cell's output matches this pattern (rehearses an interrupt). */
+  interruptAt?: string;
 }
 
 const USAGE =
-  "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [NOTEBOOK_PREFIX...]";
+  "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [--interrupt-at PATTERN] [NOTEBOOK_PREFIX...]";
 
 function parseOptions(argv: string[]): Options {
-  const args = parseArgs(argv, { values: ["preset", "data", "out", "notebooks"], flags: ["fixture-if-missing"], positionals: true }, USAGE);
+  const args = parseArgs(
+    argv,
+    { values: ["preset", "data", "out", "notebooks", "interrupt-at"], flags: ["fixture-if-missing"], positionals: true },
+    USAGE,
+  );
   if (args.help) {
     console.log(USAGE);
     process.exit(0);
@@ -45,6 +54,7 @@ function parseOptions(argv: string[]): Options {
     fixtureIfMissing: args.flags["fixture-if-missing"] === true,
     notebooksDir: args.values["notebooks"] !== undefined ? path.resolve(args.values["notebooks"]) : path.join(PROJECT_DIR, "notebooks"),
     filters: args.positionals,
+    ...(args.values["interrupt-at"] !== undefined ? { interruptAt: args.values["interrupt-at"] } : {}),
   };
 }
 
@@ -78,9 +88,10 @@ async function resolveDataset(options: Options): Promise<{ dataDir: string; desc
   };
 }
 
-function runNotebook(python: string, notebook: string, outDir: string, env: NodeJS.ProcessEnv): Promise<number> {
+function runNotebook(python: string, notebook: string, outDir: string, env: NodeJS.ProcessEnv, interruptAt?: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(python, [path.join(PROJECT_DIR, "jupyter", "run_notebook.py"), notebook, outDir], {
+    const extra = interruptAt === undefined ? [] : ["--interrupt-at", interruptAt];
+    const child = spawn(python, [path.join(PROJECT_DIR, "jupyter", "run_notebook.py"), notebook, outDir, ...extra], {
       env,
       stdio: ["ignore", "inherit", "inherit"],
     });
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
   let failed = 0;
   for (const name of notebooks) {
     console.log(`\n== ${name}`);
-    const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env);
+    const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, options.interruptAt);
     if (status === 0) passed++;
     else {
       failed++;

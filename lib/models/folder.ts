@@ -211,7 +211,7 @@ export async function saveThresholds(dir: string, thresholds: SavedThresholds): 
 
 /** The model of this kind that the notebooks (or `npm run train`) trained at the config's preset, loaded. */
 export function loadPresetModel(config: { outDir: string; preset: string }, kind: ModelKind): Promise<TrainedModel> {
-  return loadTrainedModel(modelDir(config.outDir, config.preset, kind));
+  return loadTrainedModel(modelFolder(config, kind));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -330,4 +330,62 @@ export async function finishRunFolder(run: RunFolder, hasCheckpoint: boolean): P
   } finally {
     await fsp.rm(run.lockFile, { force: true });
   }
+}
+
+/** A finished or interrupted training run kept in a model folder's runs folder. */
+export interface RunRecord {
+  id: string;
+  dir: string;
+  /** Whether the model folder points at this run. */
+  current: boolean;
+  info?: ModelInfo;
+  history?: TrainingHistory;
+}
+
+/** The runs kept for the model folder `target`, oldest first (their info.json and history.json, as far as readable). */
+export async function listRuns(target: string): Promise<RunRecord[]> {
+  const root = runsDir(target);
+  const names = (await fsp.readdir(root).catch(() => [] as string[])).sort();
+  const current = await fsp.realpath(target).catch(() => undefined);
+  const runs: RunRecord[] = [];
+  for (const id of names) {
+    const dir = path.join(root, id);
+    if (!(await fsp.stat(dir)).isDirectory()) continue;
+    const record: RunRecord = { id, dir, current: current === (await fsp.realpath(dir)) };
+    const info = await loadJson<ModelInfo>(path.join(dir, INFO_JSON)).catch(() => undefined);
+    const history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON)).catch(() => undefined);
+    if (info) record.info = info;
+    if (history) record.history = history;
+    runs.push(record);
+  }
+  return runs;
+}
+
+/**
+ * Deletes the runs of `target` except the one it points at and the newest `keep` others; refuses while a run
+ * trains into it. Returns the deleted runs' folders.
+ */
+export async function pruneRuns(target: string, keep: number): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 0) throw new Error(`keep must be an integer >= 0, got ${keep}`);
+  const lock = await takeLock(target, "prune", console.log);
+  try {
+    const runs = await listRuns(target);
+    const others = runs.filter((r) => !r.current);
+    const doomed = others.slice(0, Math.max(0, others.length - keep));
+    for (const r of doomed) await fsp.rm(r.dir, { recursive: true, force: true });
+    return doomed.map((r) => r.dir);
+  } finally {
+    await fsp.rm(lock, { force: true });
+  }
+}
+
+/** A notebook's model folder of this kind at its preset (out/models/<preset>/<kind>). */
+export function modelFolder(config: { outDir: string; preset: string }, kind: ModelKind): string {
+  return modelDir(config.outDir, config.preset, kind);
+}
+
+/** The training history of a loaded model folder, or an error naming the folder when it has none. */
+export function historyOf(trained: TrainedModel): TrainingHistory {
+  if (!trained.history) throw new Error(`${trained.dir} has no ${HISTORY_JSON}: it was not written by a training run of this workbook`);
+  return trained.history;
 }

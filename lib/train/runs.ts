@@ -422,7 +422,7 @@ export async function trainPretrainedHead(
     return { inputs: x.length === 1 ? (x[0] as tf.Tensor) : x, labels: labelTensor(run.dataset, rows) };
   };
   const data: TrainingData = { train: run.data.train, validation: run.data.validation, makeBatch };
-  const interrupt = stopOnSigint();
+  const interrupt = await stopOnSigint();
   let history: TrainingHistory;
   try {
     history = await trainModel(model, data, {
@@ -448,6 +448,20 @@ export async function trainPretrainedHead(
   return { head, name, model, history, probabilities, ids, seconds: (performance.now() - started) / 1000 };
 }
 
+const trainedRuns = new WeakSet<TrainingRun>();
+
+function runFunction(kind: ModelKind): string {
+  return { cnn: "Cnn", lstm: "Lstm", fusion: "Fusion", pretrained: "Pretrained" }[kind];
+}
+
+/** The settings of `prepared` whose values differ in `current` ("learningRate 0.001 -> 0.0001"). */
+function changedSettings(prepared: object, current: object): string[] {
+  const now = current as Record<string, unknown>;
+  return Object.entries(prepared)
+    .filter(([key, value]) => key in now && JSON.stringify(value) !== JSON.stringify(now[key]))
+    .map(([key, value]) => `${key} ${JSON.stringify(value)} -> ${JSON.stringify(now[key])}`);
+}
+
 /**
  * Trains the run's model. Everything goes into the run's own folder, `<dir>.runs/<run id>/`: info.json (and
  * the vocabulary or TF-IDF) first, model.json + weights at each new best val_loss, history.json after every
@@ -459,12 +473,36 @@ export async function trainPretrainedHead(
  */
 export async function trainRun(
   run: TrainingRun,
-  options: { progress?: ProgressReporter; shouldStop?: () => boolean; log?: (line: string) => void } = {},
+  options: {
+    progress?: ProgressReporter;
+    shouldStop?: () => boolean;
+    log?: (line: string) => void;
+    /**
+     * The settings as they are now (a notebook's config): training is refused when they differ from those
+     * the run was prepared with, since the model, the data and the loss were built from those.
+     */
+    config?: object;
+  } = {},
 ): Promise<TrainingHistory> {
   const log = options.log ?? console.log;
+  if (trainedRuns.has(run)) {
+    throw new Error(
+      `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepare${runFunction(run.kind)}Run) first`,
+    );
+  }
+  if (options.config) {
+    const changed = changedSettings(run.settings, options.config);
+    if (changed.length > 0) {
+      throw new Error(
+        `the configuration changed since the run was prepared (${changed.join("; ")}): run the cell that prepares it ` +
+          `(prepare${runFunction(run.kind)}Run) again, so that the model, the data and the loss follow the new settings`,
+      );
+    }
+  }
+  trainedRuns.add(run);
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends
   // SIGINT to the kernel) stops after the current batch and keeps the best checkpoint.
-  const interrupt = options.shouldStop ? undefined : stopOnSigint();
+  const interrupt = options.shouldStop ? undefined : await stopOnSigint(log);
   const folder = await startRunFolder(run.dir, log).catch((error: unknown) => {
     interrupt?.release();
     throw error;
@@ -505,6 +543,11 @@ export async function trainRun(
     if (!published) {
       log(`no epoch completed: nothing was kept, and ${run.dir} is unchanged`);
       return history;
+    }
+    if (history.interrupted) {
+      log(
+        `interrupted: ${run.dir} keeps the weights of epoch ${history.bestEpoch} (val_loss ${history.bestValLoss.toFixed(4)}), its history and thresholds`,
+      );
     }
     if (run.loss.correction && history.bestEpoch > 0) {
       // The (restored, best) weights get their probabilities corrected for the weighted loss, and are saved

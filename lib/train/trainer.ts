@@ -77,16 +77,45 @@ export function courseworkSchedule(epoch: number, lr0: number): number {
 
 /**
  * A shouldStop for Ctrl-C / the notebook's interrupt: the first SIGINT asks the trainer to stop after the
- * current batch (keeping the best checkpoint); a second one gets Node's default behaviour. Call release()
- * when training is over.
+ * current batch, keeping the best checkpoint, and the training call then returns normally.
+ *
+ * While it is in place, the process's other SIGINT listeners are set aside: in a notebook, tslab's own
+ * listener would abandon the running cell with "Interrupted asynchronously" (a stack of the kernel's
+ * internals, and no `history` for the cells after it) while training went on in the background. A second
+ * SIGINT in a terminal (no other listener) ends the process, as Ctrl-C twice should; in a notebook it only
+ * says that training is already stopping. Call release() when training is over: it puts them back.
+ *
+ * It waits for the event loop first: a notebook cell's synchronous part runs inside node:vm with
+ * breakOnSigint, which takes every SIGINT listener away for its duration (and a listener added then leaves
+ * the kernel dying on the next SIGINT).
  */
-export function stopOnSigint(): { shouldStop: () => boolean; release: () => void } {
+export async function stopOnSigint(log: (line: string) => void = console.log): Promise<{
+  shouldStop: () => boolean;
+  release: () => void;
+}> {
+  await new Promise((resolve) => setImmediate(resolve));
   let stop = false;
+  const others = process.listeners("SIGINT");
+  for (const listener of others) process.removeListener("SIGINT", listener);
   const handler = (): void => {
-    stop = true;
+    if (!stop) {
+      stop = true;
+      log("interrupt: stopping after the current batch (the best checkpoint is kept)");
+    } else if (others.length === 0) {
+      process.removeListener("SIGINT", handler);
+      process.kill(process.pid, "SIGINT");
+    } else {
+      log("interrupt: already stopping after the current batch");
+    }
   };
-  process.once("SIGINT", handler);
-  return { shouldStop: () => stop, release: () => void process.removeListener("SIGINT", handler) };
+  process.on("SIGINT", handler);
+  return {
+    shouldStop: () => stop,
+    release: () => {
+      process.removeListener("SIGINT", handler);
+      for (const listener of others) process.on("SIGINT", listener as NodeJS.SignalsListener);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -76,7 +76,8 @@ export function loadPlotly(): void {
   // The UMD bundle would register itself with require.js when the page has it (classic Notebook) and
   // then not be reachable as window.Plotly: hide define/module/exports so it always sets the global.
   const script = `<script type="text/javascript">if (!window.Plotly) { (function (define, module, exports) {\n${source}\n}).call(window); }</script>`;
-  showHtml(`${script}<div style="font-size:small;color:#888">Plotly loaded.</div>`, "Plotly loaded.");
+  // No visible text: the script is the whole output (an empty text/plain keeps the headless copy quiet too).
+  displayBundle({ "text/html": script, "text/plain": "" });
   plotlyLoaded = true;
 }
 
@@ -89,7 +90,14 @@ export function showFigure(figure: Figure, options: { height?: number; text?: st
     return;
   }
   loadPlotly();
-  const layout = { height, margin: { t: 50, r: 20, b: 60, l: 60 }, ...figure.layout };
+  // automargin: long tick labels (rotated genre names, small learning rates) get the room they need.
+  const layout = {
+    height,
+    margin: { t: 50, r: 20, b: 60, l: 60 },
+    ...figure.layout,
+    xaxis: { automargin: true, ...(figure.layout?.["xaxis"] as object | undefined) },
+    yaxis: { automargin: true, ...(figure.layout?.["yaxis"] as object | undefined) },
+  };
   const config = { responsive: true, displaylogo: false, ...figure.config };
   const json = JSON.stringify({ data: figure.data, layout, config });
   const id = `plot-${randomBytes(6).toString("hex")}`;
@@ -143,23 +151,39 @@ export function dataUri(bytes: Uint8Array): string {
   return `data:${isPng ? "image/png" : "image/jpeg"};base64,${Buffer.from(bytes).toString("base64")}`;
 }
 
-/** A table from rows of cells, as HTML with a plain-text fallback. */
-export function showTable(columns: readonly string[], rows: readonly (readonly (string | number)[])[], caption?: string): void {
-  const head = columns.map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`).join("");
+/**
+ * A table from rows of cells, as HTML with a plain-text fallback. Cells stay on one line and a wide table
+ * scrolls sideways; the columns named in `wrap` (long text, such as overviews) wrap instead, in a column
+ * wide enough to read. The styles are on each cell, where the Notebook's own table CSS cannot override them.
+ */
+export function showTable(
+  columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  caption?: string,
+  options: { wrap?: readonly string[] } = {},
+): void {
+  const wrapped = columns.map((c) => options.wrap?.includes(c) ?? false);
+  const style = (j: number) =>
+    wrapped[j]
+      ? "text-align:left;white-space:normal;min-width:24em;max-width:40em;vertical-align:top"
+      : "text-align:left;white-space:nowrap;vertical-align:top";
+  const head = columns.map((c, j) => `<th style="${style(j)}">${escapeHtml(c)}</th>`).join("");
   const body = rows
-    .map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`)
+    .map((r) => `<tr>${r.map((c, j) => `<td style="${style(j)};padding:2px 6px">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`)
     .join("");
-  // Cells stay on one line and a wide table scrolls sideways, rather than squeezing long text into a narrow column.
   const html =
-    `<div style="overflow-x:auto"><table style="white-space:nowrap;font-size:12px">` +
+    `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3">` +
     `${caption ? `<caption>${escapeHtml(caption)}</caption>` : ""}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
   showHtml(html, textTable(columns, rows));
 }
 
-/** The first rows of a danfo.js DataFrame as a table. */
+/** The first rows of a danfo.js DataFrame as a table; columns of long text (the overviews) wrap. */
 export function showDataFrame(df: { columns: string[]; values: unknown[]; shape: number[] }, maxRows = 10): void {
   const rows = (df.values as unknown[][]).slice(0, maxRows).map((r) => r.map((c) => (typeof c === "number" ? c : String(c))));
-  showTable(df.columns, rows, `${df.shape[0]} rows x ${df.shape[1]} columns${df.shape[0]! > maxRows ? ` (first ${maxRows} shown)` : ""}`);
+  const long = df.columns.filter((_, j) => rows.some((r) => String(r[j]).length > 60));
+  showTable(df.columns, rows, `${df.shape[0]} rows x ${df.shape[1]} columns${df.shape[0]! > maxRows ? ` (first ${maxRows} shown)` : ""}`, {
+    wrap: long,
+  });
 }
 
 function formatCell(c: string | number): string {

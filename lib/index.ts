@@ -82,6 +82,7 @@ export { filmLeanFigure, gateSummary, genreLeanFigure, leaningFilms } from "./ev
 
 // display
 export { compareRuns } from "./workbook/runs";
+export { explanationNarrative, showExplanationCards, showGenreHeatMaps, showWordEvidence } from "./workbook/explanations";
 export {
   countHistogramFigure,
   genreFrequencyFigure,

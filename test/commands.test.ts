@@ -298,4 +298,30 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /start 'trained' needs the CNN in .*nope/);
   });
+
+  it("explain writes a self-contained HTML page: the poster's heat map, the shaded overview, every genre's probability", () => {
+    const poster = path.join(data, "Images", "tt9000005.jpg");
+    const page = path.join(dir, "why.html");
+    const r = run("explain", ["--model", cnnDir, "--poster", poster, "--genre", "Drama", "--out", page], env);
+    assert.equal(r.status, 0, r.output);
+    assert.match(r.stdout, /tt9000005\.jpg: Drama 0\.\d{3}/);
+    const html = fs.readFileSync(page, "utf8");
+    assert.match(html, /^<!doctype html>/);
+    assert.match(html, /Why these genres\?/);
+    assert.ok((html.match(/data:image\/png;base64,/g) ?? []).length >= 2, "occlusion and Grad-CAM heat maps, embedded");
+    assert.doesNotMatch(html, /src="(?!data:)/, "nothing is loaded from elsewhere");
+    assert.equal((html.match(/<tr><td>/g) ?? []).length, 25);
+
+    const words = path.join(dir, "why-words.html");
+    const t = run("explain", ["--model", lstmDir, "--overview", "A detective hunts a killer in the city.", "--out", words], env);
+    assert.equal(t.status, 0, t.output);
+    assert.match(fs.readFileSync(words, "utf8"), /<span title="(raises|lowers) the genre by [\d.]+"[^>]*>detective<\/span>/);
+
+    const noPoster = run("explain", ["--model", cnnDir, "--out", page], env);
+    assert.equal(noPoster.status, 1);
+    assert.match(noPoster.stderr, /holds a cnn model: give the film's poster with --poster/);
+    const badGenre = run("explain", ["--model", cnnDir, "--poster", poster, "--genre", "Westerns", "--out", page], env);
+    assert.equal(badGenre.status, 1);
+    assert.match(badGenre.stderr, /unknown genre 'Westerns'/);
+  });
 });

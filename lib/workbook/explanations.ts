@@ -226,9 +226,17 @@ export async function showExplanationCards(
     const views: ModelView[] = [];
     for (const model of models) views.push((await explainFilm(model, { ...film, poster }, options, loaded)).view);
     const seconds = (performance.now() - started) / 1000;
-    const text = `${film.id}: true ${film.genres.join(", ")}; explained by ${models.length} model(s) in ${seconds.toFixed(1)} s`;
-    showHtml(explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, dataset.genres, views), text);
-    console.log(text);
+    const summary = views.map(
+      (v) =>
+        `  ${v.model}: ${topK(v.probabilities, dataset.genres, 3)
+          .map((r) => `${r.genre} ${r.probability.toFixed(2)}`)
+          .join(", ")}`,
+    );
+    showHtml(
+      explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, dataset.genres, views),
+      [`${film.id}: true ${film.genres.join(", ")}`, ...summary].join("\n"),
+    );
+    console.log(`${film.id}: explained by ${models.length} model(s) in ${seconds.toFixed(1)} s`);
   }
 }
 

@@ -218,7 +218,7 @@ describe("compareRuns: the runs of a model side by side", () => {
     assert.deepEqual(differingSettings(runs), ["epochs", "learningRate"]);
     const table = runsTable(runs);
     assert.deepEqual(table.columns, ["run", "epochs", "learningRate", "epochs run", "best epoch", "best val_loss", "minutes", "ended"]);
-    assert.deepEqual(table.rows[0], ["a", "2", "0.001", 2, 2, 0.25, 1, "finished"]);
-    assert.deepEqual(table.rows[1], ["b (current)", "3", "0.0001", 3, 3, 0.27, 1.5, "finished"]);
+    assert.deepEqual(table.rows[0], ["a", "2", "0.001", 2, 2, 0.25, "1.0", "finished"]);
+    assert.deepEqual(table.rows[1], ["b (current)", "3", "0.0001", 3, 3, 0.27, "1.5", "finished"]);
   });
 });

@@ -485,11 +485,6 @@ export async function trainRun(
   } = {},
 ): Promise<TrainingHistory> {
   const log = options.log ?? console.log;
-  if (trainedRuns.has(run)) {
-    throw new Error(
-      `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepare${runFunction(run.kind)}Run) first`,
-    );
-  }
   if (options.config) {
     const changed = changedSettings(run.settings, options.config);
     if (changed.length > 0) {
@@ -498,6 +493,11 @@ export async function trainRun(
           `(prepare${runFunction(run.kind)}Run) again, so that the model, the data and the loss follow the new settings`,
       );
     }
+  }
+  if (trainedRuns.has(run)) {
+    throw new Error(
+      `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepare${runFunction(run.kind)}Run) first`,
+    );
   }
   trainedRuns.add(run);
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends

@@ -37,7 +37,7 @@ export function runsTable(runs: readonly RunRecord[]): { columns: string[]; rows
       epochs.length,
       r.history?.bestEpoch ?? 0,
       r.history && Number.isFinite(r.history.bestValLoss) ? r.history.bestValLoss : "n/a",
-      Number((seconds / 60).toFixed(1)),
+      (seconds / 60).toFixed(1),
       ended,
     ];
   });
@@ -65,14 +65,13 @@ export function runsFigure(runs: readonly RunRecord[], title: string): Figure {
 }
 
 /** The table and the figure of the runs of the model folder `target` (e.g. wb.modelFolder(config, "cnn")). */
-export async function compareRuns(target: string): Promise<RunRecord[]> {
+export async function compareRuns(target: string): Promise<void> {
   const runs = await listRuns(target);
   if (runs.length === 0) {
     showHtml(`<p>No training run of ${target} yet.</p>`, `no training run of ${target} yet`);
-    return runs;
+    return;
   }
   const { columns, rows } = runsTable(runs);
   showTable(columns, rows, `${runs.length} run(s) of ${target}; only the settings that differ between them are shown`);
   showFigure(runsFigure(runs, `Runs of ${target.split(/[\\/]/).slice(-2).join("/")}: validation loss (solid) and training loss (dotted)`));
-  return runs;
 }

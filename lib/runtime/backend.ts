@@ -28,6 +28,7 @@ import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
+import { installFusedLstm } from "./fused-lstm";
 import {
   WASM_THREADS_ENV_VAR,
   autoWasmThreads,
@@ -239,6 +240,7 @@ async function tryCandidate(
     case "wasm": {
       try {
         registerWasmTrainingKernels();
+        installFusedLstm();
       } catch (err) {
         return { ok: false, reason: `cannot register the wasm training kernels: ${reasonFromError(err)}` };
       }

@@ -17,6 +17,9 @@
  *    (clip_by_value_grad.ts: a gradient registration, the only non-kernel change here);
  *    GatherV2 on axis 0 (the Embedding lookup: row copies instead of a strided loop), and
  *    Transpose with a permutation that moves no data (shared, not copied).
+ * Two kernels are new: LstmSequence and its gradient LstmSequenceGrad run a whole LSTM direction (the
+ * BiLSTM's per-step ops, ~34,000 kernel calls per training step, become a few hundred; runtime/fused-lstm.ts
+ * routes tfjs-layers' Bidirectional(LSTM) through them).
  * `registerWasmTrainingKernels()` registers replacements for all of them; the stock
  * kernelFuncs that get replaced stay reachable (util.originalKernels) and are used
  * by the replacements for the cases they handle well.
@@ -33,6 +36,7 @@ import { conv2DBackpropInputConfig } from "./conv2d_backprop_input";
 import { fusedMatMulConfig } from "./fused_mat_mul";
 import { gatherV2Config } from "./gather_v2";
 import { identityConfig } from "./identity";
+import { lstmSequenceConfig, lstmSequenceGradConfig, lstmSequenceGradient } from "./lstm_sequence";
 import { maxPoolGradConfig } from "./max_pool_grad";
 import { reverseConfig } from "./reverse";
 import { splitVConfig } from "./split_v";
@@ -85,6 +89,8 @@ export const wasmTrainingKernelConfigs: readonly KernelConfig[] = [
   clipByValueGradConfig,
   gatherV2Config,
   transposeConfig,
+  lstmSequenceConfig,
+  lstmSequenceGradConfig,
 ];
 
 /**
@@ -106,11 +112,16 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(merged);
   }
   registerClipByValueGradient();
+  if (tf.getGradient(lstmSequenceGradient.kernelName) == null) tf.registerGradient(lstmSequenceGradient);
 }
 
 /** True when every training kernel of this module is the registered 'wasm' kernel. */
 export function wasmTrainingKernelsRegistered(): boolean {
-  return wasmTrainingKernelConfigs.every((c) => isOurs(tf.getKernel(c.kernelName, "wasm")?.kernelFunc)) && clipByValueGradientRegistered();
+  return (
+    wasmTrainingKernelConfigs.every((c) => isOurs(tf.getKernel(c.kernelName, "wasm")?.kernelFunc)) &&
+    clipByValueGradientRegistered() &&
+    tf.getGradient(lstmSequenceGradient.kernelName) != null
+  );
 }
 
 export { originalKernels } from "./util";

@@ -1,0 +1,172 @@
+/**
+ * Bidirectional(LSTM) through the LstmSequence kernel (runtime/wasm-kernels/lstm_sequence.ts), where the
+ * active backend has it.
+ *
+ * Why: tfjs-layers unrolls an LSTM into a dozen ops per time step and their gradients (~34,000 kernel
+ * calls per training step of the coursework BiLSTM, bound by per-op overhead). Here a direction is one
+ * input projection for all time steps (one matMul) and one LstmSequence call, with its gradient kernel.
+ *
+ * The layer stays tfjs-layers' Bidirectional with its LSTM layers and weights: same names, parameter
+ * count, config and saved format; only its `call` takes another route. Results equal the stock call's
+ * (test/fused-lstm.test.ts): LSTMCell implementation 2 (one input dropout mask and one recurrent one,
+ * drawn in the stock order, four each, so that a seeded Math.random gives the same masks), K.rnn's
+ * masking (a masked step repeats the previous output and state), concat merge, the backward direction
+ * reversed back when returning sequences. Layers this route does not cover (other activations, states
+ * returned or given, stateful, another merge mode) and backends without the kernel take the stock call.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { LSTM_SEQUENCE } from "./wasm-kernels/lstm_sequence";
+
+interface LayerVariableLike {
+  read(): tf.Variable;
+}
+
+interface LstmCellLike {
+  units: number;
+  dropout: number;
+  recurrentDropout: number;
+  useBias: boolean;
+  dropoutFunc?: unknown;
+  activation: object;
+  recurrentActivation: object;
+  kernel: LayerVariableLike;
+  recurrentKernel: LayerVariableLike;
+  bias: LayerVariableLike | null;
+}
+
+interface LstmLayerLike {
+  cell: LstmCellLike;
+  returnSequences: boolean;
+  returnState: boolean;
+  goBackwards: boolean;
+  stateful: boolean;
+  getClassName(): string;
+}
+
+interface BidirectionalLike {
+  forwardLayer: LstmLayerLike;
+  backwardLayer: LstmLayerLike;
+  mergeMode: string | null | undefined;
+  returnSequences: boolean;
+  returnState: boolean;
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+}
+
+let enabled = true;
+
+/** Turns the fused route on or off (on by default; off: tfjs-layers' own call, for comparisons). */
+export function setFusedLstm(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether a Bidirectional(LSTM) call on the active backend takes the fused route. */
+export function fusedLstmActive(): boolean {
+  return enabled && tf.getKernel(LSTM_SEQUENCE, tf.getBackend()) != null;
+}
+
+function activationName(activation: object): string {
+  return (activation.constructor as { className?: string }).className ?? "";
+}
+
+function supported(layer: BidirectionalLike): boolean {
+  const ok = (l: LstmLayerLike) =>
+    l.getClassName() === "LSTM" &&
+    !l.returnState &&
+    !l.stateful &&
+    l.returnSequences === layer.returnSequences &&
+    l.cell.dropoutFunc == null &&
+    activationName(l.cell.activation) === "tanh" &&
+    activationName(l.cell.recurrentActivation) === "sigmoid";
+  return (
+    layer.mergeMode === "concat" &&
+    !layer.returnState &&
+    ok(layer.forwardLayer) &&
+    ok(layer.backwardLayer) &&
+    !layer.forwardLayer.goBackwards &&
+    layer.backwardLayer.goBackwards
+  );
+}
+
+/**
+ * The masks of LSTMCell's implementation 2, drawn as generateDropoutMask does (four per kind, the first
+ * used), or undefined when not training or the rate is 0.
+ */
+function dropoutMask(rate: number, shape: [number, number], training: boolean): tf.Tensor2D | undefined {
+  if (!(training && rate > 0 && rate < 1)) return undefined;
+  const masks = [0, 1, 2, 3].map(() => tf.dropout(tf.ones(shape), rate) as tf.Tensor2D);
+  return masks[0];
+}
+
+/**
+ * One direction over x [B, T, D]: the outputs h [T, B, u] in the direction's processing order. maskTM is
+ * the time-major mask [T, B] in that order.
+ */
+function direction(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor2D, training: boolean): tf.Tensor3D {
+  const cell = layer.cell;
+  const [B, T, D] = x.shape;
+  const units = cell.units;
+  const inputMask = dropoutMask(cell.dropout, [B, D], training);
+  const recurrentMask = dropoutMask(cell.recurrentDropout, [B, units], training) ?? tf.ones([B, units]);
+  const dropped = inputMask !== undefined ? tf.mul(x, tf.expandDims(inputMask, 1)) : x;
+  let timeMajor = tf.transpose(dropped, [1, 0, 2]);
+  if (layer.goBackwards) timeMajor = tf.reverse(timeMajor, 0);
+  const xw = tf.fused.matMul({
+    a: tf.reshape(timeMajor, [T * B, D]),
+    b: cell.kernel.read(),
+    ...(cell.useBias && cell.bias !== null ? { bias: cell.bias.read() } : {}),
+  });
+  const [h] = tf
+    .engine()
+    .runKernel(
+      LSTM_SEQUENCE,
+      {
+        xw: tf.reshape(xw, [T, B, 4 * units]),
+        recurrentKernel: cell.recurrentKernel.read(),
+        mask: maskTM,
+        recurrentDropout: recurrentMask,
+      },
+      {},
+    ) as tf.Tensor[];
+  return h as tf.Tensor3D;
+}
+
+function lastStep(h: tf.Tensor3D): tf.Tensor2D {
+  const [T, B, units] = h.shape;
+  return tf.reshape(tf.slice(h, [T - 1, 0, 0], [1, B, units]), [B, units]);
+}
+
+/** The fused Bidirectional(LSTM) call, or undefined where the stock call must run. */
+function fusedCall(layer: BidirectionalLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | undefined {
+  if (!fusedLstmActive() || kwargs["initialState"] != null || !supported(layer)) return undefined;
+  const x = (Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs) as tf.Tensor3D | undefined;
+  if (x === undefined || x.rank !== 3 || x.shape[1] === 0) return undefined;
+  const training = kwargs["training"] === true;
+  const rawMask = kwargs["mask"] as tf.Tensor | tf.Tensor[] | null | undefined;
+  const mask = Array.isArray(rawMask) ? rawMask[0] : rawMask;
+  return tf.tidy(() => {
+    const [B, T] = x.shape;
+    const maskTM = (mask != null ? tf.transpose(tf.cast(tf.cast(mask, "bool"), "float32"), [1, 0]) : tf.ones([T, B])) as tf.Tensor2D;
+    const forward = direction(layer.forwardLayer, x, maskTM, training);
+    const backward = direction(layer.backwardLayer, x, tf.reverse(maskTM, 0), training);
+    if (layer.returnSequences) return tf.concat([tf.transpose(forward, [1, 0, 2]), tf.transpose(tf.reverse(backward, 0), [1, 0, 2])], 2);
+    return tf.concat([lastStep(forward), lastStep(backward)], 1);
+  });
+}
+
+let installed = false;
+
+/**
+ * Routes every Bidirectional layer's call through fusedCall (idempotent). Called when the wasm backend is
+ * chosen (runtime/backend.ts); harmless elsewhere, since each call checks the active backend.
+ */
+export function installFusedLstm(): void {
+  if (installed) return;
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap["Bidirectional"];
+  if (entry === undefined) throw new Error("installFusedLstm: tfjs-layers has no registered Bidirectional class");
+  const proto = (entry[0] as unknown as { prototype: BidirectionalLike }).prototype;
+  const stockCall = proto.call;
+  proto.call = function (this: BidirectionalLike, inputs, kwargs) {
+    return fusedCall(this, inputs, kwargs) ?? stockCall.call(this, inputs, kwargs);
+  };
+  installed = true;
+}

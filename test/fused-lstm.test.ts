@@ -1,0 +1,208 @@
+import { strict as assert } from "assert";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
+import { LSTM_SEQUENCE } from "../lib/runtime/wasm-kernels/lstm_sequence";
+import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
+import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
+import { buildLstm } from "../lib/models/coursework";
+import { kerasAdam } from "../lib/train/trainer";
+import { binaryCrossentropy } from "../lib/train/losses";
+
+/**
+ * The fused Bidirectional(LSTM) route against tfjs-layers' own call (the reference implementation), on
+ * the same weights, inputs and seeded dropout masks.
+ */
+
+interface Stack {
+  model: tf.LayersModel;
+  ids: tf.Tensor2D;
+}
+
+/** Embedding (mask_zero) -> Bidirectional(LSTM, sequences) -> Bidirectional(LSTM) -> Dense, with large weights. */
+function stack(options: { maskZero: boolean; dropout: number; recurrentDropout: number; seed: number }): Stack {
+  const lstm = (units: number, returnSequences: boolean) =>
+    tf.layers.lstm({
+      units,
+      returnSequences,
+      recurrentActivation: "sigmoid",
+      dropout: options.dropout,
+      recurrentDropout: options.recurrentDropout,
+    });
+  const model = withSeededMathRandomSync(options.seed, () => {
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 40, outputDim: 7, maskZero: options.maskZero, inputShape: [null] as unknown as number[] }));
+    m.add(tf.layers.bidirectional({ layer: lstm(6, true) as tf.RNN, mergeMode: "concat" }));
+    m.add(tf.layers.bidirectional({ layer: lstm(5, false) as tf.RNN, mergeMode: "concat" }));
+    m.add(tf.layers.dense({ units: 4 }));
+    return m;
+  });
+  // Weights far from the initialisers' small values, so that the gates leave their linear range.
+  const r = seededRandom(options.seed + 1);
+  model.setWeights(
+    model.getWeights().map((w) =>
+      tf.tensor(
+        Float32Array.from({ length: w.size }, () => (r() - 0.5) * 1.6),
+        w.shape,
+      ),
+    ),
+  );
+  // Films of different lengths, padded with 0 at the end; one overview of unknown words only, one empty.
+  const ids = tf.tensor2d(
+    [
+      [3, 4, 5, 0, 0, 0, 0],
+      [7, 8, 9, 10, 11, 12, 13],
+      [1, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0],
+      [21, 22, 23, 24, 25, 0, 0],
+    ],
+    [5, 7],
+    "int32",
+  );
+  return { model, ids };
+}
+
+interface Pass {
+  output: Float32Array;
+  loss: number;
+  grads: Float32Array[];
+}
+
+function pass(s: Stack, fused: boolean, training: boolean): Pass {
+  setFusedLstm(fused);
+  const vars = s.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  // The same seed for both routes: dropout masks come from tf.dropout's Math.random-seeded draws.
+  return withSeededMathRandomSync(11, () =>
+    tf.tidy(() => {
+      let output: Float32Array | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const y = s.model.apply(s.ids, { training }) as tf.Tensor;
+        output = y.dataSync() as Float32Array;
+        return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
+      }, vars);
+      return { output: output!, loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
+    }),
+  );
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 2e-5): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const e = Math.abs(actual[i]! - expected[i]!) / (1 + Math.abs(expected[i]!));
+    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
+  }
+  assert.ok(worst <= tol, `${what}: worst relative difference ${worst}`);
+}
+
+/** The kernels `fn` runs, one entry per call. */
+function kernelCalls(fn: () => void): Promise<string[]> {
+  return tf.profile(() => tf.tidy(fn)).then((info) => info.kernels.map((k) => k.name));
+}
+
+describe("fused Bidirectional(LSTM) on wasm", function () {
+  this.timeout(120000);
+
+  before(async () => {
+    registerWasmTrainingKernels();
+    installFusedLstm();
+    assert.ok(await tf.setBackend("wasm"));
+  });
+
+  after(async () => {
+    setFusedLstm(true);
+    await tf.setBackend("cpu");
+  });
+
+  for (const maskZero of [true, false]) {
+    it(`equals tfjs-layers' LSTM at inference: outputs and gradients${maskZero ? " (masked, padded batches)" : " (no mask)"}`, () => {
+      const s = stack({ maskZero, dropout: 0.5, recurrentDropout: 0.2, seed: 3 });
+      const stock = pass(s, false, false);
+      const fused = pass(s, true, false);
+      assert.ok(Math.max(...stock.output.map(Math.abs)) > 0.1, "outputs are not trivially small");
+      assertClose(fused.output, stock.output, "outputs");
+      stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
+      tf.dispose([s.ids]);
+      s.model.dispose();
+    });
+  }
+
+  it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", () => {
+    const s = stack({ maskZero: true, dropout: 0.5, recurrentDropout: 0.2, seed: 5 });
+    const stock = pass(s, false, true);
+    const fused = pass(s, true, true);
+    const atInference = pass(s, true, false);
+    assert.ok(
+      stock.output.some((v, i) => Math.abs(v - atInference.output[i]!) > 1e-3),
+      "dropout changes the training outputs",
+    );
+    assertClose(fused.output, stock.output, "outputs");
+    assert.ok(Math.abs(fused.loss - stock.loss) <= 1e-4 * (1 + Math.abs(stock.loss)), `loss ${fused.loss} vs ${stock.loss}`);
+    stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
+    tf.dispose([s.ids]);
+    s.model.dispose();
+  });
+
+  it("a fully masked film gets the same output as from the stock layer (zero state)", () => {
+    const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 9 });
+    const fused = pass(s, true, false);
+    const stock = pass(s, false, false);
+    // row 3 is all padding: both directions keep the zero initial state, the output is Dense's bias
+    assertClose(fused.output.slice(12, 16), stock.output.slice(12, 16), "empty overview");
+    tf.dispose([s.ids]);
+    s.model.dispose();
+  });
+
+  it("runs the coursework BiLSTM through LstmSequence with far fewer kernels, and changes nothing saved", async () => {
+    const build = () => buildLstm({ vocabularySize: 300, embeddingSize: 16, seed: 1 });
+    const model = build();
+    const ids = tf.tensor2d(
+      Array.from({ length: 4 * 12 }, (_, i) => (i % 12 < 4 + (i % 5) ? 2 + ((i * 7) % 290) : 0)),
+      [4, 12],
+      "int32",
+    );
+    const labels = tf.tensor2d(
+      Array.from({ length: 4 * 25 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+      [4, 25],
+    );
+    const optimizer = kerasAdam(1e-3);
+    const step = () => optimizer.minimize(() => binaryCrossentropy(labels, model.apply(ids, { training: true }) as tf.Tensor) as tf.Scalar);
+
+    setFusedLstm(false);
+    assert.equal(fusedLstmActive(), false);
+    const stockKernels = await kernelCalls(step);
+    setFusedLstm(true);
+    assert.equal(fusedLstmActive(), true);
+    const fusedKernels = await kernelCalls(step);
+    assert.ok(!stockKernels.includes(LSTM_SEQUENCE));
+    assert.ok(
+      fusedKernels.includes(LSTM_SEQUENCE) && fusedKernels.includes("LstmSequenceGrad"),
+      `fused kernels: ${fusedKernels.join(",")}`,
+    );
+    assert.ok(fusedKernels.length * 5 < stockKernels.length, `${fusedKernels.length} kernel calls vs ${stockKernels.length}`);
+
+    // Same parameters, names and topology as a model built with the stock route.
+    setFusedLstm(false);
+    const reference = build();
+    setFusedLstm(true);
+    assert.equal(model.countParams(), reference.countParams());
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      reference.layers.map((l) => l.name),
+    );
+    // (weight names get numeric suffixes from tfjs's per-process name counters: compare layer and shape)
+    const weights = (m: tf.LayersModel) => m.weights.map((w) => `${w.name.split("/")[0]} ${w.shape}`);
+    assert.deepEqual(weights(model), weights(reference));
+    tf.dispose([ids, labels]);
+    optimizer.dispose();
+    model.dispose();
+    reference.dispose();
+  });
+
+  it("leaves other backends on the stock route", async () => {
+    await tf.setBackend("cpu");
+    assert.equal(fusedLstmActive(), false);
+    await tf.setBackend("wasm");
+    assert.equal(fusedLstmActive(), true);
+  });
+});

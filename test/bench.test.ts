@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { BENCH_USAGE, parseBenchArgs, type BenchResult } from "../lib/commands/bench";
 
@@ -32,19 +32,23 @@ describe("npm run bench", function () {
     assert.throws(() => parseBenchArgs(["--steps", "0"], {}), /--steps needs an integer >= 1/);
     assert.throws(() => parseBenchArgs(["--frobnicate"], {}), /unknown option --frobnicate/);
     assert.ok(BENCH_USAGE.includes("--threads"));
+    assert.equal(parseBenchArgs([], {}).batching, "bucketed");
+    assert.equal(parseBenchArgs(["--batching", "padded"], {}).batching, "padded");
+    assert.throws(() => parseBenchArgs(["--batching", "sorted"], {}), /--batching must be bucketed or padded/);
   });
 
   it("prints one JSON line per model (tiny models, 2 wasm threads, synthetic texts)", () => {
-    const out = execFileSync(
+    const run = spawnSync(
       process.execPath,
       [BENCH_JS, "--small", "--steps", "1", "--warmup", "1", "--predict-steps", "2", "--threads", "2", "--profile"],
       {
         cwd: PROJECT,
         encoding: "utf8",
         env: { ...process.env, WORKBOOK_BACKEND: "wasm", IMDB_DATA_DIR: path.join(PROJECT, "no-such-dataset") },
-        stdio: ["ignore", "pipe", "pipe"],
       },
     );
+    assert.equal(run.status, 0, run.stderr);
+    const out = run.stdout;
     const lines = out.trim().split("\n");
     assert.equal(lines.length, 2, out);
     const results = lines.map((l) => JSON.parse(l) as BenchResult);
@@ -65,6 +69,9 @@ describe("npm run bench", function () {
         assert.ok(Number.isFinite(r[k]) && r[k] >= 0, `${r.model} ${k} = ${r[k]}`);
       }
       assert.equal(r.trainSteps, 1);
+      // batches per second = samples per second / batch size (both rounded)
+      assert.ok(Math.abs(r.stepsPerSecond * r.batchSize - r.trainSamplesPerSec) <= 0.1 + 0.01 * r.batchSize, `${r.model} stepsPerSecond`);
+      assert.ok(Math.abs(r.predictStepsPerSecond * r.batchSize - r.predictSamplesPerSec) <= 0.1 + 0.01 * r.batchSize);
       assert.equal(r.predictSteps, 2);
       assert.ok(Number.isInteger(r.liveTensors) && r.liveTensors > 0);
       assert.equal(r.liveTensors, r.liveTensorsAfterWarmup, `${r.model}: no tensor leak between warm-up and the end`);
@@ -72,6 +79,24 @@ describe("npm run bench", function () {
     }
     const lstm = results[1]!;
     assert.equal(lstm.texts, "synthetic");
+    assert.equal(lstm.batching, "padded");
+    // --profile: one line per model on stderr, kernels by time, for training and prediction
+    const profiles = run.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map(
+        (l) => JSON.parse(l) as { model: string; profile: Record<"train" | "predict", { kernels: { kernel: string; calls: number }[] }> },
+      );
+    assert.deepEqual(
+      profiles.map((p) => p.model),
+      ["cnn", "lstm"],
+    );
+    for (const p of profiles) for (const phase of ["train", "predict"] as const) assert.ok(p.profile[phase].kernels.length > 0);
+    const kernelsOf = (model: string, phase: "train" | "predict") =>
+      profiles.find((p) => p.model === model)!.profile[phase].kernels.map((k) => k.kernel);
+    assert.ok(kernelsOf("cnn", "train").includes("Conv2DBackpropFilter"));
+    assert.ok(kernelsOf("lstm", "train").includes("LstmSequence") && kernelsOf("lstm", "train").includes("LstmSequenceGrad"));
+    assert.ok(kernelsOf("lstm", "predict").includes("LstmSequence"));
     assert.ok(lstm.meanSequenceLength! >= 1 && lstm.meanSequenceLength! <= 8);
     assert.ok(lstm.meanTokens! >= 1 && lstm.meanTokens! <= lstm.meanSequenceLength!);
   });

@@ -8,7 +8,9 @@ import { loadJson } from "../lib/runtime/files";
 import { seededRandom } from "../lib/runtime/random";
 import { EpochRecord, TrainingHistory } from "../lib/train/history";
 import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/workbook/progress";
-import { TrainingData } from "../lib/data/batches";
+import { TrainingData, lengthBucketedBatches, overviewTrainingData } from "../lib/data/batches";
+import type { Dataset } from "../lib/data/dataset";
+import { TextVectorizer } from "../lib/data/text";
 import { binaryCrossentropy } from "../lib/train/losses";
 import { courseworkSchedule, trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
@@ -175,6 +177,39 @@ describe("training: binaryCrossentropy", () => {
   });
 });
 
+describe("training: length-bucketed batches", () => {
+  it("cuts pools of poolBatches batches, each sorted by length; a partial batch only at a pool's end", () => {
+    const rows = range(0, 100);
+    const lengthOf = (row: number) => 1 + ((row * 7) % 30);
+    const batches = lengthBucketedBatches(rows, 8, lengthOf, seededRandom(1), 4);
+    assert.deepEqual(
+      batches.flat().sort((a, b) => a - b),
+      rows,
+    );
+    // pools of 32 rows: 32, 32, 32, 4 -> 4 + 4 + 4 + 1 batches; sizes 8 except the last pool's 4
+    assert.equal(batches.length, 13);
+    assert.deepEqual(
+      batches.map((b) => b.length).sort((a, b) => a - b),
+      [4, ...Array(12).fill(8)],
+    );
+    const spread = batches.reduce((sum, b) => sum + Math.max(...b.map(lengthOf)) - Math.min(...b.map(lengthOf)), 0) / batches.length;
+    assert.ok(spread < 10, `mean length spread per batch ${spread} (a random batch of 8 spans ~23)`);
+  });
+
+  it("overviewTrainingData gives each film's token count (at least 1) when batches are padded to their longest", () => {
+    const overviews = ["the cat sat", "a dog", "...", "the dog ran far away"];
+    const dataset = { films: overviews.map((overview, i) => ({ id: `tt000000${i}`, overview })) } as unknown as Dataset;
+    const vectorizer = TextVectorizer.adapt(overviews);
+    const split = { train: [0, 1, 2], validation: [3] };
+    const data = overviewTrainingData(dataset, vectorizer, split as never);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((r) => data.lengthOf?.(r)),
+      [3, 2, 1, 5],
+    );
+    assert.equal(overviewTrainingData(dataset, vectorizer, split as never, 10).lengthOf, undefined, "fixed length: nothing to bucket");
+  });
+});
+
 describe("training: trainModel", () => {
   useCpuBackend();
   let dir: string;
@@ -337,6 +372,62 @@ describe("training: trainModel", () => {
     assert.notDeepEqual(trainOrder(a.calls, 0), trainOrder(a.calls, 1));
     assert.notDeepEqual(trainOrder(a.calls, 1), trainOrder(a.calls, 2));
     assert.notDeepEqual(trainOrder(a.calls, 0), trainOrder(c.calls, 0));
+  });
+
+  it("(d*) bucketByLength: seeded; each epoch every training film once, in batches of similar length; validation untouched", async () => {
+    const table = separable();
+    // Lengths 1..64 spread over the rows (row i has length 1 + (i * 37) % 64): like overviews padded per batch.
+    const lengthOf = (row: number) => 1 + ((row * 37) % 64);
+    const run = async (seed: number): Promise<number[][]> => {
+      const calls: number[][] = [];
+      const model = denseModel(3);
+      await trainModel(
+        model,
+        { ...tableData(table, range(0, 48), range(48, 64), calls), lengthOf },
+        {
+          epochs: 3,
+          batchSize: 4,
+          learningRate: 0.01,
+          seed,
+          bucketByLength: true,
+          progress: silentProgress(),
+        },
+      );
+      model.dispose();
+      return calls;
+    };
+    const a = await run(11);
+    assert.deepEqual(await run(11), a, "same seed, same batches");
+    assert.notDeepEqual(await run(12), a, "another seed, other batches");
+    // 12 training batches then 4 validation batches per epoch.
+    const epochBatches = (e: number) => a.slice(e * 16, e * 16 + 12);
+    let bucketedPadding = 0;
+    for (let e = 0; e < 3; e++) {
+      assert.deepEqual(
+        epochBatches(e)
+          .flat()
+          .sort((p, q) => p - q),
+        range(0, 48),
+        "every training film once per epoch",
+      );
+      assert.deepEqual(
+        a.slice(e * 16 + 12, e * 16 + 16),
+        [range(48, 52), range(52, 56), range(56, 60), range(60, 64)],
+        "validation in order",
+      );
+      for (const batch of epochBatches(e)) bucketedPadding += Math.max(...batch.map(lengthOf)) * batch.length;
+    }
+    assert.notDeepEqual(epochBatches(0), epochBatches(1), "each epoch another order");
+    // Padded steps of a plain shuffle of the same rows, for comparison (hand-made: chunks of a shuffle).
+    const r = seededRandom(5);
+    let plainPadding = 0;
+    for (let e = 0; e < 3; e++) {
+      const order = range(0, 48).sort(() => r() - 0.5);
+      for (let i = 0; i < 48; i += 4) plainPadding += Math.max(...order.slice(i, i + 4).map(lengthOf)) * 4;
+    }
+    const steps = 3 * range(0, 48).reduce((sum, row) => sum + lengthOf(row), 0);
+    assert.ok(bucketedPadding < 1.1 * steps, `bucketed batches pad little: ${bucketedPadding} steps for ${steps} tokens`);
+    assert.ok(plainPadding > 1.3 * steps, `a plain shuffle pads much more: ${plainPadding}`);
   });
 
   it("(d') dropout is seeded too: with dropout the same seed gives the same losses, another seed other losses", async () => {

@@ -4,13 +4,13 @@
  *
  *   npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N]
  *                    [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]
- *                    [--no-encoders] [--encoder-films N]
+ *                    [--no-encoders] [--encoder-films N] [--batching bucketed|padded]
  *
  * - cnn: random 64x64x3 posters, 25 random binary labels;
  * - lstm: REAL overviews when the dataset is there (IMDB_DATA_DIR or --data), vectorized with the
- *   10,000-token vocabulary adapted on them, batches of 64 consecutive films of a seeded shuffle, each
- *   padded to its longest overview (as the workbook trains); without the dataset, synthetic lengths
- *   drawn like the real ones ("texts":"synthetic").
+ *   10,000-token vocabulary adapted on them, in batches of 64 bucketed by length as the trainer makes them
+ *   (--batching padded: 64 consecutive films of a seeded shuffle), each padded to its longest overview;
+ *   without the dataset, synthetic lengths drawn like the real ones ("texts":"synthetic", padded).
  * A training step is train/trainer.ts's: Adam (lr 1e-4, Keras epsilon 1e-7), Keras binary cross-entropy,
  * the trainer's own step (train/trainer.ts trainStep), loss, predictions and Keras counts read back every step.
  * Prediction is model.apply(x, {training: false}) read back, batch 64.
@@ -29,6 +29,7 @@ import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
 import { buildCnn, buildLstm } from "../models/coursework";
 import { randomInt, seededRandom, shuffled } from "../runtime/random";
 import { TextVectorizer, overviewTensor } from "../data/text";
+import { lengthBucketedBatches } from "../data/batches";
 import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
@@ -59,6 +60,8 @@ export interface BenchOptions {
   encoders: boolean;
   /** Films per encoder timing. */
   encoderFilms: number;
+  /** LSTM batches on real overviews: bucketed by length as the trainer makes them, or consecutive films of a shuffle. */
+  batching: "bucketed" | "padded";
 }
 
 export interface BenchResult {
@@ -69,6 +72,10 @@ export interface BenchResult {
   batchSize: number;
   trainSamplesPerSec: number;
   predictSamplesPerSec: number;
+  /** Training steps (batches) per second. */
+  stepsPerSecond: number;
+  /** Prediction batches per second. */
+  predictStepsPerSecond: number;
   trainSteps: number;
   trainSeconds: number;
   predictSteps: number;
@@ -88,6 +95,8 @@ export interface BenchResult {
    * the RNN runs) and the mean overview length in tokens, over the measured training steps.
    */
   texts?: "real" | "synthetic";
+  /** How the LSTM's batches were made (real overviews only; synthetic batches are padded). */
+  batching?: "bucketed" | "padded";
   meanSequenceLength?: number;
   meanTokens?: number;
   small?: boolean;
@@ -99,13 +108,13 @@ export interface BenchResult {
 }
 
 export const BENCH_USAGE =
-  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N]";
+  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const args = parseArgs(
     argv,
     {
-      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films"],
+      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films", "batching"],
       flags: ["small", "profile", "no-encoders"],
     },
     BENCH_USAGE,
@@ -114,6 +123,9 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const model = args.values["model"] ?? "both";
   if (model !== "both" && model !== "cnn" && model !== "lstm")
     throw new Error(`--model must be cnn, lstm or both, got '${model}'\n${BENCH_USAGE}`);
+  const batching = args.values["batching"] ?? "bucketed";
+  if (batching !== "bucketed" && batching !== "padded")
+    throw new Error(`--batching must be bucketed or padded, got '${batching}'\n${BENCH_USAGE}`);
   const threads = args.values["threads"];
   const small = args.flags["small"] === true;
   const steps = integerOption(args, "steps", 1, BENCH_USAGE) ?? 12;
@@ -132,6 +144,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     seed: integerOption(args, "seed", 0, BENCH_USAGE) ?? 1,
     encoders: !small && args.flags["no-encoders"] !== true,
     encoderFilms: integerOption(args, "encoder-films", 8, BENCH_USAGE) ?? 256,
+    batching,
   };
 }
 
@@ -182,10 +195,15 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
     const dataset = loadDataset(options.dataDir, { checkPosters: false });
     const overviews = dataset.films.map((f) => f.overview);
     const vectorizer = TextVectorizer.adapt(overviews, { maxTokens: vocabularySize });
-    const order = shuffled(
-      dataset.films.map((_, i) => i),
-      random,
-    );
+    const ids = overviews.map((o) => vectorizer.encode(o));
+    const films = dataset.films.map((_, i) => i);
+    // As the trainer batches (bucketed by length), or 64 consecutive films of a shuffle (padded); whole batches only.
+    const batches =
+      options.batching === "bucketed"
+        ? lengthBucketedBatches(films, n, (r) => Math.max(1, (ids[r] as Int32Array).length), random).filter((b) => b.length === n)
+        : ((order) => Array.from({ length: Math.floor(order.length / n) }, (_, i) => order.slice(i * n, (i + 1) * n)))(
+            shuffled(films, random),
+          );
     let at = 0;
     const lengths: number[] = [];
     const tokens: number[] = [];
@@ -194,10 +212,8 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
       lengths,
       tokens,
       next() {
-        if (at + n > order.length) at = 0;
-        const rows = order.slice(at, at + n);
-        at += n;
-        const encoded = rows.map((i) => vectorizer.encode(overviews[i] as string));
+        const rows = batches[at++ % batches.length] as number[];
+        const encoded = rows.map((i) => ids[i] as Int32Array);
         const x = overviewTensor(encoded);
         lengths.push(x.shape[1]);
         for (const e of encoded) tokens.push(e.length);
@@ -399,6 +415,8 @@ export async function benchModel(
       batchSize: options.batchSize,
       trainSamplesPerSec: round((options.steps * options.batchSize) / (trainMs / 1000)),
       predictSamplesPerSec: round((options.predictSteps * options.batchSize) / (predictMs / 1000)),
+      stepsPerSecond: round(options.steps / (trainMs / 1000), 2),
+      predictStepsPerSecond: round(options.predictSteps / (predictMs / 1000), 2),
       trainSteps: options.steps,
       trainSeconds: round(trainMs / 1000, 3),
       predictSteps: options.predictSteps,
@@ -410,6 +428,7 @@ export async function benchModel(
       ...(kind === "lstm"
         ? {
             texts: source.texts ?? "synthetic",
+            batching: source.texts === "real" ? options.batching : "padded",
             ...(meanLength !== undefined ? { meanSequenceLength: round(meanLength, 1) } : {}),
             ...(meanTokens !== undefined ? { meanTokens: round(meanTokens, 1) } : {}),
           }

@@ -8,6 +8,7 @@ import { Dataset, Film, Split, labelTensor } from "./dataset";
 import { PosterSet, posterBatch, posterIndex } from "./posters";
 import { OOV_ID, TextVectorizer, overviewTensor } from "./text";
 import { TfidfVectorizer } from "./tfidf";
+import { shuffled, type Random } from "../runtime/random";
 
 export interface Batch {
   inputs: tf.Tensor | tf.Tensor[];
@@ -25,6 +26,36 @@ export interface TrainingData {
   train: readonly number[];
   validation: readonly number[];
   makeBatch: MakeBatch;
+  /**
+   * The time steps a row's input takes when batches are padded to their longest (an overview's token
+   * count, at least 1); given only for such inputs, so that training batches can be bucketed by length
+   * (lengthBucketedBatches).
+   */
+  lengthOf?: (row: number) => number;
+}
+
+/**
+ * Training batches of films of similar length, for models that pad each batch to its longest overview
+ * (the BiLSTM): fewer padded time steps, same results per film (the padding is masked). Seeded, and still
+ * a permutation of `rows` each call: the rows are shuffled, cut into pools of `poolBatches` batches, each
+ * pool sorted by length (stably, so equal lengths keep their shuffled order) and cut into batches, and
+ * the batches of all pools shuffled. Every row is in exactly one batch.
+ */
+export function lengthBucketedBatches(
+  rows: readonly number[],
+  batchSize: number,
+  lengthOf: (row: number) => number,
+  random: Random,
+  poolBatches = 16,
+): number[][] {
+  const order = shuffled(rows, random);
+  const batches: number[][] = [];
+  const pool = batchSize * poolBatches;
+  for (let start = 0; start < order.length; start += pool) {
+    const sorted = order.slice(start, start + pool).sort((a, b) => lengthOf(a) - lengthOf(b));
+    for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
+  }
+  return shuffled(batches, random);
 }
 
 /**
@@ -95,11 +126,18 @@ export function overviewTrainingData(dataset: Dataset, encoder: OverviewEncoder,
     dataset.films.map((f) => f.overview),
     sequenceLength,
   );
+  const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
   return {
     train: split.train,
     validation: split.validation,
     makeBatch: (rows) => ({ inputs: overviews(rows), labels: labelTensor(dataset, rows) }),
+    ...(lengths ? { lengthOf: (row: number) => lengths[row] as number } : {}),
   };
+}
+
+/** Each film's padded-batch length: its token count, at least 1 (a batch is at least one step long). */
+function overviewLengths(encoder: TextVectorizer, dataset: Dataset): Int32Array {
+  return Int32Array.from(dataset.films, (f) => Math.max(1, encoder.encode(f.overview).length));
 }
 
 /** The linear baseline's data: dense TF-IDF rows of each batch's films with their labels. */
@@ -120,10 +158,12 @@ export function fusionTrainingData(
 ): TrainingData & { excluded: string[] } {
   const images = posterTrainingData(dataset, posters, split);
   const overviews = overviewInputs(encoder, dataset.films.map((f) => f.overview), sequenceLength);
+  const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
   return {
     train: images.train,
     validation: images.validation,
     excluded: images.excluded,
+    ...(lengths ? { lengthOf: (row: number) => lengths[row] as number } : {}),
     makeBatch: (rows) => {
       const image = images.makeBatch(rows);
       return { inputs: [image.inputs as tf.Tensor, overviews(rows)], labels: image.labels };

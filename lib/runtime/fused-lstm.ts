@@ -115,18 +115,16 @@ function direction(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor2D, tr
     b: cell.kernel.read(),
     ...(cell.useBias && cell.bias !== null ? { bias: cell.bias.read() } : {}),
   });
-  const [h] = tf
-    .engine()
-    .runKernel(
-      LSTM_SEQUENCE,
-      {
-        xw: tf.reshape(xw, [T, B, 4 * units]),
-        recurrentKernel: cell.recurrentKernel.read(),
-        mask: maskTM,
-        recurrentDropout: recurrentMask,
-      },
-      {},
-    ) as tf.Tensor[];
+  const [h] = tf.engine().runKernel(
+    LSTM_SEQUENCE,
+    {
+      xw: tf.reshape(xw, [T, B, 4 * units]),
+      recurrentKernel: cell.recurrentKernel.read(),
+      mask: maskTM,
+      recurrentDropout: recurrentMask,
+    },
+    {},
+  ) as tf.Tensor[];
   return h as tf.Tensor3D;
 }
 

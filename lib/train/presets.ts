@@ -34,6 +34,11 @@ export interface LstmSettings extends RunSettings {
   maxTokens: number;
   /** Fixed sequence length, or undefined to pad each batch to its longest overview. */
   sequenceLength?: number;
+  /**
+   * Batch overviews of similar length together (seeded; every film once per epoch): fewer padded steps,
+   * the same result per film. The coursework shuffled without regard to length.
+   */
+  bucketByLength?: boolean;
 }
 
 const COURSEWORK_RUN = { batchSize: 64, learningRate: 1e-4, seed: 42, validationFraction: 0.2 };
@@ -51,13 +56,22 @@ export const CNN_PRESETS: Record<PresetName, CnnSettings> = {
 
 /** coursework: 20 epochs at lr 1e-4. quick: 3 epochs at lr 1e-3 (students' best LSTMs used 1e-3). */
 export const LSTM_PRESETS: Record<PresetName, LstmSettings> = {
-  coursework: { ...COURSEWORK_RUN, epochs: 20, maxTokens: 10000 },
-  quick: { ...COURSEWORK_RUN, epochs: 3, learningRate: 1e-3, maxTokens: 10000 },
-  smoke: { ...COURSEWORK_RUN, epochs: 1, maxTokens: 10000, films: 200 },
+  coursework: { ...COURSEWORK_RUN, epochs: 20, maxTokens: 10000, bucketByLength: true },
+  quick: { ...COURSEWORK_RUN, epochs: 3, learningRate: 1e-3, maxTokens: 10000, bucketByLength: true },
+  smoke: { ...COURSEWORK_RUN, epochs: 1, maxTokens: 10000, films: 200, bucketByLength: true },
 };
 
 /** Settings a preset may leave unset (meaning: all films, no early stopping, variable-length batches, ...). */
-const OPTIONAL_SETTINGS = ["films", "earlyStoppingPatience", "sequenceLength", "loss", "augment", "overviewBranch", "freezeBranches"];
+const OPTIONAL_SETTINGS = [
+  "films",
+  "earlyStoppingPatience",
+  "sequenceLength",
+  "loss",
+  "augment",
+  "overviewBranch",
+  "freezeBranches",
+  "bucketByLength",
+];
 
 /** What the settings change compared with the coursework's, in words (empty when nothing). */
 export function presetDifferences<T extends RunSettings>(settings: T, coursework: T): string[] {

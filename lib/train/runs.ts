@@ -518,6 +518,7 @@ export async function trainRun(
     const history = await trainModel(run.model, run.data, {
       epochs: run.settings.epochs,
       batchSize: run.settings.batchSize,
+      bucketByLength: "bucketByLength" in run.settings && run.settings.bucketByLength === true,
       learningRate: run.settings.learningRate,
       seed: run.settings.seed,
       loss: run.loss.loss,

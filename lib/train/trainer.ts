@@ -15,7 +15,7 @@
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import type { Batch, MakeBatch, TrainingData } from "../data/batches";
+import { lengthBucketedBatches, type Batch, type MakeBatch, type TrainingData } from "../data/batches";
 import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, recall } from "../eval/metrics";
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/folder";
@@ -46,6 +46,11 @@ export interface TrainOptions {
    * dropout mask: the same seed, data, backend and thread count give the same history.
    */
   seed: number;
+  /**
+   * Batch films of similar length together (data/batches.ts lengthBucketedBatches) when the data gives
+   * lengths (overviews padded per batch); seeded like the shuffle. Validation batches are never bucketed.
+   */
+  bucketByLength?: boolean;
   /** Default binaryCrossentropy. Must return a scalar averaged over the batch. */
   loss?: LossFunction;
   /**
@@ -329,7 +334,10 @@ async function trainLoop(model: tf.LayersModel, data: TrainingData, options: Tra
       const started = performance.now();
       const lr = schedule(epoch, options.learningRate);
       setLearningRate(optimizer, lr);
-      const batches = chunks(shuffled(data.train, random), options.batchSize);
+      const batches =
+        options.bucketByLength === true && data.lengthOf !== undefined
+          ? lengthBucketedBatches(data.train, options.batchSize, data.lengthOf, random)
+          : chunks(shuffled(data.train, random), options.batchSize);
       progress.epochStart(epoch, options.epochs, lr, batches.length);
       const train = await runPass(
         batches,

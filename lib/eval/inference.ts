@@ -7,6 +7,7 @@ import type { Dataset, Film } from "../data/dataset";
 import { decodePoster, loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
 import { overviewTensor, tokenize } from "../data/text";
 import { featureInputs, overviewInputs, unknownWordsOnly } from "../data/batches";
+import { TfidfVectorizer } from "../data/tfidf";
 import { overviewFeatures, posterFeatures } from "../encoders/features";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
@@ -69,6 +70,29 @@ export function predictBatches(model: tf.LayersModel, count: number, makeInputs:
   return batchedOutputs(count, outputs, makeInputs, (inputs) => model.predict(inputs) as tf.Tensor, batchSize);
 }
 
+/**
+ * predictBatches over the samples in the order `order` (a permutation of 0..n-1; e.g. overviews by length,
+ * so that each batch pads little), with the results put back in sample order. `inputsOf` builds the inputs
+ * of a list of samples.
+ */
+export async function predictInOrder(
+  model: tf.LayersModel,
+  order: readonly number[],
+  inputsOf: (samples: number[]) => tf.Tensor | tf.Tensor[],
+  batchSize = 64,
+): Promise<Float32Array> {
+  const width = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
+  const permuted = await predictBatches(model, order.length, (start, end) => inputsOf(order.slice(start, end)), batchSize);
+  const out = new Float32Array(permuted.length);
+  order.forEach((sample, k) => out.set(permuted.subarray(k * width, (k + 1) * width), sample * width));
+  return out;
+}
+
+/** 0..lengths.length-1 sorted by length (stable: equal lengths keep their order). */
+export function orderByLength(lengths: readonly number[]): number[] {
+  return lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
+}
+
 /** Throws when the dataset's genre columns are not the model's outputs (a wrong answer otherwise). */
 export function checkGenres(trained: TrainedModel, dataset: Dataset): void {
   const model = trained.info.genres;
@@ -124,7 +148,13 @@ export async function predictFilms(
       films.map((f) => f.overview),
       sequenceLength,
     );
-    const probabilities = await predictBatches(trained.model, films.length, (s, e) => overviews(range(s, e)));
+    // Overviews in length order: each batch pads to its longest, so similar lengths together pad little.
+    const encoder = overviewEncoder(trained);
+    const order =
+      sequenceLength === undefined && !(encoder instanceof TfidfVectorizer)
+        ? orderByLength(films.map((f) => encoder.encode(f.overview).length))
+        : range(0, films.length);
+    const probabilities = await predictInOrder(trained.model, order, overviews);
     return { ids: films.map((f) => f.id), genres, probabilities, skipped: [] };
   }
   const size = trained.info.imageSize ?? 64;

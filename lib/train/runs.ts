@@ -28,7 +28,7 @@ import {
 import { loadFilmPosters } from "../data/posters";
 import { TextVectorizer } from "../data/text";
 import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
-import { predictBatches } from "../eval/inference";
+import { orderByLength, predictBatches, predictInOrder } from "../eval/inference";
 import { tuneThresholds } from "../eval/metrics";
 import { readModelJson, fileSaveHandler } from "../models/checkpoint";
 import { buildCnn, buildLstm } from "../models/coursework";
@@ -579,8 +579,10 @@ export async function trainRun(
 /** The (restored, best) model's probabilities and the labels of the run's validation films, row-major. */
 export async function validationPredictions(run: TrainingRun): Promise<{ yTrue: Float32Array; yProb: Float32Array }> {
   const rows = run.data.validation;
-  const inputsOf = (start: number, end: number) => run.data.makeBatch(rows.slice(start, end)).inputs;
-  const yProb = await predictBatches(run.model, rows.length, inputsOf);
+  const lengthOf = run.data.lengthOf;
+  // In length order where batches pad to their longest overview (see predictInOrder).
+  const order = lengthOf ? orderByLength(rows.map((r) => lengthOf(r))) : rows.map((_, i) => i);
+  const yProb = await predictInOrder(run.model, order, (samples) => run.data.makeBatch(samples.map((k) => rows[k] as number)).inputs);
   return { yTrue: Float32Array.from(labelMatrix(run.dataset, rows)), yProb };
 }
 

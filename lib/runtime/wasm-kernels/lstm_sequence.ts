@@ -19,18 +19,30 @@
  * The output at step t is h_t (a masked step repeats the previous output, as K.rnn does).
  *
  * Inputs (time-major): xw [T, B, 4u] (x . W + b), recurrentKernel U [u, 4u], mask [T, B] (1 / 0) and
- * recurrentDropout r [B, u] (ones without recurrent dropout). Outputs: h [T, B, u], c [T, B, u] and gates [T, B, 4u] (i, f, g,
- * o after their activations), the last two kept for the gradient.
+ * recurrentDropout r [B, u] (ones without recurrent dropout). Outputs: h [T, B, u], and for the gradient
+ * c [T, B, u], gates [T, B, 4u] (i, f, g, o after their activations) and tanh(c) [T, B, u].
  */
 import * as tf from "@tensorflow/tfjs";
 import type { GradConfig, KernelConfig, Tensor, TensorInfo } from "@tensorflow/tfjs";
-import { f32, mark, matMul, release, transposeLast2, type WasmKernelArgs } from "./util";
+import { callKernel, f32, mark, matMul, release, transposeLast2, type WasmKernelArgs } from "./util";
 
 export const LSTM_SEQUENCE = "LstmSequence";
 export const LSTM_SEQUENCE_GRAD = "LstmSequenceGrad";
 
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
+const C3 = -1 / 3;
+const C5 = 2 / 15;
+const C7 = -17 / 315;
+
+/**
+ * tanh(x) from s = sigmoid(2x): 2s - 1, or for |x| < 0.125 (where 2s - 1 cancels) the odd Taylor series
+ * (error < 2e-10 there), as the Tanh kernel (./tanh.ts) does.
+ */
+function tanhFromSigmoid(x: number, s: number): number {
+  if (x < 0.125 && x > -0.125) {
+    const x2 = x * x;
+    return x * (1 + x2 * (C3 + x2 * (C5 + x2 * C7)));
+  }
+  return 2 * s - 1;
 }
 
 function dims(xw: TensorInfo, u: TensorInfo): { T: number; B: number; units: number } {
@@ -49,67 +61,96 @@ export function lstmSequence(args: WasmKernelArgs): TensorInfo[] {
   const dropout = inputs["recurrentDropout"]!;
   const { T, B, units } = dims(xw, kernelU);
   const G = 4 * units;
+  const BU = B * units;
   const h = backend.makeOutput([T, B, units], "float32");
   const c = backend.makeOutput([T, B, units], "float32");
   const gates = backend.makeOutput([T, B, G], "float32");
-  const hd = backend.makeOutput([B, units], "float32"); // h_{t-1} * r, the matMul's left operand
+  const tanhC = backend.makeOutput([T, B, units], "float32");
+  // Scratch operands: h_{t-1} * r (the matMul's left operand), the gates' pre-activations, 2c'. The
+  // activations run through the stock (vectorized) Sigmoid, tanh(x) as 2 sigmoid(2x) - 1.
+  const hd = backend.makeOutput([B, units], "float32");
+  const z = backend.makeOutput([B, G], "float32");
+  const cc = backend.makeOutput([B, units], "float32");
   for (let t = 0; t < T; t++) {
-    // z_rec = (h_{t-1} * r) . U; zero at t = 0 (the initial state is zero)
+    // (h_{t-1} * r) . U; none at t = 0 (the initial state is zero)
     let zRec: TensorInfo | undefined;
     if (t > 0) {
       const hs = f32(backend, h);
       const hdv = f32(backend, hd);
-      const prev = (t - 1) * B * units;
       const r = f32(backend, dropout);
-      for (let k = 0; k < B * units; k++) hdv[k] = hs[prev + k]! * r[k]!;
+      const prev = (t - 1) * BU;
+      for (let k = 0; k < BU; k++) hdv[k] = hs[prev + k]! * r[k]!;
       zRec = matMul(backend, hd, kernelU);
     }
-    // Views after every allocation (the heap may have grown).
-    const xs = f32(backend, xw);
-    const zs = zRec !== undefined ? f32(backend, zRec) : undefined;
-    const ms = f32(backend, mask);
-    const hs = f32(backend, h);
-    const cs = f32(backend, c);
-    const gs = f32(backend, gates);
-    for (let b = 0; b < B; b++) {
-      const row = (t * B + b) * G;
-      const zRow = b * G;
-      const out = (t * B + b) * units;
-      const prev = out - B * units; // (t - 1, b)
-      const keep = ms[t * B + b]! !== 0;
-      for (let j = 0; j < units; j++) {
-        const zi = xs[row + j]! + (zs ? zs[zRow + j]! : 0);
-        const zf = xs[row + units + j]! + (zs ? zs[zRow + units + j]! : 0);
-        const zg = xs[row + 2 * units + j]! + (zs ? zs[zRow + 2 * units + j]! : 0);
-        const zo = xs[row + 3 * units + j]! + (zs ? zs[zRow + 3 * units + j]! : 0);
-        const i = sigmoid(zi);
-        const f = sigmoid(zf);
-        const g = Math.tanh(zg);
-        const o = sigmoid(zo);
-        gs[row + j] = i;
-        gs[row + units + j] = f;
-        gs[row + 2 * units + j] = g;
-        gs[row + 3 * units + j] = o;
-        const cPrev = t > 0 ? cs[prev + j]! : 0;
-        if (keep) {
-          const cNew = f * cPrev + i * g;
+    {
+      // Views after every allocation (the heap may have grown).
+      const xs = f32(backend, xw).subarray(t * B * G, (t + 1) * B * G);
+      const zv = f32(backend, z);
+      if (zRec !== undefined) {
+        const zs = f32(backend, zRec);
+        for (let k = 0; k < B * G; k++) zv[k] = xs[k]! + zs[k]!;
+      } else {
+        zv.set(xs);
+      }
+      for (let b = 0; b < B; b++) for (let k = b * G + 2 * units; k < b * G + 3 * units; k++) zv[k] = 2 * zv[k]!;
+    }
+    release(backend, zRec);
+    const sz = callKernel("Sigmoid", backend, { x: z });
+    {
+      const zv = f32(backend, z);
+      const sv = f32(backend, sz);
+      const gs = f32(backend, gates).subarray(t * B * G, (t + 1) * B * G);
+      const cs = f32(backend, c);
+      const ccv = f32(backend, cc);
+      const ms = f32(backend, mask);
+      for (let b = 0; b < B; b++) {
+        const row = b * G;
+        const out = t * BU + b * units;
+        const keep = ms[t * B + b]! !== 0;
+        for (let j = 0; j < units; j++) {
+          const i = sv[row + j]!;
+          const f = sv[row + units + j]!;
+          const g = tanhFromSigmoid(zv[row + 2 * units + j]! / 2, sv[row + 2 * units + j]!);
+          gs[row + j] = i;
+          gs[row + units + j] = f;
+          gs[row + 2 * units + j] = g;
+          gs[row + 3 * units + j] = sv[row + 3 * units + j]!;
+          const cPrev = t > 0 ? cs[out - BU + j]! : 0;
+          const cNew = keep ? f * cPrev + i * g : cPrev;
           cs[out + j] = cNew;
-          hs[out + j] = o * Math.tanh(cNew);
-        } else {
-          cs[out + j] = cPrev;
-          hs[out + j] = t > 0 ? hs[prev + j]! : 0;
+          ccv[b * units + j] = 2 * cNew;
         }
       }
     }
-    release(backend, zRec);
+    release(backend, sz);
+    const sc = callKernel("Sigmoid", backend, { x: cc });
+    {
+      const scv = f32(backend, sc);
+      const cs = f32(backend, c);
+      const gs = f32(backend, gates);
+      const hs = f32(backend, h);
+      const tcs = f32(backend, tanhC);
+      const ms = f32(backend, mask);
+      for (let b = 0; b < B; b++) {
+        const out = t * BU + b * units;
+        const oRow = (t * B + b) * G + 3 * units;
+        const keep = ms[t * B + b]! !== 0;
+        for (let j = 0; j < units; j++) {
+          const tc = tanhFromSigmoid(cs[out + j]!, scv[b * units + j]!);
+          tcs[out + j] = tc;
+          hs[out + j] = keep ? gs[oRow + j]! * tc : t > 0 ? hs[out - BU + j]! : 0;
+        }
+      }
+    }
+    release(backend, sc);
   }
-  release(backend, hd);
-  return [h, c, gates];
+  release(backend, hd, z, cc);
+  return [h, c, gates, tanhC];
 }
 
 /**
  * Inputs: dh [T, B, u] (the loss's gradient with respect to the output sequence), recurrentKernel,
- * mask, recurrentDropout, and the forward's outputs h, c, gates.
+ * mask, recurrentDropout, and the forward's outputs h, c, gates, tanhC.
  * Outputs: dxw [T, B, 4u] and dRecurrentKernel [u, 4u].
  */
 export function lstmSequenceGrad(args: WasmKernelArgs): TensorInfo[] {
@@ -120,6 +161,7 @@ export function lstmSequenceGrad(args: WasmKernelArgs): TensorInfo[] {
   const hIn = inputs["h"]!;
   const cIn = inputs["c"]!;
   const gatesIn = inputs["gates"]!;
+  const tanhCIn = inputs["tanhC"]!;
   const dropout = inputs["recurrentDropout"]!;
   const { T, B, units } = dims(gatesIn, kernelU);
   const G = 4 * units;
@@ -135,6 +177,7 @@ export function lstmSequenceGrad(args: WasmKernelArgs): TensorInfo[] {
       const ms = f32(backend, mask);
       const cs = f32(backend, cIn);
       const gs = f32(backend, gatesIn);
+      const tcs = f32(backend, tanhCIn);
       const dxs = f32(backend, dxw);
       const dzs = f32(backend, dz);
       for (let b = 0; b < B; b++) {
@@ -156,7 +199,7 @@ export function lstmSequenceGrad(args: WasmKernelArgs): TensorInfo[] {
           const f = gs[row + units + j]!;
           const g = gs[row + 2 * units + j]!;
           const o = gs[row + 3 * units + j]!;
-          const tc = Math.tanh(cs[at + j]!);
+          const tc = tcs[at + j]!;
           const cPrev = t > 0 ? cs[at - BU + j]! : 0;
           const dCell = dC + dH * o * (1 - tc * tc);
           dxs[row + j] = dCell * g * i * (1 - i);
@@ -219,14 +262,14 @@ export const lstmSequenceGradConfig: KernelConfig = {
 export const lstmSequenceGradient: GradConfig = {
   kernelName: LSTM_SEQUENCE,
   inputsToSave: ["recurrentKernel", "mask", "recurrentDropout"],
-  outputsToSave: [true, true, true],
+  outputsToSave: [true, true, true, true],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-    const [recurrentKernel, mask, recurrentDropout, h, c, gates] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const [recurrentKernel, mask, recurrentDropout, h, c, gates, tanhC] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
     const dh = (dy as (Tensor | null)[])[0] ?? tf.zerosLike(h);
     // Both gradients come from one kernel call, made here (outside the tape's per-input tidy).
     const [dxw, dU] = tf
       .engine()
-      .runKernel(LSTM_SEQUENCE_GRAD, { dh, recurrentKernel, mask, recurrentDropout, h, c, gates }, {}) as Tensor[];
+      .runKernel(LSTM_SEQUENCE_GRAD, { dh, recurrentKernel, mask, recurrentDropout, h, c, gates, tanhC }, {}) as Tensor[];
     return {
       xw: () => dxw as Tensor,
       recurrentKernel: () => dU as Tensor,

@@ -1,0 +1,49 @@
+import { strict as assert } from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { batchedOutputs, orderByLength, predictBatches, predictInOrder } from "../lib/eval/inference";
+import { overviewTensor } from "../lib/data/text";
+import { buildLstm } from "../lib/models/coursework";
+import { useBackend } from "./helpers";
+
+describe("inference: batched predictions", () => {
+  useBackend("cpu");
+
+  it("batchedOutputs covers every sample once, in order, with a partial last batch", async () => {
+    const calls: [number, number][] = [];
+    const out = await batchedOutputs(
+      5,
+      2,
+      (start, end) => {
+        calls.push([start, end]);
+        return tf.tensor2d(
+          Array.from({ length: (end - start) * 2 }, (_, i) => start * 2 + i),
+          [end - start, 2],
+        );
+      },
+      (x) => tf.mul(x as tf.Tensor, 10),
+      2,
+    );
+    assert.deepEqual(calls, [
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    assert.deepEqual([...out], [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+  });
+
+  it("orderByLength sorts stably; predictInOrder puts each film's prediction back in its place", async () => {
+    assert.deepEqual(orderByLength([3, 1, 2, 1, 3]), [1, 3, 2, 0, 4]);
+    const model = buildLstm({ vocabularySize: 50, embeddingSize: 8, seed: 3 });
+    const films = [[5, 6, 7, 8, 9], [10], [11, 12], [13, 14, 15], [16], [17, 18, 19, 20, 21, 22, 23]].map((ids) => Int32Array.from(ids));
+    // Reference: each film alone (no padding at all).
+    const alone = await Promise.all(films.map((ids) => predictBatches(model, 1, () => overviewTensor([ids]))));
+    const inOrder = await predictInOrder(
+      model,
+      orderByLength(films.map((f) => f.length)),
+      (samples) => overviewTensor(samples.map((k) => films[k] as Int32Array)),
+      4,
+    );
+    alone.forEach((p, k) => p.forEach((v, g) => assert.ok(Math.abs(inOrder[k * 25 + g]! - v) < 1e-5, `film ${k} genre ${g}`)));
+    model.dispose();
+  });
+});

@@ -95,6 +95,15 @@ const convCases: ConvCase[] = [
   { x: [2, 6, 5, 4], f: [1, 1, 4, 6], s: [1, 1], pad: "valid" },
   { x: [2, 5, 5, 3], f: [2, 2, 3, 3], s: [3, 3], pad: "same" },
   { x: [4, 16, 16, 16], f: [3, 3, 16, 32], s: [1, 1], pad: "same" },
+  { x: [3, 1, 1, 2], f: [1, 1, 2, 3], s: [1, 1], pad: "valid" },
+];
+
+/** The coursework CNN's convolutions (Conv0 stride 2 on 64x64 posters, then 32x32, 16x16, 8x8), at batch 4. */
+const modelConvCases: ConvCase[] = [
+  { x: [4, 64, 64, 3], f: [3, 3, 3, 16], s: [2, 2], pad: "same" },
+  { x: [4, 32, 32, 16], f: [3, 3, 16, 32], s: [1, 1], pad: "same" },
+  { x: [4, 16, 16, 32], f: [3, 3, 32, 64], s: [1, 1], pad: "same" },
+  { x: [4, 8, 8, 128], f: [3, 3, 128, 128], s: [1, 1], pad: "same" },
 ];
 
 function convOutShape(c: ConvCase): [number, number, number, number] {
@@ -136,7 +145,7 @@ describe("wasm training kernels", function () {
   });
 
   describe("Conv2DBackpropFilter matches cpu", () => {
-    for (const [i, c] of convCases.entries()) {
+    for (const [i, c] of [...convCases, ...modelConvCases].entries()) {
       it(caseName(c), async () => {
         const x = randn(size(c.x), 10 + i);
         const dyShape = convOutShape(c);

@@ -8,16 +8,23 @@
  * i.e. one matmul whose rows are all filter taps at once, and whose result is already
  * in the [FH, FW, Ci, Co] filter layout. The input is transposed once to [Ci, N, H, W]
  * so that cols^T rows are gathered as contiguous copies. M = N*OH*OW is large (65,536
- * for a 32x32 layer at batch 64), so M is split into chunks that bound cols^T (~16 MB)
+ * for a 32x32 layer at batch 64), so M is split into chunks that bound cols^T (64 MB)
  * and the partial products are summed. NCHW inputs are transposed to NHWC first.
- * Measured at batch 64: ~70% of XNNPACK's forward-conv speed for the same layer.
+ * Measured at batch 64 on the coursework CNN's layers: 1.1-2.6x the time of XNNPACK's forward conv of
+ * the same layer (about 200 ms for all seven, against 80 ms forward), about 40% of it in the gather. One
+ * Conv2D call instead (the batch as channels, dy as the filter, dilated by the strides: no cols^T) was
+ * tried and was 5-40% slower on every layer.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
 import { f32, mark, matMul, release, transpose, type WasmKernelArgs } from "./util";
 
-/** Size of the cols^T buffer, in floats (tests shrink it to exercise chunking). */
-export const conv2DBackpropFilterTuning = { maxColsElements: 1 << 22 };
+/**
+ * Size of the cols^T buffer, in floats (tests shrink it to exercise chunking): 64 MB, so that the
+ * coursework CNN's largest layer takes 2 chunks (each chunk's matMul repacks its dy rows; 16 MB chunks
+ * made the CNN's seven filter gradients 10% slower).
+ */
+export const conv2DBackpropFilterTuning = { maxColsElements: 1 << 24 };
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 

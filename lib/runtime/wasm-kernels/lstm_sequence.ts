@@ -24,26 +24,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { GradConfig, KernelConfig, Tensor, TensorInfo } from "@tensorflow/tfjs";
+import { tanhFromSigmoid } from "./tanh";
 import { callKernel, f32, mark, matMul, release, transposeLast2, type WasmKernelArgs } from "./util";
 
 export const LSTM_SEQUENCE = "LstmSequence";
 export const LSTM_SEQUENCE_GRAD = "LstmSequenceGrad";
-
-const C3 = -1 / 3;
-const C5 = 2 / 15;
-const C7 = -17 / 315;
-
-/**
- * tanh(x) from s = sigmoid(2x): 2s - 1, or for |x| < 0.125 (where 2s - 1 cancels) the odd Taylor series
- * (error < 2e-10 there), as the Tanh kernel (./tanh.ts) does.
- */
-function tanhFromSigmoid(x: number, s: number): number {
-  if (x < 0.125 && x > -0.125) {
-    const x2 = x * x;
-    return x * (1 + x2 * (C3 + x2 * (C5 + x2 * C7)));
-  }
-  return 2 * s - 1;
-}
 
 function dims(xw: TensorInfo, u: TensorInfo): { T: number; B: number; units: number } {
   const [T, B, fourU] = xw.shape as [number, number, number];

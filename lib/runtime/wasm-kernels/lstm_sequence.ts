@@ -6,8 +6,9 @@
  * activations, the cell update, the mask blend), and their gradients: about 34,000 kernel calls per
  * training step of the coursework BiLSTM, each with engine bookkeeping larger than its arithmetic. Here a
  * direction is two engine calls (forward, gradient); inside, each time step is one XNNPACK matMul
- * (h_{t-1} . U forward, dz_t . U^T backward) and one pass over the step in JS; the recurrent kernel's
- * gradient is one matMul over all steps at the end. The input projection x . W + b of all steps is done
+ * (h_{t-1} . U forward, dz_t . U^T backward) and a few passes over the step in JS (forward: around two
+ * calls of the stock vectorized Sigmoid, for the gates and for tanh(c')); the recurrent kernel's gradient is
+ * one matMul over all steps at the end. The input projection x . W + b of all steps is done
  * by the caller as one matMul (runtime/fused-lstm.ts).
  *
  * The step is tfjs-layers' LSTMCell (implementation 2) with tanh activation and sigmoid recurrent

@@ -47,7 +47,8 @@ function stack(options: { maskZero: boolean; dropout: number; recurrentDropout: 
       ),
     ),
   );
-  // Films of different lengths, padded with 0 at the end; one overview of unknown words only, one empty.
+  // Films of different lengths, padded with 0 at the end; one overview of unknown words only, one empty, and
+  // one padded at the start (the forward direction's first steps are masked).
   const ids = tf.tensor2d(
     [
       [3, 4, 5, 0, 0, 0, 0],
@@ -55,8 +56,9 @@ function stack(options: { maskZero: boolean; dropout: number; recurrentDropout: 
       [1, 0, 0, 0, 0, 0, 0],
       [0, 0, 0, 0, 0, 0, 0],
       [21, 22, 23, 24, 25, 0, 0],
+      [0, 0, 31, 32, 33, 34, 35],
     ],
-    [5, 7],
+    [6, 7],
     "int32",
   );
   return { model, ids };
@@ -68,21 +70,30 @@ interface Pass {
   grads: Float32Array[];
 }
 
-function pass(s: Stack, fused: boolean, training: boolean): Pass {
+async function pass(s: Stack, fused: boolean, training: boolean): Promise<Pass> {
   setFusedLstm(fused);
   const vars = s.model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let result: Pass | undefined;
+  const kernels = new Set<string>();
   // The same seed for both routes: dropout masks come from tf.dropout's Math.random-seeded draws.
-  return withSeededMathRandomSync(11, () =>
-    tf.tidy(() => {
-      let output: Float32Array | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const y = s.model.apply(s.ids, { training }) as tf.Tensor;
-        output = y.dataSync() as Float32Array;
-        return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
-      }, vars);
-      return { output: output!, loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
-    }),
+  // tf.profile calls its function at once (synchronously, inside the seeded Math.random) and reports after.
+  const profile = withSeededMathRandomSync(11, () =>
+    tf.profile(() =>
+      tf.tidy(() => {
+        let output: Float32Array | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const y = s.model.apply(s.ids, { training }) as tf.Tensor;
+          output = y.dataSync() as Float32Array;
+          return tf.sum(tf.mul(y, tf.range(1, y.size + 1).reshape(y.shape)));
+        }, vars);
+        result = { output: output!, loss: value.dataSync()[0]!, grads: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
+      }),
+    ),
   );
+  (await profile).kernels.forEach((k) => kernels.add(k.name));
+  // The route really taken: the fused kernels, or none of them.
+  assert.equal(kernels.has(LSTM_SEQUENCE) && kernels.has("LstmSequenceGrad"), fused, `kernels run: ${[...kernels].join(",")}`);
+  return result!;
 }
 
 function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 2e-5): void {
@@ -115,10 +126,10 @@ describe("fused Bidirectional(LSTM) on wasm", function () {
   });
 
   for (const maskZero of [true, false]) {
-    it(`equals tfjs-layers' LSTM at inference: outputs and gradients${maskZero ? " (masked, padded batches)" : " (no mask)"}`, () => {
+    it(`equals tfjs-layers' LSTM at inference: outputs and gradients${maskZero ? " (masked, padded batches)" : " (no mask)"}`, async () => {
       const s = stack({ maskZero, dropout: 0.5, recurrentDropout: 0.2, seed: 3 });
-      const stock = pass(s, false, false);
-      const fused = pass(s, true, false);
+      const stock = await pass(s, false, false);
+      const fused = await pass(s, true, false);
       assert.ok(Math.max(...stock.output.map(Math.abs)) > 0.1, "outputs are not trivially small");
       assertClose(fused.output, stock.output, "outputs");
       stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
@@ -127,11 +138,11 @@ describe("fused Bidirectional(LSTM) on wasm", function () {
     });
   }
 
-  it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", () => {
+  it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", async () => {
     const s = stack({ maskZero: true, dropout: 0.5, recurrentDropout: 0.2, seed: 5 });
-    const stock = pass(s, false, true);
-    const fused = pass(s, true, true);
-    const atInference = pass(s, true, false);
+    const stock = await pass(s, false, true);
+    const fused = await pass(s, true, true);
+    const atInference = await pass(s, true, false);
     assert.ok(
       stock.output.some((v, i) => Math.abs(v - atInference.output[i]!) > 1e-3),
       "dropout changes the training outputs",
@@ -143,13 +154,36 @@ describe("fused Bidirectional(LSTM) on wasm", function () {
     s.model.dispose();
   });
 
-  it("a fully masked film gets the same output as from the stock layer (zero state)", () => {
+  it("a fully masked film keeps the zero state in both directions: its output is the last Dense layer's bias", async () => {
     const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 9 });
-    const fused = pass(s, true, false);
-    const stock = pass(s, false, false);
-    // row 3 is all padding: both directions keep the zero initial state, the output is Dense's bias
-    assertClose(fused.output.slice(12, 16), stock.output.slice(12, 16), "empty overview");
+    const fused = await pass(s, true, false);
+    const bias = (s.model.layers[3] as tf.layers.Layer).getWeights()[1]!.dataSync() as Float32Array;
+    // row 3 is all padding
+    assertClose(fused.output.slice(12, 16), bias, "empty overview", 1e-6);
     tf.dispose([s.ids]);
+    s.model.dispose();
+  });
+
+  it("a one-step batch (T = 1) equals the same films padded to two steps", async () => {
+    const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 13 });
+    const one = { model: s.model, ids: tf.tensor2d([[3], [7], [0]], [3, 1], "int32") };
+    const two = {
+      model: s.model,
+      ids: tf.tensor2d(
+        [
+          [3, 0],
+          [7, 0],
+          [0, 0],
+        ],
+        [3, 2],
+        "int32",
+      ),
+    };
+    const a = await pass(one, true, false);
+    const b = await pass(two, true, false);
+    assertClose(a.output, b.output, "outputs", 1e-6);
+    b.grads.forEach((g, k) => assertClose(a.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`, 1e-6));
+    tf.dispose([s.ids, one.ids, two.ids]);
     s.model.dispose();
   });
 

@@ -8,7 +8,7 @@ import { loadJson } from "../lib/runtime/files";
 import { seededRandom } from "../lib/runtime/random";
 import { EpochRecord, TrainingHistory } from "../lib/train/history";
 import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/workbook/progress";
-import { TrainingData, lengthBucketedBatches, overviewTrainingData } from "../lib/data/batches";
+import { TrainingData, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
 import { binaryCrossentropy } from "../lib/train/losses";
@@ -196,7 +196,7 @@ describe("training: length-bucketed batches", () => {
     assert.ok(spread < 10, `mean length spread per batch ${spread} (a random batch of 8 spans ~23)`);
   });
 
-  it("overviewTrainingData gives each film's token count (at least 1) when batches are padded to their longest", () => {
+  it("overviewTrainingData gives each film's token count (at least 1) when batches are padded to their longest, batches of 2 steps or more", () => {
     const overviews = ["the cat sat", "a dog", "...", "the dog ran far away"];
     const dataset = { films: overviews.map((overview, i) => ({ id: `tt000000${i}`, overview })) } as unknown as Dataset;
     const vectorizer = TextVectorizer.adapt(overviews);
@@ -207,6 +207,12 @@ describe("training: length-bucketed batches", () => {
       [3, 2, 1, 5],
     );
     assert.equal(overviewTrainingData(dataset, vectorizer, split as never, 10).lengthOf, undefined, "fixed length: nothing to bucket");
+    // Training batches are at least two steps long (tfjs-layers' LSTM has no gradient over one step): masked padding.
+    const batchOf = overviewInputs(vectorizer, overviews, undefined, 2);
+    assert.deepEqual(batchOf([2]).shape, [1, 2]);
+    assert.deepEqual(batchOf([1, 2]).shape, [2, 2]);
+    assert.deepEqual(batchOf([0, 3]).shape, [2, 5]);
+    assert.deepEqual(overviewInputs(vectorizer, overviews)([2]).shape, [1, 1], "prediction batches: one step is enough");
   });
 });
 

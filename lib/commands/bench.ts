@@ -204,6 +204,7 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
         : ((order) => Array.from({ length: Math.floor(order.length / n) }, (_, i) => order.slice(i * n, (i + 1) * n)))(
             shuffled(films, random),
           );
+    if (batches.length === 0) throw new Error(`bench: ${csv} has ${films.length} films, fewer than one batch of ${n}`);
     let at = 0;
     const lengths: number[] = [];
     const tokens: number[] = [];

@@ -104,27 +104,44 @@ export function unknownWordsOnly(encoder: OverviewEncoder, text: string): boolea
  * The overview input of the joint model for `texts`, encoded once: a function giving the tensor of the
  * texts at `indices` (ids padded to the longest of them, or to sequenceLength; or dense TF-IDF rows).
  */
-export function overviewInputs(encoder: OverviewEncoder, texts: readonly string[], sequenceLength?: number): (indices: readonly number[]) => tf.Tensor {
+export function overviewInputs(
+  encoder: OverviewEncoder,
+  texts: readonly string[],
+  sequenceLength?: number,
+  minLength = 1,
+): (indices: readonly number[]) => tf.Tensor {
   if (encoder instanceof TfidfVectorizer) {
     const matrix = encoder.transform(texts);
     return (indices) => matrix.toTensor(indices);
   }
   const encoded = texts.map((text) => encoder.encode(text));
-  return (indices) => overviewTensor(indices.map((i) => encoded[i] as Int32Array), sequenceLength);
+  return (indices) => overviewTensor(
+    indices.map((i) => encoded[i] as Int32Array),
+    sequenceLength,
+    minLength,
+  );
 }
+
+/**
+ * Training batches of ids are at least two steps long (one more masked padding step where every overview of
+ * the batch has one word or none): tfjs-layers' own LSTM cannot compute gradients over a single time step,
+ * and length-bucketing gathers the shortest overviews into one batch. The padding is masked: same results.
+ */
+const MIN_TRAINING_STEPS = 2;
 
 /**
  * The training data of a model that reads only the overview: every overview is encoded once (see
  * overviewInputs). For the LSTM a batch is padded with 0 to its longest overview (the coursework's default,
  * sequence length unset), or cut/padded to `sequenceLength` when given. Because the Embedding masks id 0,
- * the padding changes how many steps are computed, not the result. A batch is at least one step long (an
- * overview of punctuation only has no words: fully masked).
+ * the padding changes how many steps are computed, not the result. A batch is at least two steps long
+ * (MIN_TRAINING_STEPS; an overview of punctuation only has no words: fully masked).
  */
 export function overviewTrainingData(dataset: Dataset, encoder: OverviewEncoder, split: Split, sequenceLength?: number): TrainingData {
   const overviews = overviewInputs(
     encoder,
     dataset.films.map((f) => f.overview),
     sequenceLength,
+    MIN_TRAINING_STEPS,
   );
   const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
   return {
@@ -157,7 +174,7 @@ export function fusionTrainingData(
   sequenceLength?: number,
 ): TrainingData & { excluded: string[] } {
   const images = posterTrainingData(dataset, posters, split);
-  const overviews = overviewInputs(encoder, dataset.films.map((f) => f.overview), sequenceLength);
+  const overviews = overviewInputs(encoder, dataset.films.map((f) => f.overview), sequenceLength, MIN_TRAINING_STEPS);
   const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
   return {
     train: images.train,

@@ -273,8 +273,8 @@ export class TextVectorizer {
 }
 
 /** Encoded overviews as one [n, length] int32 tensor, padded at the end with 0 (see data/batches.ts overviewTrainingData). */
-export function overviewTensor(encoded: readonly Int32Array[], sequenceLength?: number): tf.Tensor2D {
-  const width = sequenceLength ?? Math.max(1, ...encoded.map((e) => e.length));
+export function overviewTensor(encoded: readonly Int32Array[], sequenceLength?: number, minLength = 1): tf.Tensor2D {
+  const width = sequenceLength ?? Math.max(minLength, ...encoded.map((e) => e.length));
   const ids = new Int32Array(encoded.length * width);
   encoded.forEach((e, i) => ids.set(e.subarray(0, width), i * width));
   return tf.tensor2d(ids, [encoded.length, width], "int32");

@@ -81,8 +81,8 @@ export async function predictInOrder(
   inputsOf: (samples: number[]) => tf.Tensor | tf.Tensor[],
   batchSize = 64,
 ): Promise<Float32Array> {
-  const width = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
   const permuted = await predictBatches(model, order.length, (start, end) => inputsOf(order.slice(start, end)), batchSize);
+  const width = order.length > 0 ? permuted.length / order.length : 0;
   const out = new Float32Array(permuted.length);
   order.forEach((sample, k) => out.set(permuted.subarray(k * width, (k + 1) * width), sample * width));
   return out;

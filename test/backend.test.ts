@@ -109,7 +109,7 @@ describe("selectBackend", function () {
     assert.equal(typeof info.simd, "boolean");
     assert.equal(
       describeBackend(info),
-      `backend: wasm (${info.threads} thread${info.threads === 1 ? "" : "s"}, ${info.simd ? "SIMD" : "no SIMD"}), no GPU; ` +
+      `backend: wasm (${info.threads} thread${info.threads === 1 ? "" : "s"}, ${info.simd ? "SIMD" : "no SIMD"}, fused BiLSTM), no GPU; ` +
         `skipped tensorflow-gpu: ${GPU} is not installed; tensorflow: ${NODE} is not installed`,
     );
   });
@@ -248,7 +248,7 @@ describe("wasm threads", function () {
     assert.equal(r.threads, 2);
     assert.equal(r.simd, true);
     assert.equal(r.sum, convSum + mmSum);
-    assert.match(r.line, /^backend: wasm \(2 threads, SIMD\), no GPU/);
+    assert.match(r.line, /^backend: wasm \(2 threads, SIMD, fused BiLSTM\), no GPU/);
   });
 
   it("WORKBOOK_WASM_THREADS=1 keeps the stock single-threaded binary", () => {
@@ -269,6 +269,10 @@ describe("describeBackend / reasonFromError", () => {
     assert.equal(
       describeBackend({ ...base, name: "wasm", candidate: "wasm", simd: true, skipped: [{ candidate: "tensorflow", reason: "x" }] }),
       "backend: wasm (1 thread, SIMD), no GPU; skipped tensorflow: x",
+    );
+    assert.equal(
+      describeBackend({ ...base, name: "wasm", candidate: "wasm", threads: 2, simd: true, fusedLstm: true }),
+      "backend: wasm (2 threads, SIMD, fused BiLSTM), no GPU",
     );
   });
 

@@ -28,7 +28,7 @@ import * as os from "os";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
-import { installFusedLstm } from "./fused-lstm";
+import { fusedLstmActive, installFusedLstm } from "./fused-lstm";
 import {
   WASM_THREADS_ENV_VAR,
   autoWasmThreads,
@@ -73,6 +73,8 @@ export interface BackendInfo {
   gpu: boolean;
   /** wasm only: whether the SIMD binary is in use. */
   simd?: boolean;
+  /** wasm only: Bidirectional(LSTM) layers run through the fused LstmSequence kernel (runtime/fused-lstm.ts). */
+  fusedLstm?: boolean;
   /** Faster candidates that were tried and why they were not used, in order. */
   skipped: SkippedCandidate[];
 }
@@ -254,7 +256,7 @@ async function tryCandidate(
         threads = 1;
       }
       const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
-      return { ok: true, info: { name: "wasm", candidate, threads, gpu: false, simd } };
+      return { ok: true, info: { name: "wasm", candidate, threads, gpu: false, simd, fusedLstm: fusedLstmActive() } };
     }
     case "cpu": {
       const failure = await activate("cpu");
@@ -313,6 +315,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 export function describeBackend(info: BackendInfo): string {
   const details = [`${info.threads} thread${info.threads === 1 ? "" : "s"}`];
   if (info.name === "wasm") details.push(info.simd ? "SIMD" : "no SIMD");
+  if (info.fusedLstm === true) details.push("fused BiLSTM");
   let line = `backend: ${info.name} (${details.join(", ")}), ${info.gpu ? "GPU" : "no GPU"}`;
   if (info.skipped.length > 0) {
     line += `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join("; ")}`;

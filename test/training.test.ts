@@ -8,7 +8,7 @@ import { loadJson } from "../lib/runtime/files";
 import { seededRandom } from "../lib/runtime/random";
 import { EpochRecord, TrainingHistory } from "../lib/train/history";
 import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/workbook/progress";
-import { TrainingData, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
+import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
 import { binaryCrossentropy } from "../lib/train/losses";
@@ -208,7 +208,7 @@ describe("training: length-bucketed batches", () => {
     );
     assert.equal(overviewTrainingData(dataset, vectorizer, split as never, 10).lengthOf, undefined, "fixed length: nothing to bucket");
     // Training batches are at least two steps long (tfjs-layers' LSTM has no gradient over one step): masked padding.
-    const batchOf = overviewInputs(vectorizer, overviews, undefined, 2);
+    const batchOf = encodeOverviews(vectorizer, overviews, undefined, 2).inputs;
     assert.deepEqual(batchOf([2]).shape, [1, 2]);
     assert.deepEqual(batchOf([1, 2]).shape, [2, 2]);
     assert.deepEqual(batchOf([0, 3]).shape, [2, 5]);

@@ -100,26 +100,38 @@ export function unknownWordsOnly(encoder: OverviewEncoder, text: string): boolea
   return ids.length > 0 && ids.every((id) => id === OOV_ID);
 }
 
-/**
- * The overview input of the joint model for `texts`, encoded once: a function giving the tensor of the
- * texts at `indices` (ids padded to the longest of them, or to sequenceLength; or dense TF-IDF rows).
- */
-export function overviewInputs(
-  encoder: OverviewEncoder,
-  texts: readonly string[],
-  sequenceLength?: number,
-  minLength = 1,
-): (indices: readonly number[]) => tf.Tensor {
+/** Overviews encoded once: the input tensor of any of them, and (for ids padded per batch) their lengths. */
+export interface EncodedOverviews {
+  /** The tensor of the texts at `indices`: ids padded to the longest of them (or to sequenceLength), or dense TF-IDF rows. */
+  inputs: (indices: readonly number[]) => tf.Tensor;
+  /**
+   * The time steps text i takes in a batch padded to its longest: its token count, at least 1. Only for ids
+   * without a fixed sequenceLength (what length-bucketing and length-ordered prediction sort by).
+   */
+  lengthOf?: (i: number) => number;
+}
+
+/** Encodes `texts` once for a model's overview input (see EncodedOverviews); batches are at least minLength steps. */
+export function encodeOverviews(encoder: OverviewEncoder, texts: readonly string[], sequenceLength?: number, minLength = 1): EncodedOverviews {
   if (encoder instanceof TfidfVectorizer) {
     const matrix = encoder.transform(texts);
-    return (indices) => matrix.toTensor(indices);
+    return { inputs: (indices) => matrix.toTensor(indices) };
   }
   const encoded = texts.map((text) => encoder.encode(text));
-  return (indices) => overviewTensor(
-    indices.map((i) => encoded[i] as Int32Array),
-    sequenceLength,
-    minLength,
-  );
+  return {
+    inputs: (indices) =>
+      overviewTensor(
+        indices.map((i) => encoded[i] as Int32Array),
+        sequenceLength,
+        minLength,
+      ),
+    ...(sequenceLength === undefined ? { lengthOf: (i: number) => Math.max(1, (encoded[i] as Int32Array).length) } : {}),
+  };
+}
+
+/** The overview input of a model for `texts` (encodeOverviews without the lengths). */
+export function overviewInputs(encoder: OverviewEncoder, texts: readonly string[], sequenceLength?: number): (indices: readonly number[]) => tf.Tensor {
+  return encodeOverviews(encoder, texts, sequenceLength).inputs;
 }
 
 /**
@@ -137,24 +149,18 @@ const MIN_TRAINING_STEPS = 2;
  * (MIN_TRAINING_STEPS; an overview of punctuation only has no words: fully masked).
  */
 export function overviewTrainingData(dataset: Dataset, encoder: OverviewEncoder, split: Split, sequenceLength?: number): TrainingData {
-  const overviews = overviewInputs(
+  const overviews = encodeOverviews(
     encoder,
     dataset.films.map((f) => f.overview),
     sequenceLength,
     MIN_TRAINING_STEPS,
   );
-  const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
   return {
     train: split.train,
     validation: split.validation,
-    makeBatch: (rows) => ({ inputs: overviews(rows), labels: labelTensor(dataset, rows) }),
-    ...(lengths ? { lengthOf: (row: number) => lengths[row] as number } : {}),
+    makeBatch: (rows) => ({ inputs: overviews.inputs(rows), labels: labelTensor(dataset, rows) }),
+    ...(overviews.lengthOf ? { lengthOf: overviews.lengthOf } : {}),
   };
-}
-
-/** Each film's padded-batch length: its token count, at least 1 (a batch is at least one step long). */
-function overviewLengths(encoder: TextVectorizer, dataset: Dataset): Int32Array {
-  return Int32Array.from(dataset.films, (f) => Math.max(1, encoder.encode(f.overview).length));
 }
 
 /** The linear baseline's data: dense TF-IDF rows of each batch's films with their labels. */
@@ -174,16 +180,15 @@ export function fusionTrainingData(
   sequenceLength?: number,
 ): TrainingData & { excluded: string[] } {
   const images = posterTrainingData(dataset, posters, split);
-  const overviews = overviewInputs(encoder, dataset.films.map((f) => f.overview), sequenceLength, MIN_TRAINING_STEPS);
-  const lengths = encoder instanceof TextVectorizer && sequenceLength === undefined ? overviewLengths(encoder, dataset) : undefined;
+  const overviews = encodeOverviews(encoder, dataset.films.map((f) => f.overview), sequenceLength, MIN_TRAINING_STEPS);
   return {
     train: images.train,
     validation: images.validation,
     excluded: images.excluded,
-    ...(lengths ? { lengthOf: (row: number) => lengths[row] as number } : {}),
+    ...(overviews.lengthOf ? { lengthOf: overviews.lengthOf } : {}),
     makeBatch: (rows) => {
       const image = images.makeBatch(rows);
-      return { inputs: [image.inputs as tf.Tensor, overviews(rows)], labels: image.labels };
+      return { inputs: [image.inputs as tf.Tensor, overviews.inputs(rows)], labels: image.labels };
     },
   };
 }

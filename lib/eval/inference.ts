@@ -6,8 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
 import { decodePoster, loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
 import { overviewTensor, tokenize } from "../data/text";
-import { featureInputs, overviewInputs, unknownWordsOnly } from "../data/batches";
-import { TfidfVectorizer } from "../data/tfidf";
+import { encodeOverviews, featureInputs, overviewInputs, unknownWordsOnly } from "../data/batches";
 import { overviewFeatures, posterFeatures } from "../encoders/features";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
@@ -143,18 +142,15 @@ export async function predictFilms(
     };
   }
   if (kind === "lstm") {
-    const overviews = overviewInputs(
+    const overviews = encodeOverviews(
       overviewEncoder(trained),
       films.map((f) => f.overview),
       sequenceLength,
     );
     // Overviews in length order: each batch pads to its longest, so similar lengths together pad little.
-    const encoder = overviewEncoder(trained);
-    const order =
-      sequenceLength === undefined && !(encoder instanceof TfidfVectorizer)
-        ? orderByLength(films.map((f) => encoder.encode(f.overview).length))
-        : range(0, films.length);
-    const probabilities = await predictInOrder(trained.model, order, overviews);
+    const lengthOf = overviews.lengthOf;
+    const order = lengthOf ? orderByLength(films.map((_, i) => lengthOf(i))) : range(0, films.length);
+    const probabilities = await predictInOrder(trained.model, order, overviews.inputs);
     return { ids: films.map((f) => f.id), genres, probabilities, skipped: [] };
   }
   const size = trained.info.imageSize ?? 64;

@@ -29,7 +29,7 @@ import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
 import { buildCnn, buildLstm } from "../models/coursework";
 import { randomInt, seededRandom, shuffled } from "../runtime/random";
 import { TextVectorizer, overviewTensor } from "../data/text";
-import { lengthBucketedBatches } from "../data/batches";
+import { chunks, lengthBucketedBatches } from "../data/batches";
 import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
@@ -198,12 +198,10 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
     const ids = overviews.map((o) => vectorizer.encode(o));
     const films = dataset.films.map((_, i) => i);
     // As the trainer batches (bucketed by length), or 64 consecutive films of a shuffle (padded); whole batches only.
-    const batches =
-      options.batching === "bucketed"
-        ? lengthBucketedBatches(films, n, (r) => Math.max(1, (ids[r] as Int32Array).length), random).filter((b) => b.length === n)
-        : ((order) => Array.from({ length: Math.floor(order.length / n) }, (_, i) => order.slice(i * n, (i + 1) * n)))(
-            shuffled(films, random),
-          );
+    const lengthOf = (r: number) => Math.max(1, (ids[r] as Int32Array).length);
+    const batches = (
+      options.batching === "bucketed" ? lengthBucketedBatches(films, n, lengthOf, random) : chunks(shuffled(films, random), n)
+    ).filter((b) => b.length === n);
     if (batches.length === 0) throw new Error(`bench: ${csv} has ${films.length} films, fewer than one batch of ${n}`);
     let at = 0;
     const lengths: number[] = [];

@@ -48,14 +48,18 @@ export function lengthBucketedBatches(
   random: Random,
   poolBatches = 16,
 ): number[][] {
-  const order = shuffled(rows, random);
-  const batches: number[][] = [];
-  const pool = batchSize * poolBatches;
-  for (let start = 0; start < order.length; start += pool) {
-    const sorted = order.slice(start, start + pool).sort((a, b) => lengthOf(a) - lengthOf(b));
-    for (let i = 0; i < sorted.length; i += batchSize) batches.push(sorted.slice(i, i + batchSize));
-  }
-  return shuffled(batches, random);
+  const pools = chunks(shuffled(rows, random), batchSize * poolBatches);
+  return shuffled(
+    pools.flatMap((pool) => chunks(pool.sort((a, b) => lengthOf(a) - lengthOf(b)), batchSize)),
+    random,
+  );
+}
+
+/** Consecutive batches of `size` rows (the last one shorter when size does not divide the count). */
+export function chunks(rows: readonly number[], size: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
 }
 
 /**

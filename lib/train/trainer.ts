@@ -15,7 +15,7 @@
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { lengthBucketedBatches, type Batch, type MakeBatch, type TrainingData } from "../data/batches";
+import { chunks, lengthBucketedBatches, type Batch, type MakeBatch, type TrainingData } from "../data/batches";
 import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, recall } from "../eval/metrics";
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/folder";
@@ -141,12 +141,6 @@ interface WeightSnapshot {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-function chunks(indices: readonly number[], size: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < indices.length; i += size) out.push(indices.slice(i, i + size));
-  return out;
 }
 
 /** Loss plus the model's regularization penalties (Keras adds them to the reported loss and val_loss). */

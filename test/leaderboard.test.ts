@@ -14,6 +14,15 @@ import {
 
 // Expected values are built by hand from the folds, never from the functions' own output.
 
+/** A scored leaderboard row with only what the narratives read: tuned macro/micro F1 and the BCE at 0.5. */
+const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
+  name,
+  role,
+  probabilities: new Float32Array(0),
+  atHalf: { bce } as Evaluation,
+  tuned: { macroF1: macro, microF1: micro } as Evaluation,
+});
+
 describe("leaderboard: cross-fitted scoring and late fusion", () => {
   it("twoFolds splits n films into two seeded halves (sizes differ by at most one)", () => {
     for (const n of [10, 11]) {
@@ -57,13 +66,6 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
   });
 
   it("leaderboardNarrative gives a verdict per comparison and what the poster adds over the text branch alone", () => {
-    const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
-      name,
-      role,
-      probabilities: new Float32Array(0),
-      atHalf: { bce } as Evaluation,
-      tuned: { macroF1: macro, microF1: micro } as Evaluation,
-    });
     const scored = [
       row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
       row(TEXT_BRANCH_NAME, "text-branch", 0.37, 0.52, 0.2),
@@ -84,13 +86,6 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
   });
 
   it("pretrainedNarrative says whether the pretrained joint model beats every earlier model, what the poster adds, and how it fares against the heads' late fusion", () => {
-    const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
-      name,
-      role,
-      probabilities: new Float32Array(0),
-      atHalf: { bce } as Evaluation,
-      tuned: { macroF1: macro, microF1: micro } as Evaluation,
-    });
     const scored = [
       row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
       row("CNN", "poster", 0.22, 0.28, 0.244),

@@ -11,10 +11,19 @@
  * button does, the first time a cell's output matches PATTERN (a regular expression), and goes on with the
  * next cells: it rehearses an interrupted training cell.
  */
-import { spawnSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_DATA_DIR, ENV, PROJECT_DIR, PresetName, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
+import {
+  DEFAULT_DATA_DIR,
+  ENV,
+  PROJECT_DIR,
+  PresetName,
+  jupyterPython,
+  parsePreset,
+  presetFromEnv,
+  workbookPaths,
+} from "../runtime/config";
 import { CSV_FILE } from "../data/dataset";
 import { writeFixtureDataset } from "../data/fixture";
 import { parseArgs } from "./args";
@@ -58,16 +67,13 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-/** Finds a Python that has Jupyter's nbclient and nbconvert (Debian's /usr/bin/python3 first). */
+/** The Python of the project's Jupyter environment (.venv, made by jupyter/setup.sh), which has nbclient and nbconvert. */
 function findJupyterPython(): string {
-  const candidates = [process.env["WORKBOOK_PYTHON"], "/usr/bin/python3", "python3"].filter((c): c is string => Boolean(c));
-  for (const python of candidates) {
-    const probe = spawnSync(python, ["-c", "import nbclient, nbconvert, nbformat"], { stdio: "ignore" });
-    if (probe.status === 0) return python;
-  }
+  const python = jupyterPython();
+  if (fs.existsSync(python)) return python;
   throw new Error(
-    `No Python with Jupyter found (tried ${candidates.join(", ")}). Run 'npm start' (installs Debian's ` +
-      "jupyter-nbconvert and jupyter-client), or 'pip install nbconvert nbclient', or set WORKBOOK_PYTHON.",
+    `No Jupyter environment: ${python} is missing. Run 'bash jupyter/setup.sh --runner-only' (or 'npm start' or 'npm test'), ` +
+      "which creates .venv and installs Jupyter into it with pip.",
   );
 }
 

@@ -39,6 +39,14 @@ function findProjectDir(start: string): string {
 
 export const DEFAULT_DATA_DIR = path.join(PROJECT_DIR, "data", "Multimodal_IMDB_dataset");
 
+/** The project's Jupyter environment (JupyterLab, nbclient, nbconvert), made by jupyter/setup.sh with pip. */
+export const JUPYTER_VENV_DIR = path.join(PROJECT_DIR, ".venv");
+
+/** The Python of that environment: the headless runner and the JupyterLab test run with it. */
+export function jupyterPython(): string {
+  return path.join(JUPYTER_VENV_DIR, "bin", "python");
+}
+
 export function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
 }

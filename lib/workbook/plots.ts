@@ -98,12 +98,16 @@ export function showFigure(figure: Figure, options: { height?: number; text?: st
     xaxis: { automargin: true, ...(figure.layout?.["xaxis"] as object | undefined) },
     yaxis: { automargin: true, ...(figure.layout?.["yaxis"] as object | undefined) },
   };
-  const config = { responsive: true, displaylogo: false, ...figure.config };
+  // JupyterLab's Plotly renderer sizes its figures itself; `responsive` there makes the figure follow its output
+  // box, whose height is auto, and a figure drawn again after a window resize collapsed to no height. The HTML
+  // fallback's box has a fixed height, so there the figure may follow the window.
+  const config = { displaylogo: false, ...figure.config };
   const json = JSON.stringify({ data: figure.data, layout, config });
+  const htmlJson = JSON.stringify({ data: figure.data, layout, config: { responsive: true, ...config } });
   const id = `plot-${randomBytes(6).toString("hex")}`;
   const html =
     `<div id="${id}" style="width:100%;height:${height}px"></div>` +
-    `<script type="text/javascript">(function () { var fig = ${escapeScript(json)};` +
+    `<script type="text/javascript">(function () { var fig = ${escapeScript(htmlJson)};` +
     ` function draw() { window.Plotly.newPlot("${id}", fig.data, fig.layout, fig.config); }` +
     ` if (window.Plotly) { draw(); } else { var t = setInterval(function () { if (window.Plotly) { clearInterval(t); draw(); } }, 100); } })();</script>`;
   displayBundle({

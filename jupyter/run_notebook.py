@@ -8,11 +8,14 @@ Plotly output renders when opened, with execution counts, and with its relative 
 the copy runs from the output folder too) and an HTML export of it. Exit status: 0 when every cell ran, 1
 when a cell failed, 2 on a setup error.
 
-Usage: python3 run_notebook.py NOTEBOOK OUT_DIR [--interrupt-at PATTERN]
+Usage: python3 run_notebook.py NOTEBOOK OUT_DIR [--interrupt-at PATTERN] [--cells LIST --save-as NAME]
 
 --interrupt-at PATTERN interrupts the kernel (as the Notebook's interrupt button does) the first time a
 cell's output matches the regular expression PATTERN, then goes on with the next cells: it rehearses an
 interrupted training cell.
+--cells LIST runs only these code cells (numbered from 1 as this runner prints them, e.g. 1,10,12-15), in
+order, in a fresh kernel, as a user does after a restart; the others keep no output. The executed copy is
+written as NAME.ipynb (and NAME.html), not over the notebook's full run.
 """
 import os
 import re
@@ -110,8 +113,17 @@ def rebase_imports(nb, notebook_dir, out_dir):
             cell.source = RELATIVE_IMPORT.sub(rebase, cell.source)
 
 
-def save(nb, notebook_path, out_dir):
-    name = os.path.splitext(os.path.basename(notebook_path))[0]
+def parse_cells(spec):
+    """'1,10,12-15' -> [1, 10, 12, 13, 14, 15]"""
+    cells = []
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("-")
+        cells.extend(range(int(first), int(last or first) + 1))
+    return cells
+
+
+def save(nb, notebook_path, out_dir, name=None):
+    name = name or os.path.splitext(os.path.basename(notebook_path))[0]
     rebase_imports(nb, os.path.dirname(os.path.abspath(notebook_path)), os.path.abspath(out_dir))
     executed = os.path.join(out_dir, name + ".ipynb")
     with open(executed + ".tmp", "w", encoding="utf-8") as f:
@@ -126,17 +138,29 @@ def save(nb, notebook_path, out_dir):
     say(f"  wrote {executed} (signed) and {html_path}")
 
 
+def take_option(args, name):
+    """The value of `name VALUE` in args (removed from them), None when absent; raises ValueError without a value."""
+    if name not in args:
+        return None
+    i = args.index(name)
+    if i + 1 >= len(args):
+        raise ValueError(f"{name} needs a value")
+    value = args[i + 1]
+    del args[i : i + 2]
+    return value
+
+
 def main():
     args = sys.argv[1:]
-    interrupt_at = None
-    if "--interrupt-at" in args:
-        i = args.index("--interrupt-at")
-        if i + 1 >= len(args):
-            say(__doc__)
-            return 2
-        interrupt_at = args[i + 1]
-        del args[i : i + 2]
-    if len(args) != 2:
+    try:
+        interrupt_at = take_option(args, "--interrupt-at")
+        cells_spec = take_option(args, "--cells")
+        save_as = take_option(args, "--save-as")
+        only = parse_cells(cells_spec) if cells_spec else None
+    except ValueError as e:
+        say(f"{e}\n{__doc__}")
+        return 2
+    if len(args) != 2 or (only is not None and not save_as):
         say(__doc__)
         return 2
     notebook_path, out_dir = args
@@ -152,16 +176,23 @@ def main():
         interrupt_at=interrupt_at,
     )
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    if only is not None:
+        missing = [n for n in only if not 1 <= n <= len(code_cells)]
+        if missing:
+            say(f"  --cells {cells_spec}: the notebook has code cells 1-{len(code_cells)} only")
+            return 2
+        say(f"  running only code cells {cells_spec}, in a fresh kernel")
+    chosen = [(n, code_cells[n - 1]) for n in only] if only is not None else list(enumerate(code_cells, start=1))
     failed = False
     started = time.time()
     try:
         with client.setup_kernel():
-            for n, index in enumerate(code_cells, start=1):
+            for count, (n, index) in enumerate(chosen, start=1):
                 cell = nb.cells[index]
                 t0 = time.time()
                 client.last_echo = t0
                 try:
-                    client.execute_cell(cell, index, execution_count=n)
+                    client.execute_cell(cell, index, execution_count=count)
                 except (CellExecutionError, DeadKernelError) as e:
                     failed = True
                     say(f"  cell {n}/{len(code_cells)} FAILED after {time.time() - t0:.1f} s")
@@ -178,7 +209,7 @@ def main():
         say(f"  could not run the notebook: {type(e).__name__}: {e}")
         return 2
     say(f"  {'FAILED' if failed else 'ok'} in {time.time() - started:.1f} s")
-    save(nb, notebook_path, out_dir)
+    save(nb, notebook_path, out_dir, save_as)
     return 1 if failed else 0
 
 

@@ -6,7 +6,7 @@
 
 // runtime: the preset and paths, the backend, seeded randomness
 export { NotebookConfig, PresetName, notebookConfig } from "./runtime/config";
-export { BackendInfo, describeBackend, selectBackend } from "./runtime/backend";
+export { BackendInfo, describeBackend, ensureBackend, selectBackend } from "./runtime/backend";
 export { sample, seededRandom, shuffled } from "./runtime/random";
 
 // data: the table, the split, posters and overviews

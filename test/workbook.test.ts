@@ -5,15 +5,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../lib/runtime/config";
 import { writeFixtureDataset } from "../lib/data/fixture";
+import { cellList, entryPoints } from "../lib/commands/entry-points";
 
 const RUNNER = path.join(PROJECT_DIR, "dist", "lib", "commands", "workbook.js");
 const STRIP = path.join(PROJECT_DIR, "jupyter", "strip-notebook.js");
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain JS script of jupyter/, also run by git
 const { stripped } = require(STRIP) as { stripped: (text: string) => string };
 
-function notebook(cells: string[]): string {
+/** A notebook of code cells; a cell given as { source, tags } carries cell tags (entry points). */
+function notebook(cells: (string | { source: string; tags: string[] })[]): string {
   return JSON.stringify({
-    cells: cells.map((source) => ({ cell_type: "code", execution_count: null, metadata: {}, outputs: [], source })),
+    cells: cells.map((cell) => {
+      const { source, tags } = typeof cell === "string" ? { source: cell, tags: [] } : cell;
+      return { cell_type: "code", execution_count: null, metadata: tags.length > 0 ? { tags } : {}, outputs: [], source };
+    }),
     metadata: { kernelspec: { name: "tslab", display_name: "TypeScript", language: "typescript" } },
     nbformat: 4,
     nbformat_minor: 4,
@@ -110,6 +115,101 @@ describe("workbook runner", function () {
     }
   });
 
+  it("a refusal shows as its message, without a stack trace; a bug keeps its stack; no cell has to initialise the backend", async function () {
+    this.timeout(300000);
+    const notebooks = path.join(PROJECT_DIR, `.workbook-test-${process.pid}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workbook-refusal-"));
+    try {
+      fs.mkdirSync(notebooks);
+      fs.writeFileSync(
+        path.join(notebooks, "02-refusal.ipynb"),
+        notebook([
+          'import * as wb from "../dist/lib";\nconst config = { ...wb.notebookConfig(wb.CNN_PRESETS) };\nconst run = await wb.prepareCnnRun(config, { paths: config, preset: config.preset });',
+          "await wb.trainRun(run, { config: { ...config, epochs: 3 } });",
+        ]),
+      );
+      fs.writeFileSync(
+        path.join(notebooks, "03-bug.ipynb"),
+        notebook(['import * as wb from "../dist/lib";\n(undefined as unknown as { x: number }).x;']),
+      );
+      const data = path.join(dir, "data");
+      await writeFixtureDataset(data, { films: 40 });
+      const out = path.join(dir, "out");
+      const run = spawnSync(process.execPath, [RUNNER, "--notebooks", notebooks, "--data", data, "--out", out, "--preset", "smoke"], {
+        encoding: "utf8",
+        env: { ...process.env, WORKBOOK_CACHE_DIR: path.join(dir, "cache") },
+      });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.status, 1, output);
+      assert.match(output, /== 02-refusal\.ipynb\n[\s\S]*cell 1\/2 ok[\s\S]*cell 2\/2 FAILED/);
+      const executed = (name: string) => JSON.parse(fs.readFileSync(path.join(out, "notebooks", name), "utf8"));
+      const outputText = (cell: { outputs: { text?: string | string[] }[] }) =>
+        cell.outputs.flatMap((o) => ([] as string[]).concat(o.text ?? "")).join("");
+      const refusal = outputText(executed("02-refusal.ipynb").cells[1]);
+      assert.match(refusal, /the configuration changed since the run was prepared \(epochs 1 -> 3\): run the cell that prepares it/);
+      assert.doesNotMatch(refusal, /\n\s+at /, "a refusal shows no stack trace");
+      assert.doesNotMatch(refusal, /WorkbookError|\[|\{/, "nor the error's class or fields");
+      const bug = outputText(executed("03-bug.ipynb").cells[0]);
+      assert.match(bug, /TypeError: Cannot read properties of undefined[\s\S]*\n\s+at /, "a bug keeps its stack");
+    } finally {
+      fs.rmSync(notebooks, { recursive: true, force: true });
+    }
+  });
+
+  it("--entry-points runs each documented entry point in a fresh kernel after the notebook; --cells runs chosen cells", async function () {
+    this.timeout(300000);
+    const notebooks = path.join(PROJECT_DIR, `.workbook-test-${process.pid}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workbook-entry-"));
+    try {
+      fs.mkdirSync(notebooks);
+      const restart = ["entry:after-restart"];
+      fs.writeFileSync(
+        path.join(notebooks, "02-train.ipynb"),
+        notebook([
+          { source: 'import * as wb from "../dist/lib";\nconst config = { ...wb.notebookConfig(wb.CNN_PRESETS) };', tags: restart },
+          "const run = await wb.prepareCnnRun(config, { paths: config, preset: config.preset });\nawait wb.trainRun(run, { config: config });",
+          {
+            source:
+              'const kept = await wb.loadPresetModel(config, "cnn");\nconsole.log(`kept epoch ${kept.info.bestEpoch} on ${(await wb.ensureBackend()).name}`);',
+            tags: restart,
+          },
+          {
+            source: "console.log(`${wb.historyOf(kept).epochs.length} epoch(s) in the history`);",
+            tags: ["entry:after-restart", "entry:other"],
+          },
+        ]),
+      );
+      const data = path.join(dir, "data");
+      await writeFixtureDataset(data, { films: 40 });
+      const out = path.join(dir, "out");
+      const env = { ...process.env, WORKBOOK_CACHE_DIR: path.join(dir, "cache") };
+      const common = ["--notebooks", notebooks, "--data", data, "--out", out, "--preset", "smoke"];
+      const run = spawnSync(process.execPath, [RUNNER, ...common, "--entry-points"], { encoding: "utf8", env });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.status, 1, output); // 'other' starts at a cell that needs `kept`: it must fail, and say so
+      assert.match(output, /^1 passed, 0 failed$/m);
+      assert.match(
+        output,
+        /== 02-train\.ipynb, entry point 'after-restart': code cells 1,3-4 in a fresh kernel\n[\s\S]*cell 3\/4 ok[\s\S]*cell 4\/4 ok/,
+      );
+      assert.match(output, /== 02-train\.ipynb, entry point 'other': code cells 4 in a fresh kernel\n[\s\S]*cell 4\/4 FAILED/);
+      assert.match(output, /^entry points: 1 passed, 1 failed$/m);
+      const entry = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "02-train.entry-after-restart.ipynb"), "utf8"));
+      assert.match(JSON.stringify(entry.cells[2].outputs), /kept epoch 1 on (wasm|tensorflow|cpu)/);
+      assert.deepEqual(entry.cells[1].outputs, [], "the cells off the path did not run");
+      assert.ok(fs.existsSync(path.join(out, "notebooks", "02-train.ipynb")), "the full run's copy is kept");
+
+      const cells = spawnSync(process.execPath, [RUNNER, ...common, "--cells", "1,3"], { encoding: "utf8", env });
+      assert.equal(cells.status, 0, cells.stdout + cells.stderr);
+      assert.match(cells.stdout, /code cells 1,3 in a fresh kernel[\s\S]*cell 1\/4 ok[\s\S]*cell 3\/4 ok/);
+      const bad = spawnSync(process.execPath, [RUNNER, ...common, "--cells", "1,x"], { encoding: "utf8", env });
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--cells 1,x: expected code cell numbers such as 1,10 or 12-15/);
+    } finally {
+      fs.rmSync(notebooks, { recursive: true, force: true });
+    }
+  });
+
   it("refuses to run without a dataset unless a fixture is allowed, and says where it looked", () => {
     const missing = path.join(os.tmpdir(), "no-such-imdb-dataset");
     const run = spawnSync(process.execPath, [RUNNER, "--data", missing, "01"], { encoding: "utf8" });
@@ -137,6 +237,39 @@ describe("committed notebooks", () => {
       assert.equal(stripped(text), text, `${file} is not in the stripped, canonical form git keeps (run: npm run strip-notebooks)`);
     });
   }
+
+  it("every restart shortcut the prose documents is a tagged entry point (which npm test runs)", () => {
+    for (const file of files) {
+      const nb = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"));
+      const text = (c: { source: string | string[] }) => ([] as string[]).concat(c.source).join("");
+      const tags = new Set<string>(nb.cells.flatMap((c: { metadata?: { tags?: string[] } }) => c.metadata?.tags ?? []));
+      for (const cell of nb.cells.filter((c: { cell_type: string }) => c.cell_type === "markdown")) {
+        const prose = text(cell);
+        if (!/fresh kernel|after a restart/i.test(prose)) continue;
+        const named = [...prose.matchAll(/`(entry:[a-z-]+)`/g)].map((m) => m[1]!);
+        assert.ok(named.length > 0, `${file}: a cell documents a shortcut without naming its entry point: ${prose.slice(0, 120)}`);
+        for (const tag of named) assert.ok(tags.has(tag), `${file}: the prose names ${tag}, but no cell carries it`);
+      }
+    }
+  });
+
+  it("entry points: tagged code cells by name, numbered as the runner numbers them", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "entry-")), "n.ipynb");
+    const nb = JSON.parse(
+      notebook([{ source: "a", tags: ["entry:x"] }, "b", { source: "c", tags: ["entry:x", "other"] }, { source: "d", tags: ["entry:y"] }]),
+    );
+    nb.cells.splice(1, 0, { cell_type: "markdown", metadata: { tags: ["entry:x"] }, source: "prose" });
+    fs.writeFileSync(file, JSON.stringify(nb));
+    assert.deepEqual(
+      [...entryPoints(file)],
+      [
+        ["x", [1, 3]],
+        ["y", [4]],
+      ],
+    );
+    assert.equal(cellList([1, 3, 4, 5, 7]), "1,3-5,7");
+    assert.equal(cellList([2]), "2");
+  });
 
   it("the strip script: outputs and counts go (git's clean filter reads stdin), and --check names what is not stripped", () => {
     const dirty = JSON.parse(notebook(["console.log(1);"]));

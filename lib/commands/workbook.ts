@@ -3,13 +3,15 @@
  * kernel, and writes each executed notebook (signed) and its HTML export to the output folder.
  *
  *   npm run workbook -- [--preset coursework|quick|smoke] [--data DIR] [--out DIR] [--fixture-if-missing]
- *                       [--notebooks DIR] [--interrupt-at PATTERN] [NAME...]
+ *                       [--notebooks DIR] [--interrupt-at PATTERN] [--cells LIST | --entry-points] [NAME...]
  *
  * NAME filters notebooks by prefix (e.g. `01`). The dataset and preset reach the notebooks through
  * IMDB_DATA_DIR and WORKBOOK_PRESET, read in each notebook's first cell. While a cell runs, its latest
  * progress line is echoed (jupyter/run_notebook.py). --interrupt-at interrupts the kernel, as the interrupt
  * button does, the first time a cell's output matches PATTERN (a regular expression), and goes on with the
- * next cells: it rehearses an interrupted training cell.
+ * next cells: it rehearses an interrupted training cell. --cells LIST runs only those code cells (numbered as the
+ * runner prints them, e.g. 1,10,12-15) of each notebook in a fresh kernel, as a user does after a restart.
+ * --entry-points runs, after the notebooks, every entry point they document (./entry-points.ts) in a fresh kernel.
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -27,6 +29,8 @@ import {
 import { CSV_FILE } from "../data/dataset";
 import { writeFixtureDataset } from "../data/fixture";
 import { parseArgs } from "./args";
+import { cellList, entryPoints } from "./entry-points";
+import { WorkbookError } from "../runtime/errors";
 
 interface Options {
   preset: PresetName;
@@ -38,15 +42,23 @@ interface Options {
   filters: string[];
   /** Interrupt the kernel the first time a cell's output matches this pattern (rehearses an interrupt). */
   interruptAt?: string;
+  /** Run only these code cells, in a fresh kernel (the runner's --cells syntax). */
+  cells?: string;
+  /** After the notebooks, run each documented entry point in a fresh kernel. */
+  entryPoints: boolean;
 }
 
 const USAGE =
-  "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [--interrupt-at PATTERN] [NOTEBOOK_PREFIX...]";
+  "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [--interrupt-at PATTERN] [--cells LIST | --entry-points] [NOTEBOOK_PREFIX...]";
 
 function parseOptions(argv: string[]): Options {
   const args = parseArgs(
     argv,
-    { values: ["preset", "data", "out", "notebooks", "interrupt-at"], flags: ["fixture-if-missing"], positionals: true },
+    {
+      values: ["preset", "data", "out", "notebooks", "interrupt-at", "cells"],
+      flags: ["fixture-if-missing", "entry-points"],
+      positionals: true,
+    },
     USAGE,
   );
   if (args.help) {
@@ -55,6 +67,12 @@ function parseOptions(argv: string[]): Options {
   }
   const paths = workbookPaths();
   const data = args.values["data"];
+  const cells = args.values["cells"];
+  if (cells !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cells)) {
+    throw new WorkbookError(`--cells ${cells}: expected code cell numbers such as 1,10 or 12-15\n${USAGE}`);
+  }
+  if (cells !== undefined && args.flags["entry-points"] === true)
+    throw new WorkbookError(`--cells and --entry-points do not go together\n${USAGE}`);
   return {
     preset: args.values["preset"] !== undefined ? parsePreset(args.values["preset"], "--preset") : presetFromEnv(),
     dataDir: data !== undefined ? path.resolve(data) : paths.dataDir,
@@ -64,6 +82,8 @@ function parseOptions(argv: string[]): Options {
     notebooksDir: args.values["notebooks"] !== undefined ? path.resolve(args.values["notebooks"]) : path.join(PROJECT_DIR, "notebooks"),
     filters: args.positionals,
     ...(args.values["interrupt-at"] !== undefined ? { interruptAt: args.values["interrupt-at"] } : {}),
+    ...(cells !== undefined ? { cells } : {}),
+    entryPoints: args.flags["entry-points"] === true,
   };
 }
 
@@ -94,9 +114,18 @@ async function resolveDataset(options: Options): Promise<{ dataDir: string; desc
   };
 }
 
-function runNotebook(python: string, notebook: string, outDir: string, env: NodeJS.ProcessEnv, interruptAt?: string): Promise<number> {
+function runNotebook(
+  python: string,
+  notebook: string,
+  outDir: string,
+  env: NodeJS.ProcessEnv,
+  options: { interruptAt?: string; cells?: string; saveAs?: string } = {},
+): Promise<number> {
   return new Promise((resolve) => {
-    const extra = interruptAt === undefined ? [] : ["--interrupt-at", interruptAt];
+    const extra = [
+      ...(options.interruptAt === undefined ? [] : ["--interrupt-at", options.interruptAt]),
+      ...(options.cells === undefined ? [] : ["--cells", options.cells, "--save-as", options.saveAs ?? "cells"]),
+    ];
     const child = spawn(python, [path.join(PROJECT_DIR, "jupyter", "run_notebook.py"), notebook, outDir, ...extra], {
       env,
       stdio: ["ignore", "inherit", "inherit"],
@@ -135,17 +164,47 @@ async function main(): Promise<void> {
 
   let passed = 0;
   let failed = 0;
+  const passedNotebooks: string[] = [];
   for (const name of notebooks) {
-    console.log(`\n== ${name}`);
-    const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, options.interruptAt);
-    if (status === 0) passed++;
-    else {
+    const stem = name.replace(/\.ipynb$/, "");
+    const cells = options.cells;
+    console.log(`\n== ${name}${cells !== undefined ? `, code cells ${cells} in a fresh kernel` : ""}`);
+    const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, {
+      ...(options.interruptAt !== undefined ? { interruptAt: options.interruptAt } : {}),
+      ...(cells !== undefined ? { cells, saveAs: `${stem}.cells-${cells.replace(/,/g, "_")}` } : {}),
+    });
+    if (status === 0) {
+      passed++;
+      passedNotebooks.push(name);
+    } else {
       failed++;
       console.log(`== ${name} FAILED`);
     }
   }
   console.log(`\n${passed} passed, ${failed} failed`);
-  process.exitCode = failed > 0 ? 1 : 0;
+
+  let entryFailed = 0;
+  if (options.entryPoints) {
+    let entryPassed = 0;
+    for (const name of passedNotebooks) {
+      for (const [entry, cells] of entryPoints(path.join(notebooksDir, name))) {
+        const list = cellList(cells);
+        console.log(`\n== ${name}, entry point '${entry}': code cells ${list} in a fresh kernel`);
+        const stem = name.replace(/\.ipynb$/, "");
+        const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, {
+          cells: list,
+          saveAs: `${stem}.entry-${entry}`,
+        });
+        if (status === 0) entryPassed++;
+        else {
+          entryFailed++;
+          console.log(`== ${name}, entry point '${entry}' FAILED`);
+        }
+      }
+    }
+    console.log(`\nentry points: ${entryPassed} passed, ${entryFailed} failed`);
+  }
+  process.exitCode = failed > 0 || entryFailed > 0 ? 1 : 0;
 }
 
 main().catch((e: unknown) => {

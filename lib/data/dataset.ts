@@ -12,6 +12,7 @@ import Papa from "papaparse";
 import * as dfd from "danfojs-node";
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom, shuffled } from "../runtime/random";
+import { WorkbookError } from "../runtime/errors";
 
 export const CSV_FILE = "IMDB_overview_genres.csv";
 export const IMAGES_DIR = "Images";
@@ -61,7 +62,7 @@ export interface Dataset {
   rowsRead: number;
 }
 
-export class DatasetError extends Error {
+export class DatasetError extends WorkbookError {
   constructor(readonly problems: DatasetProblem[]) {
     super(`The dataset cannot be used:\n${problems.map((p) => `  - ${formatProblem(p)}`).join("\n")}`);
     this.name = "DatasetError";

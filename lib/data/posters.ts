@@ -17,6 +17,7 @@ import { Jimp } from "jimp";
 import type { Film } from "./dataset";
 import { ComputedRows, SkippedSource, cachedRows, fileSourcesKey } from "./row-cache";
 import { progressPrinter } from "../workbook/progress";
+import { WorkbookError } from "../runtime/errors";
 
 /** Bump when anything changes the numbers produced, so old caches are never reused. */
 export const POSTER_PIPELINE_VERSION =
@@ -25,7 +26,7 @@ const CACHE_FORMAT_VERSION = 1;
 const CHANNELS = 3;
 
 /** A poster that cannot be turned into pixels. `reason` is plain words, safe to show a user. */
-export class PosterError extends Error {
+export class PosterError extends WorkbookError {
   readonly file: string;
   readonly id?: string;
   readonly reason: string;

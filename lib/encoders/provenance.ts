@@ -1,6 +1,7 @@
 /** Which pretrained encoder produced a feature, from which package and version: recorded with every cache and model. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WorkbookError } from "../runtime/errors";
 
 export interface EncoderInfo {
   /** "use-lite" or "mobilenet-v2". */
@@ -23,7 +24,7 @@ export function installedPackage(name: string): { dir: string; version: string }
   try {
     dir = path.dirname(require.resolve(name));
   } catch {
-    throw new Error(`the package ${name} is not installed: run 'npm ci' in the project folder`);
+    throw new WorkbookError(`the package ${name} is not installed: run 'npm ci' in the project folder`);
   }
   for (;;) {
     const file = path.join(dir, "package.json");
@@ -32,7 +33,7 @@ export function installedPackage(name: string): { dir: string; version: string }
       if (json.name === name && json.version) return { dir, version: json.version };
     }
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the package.json of the installed package ${name}`);
+    if (parent === dir) throw new WorkbookError(`cannot find the package.json of the installed package ${name}`);
     dir = parent;
   }
 }

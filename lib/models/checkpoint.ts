@@ -20,6 +20,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { loadJson, syncDir, writeDurable } from "../runtime/files";
+import { WorkbookError } from "../runtime/errors";
 
 export const MODEL_JSON = "model.json";
 const WEIGHT_FILE = /^weights(?:-(\d+))?\.bin$/;
@@ -127,9 +128,10 @@ function modelJsonPath(dirOrFile: string): string {
 export async function readModelJson(dirOrFile: string): Promise<tf.io.ModelJSON> {
   const file = modelJsonPath(dirOrFile);
   const modelJson = await loadJson<tf.io.ModelJSON>(file, "model description");
-  if (typeof modelJson !== "object" || modelJson === null) throw new Error(`${file}: not a model description (expected a JSON object)`);
-  if (modelJson.modelTopology == null) throw new Error(`${file}: no modelTopology (not a TF.js layers model)`);
-  if (!Array.isArray(modelJson.weightsManifest)) throw new Error(`${file}: no weightsManifest (the list of weight files)`);
+  if (typeof modelJson !== "object" || modelJson === null)
+    throw new WorkbookError(`${file}: not a model description (expected a JSON object)`);
+  if (modelJson.modelTopology == null) throw new WorkbookError(`${file}: no modelTopology (not a TF.js layers model)`);
+  if (!Array.isArray(modelJson.weightsManifest)) throw new WorkbookError(`${file}: no weightsManifest (the list of weight files)`);
   return modelJson;
 }
 
@@ -140,7 +142,7 @@ function entryBytes(entry: tf.io.WeightsManifestEntry): number {
   const values = entry.shape.reduce((a, b) => a * b, 1);
   const dtype = entry.quantization?.dtype ?? entry.dtype;
   const bytes = BYTES_PER_VALUE[dtype];
-  if (bytes === undefined) throw new Error(`weight ${entry.name}: unsupported dtype ${dtype}`);
+  if (bytes === undefined) throw new WorkbookError(`weight ${entry.name}: unsupported dtype ${dtype}`);
   return values * bytes;
 }
 
@@ -163,7 +165,7 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
               groupBuffers.push(await fsp.readFile(weightFile));
             } catch (error) {
               const code = (error as NodeJS.ErrnoException).code;
-              throw new Error(
+              throw new WorkbookError(
                 `${weightFile}: cannot read the weights that ${file} refers to (${code === "ENOENT" ? "file not found" : code})`,
               );
             }
@@ -172,7 +174,7 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
           const have = groupBuffers.reduce((n, b) => n + b.byteLength, 0);
           const need = group.weights.reduce((n, w) => n + entryBytes(w), 0);
           if (have !== need) {
-            throw new Error(
+            throw new WorkbookError(
               `${group.paths.map((p) => path.join(dir, p)).join(", ")}: ${have} bytes of weights, but ${file} describes ${need} (truncated or from another model)`,
             );
           }

@@ -24,6 +24,8 @@ import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 // registered with tf.serialization when their modules load: loading a folder needs them.
 import "./gmu";
 import "./initializers";
+import { WorkbookError } from "../runtime/errors";
+import { ensureBackend } from "../runtime/backend";
 
 /**
  * cnn, lstm: the coursework's models; fusion: the joint model of notebook 05 (coursework CNN + BiLSTM or
@@ -104,9 +106,10 @@ export interface TrainedModel {
 
 /** Loads a model folder written by the notebooks or `npm run train`, with a clear error for what is missing. */
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
+  await ensureBackend();
   const need = (file: string, what: string) => {
     if (!fs.existsSync(path.join(dir, file))) {
-      throw new Error(
+      throw new WorkbookError(
         `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
       );
     }
@@ -117,7 +120,7 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const model = await loadCheckpoint(dir);
   const outputs = model.outputs[0]?.shape[1];
   if (outputs !== info.genres.length) {
-    throw new Error(
+    throw new WorkbookError(
       `${path.join(dir, MODEL_JSON)}: the model has ${outputs} outputs but ${path.join(dir, INFO_JSON)} lists ${info.genres.length} genres (files of two runs?)`,
     );
   }
@@ -125,7 +128,7 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   if (fs.existsSync(path.join(dir, HISTORY_JSON))) {
     const file = path.join(dir, HISTORY_JSON);
     const history = await loadJson<TrainingHistory>(file, "training history");
-    if (!Array.isArray(history?.epochs)) throw new Error(`${file}: not a training history (no "epochs" list)`);
+    if (!Array.isArray(history?.epochs)) throw new WorkbookError(`${file}: not a training history (no "epochs" list)`);
     trained.history = history;
   }
   if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) {
@@ -136,10 +139,10 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
       thresholds.thresholds.length !== info.genres.length ||
       !thresholds.thresholds.every((t) => typeof t === "number")
     ) {
-      throw new Error(`${file}: expected ${info.genres.length} numeric thresholds, one per genre of ${INFO_JSON}`);
+      throw new WorkbookError(`${file}: expected ${info.genres.length} numeric thresholds, one per genre of ${INFO_JSON}`);
     }
     if (Array.isArray(thresholds.genres) && thresholds.genres.join("\u0000") !== info.genres.join("\u0000")) {
-      throw new Error(`${file}: its genres differ from those of ${path.join(dir, INFO_JSON)} (files of two runs?)`);
+      throw new WorkbookError(`${file}: its genres differ from those of ${path.join(dir, INFO_JSON)} (files of two runs?)`);
     }
     trained.thresholds = thresholds;
   }
@@ -158,7 +161,7 @@ const MODEL_KINDS: readonly ModelKind[] = ["cnn", "lstm", "fusion", "pretrained"
 /** info.json's content, checked for what loading and using the model needs; errors name the file and the key. */
 function checkInfo(json: unknown, file: string): ModelInfo {
   const fail = (problem: string): never => {
-    throw new Error(`${file}: ${problem}`);
+    throw new WorkbookError(`${file}: ${problem}`);
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
   const info = json as Partial<ModelInfo>;
@@ -179,7 +182,9 @@ function checkInfo(json: unknown, file: string): ModelInfo {
 export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
   const encoder = trained.tfidf ?? trained.vectorizer;
   if (!encoder)
-    throw new Error(`${trained.dir}: the model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`);
+    throw new WorkbookError(
+      `${trained.dir}: the model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`,
+    );
   return encoder;
 }
 
@@ -275,12 +280,12 @@ async function takeLock(target: string, run: string, log: (line: string) => void
       await fsp.rm(lockFile, { force: true });
       continue;
     }
-    throw new Error(
+    throw new WorkbookError(
       `${target} is being trained by another run (${who}): wait for it to finish, or train into another folder. ` +
         `If no such run is going on, delete ${lockFile}.`,
     );
   }
-  throw new Error(`could not take the lock ${lockFile}`);
+  throw new WorkbookError(`could not take the lock ${lockFile}`);
 }
 
 /** A run id that sorts by start time: 20261129-214501-12345. */
@@ -366,7 +371,7 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
  * trains into it. Returns the deleted runs' folders.
  */
 export async function pruneRuns(target: string, keep: number): Promise<string[]> {
-  if (!Number.isInteger(keep) || keep < 0) throw new Error(`keep must be an integer >= 0, got ${keep}`);
+  if (!Number.isInteger(keep) || keep < 0) throw new WorkbookError(`keep must be an integer >= 0, got ${keep}`);
   const lock = await takeLock(target, "prune", console.log);
   try {
     const runs = await listRuns(target);
@@ -386,6 +391,7 @@ export function modelFolder(config: { outDir: string; preset: string }, kind: Mo
 
 /** The training history of a loaded model folder, or an error naming the folder when it has none. */
 export function historyOf(trained: TrainedModel): TrainingHistory {
-  if (!trained.history) throw new Error(`${trained.dir} has no ${HISTORY_JSON}: it was not written by a training run of this workbook`);
+  if (!trained.history)
+    throw new WorkbookError(`${trained.dir} has no ${HISTORY_JSON}: it was not written by a training run of this workbook`);
   return trained.history;
 }

@@ -39,6 +39,7 @@ import {
   wasmBackendInitialised,
   type WasmThreadsSetting,
 } from "./wasm-threads";
+import { WorkbookError } from "./errors";
 
 export { WASM_THREADS_ENV_VAR } from "./wasm-threads";
 
@@ -104,7 +105,7 @@ export const BACKEND_ENV_VAR = "WORKBOOK_BACKEND";
 const defaultLoader: ModuleLoader = (moduleName) => require(moduleName);
 
 /** Thrown when a forced candidate cannot be used, or WORKBOOK_BACKEND is invalid. */
-export class BackendSelectionError extends Error {
+export class BackendSelectionError extends WorkbookError {
   constructor(
     message: string,
     readonly skipped: SkippedCandidate[] = [],
@@ -266,6 +267,28 @@ async function tryCandidate(
   }
 }
 
+/** What selectBackend chose last in this process. */
+let selected: BackendInfo | undefined;
+let selecting: Promise<BackendInfo> | undefined;
+
+/**
+ * Makes sure a backend is active and says which: the first call in a process chooses one as selectBackend()
+ * does (with the environment's settings), later calls return at once. Every library function that computes with
+ * TensorFlow.js awaits it, so no notebook cell has to initialise anything first (after a kernel restart, any
+ * cell can be the first). A backend that something else already activated (a command's selectBackend with its
+ * options, a test's tf.setBackend) is kept, never switched.
+ */
+export async function ensureBackend(): Promise<BackendInfo> {
+  const active = tf.engine().backendName;
+  if (active != null) {
+    if (selected?.name === active) return selected;
+    const threads = active === "wasm" ? tfWasm.getThreadsCount() : 1;
+    return { name: active, candidate: active as BackendCandidate, threads, gpu: false, skipped: [] };
+  }
+  selecting ??= selectBackend().finally(() => (selecting = undefined));
+  return selecting;
+}
+
 /** Chooses and activates the fastest usable backend (see the module comment). */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendInfo> {
   const log = options.log ?? (() => undefined);
@@ -299,6 +322,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     const attempt = await tryCandidate(candidate, loader, state);
     if (attempt.ok) {
       const info: BackendInfo = { ...attempt.info, skipped };
+      selected = info;
       log(describeBackend(info));
       return info;
     }

@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { WorkbookError } from "./errors";
 
 export const PRESET_NAMES = ["coursework", "quick", "smoke"] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
@@ -53,7 +54,7 @@ export function isPresetName(name: string): name is PresetName {
 
 export function parsePreset(name: string, source = "preset"): PresetName {
   if (!isPresetName(name)) {
-    throw new Error(`Unknown ${source} '${name}': use one of ${PRESET_NAMES.join(", ")}.`);
+    throw new WorkbookError(`Unknown ${source} '${name}': use one of ${PRESET_NAMES.join(", ")}.`);
   }
   return name;
 }

@@ -4,6 +4,7 @@
  */
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
+import { WorkbookError } from "./errors";
 
 /** Writes a file and fsyncs it before returning. `exclusive` fails if the file exists. */
 export async function writeDurable(file: string, data: string | Uint8Array, exclusive = false): Promise<void> {
@@ -54,14 +55,14 @@ export async function loadJson<T = unknown>(file: string, what = "JSON file"): P
     text = await fsp.readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: cannot read the ${what} (${code === "ENOENT" ? "file not found" : (error as Error).message})`, {
+    throw new WorkbookError(`${file}: cannot read the ${what} (${code === "ENOENT" ? "file not found" : (error as Error).message})`, {
       cause: error,
     });
   }
   try {
     return JSON.parse(text) as T;
   } catch (error) {
-    throw new Error(
+    throw new WorkbookError(
       `${file}: the ${what} is not valid JSON (${(error as Error).message}${text.length === 0 ? "; the file is empty" : ""})`,
       { cause: error },
     );

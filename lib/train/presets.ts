@@ -6,6 +6,7 @@ import type { PresetName } from "../runtime/config";
 import type { BranchSize, FeatureTrunkSettings } from "../models/branches";
 import type { FusionKind, OverviewBranch } from "../models/fusion";
 import type { LossConfig } from "./losses";
+import { WorkbookError } from "../runtime/errors";
 
 /** Settings both models share. */
 export interface RunSettings {
@@ -178,7 +179,7 @@ function dataSettings(preset: PresetName, sampleFilms: number): DataSettings {
   const cnn = CNN_PRESETS[preset];
   const lstm = LSTM_PRESETS[preset];
   if (cnn.seed !== lstm.seed || cnn.validationFraction !== lstm.validationFraction || cnn.films !== lstm.films) {
-    throw new Error(`preset ${preset}: the CNN and the LSTM must share the split and the film subset`);
+    throw new WorkbookError(`preset ${preset}: the CNN and the LSTM must share the split and the film subset`);
   }
   return {
     seed: cnn.seed,

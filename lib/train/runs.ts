@@ -48,7 +48,7 @@ import {
 import { buildFusionModel, formatInitialiseReport, initialiseFromTrained } from "../models/fusion";
 import { PosterBranchShape, TextBranchShape, buildPosterHead, buildPretrainedJointModel, buildTextHead } from "../models/pretrained";
 import { FilmFeatures, overviewFeatures, posterFeatures } from "../encoders/features";
-import { BackendInfo, describeBackend } from "../runtime/backend";
+import { BackendInfo, describeBackend, ensureBackend } from "../runtime/backend";
 import type { PresetName, WorkbookPaths } from "../runtime/config";
 import { sample, seededRandom, withSeededMathRandomSync } from "../runtime/random";
 import { ProgressReporter, silentProgress } from "../workbook/progress";
@@ -56,6 +56,7 @@ import type { TrainingHistory } from "./history";
 import { ConfiguredLoss, LossFunction, correctOutputLayer, correctedBinaryCrossentropy, lossFromConfig } from "./losses";
 import { CnnSettings, FusionSettings, LstmSettings, PretrainedSettings, RunSettings } from "./presets";
 import { stopOnSigint, trainModel } from "./trainer";
+import { WorkbookError } from "../runtime/errors";
 
 /** What decides the films of a run and its split (every run settings object has them). */
 export type SplitSettings = Pick<RunSettings, "seed" | "validationFraction" | "films">;
@@ -139,7 +140,8 @@ export type TrainingRun = CnnRun | LstmRun | FusionRun | PretrainedRun;
 export interface RunContext {
   paths: WorkbookPaths;
   preset: PresetName;
-  backend: BackendInfo;
+  /** The active backend, recorded in info.json (default: ensureBackend()'s, which also activates one). */
+  backend?: BackendInfo;
   /** Model folder (default out/models/<preset>/<kind>). */
   dir?: string;
   /** The joint model's trained branches (default: the CNN and LSTM folders of the same preset). */
@@ -147,7 +149,7 @@ export interface RunContext {
   log?: (line: string) => void;
 }
 
-function runInfo(kind: ModelKind, settings: RunSettings, loaded: LoadedSplit, context: RunContext): ModelInfo {
+function runInfo(kind: ModelKind, settings: RunSettings, loaded: LoadedSplit, context: RunContext, backend: BackendInfo): ModelInfo {
   return {
     kind,
     genres: loaded.dataset.genres,
@@ -162,13 +164,14 @@ function runInfo(kind: ModelKind, settings: RunSettings, loaded: LoadedSplit, co
       trainIds: loaded.split.train.map((r) => (loaded.dataset.films[r] as { id: string }).id),
       validationIds: loaded.split.validation.map((r) => (loaded.dataset.films[r] as { id: string }).id),
     },
-    backend: describeBackend(context.backend),
+    backend: describeBackend(backend),
     started: new Date().toISOString(),
   };
 }
 
 /** The poster CNN's run: dataset, split, preprocessed posters (cached), the model. */
 export async function prepareCnnRun(settings: CnnSettings, context: RunContext): Promise<CnnRun> {
+  const backend = context.backend ?? (await ensureBackend());
   const log = context.log ?? console.log;
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
@@ -179,7 +182,7 @@ export async function prepareCnnRun(settings: CnnSettings, context: RunContext):
   if (settings.augment)
     log("training posters augmented: random horizontal flip, brightness and contrast jitter (seeded; validation untouched)");
   const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: settings.seed });
-  const info: ModelInfo = { ...runInfo("cnn", settings, loaded, context), imageSize: settings.imageSize };
+  const info: ModelInfo = { ...runInfo("cnn", settings, loaded, context, backend), imageSize: settings.imageSize };
   const loss = configuredLoss(settings, loaded, log);
   return {
     kind: "cnn",
@@ -195,6 +198,7 @@ export async function prepareCnnRun(settings: CnnSettings, context: RunContext):
 
 /** The overview LSTM's run: dataset, split, vocabulary adapted on the training overviews, the model. */
 export async function prepareLstmRun(settings: LstmSettings, context: RunContext): Promise<LstmRun> {
+  const backend = context.backend ?? (await ensureBackend());
   const log = context.log ?? console.log;
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const trainingTexts = loaded.split.train.map((r) => loaded.dataset.films[r]!.overview);
@@ -213,7 +217,7 @@ export async function prepareLstmRun(settings: LstmSettings, context: RunContext
       sequenceLength: settings.sequenceLength,
     }),
   );
-  const info: ModelInfo = { ...runInfo("lstm", settings, loaded, context) };
+  const info: ModelInfo = { ...runInfo("lstm", settings, loaded, context, backend) };
   if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
   const loss = configuredLoss(settings, loaded, log);
   return {
@@ -240,6 +244,7 @@ function configuredLoss(settings: RunSettings, loaded: LoadedSplit, log: (line: 
  * (and the vocabulary) come from the CNN and LSTM trained at the same preset, which must exist.
  */
 export async function prepareFusionRun(settings: FusionSettings, context: RunContext): Promise<FusionRun> {
+  const backend = context.backend ?? (await ensureBackend());
   const log = context.log ?? console.log;
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const overviewBranch = settings.overviewBranch ?? "lstm";
@@ -254,7 +259,7 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
         const how = given
           ? `the ${kind.toUpperCase()} in ${given}`
           : `the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${kind === "cnn" ? "02" : "03"} or 'npm run train -- ${kind} --preset ${context.preset}', or give its folder with --${kind})`;
-        throw new Error(`start 'trained' needs ${how}, or set start: 'scratch'. ${(e as Error).message}`);
+        throw new WorkbookError(`start 'trained' needs ${how}, or set start: 'scratch'. ${(e as Error).message}`);
       }
     };
     // the 'tfidf' overview branch starts from scratch: only the CNN is needed
@@ -265,7 +270,7 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
       trainedOn.validationFraction !== settings.validationFraction ||
       (trainedOn.films ?? null) !== (settings.films ?? null)
     ) {
-      throw new Error(
+      throw new WorkbookError(
         `the trained ${branches.lstm ? "CNN and LSTM" : "CNN"} used a different split (seed, validation fraction or film subset) than these settings: their validation films would leak into training`,
       );
     }
@@ -304,7 +309,7 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
     const report = initialiseFromTrained(model, branches.cnn, branches.lstm, { freezeBranches: settings.freezeBranches ?? false });
     log(formatInitialiseReport(report));
   }
-  const info: ModelInfo = { ...runInfo("fusion", settings, loaded, context), imageSize: settings.imageSize, overviewBranch };
+  const info: ModelInfo = { ...runInfo("fusion", settings, loaded, context, backend), imageSize: settings.imageSize, overviewBranch };
   if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
   const loss = configuredLoss(settings, loaded, log);
   const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "fusion");
@@ -327,6 +332,7 @@ export async function prepareFusionRun(settings: FusionSettings, context: RunCon
  * MobileNetV2 features come from the feature cache (extracted now, once, when missing).
  */
 export async function preparePretrainedRun(settings: PretrainedSettings, context: RunContext): Promise<PretrainedRun> {
+  const backend = context.backend ?? (await ensureBackend());
   const log = context.log ?? console.log;
   const loaded = loadSplitDataset(context.paths.dataDir, settings, log);
   const films = loaded.dataset.films;
@@ -352,7 +358,7 @@ export async function preparePretrainedRun(settings: PretrainedSettings, context
     seed: settings.seed,
   });
   const info: ModelInfo = {
-    ...runInfo("pretrained", settings, loaded, context),
+    ...runInfo("pretrained", settings, loaded, context, backend),
     encoders: { overview: features.overview.encoder, poster: features.poster.encoder },
     tfidf: settings.tfidf,
   };
@@ -488,14 +494,14 @@ export async function trainRun(
   if (options.config) {
     const changed = changedSettings(run.settings, options.config);
     if (changed.length > 0) {
-      throw new Error(
+      throw new WorkbookError(
         `the configuration changed since the run was prepared (${changed.join("; ")}): run the cell that prepares it ` +
           `(prepare${runFunction(run.kind)}Run) again, so that the model, the data and the loss follow the new settings`,
       );
     }
   }
   if (trainedRuns.has(run)) {
-    throw new Error(
+    throw new WorkbookError(
       `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepare${runFunction(run.kind)}Run) first`,
     );
   }
@@ -593,10 +599,10 @@ export function sharedRunSettings(models: readonly TrainedModel[]): RunSettings 
     return JSON.stringify([s.seed, s.validationFraction, s.films ?? null, m.info.dataset.films]);
   };
   const first = models[0];
-  if (!first) throw new Error("no model to compare");
+  if (!first) throw new WorkbookError("no model to compare");
   const different = models.filter((m) => key(m) !== key(first));
   if (different.length > 0) {
-    throw new Error(
+    throw new WorkbookError(
       `the models were trained on different splits (seed, validation fraction, film subset): ${models.map((m) => `${m.dir}: ${key(m)}`).join("; ")}. ` +
         "Retrain them with the same preset so that their validation films are the same.",
     );

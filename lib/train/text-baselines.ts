@@ -14,6 +14,7 @@ import { silentProgress } from "../workbook/progress";
 import type { TrainingHistory } from "./history";
 import { LossConfig, correctOutputLayer, lossFromConfig } from "./losses";
 import { TrainOptions, trainModel } from "./trainer";
+import { ensureBackend } from "../runtime/backend";
 
 export interface LinearBaselineConfig {
   /** 0: logistic regression; > 0: a hidden Dense(hidden, relu) layer + dropout 0.5 first (buildTfidfMlp). */
@@ -88,6 +89,7 @@ export async function trainLinearBaseline(
   config: Partial<LinearBaselineConfig> = {},
   trainOptions: Partial<TrainOptions> = {},
 ): Promise<LinearBaseline> {
+  await ensureBackend();
   const c: LinearBaselineConfig = { ...LINEAR_BASELINE_DEFAULTS, ...config };
   const started = performance.now();
   const vectorizer = TfidfVectorizer.fit(

@@ -53,8 +53,8 @@ export {
   trainPretrainedHead,
   trainRun,
 } from "./train/runs";
-export { LossConfig } from "./train/losses";
-export { TrainingHistory } from "./train/history";
+export { LossConfig } from "./models/losses";
+export { TrainingHistory } from "./models/history";
 export { LINEAR_BASELINE_DEFAULTS, LinearBaselineConfig, TEXT_BRANCH_BASELINE_DEFAULTS, trainLinearBaseline } from "./train/text-baselines";
 
 // evaluation: comparing models, the leaderboard, the gate

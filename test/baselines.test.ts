@@ -8,9 +8,9 @@ import { LINEAR_BASELINE_DEFAULTS, TEXT_BRANCH_BASELINE_DEFAULTS, predictTfidf, 
 import { buildTfidfMlp, buildLogisticRegression, frequencyPrior, priorPredictions } from "../lib/models/baselines";
 import { tfidfTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
-import { weightedBinaryCrossentropy, positiveWeights } from "../lib/train/losses";
+import { weightedBinaryCrossentropy, positiveWeights } from "../lib/models/losses";
 import { seededRandom } from "../lib/runtime/random";
-import { silentProgress } from "../lib/workbook/progress";
+import { silentProgress } from "../lib/train/progress";
 import { trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 

@@ -15,7 +15,7 @@ import { embedTexts, loadSentenceEncoder } from "../lib/encoders/use-lite";
 import { gateActivationsForRows } from "../lib/eval/gate";
 import { buildPretrainedJointModel } from "../lib/models/pretrained";
 import { trainModel } from "../lib/train/trainer";
-import { silentProgress } from "../lib/workbook/progress";
+import { silentProgress } from "../lib/train/progress";
 import { useBackend } from "./helpers";
 
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * (b[i] as number), 0);

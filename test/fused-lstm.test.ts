@@ -7,7 +7,7 @@ import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
 import { kerasAdam } from "../lib/train/trainer";
-import { binaryCrossentropy } from "../lib/train/losses";
+import { binaryCrossentropy } from "../lib/models/losses";
 
 /**
  * The fused Bidirectional(LSTM) route against tfjs-layers' own call (the reference implementation), on

@@ -14,8 +14,8 @@ import { TextVectorizer } from "../lib/data/text";
 import { buildCnn, buildLstm } from "../lib/models/coursework";
 import { seededRandom } from "../lib/runtime/random";
 import { augmentTrainingData } from "../lib/data/augment";
-import { binaryCrossentropy } from "../lib/train/losses";
-import { silentProgress } from "../lib/workbook/progress";
+import { binaryCrossentropy } from "../lib/models/losses";
+import { silentProgress } from "../lib/train/progress";
 import { trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 

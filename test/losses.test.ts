@@ -10,7 +10,7 @@ import {
   weightedBinaryCrossentropy,
   binaryCrossentropy,
   correctedBinaryCrossentropy,
-} from "../lib/train/losses";
+} from "../lib/models/losses";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand (the arithmetic is in the comments), never taken from the

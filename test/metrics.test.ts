@@ -19,7 +19,7 @@ import {
   topKPrecision,
   tuneThresholds,
 } from "../lib/eval/metrics";
-import { KERAS_EPSILON } from "../lib/train/losses";
+import { KERAS_EPSILON } from "../lib/models/losses";
 
 // Expected counts below are worked out by hand from Keras's rules (positive iff p > threshold,
 // micro over all outputs, counts accumulated over the epoch, 0 for an empty denominator).

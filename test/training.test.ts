@@ -6,12 +6,12 @@ import * as tf from "@tensorflow/tfjs";
 import { fileLoadHandler, readModelJson } from "../lib/models/checkpoint";
 import { loadJson } from "../lib/runtime/files";
 import { seededRandom } from "../lib/runtime/random";
-import { EpochRecord, TrainingHistory } from "../lib/train/history";
-import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/workbook/progress";
+import { EpochRecord, TrainingHistory } from "../lib/models/history";
+import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/train/progress";
 import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
-import { binaryCrossentropy } from "../lib/train/losses";
+import { binaryCrossentropy } from "../lib/models/losses";
 import { courseworkSchedule, trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 

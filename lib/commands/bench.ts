@@ -34,7 +34,7 @@ import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
 import { PRETRAINED_PRESETS } from "../train/presets";
-import { binaryCrossentropy } from "../train/losses";
+import { binaryCrossentropy } from "../models/losses";
 import { kerasAdam, trainStep } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";
 import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";

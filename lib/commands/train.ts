@@ -9,7 +9,7 @@ import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, PRETRAINED_PRESETS, presetDi
 import { RunContext, TrainingRun, prepareCnnRun, prepareFusionRun, prepareLstmRun, preparePretrainedRun, trainRun } from "../train/runs";
 import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
-import { formatEpochLine, terminalProgress } from "../workbook/progress";
+import { formatEpochLine, terminalProgress } from "../train/progress";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE =

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { DatasetError, describeProblems, loadDataset } from "../data/dataset";
 import { PosterError, decodePoster } from "../data/posters";
 import { ENV } from "../runtime/config";
-import { progressPrinter } from "../workbook/progress";
+import { progressPrinter } from "../runtime/progress";
 import { parseArgs } from "./args";
 
 const USAGE = "usage: npm run validate -- --data DATASET_DIR [--skip-posters]";

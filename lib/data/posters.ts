@@ -16,7 +16,7 @@ import { promises as fsp } from "node:fs";
 import { Jimp } from "jimp";
 import type { Film } from "./dataset";
 import { ComputedRows, SkippedSource, cachedRows, fileSourcesKey } from "./row-cache";
-import { progressPrinter } from "../workbook/progress";
+import { progressPrinter } from "../runtime/progress";
 import { WorkbookError } from "../runtime/errors";
 
 /** Bump when anything changes the numbers produced, so old caches are never reused. */

@@ -8,7 +8,7 @@
 import type { Film } from "../data/dataset";
 import { PosterError, decodePoster, DecodedPoster } from "../data/posters";
 import { CachedRows, SkippedSource, cachedRows, fileSourcesKey, textSourcesKey } from "../data/row-cache";
-import { progressPrinter } from "../workbook/progress";
+import { progressPrinter } from "../runtime/progress";
 import { MOBILENET_DIMS, MOBILENET_PACKAGE, ImageEncoder, imageFeatures, loadImageEncoder } from "./mobilenet";
 import { EncoderInfo, describeEncoder, installedPackage } from "./provenance";
 import { USE_LITE_DIMS, USE_LITE_PACKAGE, SentenceEncoder, embedTexts, loadSentenceEncoder } from "./use-lite";

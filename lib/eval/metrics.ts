@@ -11,7 +11,7 @@
  * Accumulate with `addCounts(total, countsAtThreshold(labels, probabilities))` per batch, then call
  * `precision(total)` / `recall(total)`.
  */
-import { KERAS_EPSILON } from "../train/losses";
+import { KERAS_EPSILON } from "../models/losses";
 
 export interface ConfusionCounts {
   tp: number;

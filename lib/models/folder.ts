@@ -18,7 +18,7 @@ import type { EncoderInfo } from "../encoders/provenance";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
 import { loadJson, saveJson } from "../runtime/files";
-import type { TrainingHistory } from "../train/history";
+import type { TrainingHistory } from "./history";
 import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 // The classes a saved model may name (the joint model's gated unit, the LSTM's orthogonal initialiser) are
 // registered with tf.serialization when their modules load: loading a folder needs them.

@@ -5,7 +5,7 @@
 import type { PresetName } from "../runtime/config";
 import type { BranchSize, FeatureTrunkSettings } from "../models/branches";
 import type { FusionKind, OverviewBranch } from "../models/fusion";
-import type { LossConfig } from "./losses";
+import type { LossConfig } from "../models/losses";
 import { WorkbookError } from "../runtime/errors";
 
 /** Settings both models share. */

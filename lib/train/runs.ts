@@ -51,9 +51,9 @@ import { FilmFeatures, overviewFeatures, posterFeatures } from "../encoders/feat
 import { BackendInfo, describeBackend, ensureBackend } from "../runtime/backend";
 import type { PresetName, WorkbookPaths } from "../runtime/config";
 import { sample, seededRandom, withSeededMathRandomSync } from "../runtime/random";
-import { ProgressReporter, silentProgress } from "../workbook/progress";
-import type { TrainingHistory } from "./history";
-import { ConfiguredLoss, LossFunction, correctOutputLayer, correctedBinaryCrossentropy, lossFromConfig } from "./losses";
+import { ProgressReporter, silentProgress } from "./progress";
+import type { TrainingHistory } from "../models/history";
+import { ConfiguredLoss, LossFunction, correctOutputLayer, correctedBinaryCrossentropy, lossFromConfig } from "../models/losses";
 import { CnnSettings, FusionSettings, LstmSettings, PretrainedSettings, RunSettings } from "./presets";
 import { stopOnSigint, trainModel } from "./trainer";
 import { WorkbookError } from "../runtime/errors";

@@ -10,9 +10,9 @@ import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
 import { predictBatches } from "../eval/inference";
 import { buildLogisticRegression, buildTfidfMlp } from "../models/baselines";
 import { TFIDF_L2 } from "../models/branches";
-import { silentProgress } from "../workbook/progress";
-import type { TrainingHistory } from "./history";
-import { LossConfig, correctOutputLayer, lossFromConfig } from "./losses";
+import { silentProgress } from "./progress";
+import type { TrainingHistory } from "../models/history";
+import { LossConfig, correctOutputLayer, lossFromConfig } from "../models/losses";
 import { TrainOptions, trainModel } from "./trainer";
 import { ensureBackend } from "../runtime/backend";
 

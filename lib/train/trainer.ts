@@ -21,9 +21,9 @@ import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/folder";
 import { saveJson } from "../runtime/files";
 import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
-import { ProgressReporter, notebookProgress } from "../workbook/progress";
-import type { EpochRecord, TrainingHistory } from "./history";
-import { KERAS_EPSILON, LossFunction, binaryCrossentropy } from "./losses";
+import { ProgressReporter, notebookProgress } from "./progress";
+import type { EpochRecord, TrainingHistory } from "../models/history";
+import { KERAS_EPSILON, LossFunction, binaryCrossentropy } from "../models/losses";
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;

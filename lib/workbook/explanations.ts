@@ -25,7 +25,7 @@ import {
 import { topK } from "../eval/metrics";
 import type { TrainedModel } from "../models/folder";
 import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
-import { progressPrinter } from "./progress";
+import { progressPrinter } from "../runtime/progress";
 
 /** The largest absolute value (a loop: maps have too many values to spread into Math.max). */
 function maxAbs(values: ArrayLike<number>): number {

@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { Jimp } from "jimp";
-import type { TrainingHistory } from "../train/history";
+import type { TrainingHistory } from "../models/history";
 import { Dataset, Split, genreCounts } from "../data/dataset";
 import type { PosterSet } from "../data/posters";
 import { MOBILENET_CLASSES } from "../encoders/mobilenet";

@@ -1,33 +1,8 @@
 /**
- * Progress of long work, in a notebook and in a terminal: a line every so often for loops (poster
- * preprocessing, feature extraction), and the trainer's live batch line and per-epoch summary lines.
+ * Training progress, in a notebook and in a terminal: the trainer's live batch line and per-epoch summary
+ * lines. (Loops such as poster preprocessing report through runtime/progress.ts.)
  */
-import type { EpochRecord, TrainingHistory } from "../train/history";
-
-/**
- * A callback (done, total) that prints a line at every `step` fraction of the work and at the end,
- * with the rate, the elapsed time and an estimate of the time left.
- */
-export function progressPrinter(
-  label: string,
-  step = 0.1,
-  log: (line: string) => void = console.log,
-): (done: number, total: number) => void {
-  const started = Date.now();
-  let nextReport = step;
-  return (done, total) => {
-    const fraction = total === 0 ? 1 : done / total;
-    if (fraction < nextReport && done < total) return;
-    while (nextReport <= fraction) nextReport += step;
-    const elapsed = (Date.now() - started) / 1000;
-    const left = fraction > 0 ? (elapsed / fraction) * (1 - fraction) : 0;
-    const rate = elapsed > 0 ? `, ${(done / elapsed).toFixed(1)}/s` : "";
-    log(`${label}: ${done}/${total} (${Math.round(fraction * 100)}%)${rate}, ${elapsed.toFixed(1)} s elapsed, ~${left.toFixed(0)} s left`);
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Training progress
+import type { EpochRecord, TrainingHistory } from "../models/history";
 
 export interface ProgressReporter {
   epochStart(epoch: number, epochs: number, lr: number, batches: number): void;

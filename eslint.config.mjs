@@ -1,7 +1,18 @@
-// ESLint for lib/ and test/: the recommended JavaScript and typescript-eslint rules, and no import cycles.
+// ESLint for lib/ and test/: the recommended JavaScript and typescript-eslint rules, no import cycles, and the
+// stages of lib/ in their order: a stage imports only the stages before it (docs/ARCHITECTURE.md).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX, { createNodeResolver } from "eslint-plugin-import-x";
+
+/** The stages of lib/, in order: each may import only those before it. */
+const STAGES = ["runtime", "data", "models", "encoders", "kinds", "eval", "train", "workbook", "commands"];
+
+/** One zone per stage: its folder may not import from any later stage's folder. */
+const stageZones = STAGES.slice(0, -1).map((stage, i) => ({
+  target: `./lib/${stage}`,
+  from: STAGES.slice(i + 1).map((later) => `./lib/${later}`),
+  message: `lib/${stage} may import only earlier stages (${STAGES.slice(0, i + 1).join(", ")}): see docs/ARCHITECTURE.md`,
+}));
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "out/", "cache/", "shims/", "data/"] },
@@ -18,6 +29,7 @@ export default tseslint.config(
     },
     rules: {
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      "import-x/no-restricted-paths": ["error", { zones: stageZones }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },

@@ -1,16 +1,20 @@
 /**
  * What the notebooks use, one import for all of them (compiled, from notebooks/):
  *   import * as wb from "../dist/lib";
- * Grouped by pipeline stage, as lib/ is (docs/ARCHITECTURE.md). The commands import the modules directly.
+ * Grouped by the stages of lib/, in their order (docs/ARCHITECTURE.md):
+ *   runtime -> data -> encoders -> models -> kinds -> eval -> train -> workbook -> commands
+ * The commands import the modules directly.
  */
 
 // runtime: the preset and paths, the backend, seeded randomness
 export { NotebookConfig, PresetName, notebookConfig } from "./runtime/config";
 export { BackendInfo, describeBackend, ensureBackend, selectBackend } from "./runtime/backend";
 export { sample, seededRandom, shuffled } from "./runtime/random";
+export { WorkbookError } from "./runtime/errors";
 
 // data: the table, the split, posters and overviews
 export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
+export { LoadedSplit, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
 export { loadFilmPosters } from "./data/posters";
 export { TextVectorizer, tokenCounts, tokenize } from "./data/text";
 
@@ -18,70 +22,73 @@ export { TextVectorizer, tokenCounts, tokenize } from "./data/text";
 export { EncoderInfo, describeEncoder } from "./encoders/provenance";
 export { MOBILENET_CLASSES } from "./encoders/mobilenet";
 
-// models
-export { summaryLines } from "./models/coursework";
-export { ModelKind, TrainedModel, historyOf, loadPresetModel, loadTrainedModel, modelFolder } from "./models/folder";
+// models: the folder a trained model lives in
+export { TrainedModel, historyOf, modelFolder, sharedSplit } from "./models/folder";
+export { TrainingHistory } from "./models/history";
+export { LossConfig } from "./models/losses";
 
-// training: presets, runs, the text baselines
+// kinds: every kind of model, its presets, preparing its run, loading it by id
 export {
   CNN_PRESETS,
+  COMPARE_PRESETS,
   CnnSettings,
+  CompareSettings,
   DATA_PRESETS,
   DataSettings,
+  EXPLAIN_PRESETS,
+  ExplainSettings,
   FUSION_PRESETS,
   FusionSettings,
+  LINEAR_PRESETS,
   LSTM_PRESETS,
   LstmSettings,
   PRETRAINED_PRESETS,
   PretrainedSettings,
+  TEXT_BRANCH_PRESETS,
+  TfidfBaselineSettings,
   presetDifferences,
-} from "./train/presets";
+} from "./kinds/presets";
 export {
-  CnnRun,
-  FusionRun,
-  HeadResult,
-  LstmRun,
-  PretrainedRun,
-  TrainingRun,
-  loadSplitDataset,
-  prepareCnnRun,
-  prepareFusionRun,
-  prepareLstmRun,
-  preparePretrainedRun,
-  sharedRunSettings,
-  splitDataset,
-  trainPretrainedHead,
-  trainRun,
-} from "./train/runs";
-export { LossConfig } from "./models/losses";
-export { TrainingHistory } from "./models/history";
-export { LINEAR_BASELINE_DEFAULTS, LinearBaselineConfig, TEXT_BRANCH_BASELINE_DEFAULTS, trainLinearBaseline } from "./train/text-baselines";
+  KIND_IDS,
+  KindConfig,
+  KindId,
+  ModelInfo,
+  PresetModels,
+  Trained,
+  kindConfig,
+  kindSpec,
+  loadModel,
+  loadPresetModel,
+  loadPresetModels,
+  modelOfKind,
+  prepareRun,
+} from "./kinds/registry";
+export { PreparedRun, RunContext } from "./kinds/kind";
+export { PretrainedRun } from "./kinds/pretrained";
+export { prepareHeadRun } from "./kinds/heads";
 
-// evaluation: comparing models, the leaderboard, the gate
+// evaluation: comparing models, the leaderboard, the gate, explanations
+export { compareModels, comparedModel, decisiveFilms, hitAgreement } from "./eval/comparison";
+export { leaderboardContenders, scoreContenders } from "./eval/leaderboard";
+export { gateSummary, leaningFilms } from "./eval/gate";
+export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eval/explain";
+
+// training
+export { trainRun } from "./train/lifecycle";
+
+// display
+export { showModel, startNotebook, validationFilm, validationFilms } from "./workbook/notebook";
+export { compareRuns } from "./workbook/runs";
 export {
-  compareModels,
   comparisonNarrative,
-  decisiveFilms,
-  hitAgreement,
   perGenreF1Figure,
   predictionBiasFigure,
   showComparisonCards,
   showComparisonTable,
   showHitAgreement,
-} from "./eval/comparison";
-export {
-  fusionContenders,
-  leaderboardF1Figure,
-  leaderboardNarrative,
-  pretrainedContenders,
-  pretrainedNarrative,
-  scoreContenders,
-  showLeaderboard,
-} from "./eval/leaderboard";
-export { filmLeanFigure, gateSummary, genreLeanFigure, leaningFilms } from "./eval/gate";
-
-// display
-export { compareRuns } from "./workbook/runs";
+} from "./workbook/comparison";
+export { leaderboardF1Figure, leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "./workbook/leaderboard";
+export { filmLeanFigure, genreLeanFigure } from "./workbook/gate";
 export { explanationNarrative, showExplanationCards, showGenreHeatMaps, showWordEvidence } from "./workbook/explanations";
 export {
   countHistogramFigure,

@@ -4,7 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CsrMatrix, TfidfVectorizer, terms } from "../lib/data/tfidf";
-import { LINEAR_BASELINE_DEFAULTS, TEXT_BRANCH_BASELINE_DEFAULTS, predictTfidf, trainLinearBaseline } from "../lib/train/text-baselines";
+import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings } from "../lib/kinds/presets";
+import { LINEAR_KIND, TEXT_BRANCH_KIND } from "../lib/kinds/tfidf-baselines";
+import { loadModel } from "../lib/kinds/registry";
+import { predictFilms } from "../lib/eval/inference";
+import { trainRun } from "../lib/train/lifecycle";
 import { buildTfidfMlp, buildLogisticRegression, frequencyPrior, priorPredictions } from "../lib/models/baselines";
 import { tfidfTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
@@ -228,7 +232,7 @@ describe("baselines", function () {
     });
   });
 
-  describe("training data and trainLinearBaseline", () => {
+  describe("training data and the TF-IDF baselines", () => {
     const overviews = [
       "A detective hunts a killer in the city.",
       "Two friends fall in love in Paris.",
@@ -268,25 +272,52 @@ describe("baselines", function () {
       tf.dispose([inputs, batch.labels]);
     });
 
-    it("trainLinearBaseline fits on the training overviews only and trains with the weighted loss", async () => {
-      assert.equal(LINEAR_BASELINE_DEFAULTS.loss.kind, "weighted-bce");
-      const result = await trainLinearBaseline(dataset, split, { epochs: 5, learningRate: 0.05, batchSize: 4 });
-      assert.equal(result.vectorizer.documents, 6);
-      assert.equal(result.vectorizer.columnOf("night"), undefined); // only in validation film 6
-      assert.deepEqual(result.excluded, [2]);
-      assert.match(result.lossDescription, /News/);
-      assert.equal(result.history.epochs.length, 5);
-      assert.equal(result.config.l2, LINEAR_BASELINE_DEFAULTS.l2);
-      const probs = await predictTfidf(result.model, result.vectorizer, [overviews[6]!, overviews[7]!], 1);
+    /** Trains a TF-IDF baseline kind on the tiny dataset through the lifecycle, into a temporary folder, and loads it back. */
+    async function trainBaseline(kind: typeof LINEAR_KIND, settings: TfidfBaselineSettings) {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), `baseline-${kind.id}-`));
+      const splitSettings = { seed: settings.seed, validationFraction: settings.validationFraction };
+      const logs: string[] = [];
+      const run = await kind.prepare(settings, {
+        paths: { dataDir: dir, cacheDir: dir, outDir: dir },
+        preset: "smoke",
+        dir: path.join(dir, kind.id),
+        loaded: { dataset, split, settings: splitSettings },
+        log: (line) => logs.push(line),
+      });
+      const history = await trainRun(run, { progress: silentProgress(), log: (line) => logs.push(line) });
+      const trained = await loadModel(run.dir);
+      const predict = async (rows: number[]) =>
+        (await predictFilms(trained, dataset, rows, { cacheDir: dir, log: () => undefined })).probabilities;
+      return { run, history, trained, predict, logs };
+    }
+
+    it("the linear baseline fits its TF-IDF on the training overviews only, trains with the weighted loss, and loads back from its folder", async () => {
+      assert.equal(LINEAR_PRESETS.quick.loss?.kind, "weighted-bce");
+      assert.equal(LINEAR_PRESETS.quick.learningRateSchedule, "constant");
+      const settings = { ...LINEAR_PRESETS.quick, seed: 0, epochs: 5, learningRate: 0.05, batchSize: 4 };
+      const { run, history, trained, predict, logs } = await trainBaseline(LINEAR_KIND, settings);
+      assert.equal(run.tfidf?.documents, 6);
+      assert.equal(run.tfidf?.columnOf("night"), undefined); // only in validation film 6
+      assert.deepEqual(run.loss.excluded, [2]);
+      assert.match(logs.join("\n"), /loss: .*News/);
+      assert.equal(history.epochs.length, 5);
+      // a constant learning rate: every epoch at the configured rate
+      assert.deepEqual(
+        history.epochs.map((e) => e.lr),
+        [0.05, 0.05, 0.05, 0.05, 0.05],
+      );
+      assert.equal(trained.info.kind, "linear");
+      assert.ok(trained.tfidf, "tfidf.json is in the folder");
+      assert.ok(trained.thresholds, "thresholds.json is in the folder");
+      const probs = await predict([6, 7]);
       assert.equal(probs.length, 6);
       assert.ok((probs[0] as number) > (probs[1] as number), "the crime film scores Crime above Romance");
       assert.ok((probs[4] as number) > (probs[3] as number), "the romance film scores Romance above Crime");
       // the logistic regression keeps its weighted-loss probabilities: News (untrained, zero-initialised) stays at 0.5
       assert.equal(probs[2], 0.5);
-      result.model.dispose();
     });
 
-    it("with hidden > 0 trains the joint model's text branch alone, probabilities corrected for the weighted loss", async () => {
+    it("the text branch alone (hidden > 0): probabilities corrected for the weighted loss", async () => {
       // Dense(features -> 4) + Dense(4 -> 3): (F * 4 + 4) + (4 * 3 + 3) weights
       const mlp = buildTfidfMlp(10, 3, { hidden: 4, seed: 1 });
       assert.equal(mlp.countParams(), 10 * 4 + 4 + 4 * 3 + 3);
@@ -295,20 +326,15 @@ describe("baselines", function () {
         ["tfidf_dense", "tfidf_dropout", "Output"],
       );
       mlp.dispose();
-      assert.equal(TEXT_BRANCH_BASELINE_DEFAULTS.hidden, 256);
-      const result = await trainLinearBaseline(dataset, split, {
-        ...TEXT_BRANCH_BASELINE_DEFAULTS,
-        hidden: 8,
-        epochs: 5,
-        learningRate: 0.05,
-        batchSize: 4,
-      });
-      assert.match(result.lossDescription, /corrected for the weighted loss/);
-      const probs = await predictTfidf(result.model, result.vectorizer, [overviews[6]!], 1);
+      assert.equal(TEXT_BRANCH_PRESETS.quick.hidden, 256);
+      const settings = { ...TEXT_BRANCH_PRESETS.quick, seed: 0, hidden: 8, epochs: 5, learningRate: 0.05, batchSize: 4 };
+      const { run, trained, predict } = await trainBaseline(TEXT_BRANCH_KIND, settings);
+      assert.match(run.loss.description, /weighted/);
+      assert.match(trained.info.outputCorrection ?? "", /corrected|weighted/);
+      const probs = await predict([6]);
       // News has no positive training film: corrected to 0.5 / (6 + 1)
       assert.ok(Math.abs((probs[2] as number) - 0.5 / 7) < 1e-6, `News ${probs[2]}`);
       assert.ok((probs[0] as number) > (probs[1] as number), "the crime film scores Crime above Romance");
-      result.model.dispose();
     });
   });
 });

@@ -153,7 +153,10 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.equal(JSON.parse(both.stdout.trim()).top.length, 3);
     const posterOnly = run("predict", ["--model", fusionDir, "--poster", poster], fusionEnv);
     assert.equal(posterOnly.status, 1);
-    assert.match(posterOnly.stderr, /a film needs both a poster and an overview/);
+    assert.match(
+      posterOnly.stderr,
+      /holds a model of kind fusion .*, which reads both a poster and an overview: give its overview \(--overview\)/,
+    );
     const report = path.join(dir, "fusion-eval.json");
     const evaluated = run("evaluate", ["--model", fusionDir, "--data", data, "--json", report], fusionEnv);
     assert.equal(evaluated.status, 0, evaluated.output);
@@ -182,7 +185,10 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.equal(JSON.parse(one.stdout.trim()).top.length, 3);
     const overviewOnly = run("predict", ["--model", out, "--overview", "A detective hunts a killer."], env);
     assert.equal(overviewOnly.status, 1);
-    assert.match(overviewOnly.stderr, /a film needs both a poster and an overview/);
+    assert.match(
+      overviewOnly.stderr,
+      /holds a model of kind pretrained .*, which reads both a poster and an overview: give its poster \(--poster\)/,
+    );
     const report = path.join(dir, "pretrained-eval.json");
     const evaluated = run("evaluate", ["--model", out, "--data", data, "--json", report], env);
     assert.equal(evaluated.status, 0, evaluated.output);
@@ -222,7 +228,10 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.match(empty.stderr, /has no words to read/);
     const wrongKind = run("predict", ["--model", lstmDir, "--poster", path.join(data, "Images", "tt9000000.jpg")], env);
     assert.equal(wrongKind.status, 1);
-    assert.match(wrongKind.stderr, /holds an LSTM \(overviews\); a poster needs a CNN model folder/);
+    assert.match(
+      wrongKind.stderr,
+      /holds a model of kind lstm \(LSTM \(overview\)\), which reads an overview: give its overview \(--overview\)/,
+    );
     const corrupt = path.join(dir, "corrupt.jpg");
     fs.writeFileSync(corrupt, "this is not an image");
     const bad = run("predict", ["--model", cnnDir, "--poster", corrupt], env);
@@ -319,7 +328,7 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
 
     const noPoster = run("explain", ["--model", cnnDir, "--out", page], env);
     assert.equal(noPoster.status, 1);
-    assert.match(noPoster.stderr, /holds a cnn model: give the film's poster with --poster/);
+    assert.match(noPoster.stderr, /holds a cnn model, which reads posters: give the film's poster with --poster/);
     const badGenre = run("explain", ["--model", cnnDir, "--poster", poster, "--genre", "Westerns", "--out", page], env);
     assert.equal(badGenre.status, 1);
     assert.match(badGenre.stderr, /unknown genre 'Westerns'/);

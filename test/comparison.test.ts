@@ -5,8 +5,8 @@ import { Comparison, ModelResult, decisiveFilms } from "../lib/eval/comparison";
 describe("comparison: decisiveFilms", () => {
   // Three genres; a film is "right" for a model when a true genre is among its top k.
   const film = (id: string): Film => ({ id, line: 2, overview: "x", genres: [], posterFile: "" });
-  const model = (name: string, probabilities: number[]): ModelResult =>
-    ({ name, probabilities: Float32Array.from(probabilities) }) as ModelResult;
+  const model = (id: string, probabilities: number[]): ModelResult =>
+    ({ id, name: `model ${id}`, probabilities: Float32Array.from(probabilities) }) as ModelResult;
   const comparison: Comparison = {
     genres: ["A", "B", "C"],
     films: [film("f1"), film("f2"), film("f3"), film("f4")],
@@ -28,7 +28,11 @@ describe("comparison: decisiveFilms", () => {
     assert.deepEqual(d.onlyOthers, ["f2"]); // f4: nobody is right
   });
 
-  it("refuses a model name the comparison does not have", () => {
-    assert.throws(() => decisiveFilms(comparison, "new", ["nope"], 1), /no model named nope/);
+  it("leaves out other models the comparison does not have; refuses when none is there, or the subject is not", () => {
+    const d = decisiveFilms(comparison, "new", ["old1", "nope"], 1);
+    assert.deepEqual(d.others, ["old1"]);
+    assert.deepEqual(d.onlySubject, ["f1", "f3"]); // old1 is right on f2 only
+    assert.throws(() => decisiveFilms(comparison, "new", ["nope"], 1), /none of nope is in the comparison \(new, old1, old2\)/);
+    assert.throws(() => decisiveFilms(comparison, "nope", ["old1"], 1), /no model 'nope' in the comparison \(new, old1, old2\)/);
   });
 });

@@ -15,6 +15,7 @@ import {
   startRunFolder,
 } from "../lib/models/folder";
 import { differingSettings, runsTable } from "../lib/workbook/runs";
+import { loadModel } from "../lib/kinds/registry";
 import { useBackend } from "./helpers";
 
 const GENRES = ["Action", "Comedy", "Drama"];
@@ -85,7 +86,12 @@ describe("model folders: damaged files are errors that name the file", function 
     fs.writeFileSync(file, JSON.stringify({ ...info, genres: undefined }));
     await assert.rejects(loadTrainedModel(dir), /info\.json: "genres" must be the list of the model's output genres/);
     fs.writeFileSync(file, JSON.stringify({ ...info, kind: "rnn" }));
-    await assert.rejects(loadTrainedModel(dir), /info\.json: "kind" must be one of cnn, lstm, fusion, pretrained/);
+    await assert.rejects(
+      loadModel(dir),
+      /info\.json: "kind" must be one of cnn, lstm, fusion, pretrained, text-head, poster-head, linear, text-branch, got "rnn"/,
+    );
+    fs.writeFileSync(file, JSON.stringify({ ...info, kind: undefined }));
+    await assert.rejects(loadTrainedModel(dir), /info\.json: "kind" must name the model's kind/);
   });
 
   it("files of two runs: a model with other outputs than info.json's genres, thresholds for other genres", async () => {

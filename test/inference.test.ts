@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { batchedOutputs, orderByLength, predictBatches, predictInOrder } from "../lib/eval/inference";
+import { batchedOutputs, predictBatches, predictInOrder } from "../lib/eval/inference";
+import { orderByLength } from "../lib/data/batches";
 import { overviewTensor } from "../lib/data/text";
 import { buildLstm } from "../lib/models/coursework";
 import { useBackend } from "./helpers";

@@ -73,8 +73,8 @@ describe("workbook runner", function () {
       fs.writeFileSync(
         path.join(notebooks, "02-train.ipynb"),
         notebook([
-          'import * as wb from "../dist/lib";\nconst config = { ...wb.notebookConfig(wb.CNN_PRESETS), epochs: 30 };',
-          "const context = { paths: config, preset: config.preset, backend: await wb.selectBackend() };\nconst run = await wb.prepareCnnRun(config, context);",
+          'import * as wb from "../dist/lib";\nconst config = wb.startNotebook("cnn", { epochs: 30 });',
+          "const run = await wb.prepareRun(config);",
           "const history = await wb.trainRun(run, { config: config });",
           'const kept = await wb.loadPresetModel(config, "cnn");\nconsole.log(`kept epoch ${kept.info.bestEpoch}, ${wb.historyOf(kept).epochs.length} epoch(s) in the history`);',
           "console.log(`the trainer returned ${history.epochs.length} epoch(s)`);",
@@ -124,7 +124,7 @@ describe("workbook runner", function () {
       fs.writeFileSync(
         path.join(notebooks, "02-refusal.ipynb"),
         notebook([
-          'import * as wb from "../dist/lib";\nconst config = { ...wb.notebookConfig(wb.CNN_PRESETS) };\nconst run = await wb.prepareCnnRun(config, { paths: config, preset: config.preset });',
+          'import * as wb from "../dist/lib";\nconst config = wb.startNotebook("cnn");\nconst run = await wb.prepareRun(config);',
           "await wb.trainRun(run, { config: { ...config, epochs: 3 } });",
         ]),
       );
@@ -166,8 +166,8 @@ describe("workbook runner", function () {
       fs.writeFileSync(
         path.join(notebooks, "02-train.ipynb"),
         notebook([
-          { source: 'import * as wb from "../dist/lib";\nconst config = { ...wb.notebookConfig(wb.CNN_PRESETS) };', tags: restart },
-          "const run = await wb.prepareCnnRun(config, { paths: config, preset: config.preset });\nawait wb.trainRun(run, { config: config });",
+          { source: 'import * as wb from "../dist/lib";\nconst config = wb.startNotebook("cnn");', tags: restart },
+          "const run = await wb.prepareRun(config);\nawait wb.trainRun(run, { config: config });",
           {
             source:
               'const kept = await wb.loadPresetModel(config, "cnn");\nconsole.log(`kept epoch ${kept.info.bestEpoch} on ${(await wb.ensureBackend()).name}`);',
@@ -205,6 +205,39 @@ describe("workbook runner", function () {
       const bad = spawnSync(process.execPath, [RUNNER, ...common, "--cells", "1,x"], { encoding: "utf8", env });
       assert.equal(bad.status, 2);
       assert.match(bad.stderr, /--cells 1,x: expected code cell numbers such as 1,10 or 12-15/);
+    } finally {
+      fs.rmSync(notebooks, { recursive: true, force: true });
+    }
+  });
+
+  it("notebook 07 with only the CNN trained: explains the CNN, names every missing model and what trains it", async function () {
+    this.timeout(300000);
+    const notebooks = path.join(PROJECT_DIR, `.workbook-test-${process.pid}`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workbook-partial-"));
+    try {
+      fs.mkdirSync(notebooks);
+      for (const name of ["02-posters-cnn.ipynb", "07-explain.ipynb"])
+        fs.copyFileSync(path.join(PROJECT_DIR, "notebooks", name), path.join(notebooks, name));
+      const data = path.join(dir, "data");
+      await writeFixtureDataset(data, { films: 40 });
+      const out = path.join(dir, "out");
+      const run = spawnSync(process.execPath, [RUNNER, "--notebooks", notebooks, "--data", data, "--out", out, "--preset", "smoke"], {
+        encoding: "utf8",
+        env: { ...process.env, WORKBOOK_CACHE_DIR: path.join(dir, "cache") },
+      });
+      const output = run.stdout + run.stderr;
+      assert.equal(run.status, 0, output);
+      assert.match(output, /^2 passed, 0 failed$/m);
+      const executed = JSON.parse(fs.readFileSync(path.join(out, "notebooks", "07-explain.ipynb"), "utf8"));
+      const text = JSON.stringify(executed.cells.map((c: { outputs?: unknown[] }) => c.outputs ?? []));
+      assert.match(text, /preset smoke: differs from the coursework/, "the first output says the preset");
+      assert.match(
+        text,
+        /going on with cnn; not trained yet at preset smoke, and left out: lstm \([^)]*\): train it with notebook 03-overviews-lstm, or 'npm run train -- lstm --preset smoke'; fusion [^;]*notebook 05-fusion[^;]*; pretrained [^"]*notebook 06-pretrained/,
+      );
+      assert.match(text, /explained by 1 model\(s\)/);
+      assert.match(text, /word evidence left out: none of lstm, fusion, pretrained is trained at this preset/);
+      assert.match(text, /poster evidence from CNN \(poster\)/);
     } finally {
       fs.rmSync(notebooks, { recursive: true, force: true });
     }

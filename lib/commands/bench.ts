@@ -33,7 +33,7 @@ import { chunks, lengthBucketedBatches } from "../data/batches";
 import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
-import { PRETRAINED_PRESETS } from "../train/presets";
+import { PRETRAINED_PRESETS } from "../kinds/presets";
 import { binaryCrossentropy } from "../models/losses";
 import { kerasAdam, trainStep } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";

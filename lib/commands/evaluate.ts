@@ -10,7 +10,7 @@ import { saveJson } from "../runtime/files";
 import { workbookPaths } from "../runtime/config";
 import { describeProblems, labelRow, loadDataset } from "../data/dataset";
 import { Evaluation, evaluate } from "../eval/metrics";
-import { loadTrainedModel } from "../models/folder";
+import { kindSpec, loadModel } from "../kinds/registry";
 import { parseArgs } from "./args";
 
 const USAGE = "usage: npm run evaluate -- --model MODEL_DIR --data DATASET_DIR [--json OUT_FILE]";
@@ -39,9 +39,9 @@ async function main(): Promise<void> {
   if (!args.values["model"] || !args.values["data"]) throw new Error(`--model and --data are required\n${USAGE}`);
   const backend = await selectBackend({ log: () => undefined });
   console.log(describeBackend(backend));
-  const trained = await loadTrainedModel(path.resolve(args.values["model"]));
+  const trained = await loadModel(path.resolve(args.values["model"]));
   console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, best epoch ${trained.info.bestEpoch ?? "?"})`);
-  const dataset = loadDataset(path.resolve(args.values["data"]), { checkPosters: trained.info.kind !== "lstm" });
+  const dataset = loadDataset(path.resolve(args.values["data"]), { checkPosters: kindSpec(trained).reads.poster });
   console.log(describeProblems(dataset, 10));
 
   const predictions = await predictFilms(

@@ -7,11 +7,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodePoster } from "../data/posters";
-import { explainable } from "../eval/explain";
+import { explainFilm } from "../eval/explain";
+import { freeEncoders, loadEncoders, predictFilm } from "../eval/inference";
 import { topK } from "../eval/metrics";
-import { loadTrainedModel } from "../models/folder";
+import { kindSpec, loadModel } from "../kinds/registry";
 import { selectBackend } from "../runtime/backend";
-import { encodersFor, explainFilm, explanationCardHtml } from "../workbook/explanations";
+import { WorkbookError } from "../runtime/errors";
+import { explanationCardHtml, modelView } from "../workbook/explanations";
 import { escapeHtml } from "../workbook/plots";
 import { parseArgs } from "./args";
 
@@ -24,35 +26,37 @@ async function main(): Promise<void> {
   const out = args.values["out"];
   if (!modelDir || !out) throw new Error(`--model and --out are required\n${USAGE}`);
   await selectBackend({ log: () => undefined });
-  const trained = await loadTrainedModel(path.resolve(modelDir));
-  const kind = trained.info.kind;
+  const trained = await loadModel(path.resolve(modelDir));
+  const spec = kindSpec(trained);
   const posterFile = args.values["poster"];
   const overview = args.values["overview"];
-  if (kind !== "lstm" && posterFile === undefined)
-    throw new Error(`${trained.dir} holds a ${kind} model: give the film's poster with --poster\n${USAGE}`);
-  if (kind !== "cnn" && overview === undefined)
-    throw new Error(`${trained.dir} holds a ${kind} model: give the film's overview with --overview\n${USAGE}`);
+  if (spec.reads.poster && posterFile === undefined)
+    throw new WorkbookError(`${trained.dir} holds a ${spec.id} model, which reads posters: give the film's poster with --poster\n${USAGE}`);
+  if (spec.reads.overview && overview === undefined)
+    throw new WorkbookError(
+      `${trained.dir} holds a ${spec.id} model, which reads overviews: give the film's overview with --overview\n${USAGE}`,
+    );
   const genre = args.values["genre"];
   if (genre !== undefined && !trained.info.genres.includes(genre)) {
-    throw new Error(`unknown genre '${genre}': the model predicts ${trained.info.genres.join(", ")}`);
+    throw new WorkbookError(`unknown genre '${genre}': the model predicts ${trained.info.genres.join(", ")}`);
   }
   const started = performance.now();
   const poster = posterFile === undefined ? undefined : await decodePoster(path.resolve(posterFile));
-  const model = { name: `${kind} (${trained.dir})`, trained };
+  const model = { name: `${spec.id} (${trained.dir})`, trained };
   const film = {
     id: posterFile ? path.basename(posterFile) : "overview",
     genres: [],
     overview: overview ?? "",
     ...(poster ? { poster } : {}),
   };
-  const encoders = await encodersFor([model]);
-  const explain = await explainable(trained, film, encoders);
-  const probabilities =
-    poster && explain.posters
-      ? await explain.posters([poster])
-      : await (explain.overviews as (v: string[]) => Promise<Float32Array>)([film.overview]);
+  const probabilities = await predictFilm(trained, {
+    ...(posterFile !== undefined ? { posterFile: path.resolve(posterFile) } : {}),
+    ...(overview !== undefined ? { overview } : {}),
+  });
   const genres = genre !== undefined ? [genre] : topK(probabilities, trained.info.genres, 2).map((r) => r.genre);
-  const { view } = await explainFilm(model, film, { genres, maxGenres: genres.length }, encoders);
+  const encoders = await loadEncoders([trained]);
+  const view = await modelView(await explainFilm(model, film, { genres, maxGenres: genres.length }, encoders), trained.info.genres, poster);
+  freeEncoders(encoders);
   const seconds = (performance.now() - started) / 1000;
   const card = explanationCardHtml(
     { id: film.id, genres: [], overview: film.overview, ...(posterFile ? { posterPng: fs.readFileSync(path.resolve(posterFile)) } : {}) },

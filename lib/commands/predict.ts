@@ -3,12 +3,12 @@
  * prints each film's top genres with their probabilities.
  */
 import * as path from "node:path";
-import { Predictions, predictFilms, predictOverview, predictPoster, predictPosterAndOverview, predictionRow } from "../eval/inference";
+import { Predictions, predictFilm, predictFilms, predictionRow } from "../eval/inference";
 import { topK } from "../eval/metrics";
 import { selectBackend } from "../runtime/backend";
 import { workbookPaths } from "../runtime/config";
 import { loadDataset, describeProblems } from "../data/dataset";
-import { loadTrainedModel } from "../models/folder";
+import { kindSpec, loadModel } from "../kinds/registry";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE =
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const log = args.flags["json"] ? (line: string) => console.error(line) : (line: string) => console.log(line);
 
   await selectBackend({ log: () => undefined });
-  const trained = await loadTrainedModel(path.resolve(modelDirArg));
+  const trained = await loadModel(path.resolve(modelDirArg));
   const genres = trained.info.genres;
   const print = (id: string, probabilities: ArrayLike<number>) => {
     const ranked = topK(probabilities, genres, top);
@@ -35,16 +35,13 @@ async function main(): Promise<void> {
     else console.log(`${id}: ${ranked.map((r) => `${r.genre} ${r.probability.toFixed(3)}`).join(", ")}`);
   };
 
-  if (posterAndOverview) {
-    const file = path.resolve(args.values["poster"] as string);
-    print(file, await predictPosterAndOverview(trained, file, args.values["overview"] as string, (l) => console.error(l)));
-  } else if (args.values["poster"] !== undefined) {
-    const file = path.resolve(args.values["poster"]);
-    print(file, await predictPoster(trained, file));
-  } else if (args.values["overview"] !== undefined) {
-    print("overview", await predictOverview(trained, args.values["overview"], (l) => console.error(l)));
+  if (args.values["data"] === undefined) {
+    const posterFile = args.values["poster"] === undefined ? undefined : path.resolve(args.values["poster"]);
+    const overview = args.values["overview"];
+    const film = { ...(posterFile !== undefined ? { posterFile } : {}), ...(overview !== undefined ? { overview } : {}) };
+    print(posterFile ?? "overview", await predictFilm(trained, film, (l) => console.error(l)));
   } else {
-    const dataset = loadDataset(path.resolve(args.values["data"] as string), { checkPosters: trained.info.kind !== "lstm" });
+    const dataset = loadDataset(path.resolve(args.values["data"] as string), { checkPosters: kindSpec(trained).reads.poster });
     log(describeProblems(dataset, 10));
     const predictions: Predictions = await predictFilms(
       trained,

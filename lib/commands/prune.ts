@@ -5,12 +5,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ModelKind, modelDir, pruneRuns } from "../models/folder";
+import { modelDir, pruneRuns } from "../models/folder";
+import { KIND_IDS } from "../kinds/registry";
 import { parsePreset, workbookPaths } from "../runtime/config";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE = "usage: npm run prune -- (--model MODEL_DIR | --preset coursework|quick|smoke) [--keep N]";
-const KINDS: readonly ModelKind[] = ["cnn", "lstm", "fusion", "pretrained"];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), { values: ["model", "preset", "keep"] }, USAGE);
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const targets =
     model !== undefined
       ? [path.resolve(model)]
-      : KINDS.map((kind) => modelDir(workbookPaths().outDir, parsePreset(preset as string, "--preset"), kind)).filter((t) =>
+      : KIND_IDS.map((kind) => modelDir(workbookPaths().outDir, parsePreset(preset as string, "--preset"), kind)).filter((t) =>
           fs.existsSync(`${t}.runs`),
         );
   if (targets.length === 0) console.log("no training runs to prune");

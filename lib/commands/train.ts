@@ -1,19 +1,21 @@
 /**
- * `npm run train -- <cnn|lstm|fusion|pretrained> [--preset P] [--epochs N] [--out DIR] [--data DIR]`: trains a
- * model outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C stops after the
- * current batch and keeps the best checkpoint.
+ * `npm run train -- <kind> [--preset P] [--epochs N] [--out DIR] [--data DIR]`: trains a model of any kind
+ * (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C
+ * stops after the current batch and keeps the best checkpoint.
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { CNN_PRESETS, FUSION_PRESETS, LSTM_PRESETS, PRETRAINED_PRESETS, presetDifferences } from "../train/presets";
-import { RunContext, TrainingRun, prepareCnnRun, prepareFusionRun, prepareLstmRun, preparePretrainedRun, trainRun } from "../train/runs";
+import { presetDifferences } from "../kinds/presets";
+import type { RunContext } from "../kinds/kind";
+import { KIND_IDS, isKindId, kindSpec } from "../kinds/registry";
+import { trainRun } from "../train/lifecycle";
+import { WorkbookError } from "../runtime/errors";
 import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
 import { integerOption, parseArgs } from "./args";
 
-const USAGE =
-  "usage: npm run train -- <cnn|lstm|fusion|pretrained> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]";
+const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]`;
 
 async function main(): Promise<void> {
   const options = parseArgs(
@@ -23,9 +25,9 @@ async function main(): Promise<void> {
   );
   if (options.help) return console.log(USAGE);
   const [kind, ...extra] = options.positionals;
-  if (kind !== "cnn" && kind !== "lstm" && kind !== "fusion" && kind !== "pretrained")
-    throw new Error(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
-  if (extra.length > 0) throw new Error(`unexpected argument ${extra[0]}\n${USAGE}`);
+  if (kind === undefined || !isKindId(kind))
+    throw new WorkbookError(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
+  if (extra.length > 0) throw new WorkbookError(`unexpected argument ${extra[0]}\n${USAGE}`);
   const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
   const epochs = integerOption(options, "epochs", 1, USAGE);
   const dir = options.values["out"] === undefined ? undefined : path.resolve(options.values["out"]);
@@ -38,27 +40,11 @@ async function main(): Promise<void> {
     (["cnn", "lstm"] as const).filter((k) => options.values[k] !== undefined).map((k) => [k, path.resolve(options.values[k] as string)]),
   );
   const context: RunContext = { paths: workbookPaths(env), preset, backend, branchDirs, ...(dir === undefined ? {} : { dir }) };
-  const prepare: Record<typeof kind, () => [string[], Promise<TrainingRun>]> = {
-    cnn: () => {
-      const settings = { ...CNN_PRESETS[preset], ...override };
-      return [presetDifferences(settings, CNN_PRESETS.coursework), prepareCnnRun(settings, context)];
-    },
-    lstm: () => {
-      const settings = { ...LSTM_PRESETS[preset], ...override };
-      return [presetDifferences(settings, LSTM_PRESETS.coursework), prepareLstmRun(settings, context)];
-    },
-    fusion: () => {
-      const settings = { ...FUSION_PRESETS[preset], ...override };
-      return [presetDifferences(settings, FUSION_PRESETS.coursework), prepareFusionRun(settings, context)];
-    },
-    pretrained: () => {
-      const settings = { ...PRETRAINED_PRESETS[preset], ...override };
-      return [presetDifferences(settings, PRETRAINED_PRESETS.coursework), preparePretrainedRun(settings, context)];
-    },
-  };
-  const [differences, prepared] = prepare[kind]();
+  const spec = kindSpec(kind);
+  const settings = { ...spec.presets[preset], ...override };
+  const differences = presetDifferences(settings, spec.presets.coursework);
   console.log(`${kind}, preset ${preset}: ${differences.length === 0 ? "the preset's coursework settings" : differences.join("; ")}`);
-  const run = await prepared;
+  const run = await spec.prepare(settings, context);
   console.log(summaryLines(run.model).join("\n"));
   console.log(`model folder: ${run.dir}`);
 
@@ -68,12 +54,7 @@ async function main(): Promise<void> {
   if (!best) return; // trainRun said that nothing was kept
   if (history.interrupted) console.log("interrupted: the best checkpoint so far is kept");
   console.log(`best ${formatEpochLine(best, history.epochs.length, true)}`);
-  const encoderFile =
-    (run.kind === "lstm" || run.kind === "fusion") && run.vectorizer
-      ? ", vocabulary.json"
-      : (run.kind === "fusion" || run.kind === "pretrained") && run.tfidf
-        ? ", tfidf.json"
-        : "";
+  const encoderFile = run.vectorizer ? ", vocabulary.json" : run.tfidf ? ", tfidf.json" : "";
   console.log(
     `wrote ${run.runDir} (model.json + weights of epoch ${history.bestEpoch}, history.json, info.json, thresholds.json${encoderFile}); ${run.dir} points at it`,
   );

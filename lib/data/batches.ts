@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Dataset, Film, Split, labelTensor } from "./dataset";
-import { PosterSet, posterBatch, posterIndex } from "./posters";
+import { DecodedPoster, PosterSet, posterBatch, posterIndex, resizeBilinear } from "./posters";
 import { OOV_ID, TextVectorizer, overviewTensor } from "./text";
 import { TfidfVectorizer } from "./tfidf";
 import { shuffled, type Random } from "../runtime/random";
@@ -53,6 +53,11 @@ export function lengthBucketedBatches(
     pools.flatMap((pool) => chunks(pool.sort((a, b) => lengthOf(a) - lengthOf(b)), batchSize)),
     random,
   );
+}
+
+/** 0..lengths.length-1 sorted by length (stable: equal lengths keep their order). */
+export function orderByLength(lengths: readonly number[]): number[] {
+  return lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
 }
 
 /** Consecutive batches of `size` rows (the last one shorter when size does not divide the count). */
@@ -262,3 +267,12 @@ export function featureTrainingData(
     },
   };
 }
+
+/** Decoded posters (any size) resized to size x size as the coursework pipeline does, as one [n, size, size, 3] tensor. */
+export function decodedPosterTensor(posters: readonly DecodedPoster[], size: number): tf.Tensor4D {
+  const stride = size * size * 3;
+  const data = new Float32Array(posters.length * stride);
+  posters.forEach((p, i) => data.set(resizeBilinear(p.data, p.height, p.width, 3, size, size), i * stride));
+  return tf.tensor4d(data, [posters.length, size, size, 3]);
+}
+

@@ -1,19 +1,20 @@
 /**
- * The notebook-4 report: two (or more) trained models on the same validation films, film by film and
- * overall: metrics side by side, F1 per genre, predicted vs true genre shares, which films only one model
- * gets right, and a narrative computed from the numbers.
+ * Two (or more) trained models on the same validation films (notebooks 04-06): each model's probabilities and
+ * metrics at 0.5 and at its tuned thresholds, which films only one model gets right. workbook/comparison.ts shows it.
  */
 import { Dataset, Film, labelRow } from "../data/dataset";
-import type { TrainedModel } from "../models/folder";
-import { showFilmCard } from "../workbook/cards";
-import { Figure, escapeHtml, showHtml, showTable } from "../workbook/plots";
+import { KindId, Trained, modelName } from "../kinds/registry";
+import { sharedSplit } from "../models/folder";
+import { WorkbookError } from "../runtime/errors";
 import { Predictions, predictFilms, predictionRow } from "./inference";
-import { Evaluation, compareFilmHits, evaluate, filmHits, predictedVsTrueCounts, topK } from "./metrics";
+import { Evaluation, compareFilmHits, evaluate, filmHits, topK } from "./metrics";
 
 export interface ModelResult {
-  /** e.g. "CNN (poster)". */
+  /** The model's id in the comparison: its kind unless given (e.g. "cnn"). */
+  id: string;
+  /** How tables name it, e.g. "CNN (poster)": its kind's title unless given. */
   name: string;
-  trained: TrainedModel;
+  trained: Trained;
   /** Row-major [films, genres], aligned with Comparison.films. */
   probabilities: Float32Array;
   atHalf: Evaluation;
@@ -29,155 +30,68 @@ export interface Comparison {
   models: ModelResult[];
 }
 
+/** A model to compare: its folder, with an id and a name when the kind's are not wanted (two models of one kind). */
+export interface ComparedModel {
+  trained: Trained;
+  id?: string;
+  name?: string;
+}
+
 /** Predicts `rows` of the dataset with every model and evaluates each at 0.5 and at its tuned thresholds. */
 export async function compareModels(
-  models: readonly { name: string; trained: TrainedModel }[],
+  models: readonly (Trained | ComparedModel)[],
   dataset: Dataset,
   rows: readonly number[],
   options: { cacheDir: string; log?: (line: string) => void },
 ): Promise<Comparison> {
+  const named = models.map((m) => {
+    const given: ComparedModel = "trained" in m ? m : { trained: m };
+    return { trained: given.trained, id: given.id ?? given.trained.info.kind, name: given.name ?? modelName(given.trained) };
+  });
+  const ids = named.map((m) => m.id);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length > 0) throw new WorkbookError(`two models with the id '${twice[0]}' in one comparison: give each its own id`);
+  // Models trained on other splits would have some of these films among their training films.
+  sharedSplit(named.map((m) => m.trained));
   const predictions: Predictions[] = [];
-  for (const m of models) predictions.push(await predictFilms(m.trained, dataset, rows, options));
+  for (const m of named) predictions.push(await predictFilms(m.trained, dataset, rows, options));
   const common = new Set(predictions.reduce((ids, p) => ids.filter((id) => p.ids.includes(id)), predictions[0]?.ids ?? []));
   const films = rows.map((r) => dataset.films[r] as Film).filter((f) => common.has(f.id));
   const genres = dataset.genres;
   const rowOf = new Map(dataset.films.map((f, i) => [f.id, i]));
   const yTrue = new Float32Array(films.length * genres.length);
   films.forEach((f, i) => yTrue.set(labelRow(dataset, rowOf.get(f.id) as number), i * genres.length));
-  const results = models.map((m, k) => {
+  const results = named.map((m, k) => {
     const p = predictions[k] as Predictions;
     const index = new Map(p.ids.map((id, i) => [id, i]));
     const probabilities = new Float32Array(films.length * genres.length);
     films.forEach((f, i) => probabilities.set(predictionRow(p, index.get(f.id) as number), i * genres.length));
-    const result: ModelResult = { name: m.name, trained: m.trained, probabilities, atHalf: evaluate(yTrue, probabilities, genres, 0.5) };
+    const result: ModelResult = {
+      id: m.id,
+      name: m.name,
+      trained: m.trained,
+      probabilities,
+      atHalf: evaluate(yTrue, probabilities, genres, 0.5),
+    };
     if (m.trained.thresholds) result.tuned = evaluate(yTrue, probabilities, genres, m.trained.thresholds.thresholds);
     return result;
   });
   return { genres, films, yTrue, models: results };
 }
 
-/** Film cards for the given films of a comparison (by Id), every model's top genres side by side. */
-export function showComparisonCards(comparison: Comparison, ids: readonly string[], top = 3): void {
-  const index = new Map(comparison.films.map((f, i) => [f.id, i]));
-  const g = comparison.genres.length;
-  for (const id of ids) {
-    const i = index.get(id);
-    if (i === undefined) {
-      showHtml(
-        `<div style="color:#b42318">${escapeHtml(id)}: not among the compared films (not in the validation split, or its poster could not be read)</div>`,
-        `${id}: not among the compared films`,
-      );
-      continue;
-    }
-    showFilmCard(
-      comparison.films[i] as Film,
-      comparison.genres,
-      comparison.models.map((m) => ({ model: m.name, probabilities: m.probabilities.subarray(i * g, (i + 1) * g) })),
-      top,
-    );
-  }
-}
-
-const show = (v: number | null | undefined) => (v === null || v === undefined ? "n/a" : v.toFixed(4));
-
-/** The models' overall metrics side by side, at threshold 0.5 and at the tuned thresholds. */
-export function showComparisonTable(comparison: Comparison): void {
-  const metrics: [string, (e: Evaluation) => number | null][] = [
-    ["binary cross-entropy", (e) => e.bce],
-    ["precision (Keras, micro)", (e) => e.kerasPrecision],
-    ["recall (Keras, micro)", (e) => e.kerasRecall],
-    ["micro F1", (e) => e.microF1],
-    ["macro F1", (e) => e.macroF1],
-    ["weighted F1", (e) => e.weightedF1],
-    ["samples F1", (e) => e.samplesF1],
-    ["hamming loss", (e) => e.hammingLoss],
-    ["top-1 hit rate", (e) => e.top1HitRate],
-    ["top-3 hit rate", (e) => e.top3HitRate],
-  ];
-  const columns = ["metric", ...comparison.models.flatMap((m) => [`${m.name} @0.5`, `${m.name} tuned`])];
-  const rows = metrics.map(([label, get]) => [
-    label,
-    ...comparison.models.flatMap((m) => [show(get(m.atHalf)), m.tuned ? show(get(m.tuned)) : "n/a"]),
-  ]);
-  showTable(
-    columns,
-    rows,
-    `${comparison.films.length} validation films; "tuned": per-genre thresholds tuned on the training run's validation split`,
-  );
-}
-
-/** Per-genre F1 of each model (genres with no positive film are left out and named in the title). */
-export function perGenreF1Figure(comparison: Comparison, tuned = false): Figure {
-  const first = comparison.models[0];
-  const missing = first ? first.atHalf.genresWithoutPositives : [];
-  const genres = comparison.genres.filter((g) => !missing.includes(g));
-  return {
-    data: comparison.models.map((m) => {
-      const e = tuned && m.tuned ? m.tuned : m.atHalf;
-      return { type: "bar", name: m.name, x: genres, y: genres.map((g) => e.perGenre[g]?.f1 ?? 0) };
-    }),
-    layout: {
-      title: {
-        text: `F1 per genre (${tuned ? "tuned thresholds" : "threshold 0.5"})${missing.length ? `<br><sub>no positive film, left out: ${missing.join(", ")}</sub>` : ""}`,
-      },
-      barmode: "group",
-      xaxis: { tickangle: -45 },
-      yaxis: { title: { text: "F1" }, range: [0, 1] },
-    },
-  };
+/** The model of the comparison with this id (its kind, unless another was given); an error listing the ids otherwise. */
+export function comparedModel(comparison: Comparison, id: KindId | string): ModelResult {
+  const found = comparison.models.find((m) => m.id === id);
+  if (!found) throw new WorkbookError(`no model '${id}' in the comparison (${comparison.models.map((m) => m.id).join(", ")})`);
+  return found;
 }
 
 /** Each film's k most probable genres (films x genres probabilities, row-major). */
-function topGenresPerFilm(probabilities: Float32Array, genres: readonly string[], k: number): string[][] {
+export function topGenresPerFilm(probabilities: Float32Array, genres: readonly string[], k: number): string[][] {
   const g = genres.length;
   return Array.from({ length: probabilities.length / g }, (_, i) =>
     topK(probabilities.subarray(i * g, (i + 1) * g), genres, k).map((r) => r.genre),
   );
-}
-
-/** How often each genre is predicted (threshold 0.5, and in the top 3) vs how often it is true. */
-export function predictionBiasFigure(comparison: Comparison): Figure {
-  const n = comparison.films.length;
-  const g = comparison.genres.length;
-  const trueShare = comparison.genres.map((_, j) => {
-    let c = 0;
-    for (let i = 0; i < n; i++) c += comparison.yTrue[i * g + j] as number;
-    return c / n;
-  });
-  const top3Share = (m: ModelResult) => {
-    const counts = new Array<number>(g).fill(0);
-    for (const top of topGenresPerFilm(m.probabilities, comparison.genres, 3))
-      for (const genre of top) counts[comparison.genres.indexOf(genre)] += 1;
-    return counts.map((c) => c / n);
-  };
-  const order = comparison.genres.map((_, j) => j).sort((a, b) => (trueShare[b] as number) - (trueShare[a] as number));
-  const x = order.map((j) => comparison.genres[j]);
-  return {
-    data: [
-      { type: "bar", name: "true", x, y: order.map((j) => trueShare[j]), marker: { color: "#444" } },
-      ...comparison.models.flatMap((m) => {
-        const half = predictedVsTrueCounts(comparison.yTrue, m.probabilities, comparison.genres, 0.5);
-        const top3 = top3Share(m);
-        return [
-          { type: "bar", name: `${m.name}: predicted (p > 0.5)`, x, y: order.map((j) => half[j]?.predictedRate ?? 0) },
-          {
-            type: "scatter",
-            mode: "markers",
-            name: `${m.name}: in its top 3`,
-            x,
-            y: order.map((j) => top3[j]),
-            marker: { size: 9, symbol: "diamond" },
-          },
-        ];
-      }),
-    ],
-    layout: {
-      title: { text: "Share of films per genre: true vs predicted" },
-      barmode: "group",
-      xaxis: { tickangle: -45 },
-      yaxis: { title: { text: "share of films" }, range: [0, 1] },
-    },
-  };
 }
 
 export interface HitAgreement {
@@ -192,105 +106,37 @@ export interface HitAgreement {
 /** Which films only the first model gets right (a true genre in its top k), only the second, both, neither. */
 export function hitAgreement(comparison: Comparison, k = 3): HitAgreement {
   const [a, b] = comparison.models;
-  if (!a || !b) throw new Error("hitAgreement needs two models");
+  if (!a || !b) throw new WorkbookError("hitAgreement needs two models");
   const hits = (m: ModelResult) => filmHits(comparison.yTrue, m.probabilities, comparison.genres, k);
   const c = compareFilmHits(hits(a), hits(b));
   return { both: c.both, onlyFirst: c.onlyA, onlySecond: c.onlyB, neither: c.neither, k };
 }
 
-/** The agreement counts as a table, then a few example cards of the films only one model (or neither) gets right. */
-export function showHitAgreement(comparison: Comparison, agreement: HitAgreement, examplesPerGroup = 2, top = 3): void {
-  const [a, b] = comparison.models;
-  const groups: [string, number[]][] = [
-    ["both models", agreement.both],
-    [`only ${a?.name}`, agreement.onlyFirst],
-    [`only ${b?.name}`, agreement.onlySecond],
-    ["neither", agreement.neither],
-  ];
-  showTable(
-    ["group", "films", "share"],
-    groups.map(([label, films]) => [label, films.length, films.length / comparison.films.length]),
-    `a true genre among the model's top ${agreement.k}`,
-  );
-  for (const [label, films] of groups.slice(1)) {
-    showHtml(
-      `<p><b>${escapeHtml(label)}</b> (${films.length} films)${films.length ? ", for example:" : ""}</p>`,
-      `${label} (${films.length} films)`,
-    );
-    showComparisonCards(
-      comparison,
-      films.slice(0, examplesPerGroup).map((i) => (comparison.films[i] as Film).id),
-      top,
-    );
-  }
-}
-
-/** A few sentences stating what the comparison shows, computed from its numbers. */
-export function comparisonNarrative(comparison: Comparison, agreement: HitAgreement): string {
-  const [a, b] = comparison.models;
-  if (!a || !b) return "";
-  const n = comparison.films.length;
-  const pct = (x: number) => `${((100 * x) / n).toFixed(0)}%`;
-  const better = (get: (e: Evaluation) => number | null, lowerIsBetter = false) => {
-    const va = get(a.atHalf) ?? NaN;
-    const vb = get(b.atHalf) ?? NaN;
-    if (!(Number.isFinite(va) && Number.isFinite(vb)) || va === vb) return "neither model";
-    return (lowerIsBetter ? va < vb : va > vb) ? a.name : b.name;
-  };
-  const dominant = (m: ModelResult) => {
-    const shares = predictedVsTrueCounts(comparison.yTrue, m.probabilities, comparison.genres, 0.5);
-    const predicted = shares.filter((s) => s.predicted > 0).map((s) => s.genre);
-    const dramaOrComedyTop3 = topGenresPerFilm(m.probabilities, comparison.genres, 3).filter(
-      (top) => top.includes("Drama") || top.includes("Comedy"),
-    ).length;
-    return { predicted, dramaOrComedyTop3 };
-  };
-  const da = dominant(a);
-  const db = dominant(b);
-  const lines = [
-    `On these ${n} validation films, **${better((e) => e.bce, true)}** has the lower binary cross-entropy ` +
-      `(${a.name} ${show(a.atHalf.bce)}, ${b.name} ${show(b.atHalf.bce)}), **${better((e) => e.microF1)}** the higher micro F1 ` +
-      `(${show(a.atHalf.microF1)} vs ${show(b.atHalf.microF1)}) and **${better((e) => e.macroF1)}** the higher macro F1 ` +
-      `(${show(a.atHalf.macroF1)} vs ${show(b.atHalf.macroF1)}).`,
-    `At threshold 0.5, ${a.name} predicts ${da.predicted.length} of the ${comparison.genres.length} genres at least once (${da.predicted.join(", ") || "none"}), ` +
-      `${b.name} ${db.predicted.length} (${db.predicted.join(", ") || "none"}). Drama or Comedy is in the top 3 of ${pct(da.dramaOrComedyTop3)} of the films for ${a.name} ` +
-      `and ${pct(db.dramaOrComedyTop3)} for ${b.name}.`,
-    `A true genre is in the top ${agreement.k} for both models on ${agreement.both.length} films (${pct(agreement.both.length)}), only for ${a.name} on ` +
-      `${agreement.onlyFirst.length}, only for ${b.name} on ${agreement.onlySecond.length}, and for neither on ${agreement.neither.length}.`,
-  ];
-  if (a.tuned && b.tuned) {
-    lines.push(
-      `Per-genre thresholds tuned on the validation split during training move macro F1 from ${show(a.atHalf.macroF1)} to ${show(a.tuned.macroF1)} (${a.name}) ` +
-        `and from ${show(b.atHalf.macroF1)} to ${show(b.tuned.macroF1)} (${b.name}). Note that here they are applied to the same validation films they were tuned on, ` +
-        "so these tuned figures are optimistic; `npm run evaluate` on other films gives the honest ones.",
-    );
-  }
-  return lines.join("\n\n");
-}
-
 /**
- * The films (Ids) that the model named `subject` gets right while none of `others` does (a true genre in its
- * top k), and those it gets wrong while at least one of `others` gets them right.
+ * The films (Ids) that the model `subject` (its id: its kind, e.g. "pretrained") gets right while none of
+ * `others` does (a true genre in its top k), and those it gets wrong while at least one of `others` gets them
+ * right. Ids of `others` that the comparison does not have are left out (a notebook that goes on without a
+ * model that was never trained); none of them at all is an error.
  */
 export function decisiveFilms(
   comparison: Comparison,
   subject: string,
   others: readonly string[],
   k = 3,
-): { onlySubject: string[]; onlyOthers: string[] } {
-  const byName = (name: string) => {
-    const m = comparison.models.find((x) => x.name === name);
-    if (!m) throw new Error(`decisiveFilms: no model named ${name} in the comparison (${comparison.models.map((x) => x.name).join(", ")})`);
-    return filmHits(comparison.yTrue, m.probabilities, comparison.genres, k);
-  };
-  const mine = byName(subject);
-  const theirs = others.map(byName);
+): { onlySubject: string[]; onlyOthers: string[]; others: string[] } {
+  const hits = (id: string) => filmHits(comparison.yTrue, comparedModel(comparison, id).probabilities, comparison.genres, k);
+  const mine = hits(subject);
+  const present = others.filter((id) => comparison.models.some((m) => m.id === id));
+  if (present.length === 0) {
+    throw new WorkbookError(`none of ${others.join(", ")} is in the comparison (${comparison.models.map((m) => m.id).join(", ")})`);
+  }
+  const theirs = present.map(hits);
   const onlySubject: string[] = [];
   const onlyOthers: string[] = [];
   comparison.films.forEach((film, i) => {
-    const anyOther = theirs.some((hits) => hits[i]);
+    const anyOther = theirs.some((h) => h[i]);
     if (mine[i] && !anyOther) onlySubject.push(film.id);
     if (!mine[i] && anyOther) onlyOthers.push(film.id);
   });
-  return { onlySubject, onlyOthers };
+  return { onlySubject, onlyOthers, others: present };
 }

@@ -14,12 +14,17 @@
  * variants of one film's poster (its overview fixed) and of its overview (its poster fixed).
  */
 import * as tf from "@tensorflow/tfjs";
-import { overviewInputs } from "../data/batches";
-import { DecodedPoster, resizeBilinear } from "../data/posters";
-import { ImageEncoder, imageFeatures } from "../encoders/mobilenet";
-import { SentenceEncoder, embedTexts } from "../encoders/use-lite";
-import { TrainedModel, overviewEncoder } from "../models/folder";
+import type { Dataset, Film } from "../data/dataset";
+import { DecodedPoster, decodePoster, resizeBilinear } from "../data/posters";
+import { tokenize } from "../data/text";
+import { progressPrinter } from "../runtime/progress";
+import { GatedMultimodalUnit } from "../models/gmu";
+import type { Encoders, RawFilm } from "../kinds/kind";
+import { KindId, Trained, kindSpec, modelName } from "../kinds/registry";
+import { WorkbookError } from "../runtime/errors";
 import { gateActivations } from "./gate";
+import { loadEncoders } from "./inference";
+import { topK } from "./metrics";
 
 /** A model's probabilities for altered versions of one film; row-major [variants, genres]. */
 export interface Explainable {
@@ -30,12 +35,6 @@ export interface Explainable {
   overviews?: (variants: readonly string[]) => Promise<Float32Array>;
   /** Joint models with a GMU: the share of the fused representation taken from the poster (mean gate z). */
   gateShare?: () => Promise<number>;
-}
-
-/** The pretrained encoders, loaded once for many explanations. */
-export interface Encoders {
-  image?: ImageEncoder;
-  sentence?: SentenceEncoder;
 }
 
 function rows(out: tf.Tensor): Promise<Float32Array> {
@@ -60,98 +59,38 @@ async function predictRows(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[
   return out;
 }
 
-/** posters resized to size x size, as a [n, size, size, 3] tensor (the coursework pipeline's resize). */
-function posterTensor(variants: readonly DecodedPoster[], size: number): tf.Tensor4D {
-  const stride = size * size * 3;
-  const data = new Float32Array(variants.length * stride);
-  variants.forEach((p, i) => data.set(resizeBilinear(p.data, p.height, p.width, 3, size, size), i * stride));
-  return tf.tensor4d(data, [variants.length, size, size, 3]);
-}
-
-function repeatRows(row: Float32Array, n: number): tf.Tensor2D {
-  const out = new Float32Array(n * row.length);
-  for (let i = 0; i < n; i++) out.set(row, i * row.length);
-  return tf.tensor2d(out, [n, row.length]);
+/** Whether the model fuses its inputs with a gated multimodal unit (whose gate says how much the poster counts). */
+function hasGate(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => l instanceof GatedMultimodalUnit);
 }
 
 /**
- * The Explainable of a trained model for one film (its decoded poster and its overview). A pretrained
- * model needs its encoders (loaded by the caller once, for many films).
+ * The Explainable of a trained model of any kind for one film (its decoded poster and its overview): the
+ * variants of one side go through the kind's film inputs (lib/kinds/) with the other side as it is. A model on
+ * pretrained features needs its encoders (loaded by the caller once, for many films: eval/inference loadEncoders).
  */
-export async function explainable(
-  trained: TrainedModel,
-  film: { poster?: DecodedPoster; overview?: string },
-  encoders: Encoders = {},
-): Promise<Explainable> {
-  const { kind, imageSize, sequenceLength } = trained.info;
+export async function explainable(trained: Trained, film: RawFilm, encoders: Encoders = {}): Promise<Explainable> {
+  const spec = kindSpec(trained);
   const genres = trained.info.genres;
   const model = trained.model;
-  const size = imageSize ?? 64;
   const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${trained.dir} (${kind}) needs the film's ${what} to explain it`);
+    if (value === undefined) throw new WorkbookError(`${trained.dir} (${spec.id}) needs the film's ${what} to explain it`);
     return value;
   };
-  if (kind === "cnn") {
-    return { genres, posters: (variants) => predictRows(model, posterTensor(variants, size)) };
-  }
-  if (kind === "lstm") {
-    const encoder = overviewEncoder(trained);
-    return {
-      genres,
-      overviews: (variants) => predictRows(model, overviewInputs(encoder, variants, sequenceLength)(variants.map((_, i) => i))),
-    };
-  }
-  const poster = need(film.poster, "poster");
-  const overview = need(film.overview, "overview");
-  if (kind === "fusion") {
-    const encoder = overviewEncoder(trained);
-    const text = (variants: readonly string[]) => overviewInputs(encoder, variants, sequenceLength)(variants.map((_, i) => i));
-    const inputsFor = (posters: readonly DecodedPoster[], overviews: readonly string[]): tf.Tensor[] => {
-      const n = Math.max(posters.length, overviews.length);
-      const p = posterTensor(posters.length === n ? posters : Array.from({ length: n }, () => posters[0] as DecodedPoster), size);
-      const t = text(overviews.length === n ? overviews : Array.from({ length: n }, () => overviews[0] as string));
-      return [p, t];
-    };
-    return {
-      genres,
-      posters: (variants) => predictRows(model, inputsFor(variants, [overview])),
-      overviews: (variants) => predictRows(model, inputsFor([poster], variants)),
-      gateShare: () => meanGate(model, inputsFor([poster], [overview])),
-    };
-  }
-  // pretrained: the variants go through the encoders, the other side's features stay fixed
-  const image = need(encoders.image, "MobileNetV2 encoder (encoders.image)");
-  const sentence = need(encoders.sentence, "USE-lite encoder (encoders.sentence)");
-  const posterRow = await imageFeatures(image, [poster]);
-  const overviewRow = await embedTexts(sentence, [overview]);
-  const tfidfRow = trained.tfidf ? trained.tfidf.transform([overview]).toDense() : undefined;
-  const tfidfFor = (variants: readonly string[] | number) =>
-    trained.tfidf
-      ? [
-          typeof variants === "number"
-            ? repeatRows(tfidfRow as Float32Array, variants)
-            : tf.tensor2d(trained.tfidf.transform(variants).toDense(), [variants.length, trained.tfidf.features]),
-        ]
-      : [];
+  const poster = spec.reads.poster ? need(film.poster, "poster") : undefined;
+  const overview = spec.reads.overview ? need(film.overview, "overview") : undefined;
+  const predict = async (films: RawFilm[]) => predictRows(model, await spec.filmInputs(trained, films, encoders));
+  const with_ = (p: DecodedPoster | undefined, o: string | undefined): RawFilm => ({
+    ...(p !== undefined ? { poster: p } : {}),
+    ...(o !== undefined ? { overview: o } : {}),
+  });
   return {
     genres,
-    posters: async (variants) => {
-      const features = await imageFeatures(image, variants);
-      return predictRows(model, [
-        tf.tensor2d(features, [variants.length, posterRow.length]),
-        repeatRows(overviewRow, variants.length),
-        ...tfidfFor(variants.length),
-      ]);
-    },
-    overviews: async (variants) => {
-      const features = await embedTexts(sentence, variants);
-      return predictRows(model, [
-        repeatRows(posterRow, variants.length),
-        tf.tensor2d(features, [variants.length, overviewRow.length]),
-        ...tfidfFor(variants),
-      ]);
-    },
-    gateShare: () => meanGate(model, [repeatRows(posterRow, 1), repeatRows(overviewRow, 1), ...tfidfFor(1)]),
+    ...(spec.reads.poster ? { posters: (variants: readonly DecodedPoster[]) => predict(variants.map((p) => with_(p, overview))) } : {}),
+    ...(spec.reads.overview ? { overviews: (variants: readonly string[]) => predict(variants.map((o) => with_(poster, o))) } : {}),
+    ...(hasGate(model)
+      ? { gateShare: async () => meanGate(model, [await spec.filmInputs(trained, [with_(poster, overview)], encoders)].flat()) }
+      : {}),
   };
 }
 
@@ -399,4 +338,257 @@ export function evidenceLuminance(poster: DecodedPoster, map: PosterMap, share =
   for (let i = 0; i < k; i++) top += luminance[order[i] as number] as number;
   const all = luminance.reduce((a, b) => a + b, 0);
   return top / k - all / n;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Explaining films with trained models (notebook 07, npm run explain)
+
+/** A loaded model with the name a notebook shows for it. */
+export interface NamedModel {
+  name: string;
+  trained: Trained;
+}
+
+/** A model as the explanations take it: a loaded folder (named by its kind's title), or a named one. */
+export type ExplainedModel = Trained | NamedModel;
+
+function named(model: ExplainedModel): NamedModel {
+  return "trained" in model ? model : { name: modelName(model), trained: model };
+}
+
+/**
+ * The first of `models` whose kind is in `preference`, in that order of preference; undefined when none is.
+ * What the views across films use when the notebook has several models (and some may not be trained).
+ */
+export function preferredModel(models: readonly Trained[], preference: readonly KindId[]): Trained | undefined {
+  for (const kind of preference) {
+    const found = models.find((m) => m.info.kind === kind);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The conv layer Grad-CAM reads in the coursework CNN. */
+export const GRAD_CAM_LAYER = "Conv6";
+
+/** Whether Grad-CAM applies: a model of one poster input with the coursework CNN's last conv layer. */
+export function gradCamApplies(model: tf.LayersModel): boolean {
+  return model.inputs.length === 1 && model.inputs[0]?.shape.length === 4 && model.layers.some((l) => l.name === GRAD_CAM_LAYER);
+}
+
+export interface ExplainOptions {
+  occlusion?: OcclusionOptions;
+  /** Genres to explain on every card (default: the film's true genres and each model's top genre, at most maxGenres). */
+  genres?: readonly string[];
+  maxGenres?: number;
+  /** Also Grad-CAM where it applies (default true). */
+  gradCam?: boolean;
+}
+
+/** What explaining one film with one model computed. */
+export interface FilmExplanation {
+  model: string;
+  probabilities: Float32Array;
+  /** The genres to show, each with its Grad-CAM map where that applies. */
+  shown: { genre: string; gradCam?: PosterMap }[];
+  /** Occlusion maps of every genre (models that read posters), in the model's genre order. */
+  maps?: PosterMap[];
+  /** The overview's words and each word's effect on every genre (models that read overviews). */
+  words?: { words: string[]; effects: Float32Array[] };
+  /** Joint models with a gate: the share of the fused representation taken from the poster. */
+  gateShare?: number;
+}
+
+/** Explains one film with one trained model: occlusion (and Grad-CAM where it applies), word removal, the gate. */
+export async function explainFilm(
+  explained: ExplainedModel,
+  film: { genres: readonly string[]; overview: string; poster?: DecodedPoster },
+  options: ExplainOptions = {},
+  encoders: Encoders = {},
+): Promise<FilmExplanation> {
+  const model = named(explained);
+  const { trained } = model;
+  const explain = await explainable(trained, film, encoders);
+  const genres = explain.genres;
+  const occluded = explain.posters && film.poster ? await occlusionMaps(explain, film.poster, options.occlusion) : undefined;
+  const worded = explain.overviews ? await wordEffects(explain, film.overview) : undefined;
+  const probabilities = occluded?.probabilities ?? worded?.probabilities ?? new Float32Array(genres.length);
+  const topGenre = topK(probabilities, genres, 1)[0]?.genre;
+  const wanted = options.genres ?? [...new Set([...film.genres, ...(topGenre ? [topGenre] : [])])];
+  const shown: FilmExplanation["shown"] = [];
+  for (const genre of wanted.filter((g) => genres.includes(g)).slice(0, options.maxGenres ?? 2)) {
+    const entry: FilmExplanation["shown"][number] = { genre };
+    if (film.poster && (options.gradCam ?? true) && gradCamApplies(trained.model)) {
+      const size = trained.model.inputs[0]?.shape[1] as number;
+      const input = resizeBilinear(film.poster.data, film.poster.height, film.poster.width, 3, size, size);
+      entry.gradCam = await gradCam(trained.model, input, size, genres.indexOf(genre), film.poster);
+    }
+    shown.push(entry);
+  }
+  return {
+    model: model.name,
+    probabilities,
+    shown,
+    ...(occluded ? { maps: occluded.maps } : {}),
+    ...(worded ? { words: { words: worded.words, effects: worded.effects } } : {}),
+    ...(explain.gateShare ? { gateShare: await explain.gateShare() } : {}),
+  };
+}
+
+/** For each genre, the words that most often raised it over some films, with the model and films it was computed on. */
+export interface WordEvidence {
+  model: string;
+  films: number;
+  /** Per genre: how many of the films have it. */
+  genreFilms: Map<string, number>;
+  /** Per genre: words with the number of films where the word raised it most, most frequent first. */
+  words: Map<string, { word: string; films: number }[]>;
+}
+
+/** The models the word evidence prefers, in order: those that read overviews, the coursework's first. */
+export const WORD_EVIDENCE_MODELS: readonly KindId[] = ["lstm", "fusion", "pretrained"];
+
+/**
+ * Leave-one-word-out over the films `rows` with a model that reads overviews (the first of `models` in
+ * WORD_EVIDENCE_MODELS' order; it says which); for each film and genre the word that raised the genre most,
+ * counted per genre (see topRaisingWords). Undefined, said in one line, when no model reads overviews.
+ */
+export async function wordEvidence(
+  models: readonly Trained[],
+  dataset: Dataset,
+  rows: readonly number[],
+  options: { encoders?: Encoders; log?: (line: string) => void } = {},
+): Promise<WordEvidence | undefined> {
+  const log = options.log ?? console.log;
+  const trained = preferredModel(models, WORD_EVIDENCE_MODELS);
+  if (!trained) {
+    log(`word evidence left out: none of ${WORD_EVIDENCE_MODELS.join(", ")} is trained at this preset`);
+    return undefined;
+  }
+  const model = named(trained);
+  const spec = kindSpec(trained);
+  log(`word evidence from ${model.name}`);
+  const encoders = options.encoders ?? (await loadEncoders([trained]));
+  const perFilm: { words: string[]; effects: Float32Array[] }[] = [];
+  const progress = progressPrinter(`word evidence (${model.name})`, 0.25, log);
+  for (let k = 0; k < rows.length; k++) {
+    const film = dataset.films[rows[k] as number] as Film;
+    // The poster stays as it is while words are removed; a model that does not read posters does not need it.
+    const poster = spec.reads.poster ? await decodePoster(film.posterFile) : undefined;
+    const explain = await explainable(trained, { overview: film.overview, ...(poster ? { poster } : {}) }, encoders);
+    const { words, effects } = await wordEffects(explain, film.overview);
+    perFilm.push({ words, effects });
+    progress(k + 1, rows.length);
+  }
+  const normalise = (w: string) => tokenize(w).join(" ");
+  const g = dataset.genres.length;
+  return {
+    model: model.name,
+    films: rows.length,
+    genreFilms: new Map(dataset.genres.map((genre, j) => [genre, rows.filter((r) => dataset.labels[r * g + j]).length])),
+    words: topRaisingWords(perFilm, dataset.genres, normalise),
+  };
+}
+
+/** Per genre: the mean occlusion map of its films, and how dark their evidence is (see evidenceLuminance). */
+export interface GenreEvidence {
+  genre: string;
+  films: number;
+  map: PosterMap;
+  /** Mean over the films of (luminance of the strongest 20% of evidence) - (poster's mean luminance). */
+  luminance: number;
+  /** Share of the films whose evidence is darker than their poster. */
+  darkerShare: number;
+}
+
+/** The models the poster evidence prefers, in order: the coursework CNN first. */
+export const POSTER_EVIDENCE_MODELS: readonly KindId[] = ["cnn", "fusion", "pretrained"];
+
+/**
+ * Where on a poster each genre's evidence lives: occlusion with a poster model (the first of `models` in
+ * POSTER_EVIDENCE_MODELS' order; it says which) over the films `rows`, averaged per genre over the films that
+ * have it (their true genres). Undefined, said in one line, when no model reads posters.
+ */
+export async function genreEvidence(
+  models: readonly Trained[],
+  dataset: Dataset,
+  rows: readonly number[],
+  options: { occlusion?: OcclusionOptions; encoders?: Encoders; log?: (line: string) => void } = {},
+): Promise<{ model: string; genres: GenreEvidence[] } | undefined> {
+  const log = options.log ?? console.log;
+  const trained = preferredModel(models, POSTER_EVIDENCE_MODELS);
+  if (!trained) {
+    log(`poster evidence left out: none of ${POSTER_EVIDENCE_MODELS.join(", ")} is trained at this preset`);
+    return undefined;
+  }
+  const model = named(trained);
+  log(`poster evidence from ${model.name}`);
+  const encoders = options.encoders ?? (await loadEncoders([trained]));
+  const g = dataset.genres.length;
+  const collected = dataset.genres.map(() => ({ maps: [] as PosterMap[], luminance: [] as number[] }));
+  const progress = progressPrinter(`poster evidence (${model.name})`, 0.25, log);
+  for (let k = 0; k < rows.length; k++) {
+    const row = rows[k] as number;
+    const film = dataset.films[row] as Film;
+    const poster = await decodePoster(film.posterFile);
+    const explain = await explainable(trained, { poster, overview: film.overview }, encoders);
+    const { maps } = await occlusionMaps(explain, poster, options.occlusion);
+    for (let j = 0; j < g; j++) {
+      if (!dataset.labels[row * g + j]) continue;
+      const map = maps[j] as PosterMap;
+      collected[j]?.maps.push(map);
+      collected[j]?.luminance.push(evidenceLuminance(poster, map));
+    }
+    progress(k + 1, rows.length);
+  }
+  const genres: GenreEvidence[] = [];
+  collected.forEach((c, j) => {
+    const map = meanMap(c.maps);
+    if (!map) return;
+    genres.push({
+      genre: dataset.genres[j] as string,
+      films: c.maps.length,
+      map,
+      luminance: c.luminance.reduce((a, b) => a + b, 0) / c.luminance.length,
+      darkerShare: c.luminance.filter((v) => v < 0).length / c.luminance.length,
+    });
+  });
+  return { model: model.name, genres };
+}
+
+/** One film explained by several models, with its decoded poster. */
+export interface ExplainedFilm {
+  film: Film;
+  poster: DecodedPoster;
+  explanations: FilmExplanation[];
+  seconds: number;
+}
+
+/**
+ * Explains the films `ids` of a dataset with every model (encoders loaded once when a model needs them). An Id
+ * not in the dataset is an error naming it.
+ */
+export async function explainFilms(
+  models: readonly ExplainedModel[],
+  dataset: Dataset,
+  ids: readonly string[],
+  options: ExplainOptions & { encoders?: Encoders; log?: (line: string) => void } = {},
+): Promise<ExplainedFilm[]> {
+  const byId = new Map(dataset.films.map((f) => [f.id, f]));
+  const unknown = ids.filter((id) => !byId.has(id));
+  if (unknown.length > 0) throw new WorkbookError(`not in the dataset: ${unknown.join(", ")}`);
+  const encoders = options.encoders ?? (await loadEncoders(models.map((m) => named(m).trained)));
+  const log = options.log ?? console.log;
+  const out: ExplainedFilm[] = [];
+  for (const id of ids) {
+    const film = byId.get(id) as Film;
+    const started = performance.now();
+    const poster = await decodePoster(film.posterFile);
+    const explanations: FilmExplanation[] = [];
+    for (const model of models) explanations.push(await explainFilm(model, { ...film, poster }, options, encoders));
+    const seconds = (performance.now() - started) / 1000;
+    log(`${film.id}: explained by ${models.length} model(s) in ${seconds.toFixed(1)} s`);
+    out.push({ film, poster, explanations, seconds });
+  }
+  return out;
 }

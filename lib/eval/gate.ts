@@ -1,14 +1,13 @@
 /**
- * Reading a joint model's gate (notebook 05): how much each film and each genre leans on the poster vs the
- * overview, and the figures that show it.
+ * Reading a joint model's gate (notebooks 05 and 06): how much each film and each genre leans on the poster vs
+ * the overview. workbook/gate.ts shows it.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MakeBatch } from "../data/batches";
 import { labelMatrix } from "../data/dataset";
 import { GMU_LAYER } from "../models/fusion";
 import { GatedMultimodalUnit } from "../models/gmu";
-import type { FusionRun, PretrainedRun } from "../train/runs";
-import type { Figure } from "../workbook/plots";
+import type { PreparedRun } from "../kinds/kind";
 import { batchedOutputs } from "./inference";
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -181,55 +180,11 @@ export function outputKernelOf(model: tf.LayersModel): Float32Array {
 }
 
 /** summariseGate over a joint model run's validation films, with the films' Ids in the gate's order. */
-export async function gateSummary(run: FusionRun | PretrainedRun): Promise<GateSummary & { ids: string[] }> {
+export async function gateSummary(run: PreparedRun): Promise<GateSummary & { ids: string[] }> {
   const rows = run.data.validation;
   const gate = await gateActivationsForRows(run.model, rows, run.data.makeBatch);
   const summary = summariseGate(gate, labelMatrix(run.dataset, rows), run.dataset.genres, outputKernelOf(run.model));
   return { ...summary, ids: rows.map((r) => (run.dataset.films[r] as { id: string }).id) };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Showing the gate
-
-/** Per genre: how much its films' fused representation comes from the poster (mean gate z). */
-export function genreLeanFigure(summary: GateSummary): Figure {
-  const shown = summary.genres.filter((g) => g.films > 0 && Number.isFinite(g.posterShare));
-  const order = shown.slice().sort((a, b) => b.posterShare - a.posterShare);
-  return {
-    data: [
-      { type: "bar", name: "mean gate z (all units)", x: order.map((g) => g.genre), y: order.map((g) => g.posterShare) },
-      ...(order.some((g) => g.outputWeightedPosterShare !== undefined && Number.isFinite(g.outputWeightedPosterShare))
-        ? [
-            {
-              type: "scatter",
-              mode: "markers",
-              name: "weighted by the genre's output weights",
-              x: order.map((g) => g.genre),
-              y: order.map((g) => g.outputWeightedPosterShare),
-              marker: { size: 9, symbol: "diamond" },
-            },
-          ]
-        : []),
-    ],
-    layout: {
-      title: { text: "How much each genre's films lean on the poster (z) vs the overview (1 - z)" },
-      xaxis: { tickangle: -45 },
-      yaxis: { title: { text: "poster share z" } },
-      shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.5, y1: 0.5, line: { dash: "dot", color: "#888" } }],
-    },
-  };
-}
-
-/** Histogram of the films' poster share (mean gate z over the units). */
-export function filmLeanFigure(summary: GateSummary): Figure {
-  return {
-    data: [{ type: "histogram", x: Array.from(summary.filmPosterShare), nbinsx: 40 }],
-    layout: {
-      title: { text: `Poster share per film (mean z; overall ${summary.overall.toFixed(3)})` },
-      xaxis: { title: { text: "poster share z (1 = poster only, 0 = overview only)" } },
-      yaxis: { title: { text: "films" } },
-    },
-  };
 }
 
 /** The ids of the k films leaning most on the poster and the k leaning most on the overview. */

@@ -1,17 +1,18 @@
 /**
  * Using trained models on films: one batched prediction (inference mode: dropout off, no gradients) used by
- * the notebooks, the commands and the trainer's threshold tuning, and the inputs each kind of model reads.
+ * the notebooks, the commands and the trainer's threshold tuning, for models of any kind (lib/kinds/).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
-import { decodePoster, loadFilmPosters, posterBatch, posterIndex, preparePoster } from "../data/posters";
-import { overviewTensor, tokenize } from "../data/text";
-import { encodeOverviews, featureInputs, overviewInputs, unknownWordsOnly } from "../data/batches";
-import { overviewFeatures, posterFeatures } from "../encoders/features";
-import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
-import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
-import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
+import { decodePoster } from "../data/posters";
+import { tokenize } from "../data/text";
+import { unknownWordsOnly } from "../data/batches";
+import { loadImageEncoder } from "../encoders/mobilenet";
+import { loadSentenceEncoder } from "../encoders/use-lite";
 import { TrainedModel, overviewEncoder } from "../models/folder";
+import type { Encoders } from "../kinds/kind";
+import { Trained, kindSpec } from "../kinds/registry";
+import { WorkbookError } from "../runtime/errors";
 
 /** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
 export interface Predictions {
@@ -87,11 +88,6 @@ export async function predictInOrder(
   return out;
 }
 
-/** 0..lengths.length-1 sorted by length (stable: equal lengths keep their order). */
-export function orderByLength(lengths: readonly number[]): number[] {
-  return lengths.map((_, i) => i).sort((a, b) => (lengths[a] as number) - (lengths[b] as number));
-}
-
 /** Throws when the dataset's genre columns are not the model's outputs (a wrong answer otherwise). */
 export function checkGenres(trained: TrainedModel, dataset: Dataset): void {
   const model = trained.info.genres;
@@ -109,12 +105,12 @@ export function checkGenres(trained: TrainedModel, dataset: Dataset): void {
 }
 
 /**
- * The model's probabilities for the given films of a dataset. CNN: their posters (preprocessed through
- * the cache; films whose poster cannot be read are reported and left out). LSTM: their overviews. The joint
- * model: both.
+ * The model's probabilities for the given films of a dataset, whatever its kind reads (lib/kinds/): posters
+ * through the poster cache (films whose poster cannot be read are reported and left out), overviews, or
+ * pretrained features through the feature cache.
  */
 export async function predictFilms(
-  trained: TrainedModel,
+  trained: Trained,
   dataset: Dataset,
   rows: readonly number[],
   options: { cacheDir: string; log?: (line: string) => void },
@@ -122,145 +118,78 @@ export async function predictFilms(
   checkGenres(trained, dataset);
   const films = rows.map((r) => dataset.films[r] as Film);
   const log = options.log ?? console.log;
-  warnUnknownWords(trained, films, log);
-  const genres = trained.info.genres;
-  const { kind, sequenceLength } = trained.info;
-  if (kind === "pretrained") {
-    const encoders = pretrainedEncoders(trained);
-    // Features of every film of the dataset: the cache a training run (or an earlier evaluation) wrote for it.
-    const overview = await overviewFeatures(dataset.films, { cacheDir: options.cacheDir, log });
-    const poster = await posterFeatures(dataset.films, { cacheDir: options.cacheDir, size: encoders.poster.inputSize ?? 224, log });
-    const features = featureInputs(dataset, [poster, overview], trained.tfidf);
-    const kept = rows.filter((r) => features.has(r));
-    const probabilities = await predictBatches(trained.model, kept.length, (s, e) => features.inputs(kept.slice(s, e)));
-    const wanted = new Set(films.map((f) => f.id));
-    return {
-      ids: kept.map((r) => (dataset.films[r] as Film).id),
-      genres,
-      probabilities,
-      skipped: poster.skipped.filter((p) => wanted.has(p.id)),
-    };
-  }
-  if (kind === "lstm") {
-    const overviews = encodeOverviews(
-      overviewEncoder(trained),
-      films.map((f) => f.overview),
-      sequenceLength,
-    );
-    // Overviews in length order: each batch pads to its longest, so similar lengths together pad little.
-    const lengthOf = overviews.lengthOf;
-    const order = lengthOf ? orderByLength(films.map((_, i) => lengthOf(i))) : range(0, films.length);
-    const probabilities = await predictInOrder(trained.model, order, overviews.inputs);
-    return { ids: films.map((f) => f.id), genres, probabilities, skipped: [] };
-  }
-  const size = trained.info.imageSize ?? 64;
-  const posters = await loadFilmPosters(films, { size, cacheDir: options.cacheDir, log });
-  const index = posterIndex(posters);
-  const kept = films.filter((f) => index.has(f.id));
-  const posterTensor = (s: number, e: number) =>
-    tf.tensor4d(
-      posterBatch(
-        posters,
-        kept.slice(s, e).map((f) => index.get(f.id) as number),
-      ),
-      [e - s, size, size, 3],
-    );
-  let makeInputs: MakeInputs = posterTensor;
-  if (kind === "fusion") {
-    const overviews = overviewInputs(
-      overviewEncoder(trained),
-      kept.map((f) => f.overview),
-      sequenceLength,
-    );
-    makeInputs = (s, e) => [posterTensor(s, e), overviews(range(s, e))];
-  }
-  const probabilities = await predictBatches(trained.model, kept.length, makeInputs);
-  return { ids: kept.map((f) => f.id), genres, probabilities, skipped: posters.skipped };
+  const spec = kindSpec(trained);
+  if (spec.reads.overview) warnUnknownWords(trained, films, log);
+  const inputs = await spec.rowInputs(trained, dataset, rows, { cacheDir: options.cacheDir, log });
+  const order = inputs.order ?? inputs.rows.map((_, i) => i);
+  const probabilities = await predictInOrder(trained.model, order, (samples) => inputs.inputs(samples));
+  return {
+    ids: inputs.rows.map((r) => (dataset.films[r] as Film).id),
+    genres: trained.info.genres,
+    probabilities,
+    skipped: inputs.skipped,
+  };
 }
 
-function range(start: number, end: number): number[] {
-  return Array.from({ length: end - start }, (_, i) => start + i);
+/** A film given by its poster file and/or its overview, as the predict and explain commands take it. */
+export interface FilmFiles {
+  posterFile?: string;
+  overview?: string;
 }
 
 /**
- * The encoders a pretrained model folder was trained with; an error when the installed packages are other
- * versions (their features would not be the ones the model learned from).
+ * The model's probabilities for one film given by its poster file and/or overview: what the model's kind reads
+ * must be given (an error says what is missing), and an overview without a single word is an error, not a guess.
+ * Pretrained encoders are loaded for it and freed after.
  */
-function pretrainedEncoders(trained: TrainedModel): { overview: EncoderInfo; poster: EncoderInfo } {
-  const encoders = trained.info.encoders;
-  if (!encoders) throw new Error(`${trained.dir}: info.json does not say which encoders the model reads (no "encoders")`);
-  for (const info of [encoders.overview, encoders.poster]) {
-    const installed = installedPackage(info.package).version;
-    if (installed !== info.version) {
-      throw new Error(
-        `${trained.dir} was trained on ${describeEncoder(info)} features, but ${info.package} ${installed} is installed: ` +
-          "install the version the model was trained with, or retrain it",
-      );
-    }
+export async function predictFilm(trained: Trained, film: FilmFiles, log: (line: string) => void = console.warn): Promise<Float32Array> {
+  const spec = kindSpec(trained);
+  const missing = [
+    ...(spec.reads.poster && film.posterFile === undefined ? ["its poster (--poster)"] : []),
+    ...(spec.reads.overview && film.overview === undefined ? ["its overview (--overview)"] : []),
+  ];
+  if (missing.length > 0) {
+    const reads =
+      spec.reads.poster && spec.reads.overview ? "both a poster and an overview" : spec.reads.poster ? "a poster" : "an overview";
+    throw new WorkbookError(
+      `${trained.dir} holds a model of kind ${spec.id} (${spec.title}), which reads ${reads}: give ${missing.join(" and ")}`,
+    );
   }
-  return encoders;
-}
-
-/** The pretrained joint model's probabilities for one film: its poster and overview go through the encoders. */
-async function predictPretrained(trained: TrainedModel, file: string, overview: string): Promise<Float32Array> {
-  const encoders = pretrainedEncoders(trained);
-  const [image, sentence] = await Promise.all([loadImageEncoder(encoders.poster.inputSize ?? 224), loadSentenceEncoder()]);
-  const posterRow = await imageFeatures(image, [await decodePoster(file)]);
-  const overviewRow = await embedTexts(sentence, [overview]);
-  image.model.dispose();
-  sentence.model.dispose();
-  const tfidf = trained.tfidf ? [trained.tfidf.transform([overview]).toTensor()] : [];
-  return predictBatches(trained.model, 1, () => [
-    tf.tensor2d(posterRow, [1, posterRow.length]),
-    tf.tensor2d(overviewRow, [1, overviewRow.length]),
-    ...tfidf,
-  ]);
-}
-
-/** A joint model's probabilities for one film given by its poster file and its overview. */
-export async function predictPosterAndOverview(
-  trained: TrainedModel,
-  file: string,
-  overview: string,
-  log: (line: string) => void = console.warn,
-): Promise<Float32Array> {
-  if (trained.info.kind === "pretrained") return predictPretrained(trained, file, overview);
-  if (trained.info.kind !== "fusion")
-    throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()}, not a joint poster + overview model`);
-  const overviews = overviewInputs(overviewEncoder(trained), [overview], trained.info.sequenceLength);
-  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
-  warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
-  const size = trained.info.imageSize ?? 64;
-  const pixels = await preparePoster(file, size);
-  return predictBatches(trained.model, 1, () => [tf.tensor4d(pixels, [1, size, size, 3]), overviews([0])]);
-}
-
-/** The CNN's probabilities for one poster file (decoded and resized like the training posters). */
-export async function predictPoster(trained: TrainedModel, file: string): Promise<Float32Array> {
-  if (trained.info.kind === "fusion" || trained.info.kind === "pretrained")
-    throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
-  if (trained.info.kind !== "cnn")
-    throw new Error(`${trained.dir} holds an ${trained.info.kind.toUpperCase()} (overviews); a poster needs a CNN model folder`);
-  const size = trained.info.imageSize ?? 64;
-  const pixels = await preparePoster(file, size);
-  return predictBatches(trained.model, 1, () => tf.tensor4d(pixels, [1, size, size, 3]));
-}
-
-/** The LSTM's probabilities for one overview. An overview without a single word is an error, not a guess. */
-export async function predictOverview(
-  trained: TrainedModel,
-  overview: string,
-  log: (line: string) => void = console.warn,
-): Promise<Float32Array> {
-  if (trained.info.kind === "fusion" || trained.info.kind === "pretrained")
-    throw new Error(`${trained.dir} holds a joint model: a film needs both a poster and an overview (give --poster and --overview)`);
-  if (trained.info.kind !== "lstm" || !trained.vectorizer) {
-    throw new Error(`${trained.dir} holds a ${trained.info.kind.toUpperCase()} (posters); an overview needs an LSTM model folder`);
+  const overview = spec.reads.overview ? film.overview : undefined;
+  if (overview !== undefined) {
+    if (tokenize(overview).length === 0) throw new WorkbookError(`the overview ${JSON.stringify(overview)} has no words to read`);
+    warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
   }
-  if (tokenize(overview).length === 0) throw new Error(`the overview ${JSON.stringify(overview)} has no words to read`);
-  warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
-  const ids = trained.vectorizer.encode(overview);
-  return predictBatches(trained.model, 1, () => overviewTensor([ids], trained.info.sequenceLength));
+  const poster = spec.reads.poster && film.posterFile !== undefined ? await decodePoster(film.posterFile) : undefined;
+  const encoders = await loadEncoders([trained]);
+  try {
+    const raw = { ...(poster ? { poster } : {}), ...(overview !== undefined ? { overview } : {}) };
+    const inputs = await spec.filmInputs(trained, [raw], encoders);
+    return await predictBatches(trained.model, 1, () => inputs);
+  } finally {
+    freeEncoders(encoders);
+  }
+}
+
+/** The pretrained encoders a list of models needs for films given as raw data, loaded once (none for most kinds). */
+export async function loadEncoders(models: readonly Trained[]): Promise<Encoders> {
+  let image: number | undefined;
+  let sentence = false;
+  for (const trained of models) {
+    const need = kindSpec(trained).encoders?.(trained.info);
+    image ??= need?.image;
+    sentence ||= need?.sentence === true;
+  }
+  return {
+    ...(image !== undefined ? { image: await loadImageEncoder(image) } : {}),
+    ...(sentence ? { sentence: await loadSentenceEncoder() } : {}),
+  };
+}
+
+/** Frees the encoders' weights. */
+export function freeEncoders(encoders: Encoders): void {
+  encoders.image?.model.dispose();
+  encoders.sentence?.model.dispose();
 }
 
 /** Row i of a row-major predictions matrix. */

@@ -3,10 +3,11 @@
  *
  *   model.json + weights-<n>.bin   the best epoch's weights (./checkpoint.ts, written atomically)
  *   info.json                      kind, genres, preset, settings, dataset and split, backend, best epoch
- *   history.json                   every epoch's metrics and learning rate (train/history.ts)
+ *   history.json                   every epoch's metrics and learning rate (./history.ts)
  *   thresholds.json                per-genre thresholds tuned on the run's validation split
- *   vocabulary.json                the LSTM's (and the BiLSTM joint model's) TextVectorizer
- *   tfidf.json                     the TF-IDF joint model's TfidfVectorizer
+ *   vocabulary.json                token ids (the LSTM, the joint model's BiLSTM branch): a TextVectorizer
+ *   tfidf.json                     a TfidfVectorizer (the joint model's TF-IDF branch, the TF-IDF baselines)
+ * Which files a kind needs is declared by the kind (lib/kinds/).
  */
 import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
@@ -14,10 +15,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
-import type { EncoderInfo } from "../encoders/provenance";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
 import { loadJson, saveJson } from "../runtime/files";
+import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
 import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 // The classes a saved model may name (the joint model's gated unit, the LSTM's orthogonal initialiser) are
@@ -28,14 +29,12 @@ import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
 
 /**
- * cnn, lstm: the coursework's models; fusion: the joint model of notebook 05 (coursework CNN + BiLSTM or
- * TF-IDF); pretrained: the joint model on pretrained features (notebook 06).
+ * <dir>/info.json: everything needed to use a trained model again, besides its weights. These are the fields
+ * every kind of model has; each kind adds its own (lib/kinds/, where `ModelInfo` is the union of all kinds).
  */
-export type ModelKind = "cnn" | "lstm" | "fusion" | "pretrained";
-
-/** <dir>/info.json: everything needed to use a trained model again, besides its weights. */
-export interface ModelInfo {
-  kind: ModelKind;
+export interface ModelInfoBase {
+  /** The model kind's id (lib/kinds/registry.ts): cnn, lstm, fusion, pretrained, ... */
+  kind: string;
   /** Output order of the model: the dataset's genre columns. */
   genres: string[];
   preset: string;
@@ -52,17 +51,7 @@ export interface ModelInfo {
     validationIds?: string[];
   };
   backend: string;
-  /** CNN and fusion: posters are imageSize x imageSize. */
-  imageSize?: number;
-  /** LSTM: fixed sequence length, or undefined for batches padded to their longest overview. */
-  sequenceLength?: number;
-  /** fusion: how the model reads the overview (undefined: 'lstm', token ids with vocabulary.json; 'tfidf': tfidf.json). */
-  overviewBranch?: "lstm" | "tfidf";
-  /** pretrained: the encoders whose features the model reads, with their packages' versions. */
-  encoders?: { overview: EncoderInfo; poster: EncoderInfo };
-  /** pretrained: the text branch also reads the overview's TF-IDF (tfidf.json). */
-  tfidf?: boolean;
-  /** Set when the output layer was corrected after a weighted loss (train/losses.ts weightedBceCorrection). */
+  /** Set when the output layer was corrected after a weighted loss (models/losses.ts weightedBceCorrection). */
   outputCorrection?: string;
   started: string;
   finished?: string;
@@ -87,35 +76,33 @@ export interface SavedThresholds {
 }
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
-export function modelDir(outDir: string, preset: string, kind: ModelKind): string {
+export function modelDir(outDir: string, preset: string, kind: string): string {
   return path.join(outDir, "models", preset, kind);
 }
 
-export interface TrainedModel {
+export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
   dir: string;
-  info: ModelInfo;
+  info: I;
   model: tf.LayersModel;
   history?: TrainingHistory;
-  /** LSTM, and fusion with the 'lstm' overview branch. */
+  /** Token ids: the folder's vocabulary.json (the LSTM, the joint model's BiLSTM branch). */
   vectorizer?: TextVectorizer;
-  /** fusion with the 'tfidf' overview branch. */
+  /** The folder's tfidf.json (the joint model's TF-IDF branch, the TF-IDF baselines). */
   tfidf?: TfidfVectorizer;
   /** Per-genre thresholds tuned on the validation split at the end of training, when saved. */
   thresholds?: SavedThresholds;
 }
 
-/** Loads a model folder written by the notebooks or `npm run train`, with a clear error for what is missing. */
+/**
+ * Loads a model folder written by the notebooks or `npm run train`, with a clear error for what is missing or
+ * damaged: info.json, the weights, and the history, thresholds, vocabulary and TF-IDF when present. Which of
+ * those a kind needs, and its own info fields, are checked by the kinds' registry (lib/kinds/registry.ts
+ * loadModel), which is what the notebooks and commands call.
+ */
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   await ensureBackend();
-  const need = (file: string, what: string) => {
-    if (!fs.existsSync(path.join(dir, file))) {
-      throw new WorkbookError(
-        `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
-      );
-    }
-  };
-  need(INFO_JSON, "model description");
-  need(MODEL_JSON, "weights");
+  need(dir, INFO_JSON, "model description");
+  need(dir, MODEL_JSON, "weights");
   const info = checkInfo(await loadJson(path.join(dir, INFO_JSON), "model description"), path.join(dir, INFO_JSON));
   const model = await loadCheckpoint(dir);
   const outputs = model.outputs[0]?.shape[1];
@@ -146,45 +133,40 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
     }
     trained.thresholds = thresholds;
   }
-  if ((info.kind === "fusion" && info.overviewBranch === "tfidf") || (info.kind === "pretrained" && info.tfidf)) {
-    need(TFIDF_JSON, "TF-IDF vocabulary");
-    trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
-  } else if (info.kind === "lstm" || info.kind === "fusion") {
-    need(VOCABULARY_JSON, "vocabulary");
-    trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
-  }
+  if (fs.existsSync(path.join(dir, TFIDF_JSON))) trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
+  if (fs.existsSync(path.join(dir, VOCABULARY_JSON))) trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
   return trained;
 }
 
-const MODEL_KINDS: readonly ModelKind[] = ["cnn", "lstm", "fusion", "pretrained"];
+/** An error naming the file when a model folder lacks it ("what" says what the file holds). */
+export function need(dir: string, file: string, what: string): void {
+  if (!fs.existsSync(path.join(dir, file))) {
+    throw new WorkbookError(
+      `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
+    );
+  }
+}
 
-/** info.json's content, checked for what loading and using the model needs; errors name the file and the key. */
-function checkInfo(json: unknown, file: string): ModelInfo {
+/** info.json's common fields, checked for what loading and using the model needs; errors name the file and the key. */
+function checkInfo(json: unknown, file: string): ModelInfoBase {
   const fail = (problem: string): never => {
     throw new WorkbookError(`${file}: ${problem}`);
   };
   if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
-  const info = json as Partial<ModelInfo>;
-  if (!MODEL_KINDS.includes(info.kind as ModelKind))
-    fail(`"kind" must be one of ${MODEL_KINDS.join(", ")}, got ${JSON.stringify(info.kind)}`);
+  const info = json as Partial<ModelInfoBase>;
+  if (typeof info.kind !== "string" || info.kind === "") fail(`"kind" must name the model's kind, got ${JSON.stringify(info.kind)}`);
   if (!Array.isArray(info.genres) || info.genres.length === 0 || !info.genres.every((g) => typeof g === "string")) {
     fail(`"genres" must be the list of the model's output genres, got ${JSON.stringify(info.genres)}`);
   }
   if (typeof info.settings !== "object" || info.settings === null) fail(`missing key "settings"`);
   if (typeof info.dataset !== "object" || info.dataset === null) fail(`missing key "dataset"`);
-  if (info.kind === "pretrained" && (typeof info.encoders?.overview !== "object" || typeof info.encoders?.poster !== "object")) {
-    fail(`a pretrained model needs "encoders" (overview and poster)`);
-  }
-  return info as ModelInfo;
+  return info as ModelInfoBase;
 }
 
-/** A trained model's overview encoder (its vocabulary.json or tfidf.json), with a clear error when missing. */
+/** A trained model's overview encoder (its tfidf.json or vocabulary.json), with a clear error when it has none. */
 export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
   const encoder = trained.tfidf ?? trained.vectorizer;
-  if (!encoder)
-    throw new WorkbookError(
-      `${trained.dir}: the model folder needs its ${trained.info.overviewBranch === "tfidf" ? TFIDF_JSON : VOCABULARY_JSON}`,
-    );
+  if (!encoder) throw new WorkbookError(`${trained.dir}: the model folder needs its ${VOCABULARY_JSON} or ${TFIDF_JSON}`);
   return encoder;
 }
 
@@ -197,7 +179,7 @@ export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
  */
 export async function writeRunFiles(
   dir: string,
-  files: { info: ModelInfo; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
+  files: { info: ModelInfoBase; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
 ): Promise<void> {
   await fsp.mkdir(dir, { recursive: true });
   for (const stale of [VOCABULARY_JSON, TFIDF_JSON]) await fsp.rm(path.join(dir, stale), { force: true });
@@ -206,17 +188,12 @@ export async function writeRunFiles(
   await saveInfo(dir, files.info);
 }
 
-export async function saveInfo(dir: string, info: ModelInfo): Promise<void> {
+export async function saveInfo(dir: string, info: ModelInfoBase): Promise<void> {
   await saveJson(path.join(dir, INFO_JSON), info);
 }
 
 export async function saveThresholds(dir: string, thresholds: SavedThresholds): Promise<void> {
   await saveJson(path.join(dir, THRESHOLDS_JSON), thresholds);
-}
-
-/** The model of this kind that the notebooks (or `npm run train`) trained at the config's preset, loaded. */
-export function loadPresetModel(config: { outDir: string; preset: string }, kind: ModelKind): Promise<TrainedModel> {
-  return loadTrainedModel(modelFolder(config, kind));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -343,7 +320,7 @@ export interface RunRecord {
   dir: string;
   /** Whether the model folder points at this run. */
   current: boolean;
-  info?: ModelInfo;
+  info?: ModelInfoBase;
   history?: TrainingHistory;
 }
 
@@ -357,7 +334,7 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
     const dir = path.join(root, id);
     if (!(await fsp.stat(dir)).isDirectory()) continue;
     const record: RunRecord = { id, dir, current: current === (await fsp.realpath(dir)) };
-    const info = await loadJson<ModelInfo>(path.join(dir, INFO_JSON)).catch(() => undefined);
+    const info = await loadJson<ModelInfoBase>(path.join(dir, INFO_JSON)).catch(() => undefined);
     const history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON)).catch(() => undefined);
     if (info) record.info = info;
     if (history) record.history = history;
@@ -385,8 +362,27 @@ export async function pruneRuns(target: string, keep: number): Promise<string[]>
 }
 
 /** A notebook's model folder of this kind at its preset (out/models/<preset>/<kind>). */
-export function modelFolder(config: { outDir: string; preset: string }, kind: ModelKind): string {
+export function modelFolder(config: { outDir: string; preset: string }, kind: string): string {
   return modelDir(config.outDir, config.preset, kind);
+}
+
+/** The split the models were trained on; they must agree on it, or a comparison would mix training films in. */
+export function sharedSplit(models: readonly TrainedModel[]): SplitSettings {
+  const key = (m: TrainedModel) => {
+    const s = m.info.settings as Partial<SplitSettings>;
+    return JSON.stringify([s.seed, s.validationFraction, s.films ?? null, m.info.dataset.films]);
+  };
+  const first = models[0];
+  if (!first) throw new WorkbookError("no model to compare");
+  const different = models.filter((m) => key(m) !== key(first));
+  if (different.length > 0) {
+    throw new WorkbookError(
+      `the models were trained on different splits (seed, validation fraction, film subset): ${models.map((m) => `${m.dir}: ${key(m)}`).join("; ")}. ` +
+        "Retrain them with the same preset so that their validation films are the same.",
+    );
+  }
+  const s = first.info.settings as unknown as SplitSettings;
+  return { seed: s.seed, validationFraction: s.validationFraction, ...(s.films === undefined ? {} : { films: s.films }) };
 }
 
 /** The training history of a loaded model folder, or an error naming the folder when it has none. */

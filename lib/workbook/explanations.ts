@@ -1,31 +1,17 @@
 /**
- * Showing attributions (eval/explain.ts): heat maps over the original poster, the overview with each word
- * shaded by its effect, and the film card that puts them beside each model's top genres and, for a joint
- * model, the gate's share for the film. Every image is embedded, so the HTML stands alone (npm run explain).
+ * Showing attributions (computed by eval/explain.ts): heat maps over the original poster, the overview with each
+ * word shaded by its effect, and the film card that puts them beside each model's top genres and, for a joint
+ * model, the gate's share for the film; the notebook-07 views across films. Every image is embedded, so the
+ * HTML stands alone (npm run explain).
  */
 import * as fs from "node:fs";
 import { Jimp } from "jimp";
 import type { Dataset } from "../data/dataset";
-import { DecodedPoster, decodePoster, resizeBilinear } from "../data/posters";
-import { loadImageEncoder } from "../encoders/mobilenet";
-import { loadSentenceEncoder } from "../encoders/use-lite";
+import type { DecodedPoster } from "../data/posters";
 import { tokenize } from "../data/text";
-import {
-  Encoders,
-  OcclusionOptions,
-  PosterMap,
-  evidenceLuminance,
-  explainable,
-  gradCam,
-  meanMap,
-  occlusionMaps,
-  topRaisingWords,
-  wordEffects,
-} from "../eval/explain";
+import type { ExplainedFilm, FilmExplanation, GenreEvidence, PosterMap, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
-import type { TrainedModel } from "../models/folder";
 import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
-import { progressPrinter } from "../runtime/progress";
 
 /** The largest absolute value (a loop: maps have too many values to spread into Math.max). */
 function maxAbs(values: ArrayLike<number>): number {
@@ -136,227 +122,88 @@ export function explanationCardHtml(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Explaining films with trained models
+// Explanation cards
 
-export interface ExplainOptions {
-  occlusion?: OcclusionOptions;
-  /** Genres to explain on every card (default: the film's true genres and each model's top genre, at most maxGenres). */
-  genres?: readonly string[];
-  maxGenres?: number;
-  /** Also show Grad-CAM for the coursework CNN (default true). */
-  gradCam?: boolean;
-}
-
-/** What explaining one film with one model computed, beside the card's view. */
-export interface FilmExplanation {
-  view: ModelView;
-  /** Occlusion maps of every genre (poster models). */
-  maps?: PosterMap[];
-  /** Leave-one-word-out effects of every genre (overview models). */
-  words?: { words: string[]; effects: Float32Array[] };
-}
-
-/** Explains one film with one trained model: occlusion (and Grad-CAM for the CNN), word removal, the gate. */
-export async function explainFilm(
-  model: { name: string; trained: TrainedModel },
-  film: { id: string; genres: readonly string[]; overview: string; poster?: DecodedPoster },
-  options: ExplainOptions = {},
-  encoders: Encoders = {},
-): Promise<FilmExplanation> {
-  const { trained } = model;
-  const explain = await explainable(trained, film, encoders);
-  const genres = explain.genres;
-  const occluded = explain.posters && film.poster ? await occlusionMaps(explain, film.poster, options.occlusion) : undefined;
-  const worded = explain.overviews ? await wordEffects(explain, film.overview) : undefined;
-  const probabilities = occluded?.probabilities ?? worded?.probabilities ?? new Float32Array(genres.length);
-  const topGenre = topK(probabilities, genres, 1)[0]?.genre;
-  const wanted = options.genres ?? [...new Set([...film.genres, ...(topGenre ? [topGenre] : [])])];
-  const shown = wanted.filter((g) => genres.includes(g)).slice(0, options.maxGenres ?? 2);
-  const view: ModelView = { model: model.name, probabilities, genres: [] };
-  for (const genre of shown) {
-    const j = genres.indexOf(genre);
-    const entry: ModelView["genres"][number] = { genre };
-    if (occluded && film.poster) entry.poster = { png: await heatMapPng(film.poster, occluded.maps[j] as PosterMap), method: "occlusion" };
-    if (worded) entry.overviewHtml = highlightedOverviewHtml(worded.words, worded.effects[j] as Float32Array);
+/** A model's explanation of a film as the card shows it: its heat maps as PNG and its shaded overview per shown genre. */
+export async function modelView(explanation: FilmExplanation, genres: readonly string[], poster?: DecodedPoster): Promise<ModelView> {
+  const view: ModelView = { model: explanation.model, probabilities: explanation.probabilities, genres: [] };
+  for (const shown of explanation.shown) {
+    const j = genres.indexOf(shown.genre);
+    const entry: ModelView["genres"][number] = { genre: shown.genre };
+    const map = explanation.maps?.[j];
+    if (map && poster) entry.poster = { png: await heatMapPng(poster, map), method: "occlusion" };
+    const words = explanation.words;
+    if (words) entry.overviewHtml = highlightedOverviewHtml(words.words, words.effects[j] as Float32Array);
     view.genres.push(entry);
-    if (trained.info.kind === "cnn" && film.poster && (options.gradCam ?? true)) {
-      const size = trained.info.imageSize ?? 64;
-      const input = resizeBilinear(film.poster.data, film.poster.height, film.poster.width, 3, size, size);
-      const cam = await gradCam(trained.model, input, size, j, film.poster);
-      view.genres.push({ genre, poster: { png: await heatMapPng(film.poster, cam), method: "Grad-CAM (Conv6)" } });
-    }
+    if (shown.gradCam && poster)
+      view.genres.push({ genre: shown.genre, poster: { png: await heatMapPng(poster, shown.gradCam), method: "Grad-CAM (Conv6)" } });
   }
-  if (explain.gateShare) view.gateShare = await explain.gateShare();
-  return {
-    view,
-    ...(occluded ? { maps: occluded.maps } : {}),
-    ...(worded ? { words: { words: worded.words, effects: worded.effects } } : {}),
-  };
+  if (explanation.gateShare !== undefined) view.gateShare = explanation.gateShare;
+  return view;
 }
 
-/** The pretrained encoders a list of models needs, loaded once (none when no model is a pretrained one). */
-export async function encodersFor(models: readonly { trained: TrainedModel }[]): Promise<Encoders> {
-  const pretrained = models.find((m) => m.trained.info.kind === "pretrained")?.trained;
-  if (!pretrained) return {};
-  const size = pretrained.info.encoders?.poster.inputSize ?? 224;
-  return { image: await loadImageEncoder(size), sentence: await loadSentenceEncoder() };
-}
-
-/**
- * Explanation cards for the films `ids` of a dataset with every model: each model's top genres, the poster
- * heat maps and the shaded overview per genre, the gate for joint models. Prints the time per film.
- */
-export async function showExplanationCards(
-  models: readonly { name: string; trained: TrainedModel }[],
-  dataset: Dataset,
-  ids: readonly string[],
-  options: ExplainOptions = {},
-  encoders?: Encoders,
-): Promise<void> {
-  const loaded = encoders ?? (await encodersFor(models));
-  const byId = new Map(dataset.films.map((f) => [f.id, f]));
-  for (const id of ids) {
-    const film = byId.get(id);
-    if (!film) {
-      showHtml(`<div style="color:#b42318">${escapeHtml(id)}: not in the dataset</div>`, `${id}: not in the dataset`);
-      continue;
-    }
-    const started = performance.now();
-    const poster = await decodePoster(film.posterFile);
+/** One explanation card per film (eval/explain.ts explainFilms): each model's top genres, heat maps and shaded words. */
+export async function showExplanationCards(films: readonly ExplainedFilm[], genres: readonly string[]): Promise<void> {
+  for (const { film, poster, explanations } of films) {
     const views: ModelView[] = [];
-    for (const model of models) views.push((await explainFilm(model, { ...film, poster }, options, loaded)).view);
-    const seconds = (performance.now() - started) / 1000;
+    for (const explanation of explanations) views.push(await modelView(explanation, genres, poster));
     const summary = views.map(
       (v) =>
-        `  ${v.model}: ${topK(v.probabilities, dataset.genres, 3)
+        `  ${v.model}: ${topK(v.probabilities, genres, 3)
           .map((r) => `${r.genre} ${r.probability.toFixed(2)}`)
           .join(", ")}`,
     );
     showHtml(
-      explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, dataset.genres, views),
+      explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, genres, views),
       [`${film.id}: true ${film.genres.join(", ")}`, ...summary].join("\n"),
     );
-    console.log(`${film.id}: explained by ${models.length} model(s) in ${seconds.toFixed(1)} s`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Across the validation films (notebook 07)
 
-/**
- * For each genre, the words that most often raise it: leave-one-word-out over the films `rows` with one
- * model that reads overviews, the top raising word of each film counted per genre. Shows one row per genre
- * (its films among these, and its words with how many films each led) and returns the counts.
- */
-export async function showWordEvidence(
-  model: { name: string; trained: TrainedModel },
-  dataset: Dataset,
-  rows: readonly number[],
-  options: { posters?: boolean; encoders?: Encoders; top?: number; log?: (line: string) => void } = {},
-): Promise<Map<string, { word: string; films: number }[]>> {
-  const perFilm: { words: string[]; effects: Float32Array[] }[] = [];
-  const progress = progressPrinter(`word evidence (${model.name})`, 0.25, options.log ?? console.log);
-  for (let k = 0; k < rows.length; k++) {
-    const film = dataset.films[rows[k] as number] as Dataset["films"][number];
-    // The poster stays as it is while words are removed; a poster-free model does not need it.
-    const poster = model.trained.info.kind === "lstm" ? undefined : await decodePoster(film.posterFile);
-    const explain = await explainable(model.trained, { overview: film.overview, ...(poster ? { poster } : {}) }, options.encoders ?? {});
-    const { words, effects } = await wordEffects(explain, film.overview);
-    perFilm.push({ words, effects });
-    progress(k + 1, rows.length);
-  }
-  const normalise = (w: string) => tokenize(w).join(" ");
-  const table = topRaisingWords(perFilm, dataset.genres, normalise);
-  const films = (g: number) => rows.filter((r) => dataset.labels[r * dataset.genres.length + g]).length;
-  const top = options.top ?? 8;
+/** One row per genre: its films among those explained, and its words with how many films each led. */
+export function showWordEvidence(evidence: WordEvidence | undefined, top = 8): void {
+  if (!evidence) return;
+  const column = "words that most often raise it (films where the word raised it most)";
   showTable(
-    ["genre", "its films here", "words that most often raise it (films where the word raised it most)"],
-    dataset.genres
+    ["genre", "its films here", column],
+    [...evidence.words.entries()]
       .map(
-        (genre, g) =>
+        ([genre, words]) =>
           [
             genre,
-            films(g),
-            (table.get(genre) ?? [])
+            evidence.genreFilms.get(genre) ?? 0,
+            words
               .slice(0, top)
               .map((w) => `${w.word} (${w.films})`)
               .join(", "),
           ] as (string | number)[],
       )
       .filter((row) => row[1] !== 0 && row[2] !== ""),
-    `${model.name}, leave-one-word-out over ${rows.length} validation films`,
-    { wrap: ["words that most often raise it (films where the word raised it most)"] },
+    `${evidence.model}, leave-one-word-out over ${evidence.films} validation films`,
+    { wrap: [column] },
   );
-  return table;
 }
 
-/** Per genre: the mean occlusion map of its films, and how dark their evidence is (see evidenceLuminance). */
-export interface GenreEvidence {
-  genre: string;
-  films: number;
-  map: PosterMap;
-  /** Mean over the films of (luminance of the strongest 20% of evidence) - (poster's mean luminance). */
-  luminance: number;
-  /** Share of the films whose evidence is darker than their poster. */
-  darkerShare: number;
-}
-
-/**
- * Where on a poster each genre's evidence lives: occlusion with one poster model over the films `rows`,
- * averaged per genre over the films that have it (their true genres), shown as a grid of mean maps over a
- * grey poster. Returns the per-genre figures for the narrative.
- */
-export async function showGenreHeatMaps(
-  model: { name: string; trained: TrainedModel },
-  dataset: Dataset,
-  rows: readonly number[],
-  options: { occlusion?: OcclusionOptions; encoders?: Encoders; log?: (line: string) => void } = {},
-): Promise<GenreEvidence[]> {
-  const g = dataset.genres.length;
-  const collected = dataset.genres.map(() => ({ maps: [] as PosterMap[], luminance: [] as number[] }));
-  const progress = progressPrinter(`poster evidence (${model.name})`, 0.25, options.log ?? console.log);
-  for (let k = 0; k < rows.length; k++) {
-    const row = rows[k] as number;
-    const film = dataset.films[row] as Dataset["films"][number];
-    const poster = await decodePoster(film.posterFile);
-    const explain = await explainable(model.trained, { poster, overview: film.overview }, options.encoders ?? {});
-    const { maps } = await occlusionMaps(explain, poster, options.occlusion);
-    for (let j = 0; j < g; j++) {
-      if (!dataset.labels[row * g + j]) continue;
-      const map = maps[j] as PosterMap;
-      collected[j]?.maps.push(map);
-      collected[j]?.luminance.push(evidenceLuminance(poster, map));
-    }
-    progress(k + 1, rows.length);
-  }
-  const results: GenreEvidence[] = [];
+/** The mean occlusion map of each genre's films (eval/explain.ts genreEvidence) over a grey poster, on one colour scale. */
+export async function showGenreHeatMaps(evidence: { model: string; genres: readonly GenreEvidence[] } | undefined): Promise<void> {
+  if (!evidence) return;
+  const scale = Math.max(...evidence.genres.map((e) => maxAbs(e.map.values)));
   const tiles: string[] = [];
-  const means = collected.map((c) => meanMap(c.maps));
-  const scale = Math.max(...means.map((m) => (m ? maxAbs(m.values) : 1e-12)));
-  for (let j = 0; j < g; j++) {
-    const c = collected[j] as { maps: PosterMap[]; luminance: number[] };
-    const map = means[j];
-    if (!map) continue;
-    const genre = dataset.genres[j] as string;
-    results.push({
-      genre,
-      films: c.maps.length,
-      map,
-      luminance: c.luminance.reduce((a, b) => a + b, 0) / c.luminance.length,
-      darkerShare: c.luminance.filter((v) => v < 0).length / c.luminance.length,
-    });
-    const grey = { width: map.width, height: map.height, data: new Float32Array(map.width * map.height * 3).fill(0.75) };
+  for (const e of evidence.genres) {
+    const grey = { width: e.map.width, height: e.map.height, data: new Float32Array(e.map.width * e.map.height * 3).fill(0.75) };
     tiles.push(
-      `<figure style="margin:4px;text-align:center"><img src="${dataUri(await heatMapPng(grey, map, scale))}" style="width:75px"/>` +
-        `<figcaption style="font-size:11px">${escapeHtml(genre)} (${c.maps.length})</figcaption></figure>`,
+      `<figure style="margin:4px;text-align:center"><img src="${dataUri(await heatMapPng(grey, e.map, scale))}" style="width:75px"/>` +
+        `<figcaption style="font-size:11px">${escapeHtml(e.genre)} (${e.films})</figcaption></figure>`,
     );
   }
   showHtml(
-    `<div style="font-size:12px">${escapeHtml(model.name)}: mean occlusion map of each genre's films, on one colour scale</div>` +
+    `<div style="font-size:12px">${escapeHtml(evidence.model)}: mean occlusion map of each genre's films, on one colour scale</div>` +
       `<div style="display:flex;flex-wrap:wrap">${tiles.join("")}</div>${legendHtml()}`,
-    results.map((r) => `${r.genre} (${r.films} films): evidence luminance ${r.luminance.toFixed(3)}`).join("\n"),
+    evidence.genres.map((r) => `${r.genre} (${r.films} films): evidence luminance ${r.luminance.toFixed(3)}`).join("\n"),
   );
-  return results;
 }
 
 /**
@@ -365,11 +212,13 @@ export async function showGenreHeatMaps(
  * compared with the other genres' words.
  */
 export function explanationNarrative(
-  evidence: readonly GenreEvidence[],
-  words: Map<string, { word: string; films: number }[]>,
+  posterEvidence: { genres: readonly GenreEvidence[] } | undefined,
+  wordEvidence: WordEvidence | undefined,
   dataset: Dataset,
 ): string {
   const lines: string[] = [];
+  const evidence = posterEvidence?.genres ?? [];
+  const words = wordEvidence?.words ?? new Map<string, { word: string; films: number }[]>();
   const horror = evidence.find((e) => e.genre === "Horror");
   if (horror) {
     const others = evidence.filter((e) => e.genre !== "Horror");

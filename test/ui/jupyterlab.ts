@@ -180,8 +180,8 @@ async function cnnNotebook(notebook: LabNotebook): Promise<void> {
   await checkOutputs(notebook, "after running all cells");
 
   // Tweak: a setting changed in the config cell, then only the training cell run: refused, with what to do.
-  const configCell = await notebook.cellWith("wb.notebookConfig(wb.CNN_PRESETS)");
-  const prepareCell = await notebook.cellWith("wb.prepareCnnRun");
+  const configCell = await notebook.cellWith(`wb.startNotebook("cnn"`);
+  const prepareCell = await notebook.cellWith("wb.prepareRun(config)");
   const trainCell = await notebook.cellWith("wb.trainRun");
   const compareCell = await notebook.cellWith("wb.compareRuns");
   const config = (await notebook.cells())[configCell]!.source;
@@ -196,7 +196,7 @@ async function cnnNotebook(notebook: LabNotebook): Promise<void> {
   await notebook.waitUntilDone(trainCell, before, 60_000);
   const refusal = (await notebook.cells())[trainCell]!.text;
   check(
-    /the configuration changed since the run was prepared \(epochs 1 -> 30\)/.test(refusal) && /prepareCnnRun\) again/.test(refusal),
+    /the configuration changed since the run was prepared \(epochs 1 -> 30\)/.test(refusal) && /prepareRun\) again/.test(refusal),
     "running only the training cell after the change is refused, naming the change and the cell to run",
     refusal.split("\n")[0]!.slice(0, 160),
   );

@@ -1,0 +1,53 @@
+/**
+ * The films a run uses and how they are split: the settings' seeded subset of the dataset (when a preset
+ * trains on fewer films) and the seeded 80/20 split. Every model trained with the same split settings sees
+ * the same training and validation films.
+ */
+import { Dataset, Split, describeProblems, loadDataset, splitTrainValidation, subsetDataset } from "./dataset";
+import { sample, seededRandom } from "../runtime/random";
+
+/** What decides the films of a run and its split (every run's settings have them). */
+export interface SplitSettings {
+  /** Seed of the split and the film subset (and, in a run, of the shuffling and the initial weights). */
+  seed: number;
+  validationFraction: number;
+  /** A seeded random subset of this many films (undefined: all). */
+  films?: number;
+}
+
+export interface LoadedSplit {
+  dataset: Dataset;
+  split: Split;
+  /** The settings that chose the films and the split. */
+  settings: SplitSettings;
+}
+
+/** Loads the dataset (reporting its problems), takes the settings' film subset, and splits it 80/20. */
+export function loadSplitDataset(dataDir: string, settings: SplitSettings, log: (line: string) => void = console.log): LoadedSplit {
+  const full = loadDataset(dataDir);
+  log(describeProblems(full, 10));
+  return splitDataset(full, settings, log);
+}
+
+/** The settings' seeded film subset of a loaded dataset (when `films` is set), split 80/20 with the settings' seed. */
+export function splitDataset(full: Dataset, settings: SplitSettings, log: (line: string) => void = console.log): LoadedSplit {
+  let dataset = full;
+  if (settings.films !== undefined && settings.films < full.films.length) {
+    const rows = sample(
+      full.films.map((_, i) => i),
+      settings.films,
+      seededRandom(settings.seed),
+    ).sort((a, b) => a - b);
+    dataset = subsetDataset(full, rows);
+    log(`using a seeded random subset of ${dataset.films.length} of the ${full.films.length} films`);
+  }
+  const split = splitTrainValidation(dataset.films.length, settings.seed, settings.validationFraction);
+  log(`split (seed ${split.seed}): ${split.train.length} training films, ${split.validation.length} validation films`);
+  const { seed, validationFraction, films } = settings;
+  return { dataset, split, settings: { seed, validationFraction, ...(films === undefined ? {} : { films }) } };
+}
+
+/** Whether two split settings give the same films and the same split. */
+export function sameSplit(a: SplitSettings, b: SplitSettings): boolean {
+  return a.seed === b.seed && a.validationFraction === b.validationFraction && (a.films ?? null) === (b.films ?? null);
+}

@@ -1,0 +1,82 @@
+/**
+ * The coursework BiLSTM (notebook 03): genres from the overview alone, through a vocabulary adapted on the
+ * training overviews (Keras TextVectorization).
+ */
+import { encodeOverviews, orderByLength, overviewInputs, overviewTrainingData } from "../data/batches";
+import type { Film } from "../data/dataset";
+import { TextVectorizer } from "../data/text";
+import { buildLstm } from "../models/coursework";
+import { ModelInfoBase, VOCABULARY_JSON, modelDir, overviewEncoder } from "../models/folder";
+import { withSeededMathRandomSync } from "../runtime/random";
+import { KindSpec, PreparedRun, RunContext, filmOverview } from "./kind";
+import { LSTM_PRESETS, LstmSettings } from "./presets";
+import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
+
+export interface LstmInfo extends ModelInfoBase {
+  kind: "lstm";
+  /** A fixed sequence length, or undefined for batches padded to their longest overview. */
+  sequenceLength?: number;
+}
+
+/** A prepared LSTM run, with its vocabulary. */
+export interface LstmRun extends PreparedRun<LstmSettings, LstmInfo> {
+  vectorizer: TextVectorizer;
+}
+
+export const LSTM_KIND = {
+  id: "lstm",
+  title: "LSTM (overview)",
+  reads: { poster: false, overview: true },
+  trainedBy: { notebook: "03-overviews-lstm", command: "lstm" },
+  presets: LSTM_PRESETS,
+
+  async prepare(settings: LstmSettings, context: RunContext): Promise<LstmRun> {
+    const start = await startRun(settings, context);
+    const { loaded, log } = start;
+    const config =
+      settings.sequenceLength === undefined
+        ? { maxTokens: settings.maxTokens }
+        : { maxTokens: settings.maxTokens, sequenceLength: settings.sequenceLength };
+    const vectorizer = TextVectorizer.adapt(trainingOverviews(loaded), config);
+    log(`vocabulary: ${vectorizer.vocabularySize()} entries (max ${settings.maxTokens}), adapted on the training overviews`);
+    const data = overviewTrainingData(loaded.dataset, vectorizer, loaded.split, settings.sequenceLength);
+    // The LSTM kernels are unseeded (see models/branches.ts): a seeded Math.random makes them reproducible.
+    const model = withSeededMathRandomSync(settings.seed, () =>
+      buildLstm({
+        vocabularySize: vectorizer.vocabularySize(),
+        genres: loaded.dataset.genres.length,
+        sequenceLength: settings.sequenceLength,
+      }),
+    );
+    const info: LstmInfo = { ...runInfo("lstm", settings, start, context) };
+    if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
+    const loss = configuredLoss(settings, loaded, log);
+    const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "lstm");
+    return { kind: "lstm", dir, model, data, settings, info, vectorizer, loss, dataset: loaded.dataset, split: loaded.split };
+  },
+
+  requiredFiles: () => [{ file: VOCABULARY_JSON, what: "vocabulary" }],
+
+  checkInfo() {},
+
+  async rowInputs(trained, dataset, rows) {
+    const overviews = encodeOverviews(
+      overviewEncoder(trained),
+      rows.map((r) => (dataset.films[r] as Film).overview),
+      trained.info.sequenceLength,
+    );
+    // Overviews in length order: each batch pads to its longest, so similar lengths together pad little.
+    const lengthOf = overviews.lengthOf;
+    return {
+      rows: [...rows],
+      inputs: overviews.inputs,
+      ...(lengthOf ? { order: orderByLength(rows.map((_, i) => lengthOf(i))) } : {}),
+      skipped: [],
+    };
+  },
+
+  async filmInputs(trained, films) {
+    const texts = films.map(filmOverview);
+    return overviewInputs(overviewEncoder(trained), texts, trained.info.sequenceLength)(texts.map((_, i) => i));
+  },
+} satisfies KindSpec<LstmInfo, LstmSettings>;

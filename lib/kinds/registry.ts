@@ -1,0 +1,164 @@
+/**
+ * Every model kind of the workbook, by id. Whatever depends on the kind of a model (preparing its run, its
+ * folder's files, batched and single-film inputs, explanations, the commands) asks here. Adding a kind: one
+ * module declaring its KindSpec (see ./kind.ts and docs/ARCHITECTURE.md), and one entry below.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/folder";
+import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
+import type { LoadedSplit } from "../data/split";
+import { WorkbookError } from "../runtime/errors";
+import { CNN_KIND, CnnInfo } from "./cnn";
+import { FUSION_KIND, FusionInfo } from "./fusion";
+import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
+import type { KindSpec, RunContext } from "./kind";
+import type { RunSettings } from "./presets";
+import { LSTM_KIND, LstmInfo } from "./lstm";
+import { PRETRAINED_KIND, PretrainedInfo } from "./pretrained";
+import { LINEAR_KIND, TEXT_BRANCH_KIND, TfidfBaselineInfo } from "./tfidf-baselines";
+
+/** info.json of any kind: the kind's id tells which fields it has. */
+export type ModelInfo = CnnInfo | LstmInfo | FusionInfo | PretrainedInfo | HeadInfo | TfidfBaselineInfo;
+export type KindId = ModelInfo["kind"];
+
+/** A loaded model folder of any kind. */
+export type Trained = TrainedModel<ModelInfo>;
+
+const KINDS = {
+  cnn: CNN_KIND,
+  lstm: LSTM_KIND,
+  fusion: FUSION_KIND,
+  pretrained: PRETRAINED_KIND,
+  "text-head": TEXT_HEAD_KIND,
+  "poster-head": POSTER_HEAD_KIND,
+  linear: LINEAR_KIND,
+  "text-branch": TEXT_BRANCH_KIND,
+} as const satisfies Record<KindId, { id: KindId }>;
+
+export const KIND_IDS = Object.keys(KINDS) as KindId[];
+
+/** The settings type of a kind's presets (e.g. CnnSettings for "cnn"). */
+export type SettingsOf<K extends KindId> = (typeof KINDS)[K]["presets"]["quick"];
+
+/** What a kind's prepare gives (e.g. PretrainedRun, with the films' features, for "pretrained"). */
+export type RunOf<K extends KindId> = Awaited<ReturnType<(typeof KINDS)[K]["prepare"]>>;
+
+export function isKindId(id: string): id is KindId {
+  return Object.prototype.hasOwnProperty.call(KINDS, id);
+}
+
+/** The kind of this id, or of this model; an unknown id is an error listing the kinds. */
+export function kindSpec(of: string | { info: { kind: string } }): KindSpec<ModelInfo> {
+  const id = typeof of === "string" ? of : of.info.kind;
+  if (!isKindId(id)) throw new WorkbookError(`unknown model kind '${id}': use one of ${KIND_IDS.join(", ")}`);
+  return KINDS[id] as unknown as KindSpec<ModelInfo>;
+}
+
+/**
+ * Loads a model folder of any kind (models/folder.ts loadTrainedModel), then checks what its kind needs: its
+ * info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do.
+ */
+export async function loadModel(dir: string): Promise<Trained> {
+  const trained = await loadTrainedModel(dir);
+  const file = path.join(dir, INFO_JSON);
+  if (!isKindId(trained.info.kind)) {
+    throw new WorkbookError(`${file}: "kind" must be one of ${KIND_IDS.join(", ")}, got ${JSON.stringify(trained.info.kind)}`);
+  }
+  const spec = kindSpec(trained);
+  const info = trained.info as ModelInfo;
+  spec.checkInfo(info, file);
+  for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
+  return trained as Trained;
+}
+
+/** How tables name a trained model: its kind's description of it, or the kind's title. */
+export function modelName(trained: Trained): string {
+  const spec = kindSpec(trained);
+  return spec.describe?.(trained.info) ?? spec.title;
+}
+
+/** What trains a missing model of this kind at a preset: its notebook, or the command. */
+export function howToTrain(kind: KindId, preset: PresetName | string): string {
+  const spec = kindSpec(kind);
+  return `notebook ${spec.trainedBy.notebook}, or 'npm run train -- ${spec.trainedBy.command} --preset ${preset}'`;
+}
+
+/** The model of this kind that the notebooks (or `npm run train`) trained at the config's preset, loaded. */
+export async function loadPresetModel(config: { outDir: string; preset: string }, kind: KindId): Promise<Trained> {
+  const dir = modelFolder(config, kind);
+  if (!fs.existsSync(dir)) {
+    throw new WorkbookError(
+      `no ${kindSpec(kind).title} trained at preset ${config.preset} (${dir}): train it with ${howToTrain(kind, config.preset)}`,
+    );
+  }
+  return loadModel(dir);
+}
+
+/** The models of some kinds at a preset: those that are trained (in the order asked), and those that are not. */
+export interface PresetModels {
+  found: Trained[];
+  missing: { kind: KindId; dir: string; how: string }[];
+}
+
+/**
+ * Loads every model of `kinds` trained at the config's preset. Models that were never trained are listed in
+ * `missing`, each with what trains it, and said in one line (`log`); when one of `required` is among them, that
+ * is an error naming every missing model at once. A folder that exists but cannot be loaded is an error.
+ */
+export async function loadPresetModels(
+  config: { outDir: string; preset: string },
+  kinds: readonly KindId[],
+  options: { required?: readonly KindId[] | "all" | "one"; log?: (line: string) => void } = {},
+): Promise<PresetModels> {
+  const result: PresetModels = { found: [], missing: [] };
+  for (const kind of kinds) {
+    const dir = modelFolder(config, kind);
+    if (!fs.existsSync(dir)) result.missing.push({ kind, dir, how: howToTrain(kind, config.preset) });
+    else result.found.push(await loadModel(dir));
+  }
+  const required = options.required === "all" ? kinds : options.required === "one" ? [] : (options.required ?? []);
+  const list = result.missing.map((m) => `${m.kind} (${m.dir}): train it with ${m.how}`).join("; ");
+  if (result.missing.some((m) => required.includes(m.kind)) || (options.required === "one" && result.found.length === 0)) {
+    throw new WorkbookError(`not trained yet at preset ${config.preset}: ${list}`);
+  }
+  if (result.missing.length > 0) {
+    (options.log ?? console.log)(
+      `going on with ${result.found.map((m) => m.info.kind).join(", ")}; not trained yet at preset ${config.preset}, and left out: ${list}`,
+    );
+  }
+  return result;
+}
+
+/** The model of this kind among loaded ones, or undefined. */
+export function modelOfKind(models: readonly Trained[], kind: KindId): Trained | undefined {
+  return models.find((m) => m.info.kind === kind);
+}
+
+/** A kind's settings at the active preset (WORKBOOK_PRESET), with the paths and its kind: what prepareRun takes. */
+export function kindConfig<K extends KindId>(kind: K, options: { preset?: PresetName; env?: NodeJS.ProcessEnv } = {}): KindConfig<K> {
+  return { ...notebookConfig(KINDS[kind].presets as Record<PresetName, SettingsOf<K>>, options), kind } as unknown as KindConfig<K>;
+}
+
+/** A notebook's settings for one kind of model: the preset's settings (changed as the notebook says), the paths, the kind. */
+export type KindConfig<K extends KindId = KindId> = NotebookConfig<SettingsOf<K>> & { kind: K };
+
+/**
+ * Prepares a run of the config's kind (its dataset and split, inputs, model and loss): what the notebooks'
+ * "Data and model" cells call. `loaded` reuses a dataset and split already loaded (they must follow the split settings).
+ */
+export async function prepareRun<K extends KindId>(
+  config: KindConfig<K>,
+  options: { loaded?: LoadedSplit; dir?: string; log?: (line: string) => void } = {},
+): Promise<RunOf<K>> {
+  const spec = kindSpec(config.kind) as unknown as KindSpec<ModelInfo, RunSettings>;
+  const context: RunContext = {
+    paths: { dataDir: config.dataDir, cacheDir: config.cacheDir, outDir: config.outDir },
+    preset: config.preset,
+    ...(options.loaded ? { loaded: options.loaded } : {}),
+    ...(options.dir ? { dir: options.dir } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  };
+  const { kind: _kind, dataDir: _d, cacheDir: _c, outDir: _o, preset: _p, ...settings } = config;
+  return (await spec.prepare(settings as unknown as RunSettings, context)) as unknown as RunOf<K>;
+}

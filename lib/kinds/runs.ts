@@ -1,0 +1,78 @@
+/**
+ * What every kind's run shares while it is prepared: its dataset and split, the base of its info.json, its loss.
+ */
+import { Dataset, Film } from "../data/dataset";
+import { LoadedSplit, loadSplitDataset, sameSplit } from "../data/split";
+import type { ModelInfoBase } from "../models/folder";
+import { ConfiguredLoss, lossFromConfig } from "../models/losses";
+import { BackendInfo, describeBackend, ensureBackend } from "../runtime/backend";
+import { WorkbookError } from "../runtime/errors";
+import type { RunContext } from "./kind";
+import type { RunSettings } from "./presets";
+
+export interface RunStart {
+  loaded: LoadedSplit;
+  backend: BackendInfo;
+  log: (line: string) => void;
+}
+
+/**
+ * The backend (activated when none is yet) and the run's dataset and split: the context's, when it brings
+ * them (they must follow the settings' split), else loaded from the data folder.
+ */
+export async function startRun(settings: RunSettings, context: RunContext): Promise<RunStart> {
+  const backend = context.backend ?? (await ensureBackend());
+  const log = context.log ?? console.log;
+  if (context.loaded && !sameSplit(context.loaded.settings, settings)) {
+    throw new WorkbookError(
+      `the dataset given to the run was split with other settings (${JSON.stringify(context.loaded.settings)}) than the run's: its validation films would differ`,
+    );
+  }
+  const loaded = context.loaded ?? loadSplitDataset(context.paths.dataDir, settings, log);
+  return { loaded, backend, log };
+}
+
+/** The info.json fields every run has, before training adds the best epoch. */
+export function runInfo<K extends string>(
+  kind: K,
+  settings: RunSettings,
+  start: RunStart,
+  context: RunContext,
+): ModelInfoBase & { kind: K } {
+  const { dataset, split } = start.loaded;
+  const id = (r: number) => (dataset.films[r] as Film).id;
+  return {
+    kind,
+    genres: dataset.genres,
+    preset: context.preset,
+    settings: { ...settings },
+    dataset: {
+      dir: context.paths.dataDir,
+      films: dataset.films.length,
+      trainFilms: split.train.length,
+      validationFilms: split.validation.length,
+      seed: split.seed,
+      trainIds: split.train.map(id),
+      validationIds: split.validation.map(id),
+    },
+    backend: describeBackend(start.backend),
+    started: new Date().toISOString(),
+  };
+}
+
+/** The settings' loss on the training films (the coursework's plain BCE when unset), with its one-line description logged. */
+export function configuredLoss(settings: RunSettings, loaded: LoadedSplit, log: (line: string) => void): ConfiguredLoss {
+  const loss = lossFromConfig(settings.loss ?? { kind: "bce" }, loaded.dataset.labels, loaded.dataset.genres, loaded.split.train);
+  log(`loss: ${loss.description}`);
+  return loss;
+}
+
+/** The overviews of the training films (what vocabularies and TF-IDFs are fitted on). */
+export function trainingOverviews(loaded: LoadedSplit): string[] {
+  return loaded.split.train.map((r) => (loaded.dataset.films[r] as Film).overview);
+}
+
+/** The Ids of dataset rows. */
+export function rowIds(dataset: Dataset, rows: readonly number[]): string[] {
+  return rows.map((r) => (dataset.films[r] as Film).id);
+}

@@ -51,6 +51,23 @@ describe("model folders: damaged files are errors that name the file", function 
     assert.deepEqual(trained.info.genres, GENRES);
   });
 
+  it("folders written before the registry of kinds load: a CNN's info.json without imageSize reads 64 (the coursework's)", async () => {
+    const trained = await loadModel(dir);
+    assert.equal(trained.info.kind, "cnn");
+    assert.equal((trained.info as { imageSize?: number }).imageSize, 64);
+  });
+
+  it("a kind's own files and fields are checked: a joint model without its vocabulary, a pretrained model without its encoders", async () => {
+    const file = path.join(dir, "info.json");
+    const info = JSON.parse(fs.readFileSync(file, "utf8"));
+    fs.writeFileSync(file, JSON.stringify({ ...info, kind: "fusion" }));
+    await assert.rejects(loadModel(dir), /vocabulary\.json not found: .* is not a trained model folder \(vocabulary missing\)/);
+    fs.writeFileSync(file, JSON.stringify({ ...info, kind: "fusion", overviewBranch: "tfidf" }));
+    await assert.rejects(loadModel(dir), /tfidf\.json not found: .* \(TF-IDF vocabulary missing\)/);
+    fs.writeFileSync(file, JSON.stringify({ ...info, kind: "pretrained" }));
+    await assert.rejects(loadModel(dir), /info\.json: a model on pretrained features needs "encoders"/);
+  });
+
   it("a truncated weights file: its name, its size and the size model.json describes", async () => {
     const weights = fs.readdirSync(dir).find((f) => f.endsWith(".bin")) as string;
     fs.truncateSync(path.join(dir, weights), 20);

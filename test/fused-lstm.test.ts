@@ -7,7 +7,7 @@ import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
 import { kerasAdam } from "../lib/train/trainer";
-import { binaryCrossentropy } from "../lib/models/losses";
+import { binaryCrossentropyLoss } from "../lib/models/losses";
 
 /**
  * The fused Bidirectional(LSTM) route against tfjs-layers' own call (the reference implementation), on
@@ -200,7 +200,8 @@ describe("fused Bidirectional(LSTM) on wasm", function () {
       [4, 25],
     );
     const optimizer = kerasAdam(1e-3);
-    const step = () => optimizer.minimize(() => binaryCrossentropy(labels, model.apply(ids, { training: true }) as tf.Tensor) as tf.Scalar);
+    const step = () =>
+      optimizer.minimize(() => binaryCrossentropyLoss(labels, model.apply(ids, { training: true }) as tf.Tensor) as tf.Scalar);
 
     setFusedLstm(false);
     assert.equal(fusedLstmActive(), false);

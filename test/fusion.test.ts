@@ -14,7 +14,7 @@ import { TextVectorizer } from "../lib/data/text";
 import { buildCnn, buildLstm } from "../lib/models/coursework";
 import { seededRandom } from "../lib/runtime/random";
 import { augmentTrainingData } from "../lib/data/augment";
-import { binaryCrossentropy } from "../lib/models/losses";
+import { binaryCrossentropyLoss } from "../lib/models/losses";
 import { silentProgress } from "../lib/train/progress";
 import { trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
@@ -181,7 +181,10 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     const labels = tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 25 }, (_, j) => ((i + j) % 4 === 0 ? 1 : 0))));
     const weights = model.trainableWeights;
     const variables = weights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => binaryCrossentropy(labels, model.apply(x, { training: true }) as tf.Tensor), variables);
+    const { value, grads } = tf.variableGrads(
+      () => binaryCrossentropyLoss(labels, model.apply(x, { training: true }) as tf.Tensor),
+      variables,
+    );
     const norm = (original: string) => {
       const k = weights.findIndex((w) => w.originalName === original);
       assert.ok(k >= 0, `no weight ${original}: ${weights.map((w) => w.originalName).join(", ")}`);
@@ -240,7 +243,10 @@ describe("fusion: gated multimodal unit and the joint poster + overview model", 
     const labels = tf.tensor2d(Array.from({ length: 4 }, (_, i) => Array.from({ length: 25 }, (_, j) => ((i + j) % 3 === 0 ? 1 : 0))));
     const weights = model.trainableWeights;
     const variables = weights.map((w) => w.read() as tf.Variable);
-    const { value, grads } = tf.variableGrads(() => binaryCrossentropy(labels, model.apply(x, { training: true }) as tf.Tensor), variables);
+    const { value, grads } = tf.variableGrads(
+      () => binaryCrossentropyLoss(labels, model.apply(x, { training: true }) as tf.Tensor),
+      variables,
+    );
     for (const name of ["Conv0/kernel", "FC2/kernel", `${TFIDF_BRANCH_LAYER}/kernel`, "gmu/W_v", "gmu/W_t", "gmu/W_z", "Output/kernel"]) {
       const k = weights.findIndex((w) => w.originalName === name);
       assert.ok(k >= 0, `no weight ${name}`);

@@ -8,7 +8,7 @@ import {
   positiveWeights,
   weightedBceCorrection,
   weightedBinaryCrossentropy,
-  binaryCrossentropy,
+  binaryCrossentropyLoss,
   correctedBinaryCrossentropy,
 } from "../lib/models/losses";
 import { useBackend } from "./helpers";
@@ -96,7 +96,7 @@ describe("losses", function () {
       closeTo(value(weightedBinaryCrossentropy([2, 3, 0.5], { excludeGenres: [2] }), Y, P), 0.74694103);
     });
 
-    it("with all weights 1 and nothing excluded equals the trainer's binaryCrossentropy (including p = 0 and 1)", () => {
+    it("with all weights 1 and nothing excluded equals the trainer's binaryCrossentropyLoss (including p = 0 and 1)", () => {
       // unweighted: 4.19173690 / 6 = 0.69862282
       closeTo(value(weightedBinaryCrossentropy([1, 1, 1]), Y, P), 0.69862282);
       const y = [
@@ -109,7 +109,7 @@ describe("losses", function () {
         [0.25, 0.999, 1e-9, 0.5],
         [0.7, 0.02, 0.4, 1],
       ];
-      const expected = value(binaryCrossentropy, y, p);
+      const expected = value(binaryCrossentropyLoss, y, p);
       closeTo(value(weightedBinaryCrossentropy([1, 1, 1, 1]), y, p), expected, 1e-6);
     });
 
@@ -224,7 +224,7 @@ describe("losses", function () {
 
     it("bce: the trainer's loss, nothing excluded", () => {
       const c = lossFromConfig({ kind: "bce" }, labels, names, rows);
-      assert.equal(c.loss, binaryCrossentropy);
+      assert.equal(c.loss, binaryCrossentropyLoss);
       assert.deepEqual(c.excluded, []);
       assert.match(c.description, /binary cross-entropy/);
       assert.throws(() => lossFromConfig({ kind: "hinge" as "bce" }, labels, names, rows), /unknown loss kind/);
@@ -329,7 +329,7 @@ describe("losses", function () {
       ]);
       const before = tf.tidy(() => correctedBinaryCrossentropy(correction)(y, model.predict(x) as tf.Tensor).dataSync()[0] as number);
       correctOutputLayer(model, correction);
-      const after = tf.tidy(() => binaryCrossentropy(y, model.predict(x) as tf.Tensor).dataSync()[0] as number);
+      const after = tf.tidy(() => binaryCrossentropyLoss(y, model.predict(x) as tf.Tensor).dataSync()[0] as number);
       assert.ok(Math.abs(before - after) < 1e-5, `${before} vs ${after}`);
       tf.dispose([x, y]);
       model.dispose();

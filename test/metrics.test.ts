@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import {
   DEFAULT_THRESHOLD_GRID,
   addCounts,
-  binaryCrossEntropy,
+  meanBinaryCrossEntropy,
   compareFilmHits,
   countsAtThreshold,
   emptyCounts,
@@ -343,10 +343,10 @@ describe("metrics: edge cases", () => {
     // (y=1, p=1) -> -ln(1 - 1e-7) = 1.00000005e-7; (y=0, p=0) -> the same;
     // (y=1, p=0) -> -ln(1e-7) = 16.11809565; (y=0, p=.5) -> ln 2 = 0.69314718
     // mean = (2.0000001e-7 + 16.11809565 + 0.69314718) / 4 = 16.81124303 / 4 = 4.20281076
-    const b = binaryCrossEntropy([1, 0, 1, 0], [1, 0, 0, 0.5]);
+    const b = meanBinaryCrossEntropy([1, 0, 1, 0], [1, 0, 0, 0.5]);
     close(b, 4.20281076, 1e-8, "bce");
     close(b, (-2 * Math.log(1 - KERAS_EPSILON) - Math.log(KERAS_EPSILON) + Math.LN2) / 4, 1e-12, "bce formula");
-    assert.throws(() => binaryCrossEntropy([1], [0.5, 0.5]), /1 labels but 2 probabilities/);
+    assert.throws(() => meanBinaryCrossEntropy([1], [0.5, 0.5]), /1 labels but 2 probabilities/);
   });
 
   it("rejects inconsistent shapes, thresholds and genre lists", () => {

@@ -11,7 +11,7 @@ import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, t
 import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
-import { binaryCrossentropy } from "../lib/models/losses";
+import { binaryCrossentropyLoss } from "../lib/models/losses";
 import { courseworkSchedule, trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 
@@ -143,10 +143,10 @@ describe("training: courseworkSchedule", () => {
   });
 });
 
-describe("training: binaryCrossentropy", () => {
+describe("training: binaryCrossentropyLoss", () => {
   useCpuBackend();
   it("equals the hand-computed mean over a 2x2 example", () => {
-    const loss = binaryCrossentropy(
+    const loss = binaryCrossentropyLoss(
       tf.tensor2d([
         [1, 0],
         [0, 1],
@@ -163,16 +163,16 @@ describe("training: binaryCrossentropy", () => {
 
   it("clips probabilities to [1e-7, 1 - 1e-7] (float32) so 0 and 1 give finite losses", () => {
     // p = 0 with label 1: -ln(1e-7) = 16.1181
-    assertClose(binaryCrossentropy(tf.tensor2d([[1]]), tf.tensor2d([[0]])).dataSync()[0] as number, 16.1181, 1e-3);
+    assertClose(binaryCrossentropyLoss(tf.tensor2d([[1]]), tf.tensor2d([[0]])).dataSync()[0] as number, 16.1181, 1e-3);
     // p = 1 with label 0: 1 - 1e-7 rounds to 1 - 2^-23 in float32 (as in Keras): -ln(2^-23) = 23 ln 2 = 15.9424
-    assertClose(binaryCrossentropy(tf.tensor2d([[0]]), tf.tensor2d([[1]])).dataSync()[0] as number, 15.9424, 1e-3);
+    assertClose(binaryCrossentropyLoss(tf.tensor2d([[0]]), tf.tensor2d([[1]])).dataSync()[0] as number, 15.9424, 1e-3);
     // right answers with certainty: ~0 (clipped, not exactly 0)
-    const perfect = binaryCrossentropy(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0]])).dataSync()[0] as number;
+    const perfect = binaryCrossentropyLoss(tf.tensor2d([[1, 0]]), tf.tensor2d([[1, 0]])).dataSync()[0] as number;
     assert.ok(perfect >= 0 && perfect < 2e-7, String(perfect));
   });
 
   it("has finite gradients at p = 0 and p = 1", () => {
-    const g = tf.grad((p: tf.Tensor) => binaryCrossentropy(tf.tensor2d([[1, 0]]), p))(tf.tensor2d([[0, 1]]));
+    const g = tf.grad((p: tf.Tensor) => binaryCrossentropyLoss(tf.tensor2d([[1, 0]]), p))(tf.tensor2d([[0, 1]]));
     assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
   });
 });
@@ -465,7 +465,7 @@ describe("training: trainModel", () => {
   it("(d'') validationLoss gives val_loss (and the kept epoch) while the training loss trains", async () => {
     const table = separable();
     const model = denseModel(3);
-    const halfBce = (y: tf.Tensor, p: tf.Tensor) => tf.mul(binaryCrossentropy(y, p), 0.5) as tf.Scalar;
+    const halfBce = (y: tf.Tensor, p: tf.Tensor) => tf.mul(binaryCrossentropyLoss(y, p), 0.5) as tf.Scalar;
     const history = await trainModel(model, tableData(table, range(0, 48), range(48, 64)), {
       epochs: 2,
       batchSize: 16,
@@ -478,7 +478,7 @@ describe("training: trainModel", () => {
     reference.setWeights(model.getWeights());
     const x = tf.tensor2d(range(48, 64).map((i) => table.x[i] as number[]));
     const y = tf.tensor2d(range(48, 64).map((i) => table.y[i] as number[]));
-    const bce = binaryCrossentropy(y, reference.predict(x) as tf.Tensor).dataSync()[0] as number;
+    const bce = binaryCrossentropyLoss(y, reference.predict(x) as tf.Tensor).dataSync()[0] as number;
     assertClose(history.bestValLoss, bce / 2, 1e-6, "val_loss is half the BCE of the kept weights");
     tf.dispose([x, y]);
     model.dispose();

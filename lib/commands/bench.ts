@@ -34,9 +34,10 @@ import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
 import { PRETRAINED_PRESETS } from "../kinds/presets";
-import { binaryCrossentropy } from "../models/losses";
+import { binaryCrossentropyLoss } from "../models/losses";
 import { kerasAdam, trainStep } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";
+import { profileKernels, topKernels } from "../runtime/kernel-profile";
 import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";
 
 export type BenchModel = "cnn" | "lstm";
@@ -248,76 +249,6 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Kernel profile
-
-export interface KernelTime {
-  kernel: string;
-  calls: number;
-  ms: number;
-}
-
-/**
- * Wraps every kernel registered for `backendName` with a timer (kernelFuncs are synchronous on wasm and
- * cpu). Times are exclusive: a kernel that calls other registered kernels (the training kernels of
- * runtime/wasm-kernels do) is charged without them. Returns the accumulator and a function that puts the
- * original kernels back.
- */
-export function profileKernels(backendName: string): { times: Map<string, KernelTime>; reset(): void; restore(): void } {
-  const times = new Map<string, KernelTime>();
-  const configs = tf.getKernelsForBackend(backendName);
-  // Time spent in nested kernel calls, per open call.
-  const childMs: number[] = [];
-  for (const config of configs) {
-    const orig = config.kernelFunc;
-    const wrapped = ((args: Parameters<tf.KernelFunc>[0]) => {
-      const t0 = performance.now();
-      childMs.push(0);
-      try {
-        return orig(args);
-      } finally {
-        const dt = performance.now() - t0;
-        const nested = childMs.pop() ?? 0;
-        if (childMs.length > 0) childMs[childMs.length - 1]! += dt;
-        const entry = times.get(config.kernelName) ?? { kernel: config.kernelName, calls: 0, ms: 0 };
-        entry.calls++;
-        entry.ms += dt - nested;
-        times.set(config.kernelName, entry);
-      }
-    }) as tf.KernelFunc;
-    for (const sym of Object.getOwnPropertySymbols(orig))
-      (wrapped as unknown as Record<symbol, unknown>)[sym] = (orig as unknown as Record<symbol, unknown>)[sym];
-    tf.unregisterKernel(config.kernelName, backendName);
-    tf.registerKernel({ ...config, kernelFunc: wrapped });
-  }
-  return {
-    times,
-    reset: () => times.clear(),
-    restore() {
-      for (const config of configs) {
-        tf.unregisterKernel(config.kernelName, backendName);
-        tf.registerKernel(config);
-      }
-    },
-  };
-}
-
-function topKernels(
-  times: Map<string, KernelTime>,
-  steps: number,
-  stepMs: number,
-  limit = 25,
-): { stepMs: number; kernelMs: number; kernelCalls: number; kernels: KernelTime[] } {
-  const all = [...times.values()].sort((a, b) => b.ms - a.ms);
-  const total = all.reduce((s, k) => s + k.ms, 0);
-  return {
-    stepMs: round(stepMs / steps, 1),
-    kernelMs: round(total / steps, 1),
-    kernelCalls: Math.round(all.reduce((s, k) => s + k.calls, 0) / steps),
-    kernels: all.slice(0, limit).map((k) => ({ kernel: k.kernel, calls: Math.round(k.calls / steps), ms: round(k.ms / steps, 1) })),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The measurement
 
 function round(x: number, digits = 1): number {
@@ -327,7 +258,7 @@ function round(x: number, digits = 1): number {
 
 /** The trainer's own step (train/trainer.ts), so that the figure is what training does. */
 async function benchStep(model: tf.LayersModel, optimizer: tf.Optimizer, variables: tf.Variable[], batch: Batch): Promise<number> {
-  return (await trainStep(model, optimizer, variables, binaryCrossentropy, { inputs: batch.x, labels: batch.y as tf.Tensor2D })).loss;
+  return (await trainStep(model, optimizer, variables, binaryCrossentropyLoss, { inputs: batch.x, labels: batch.y as tf.Tensor2D })).loss;
 }
 
 async function predictStep(model: tf.LayersModel, batch: Batch): Promise<void> {

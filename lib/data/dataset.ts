@@ -79,52 +79,23 @@ const ID_PATTERN = /^tt\d{7,8}$/;
 /** Loads and validates the dataset in `dir` (the folder holding the CSV and Images/). */
 export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Dataset {
   const checkPosters = options.checkPosters ?? true;
-  const csvFile = path.join(dir, CSV_FILE);
-  const imagesDir = path.join(dir, IMAGES_DIR);
-  const fatal = (file: string, message: string) => new DatasetError([{ severity: "fatal", file, message }]);
-
-  if (!fs.existsSync(dir)) {
-    throw fatal(dir, `dataset folder not found. Put the coursework dataset there, or set IMDB_DATA_DIR to its folder.`);
-  }
-  if (!fs.existsSync(csvFile)) throw fatal(csvFile, `${CSV_FILE} not found in ${dir}.`);
-  if (checkPosters && !fs.statSync(imagesDir, { throwIfNoEntry: false })?.isDirectory()) {
-    throw fatal(imagesDir, `poster folder ${IMAGES_DIR}/ not found in ${dir}.`);
-  }
-
+  const { csvFile, imagesDir } = datasetFiles(dir, checkPosters);
   const parsed = parseCsvRows(stripBom(fs.readFileSync(csvFile, "utf8")));
   const rows = parsed.rows;
-  const header = rows.shift();
-  if (!header) throw fatal(csvFile, "the file is empty.");
-  const columns = header.fields.map((c) => c.trim());
-  const idCol = columns.indexOf("Id");
-  const genreListCol = columns.indexOf("Genre");
-  const overviewCol = columns.indexOf("Overview");
-  const missing = ["Id", "Genre", "Overview"].filter((c) => !columns.includes(c));
-  if (missing.length > 0) {
-    throw fatal(csvFile, `line 1: missing column(s) ${missing.join(", ")}; found ${columns.join(", ")}.`);
-  }
-  // The one-hot genre columns are the ones between Genre and Overview, as in the coursework's layout.
-  const genreCols = columns.map((_, i) => i).filter((i) => i > genreListCol && i < overviewCol);
-  if (genreCols.length === 0) {
-    throw fatal(csvFile, `line 1: no genre columns between Genre and Overview; found ${columns.join(", ")}.`);
-  }
-  const genres = genreCols.map((i) => columns[i] as string);
+  const headerRow = rows.shift();
+  if (!headerRow) throw fatal(csvFile, "the file is empty.");
+  const header = readHeader(csvFile, headerRow);
 
   const problems: DatasetProblem[] = [];
-  const report = (severity: Severity, line: number, id: string | undefined, message: string, column?: string) => {
+  const report: Report = (severity, line, id, message, column) => {
     const p: DatasetProblem = { severity, file: csvFile, line, message };
     if (id !== undefined && id !== "") p.id = id;
     if (column !== undefined) p.column = column;
     problems.push(p);
   };
-  if (genres.join(",") !== COURSEWORK_GENRES.join(",")) {
-    report("warning", 1, undefined, `genre columns differ from the coursework's 25: ${genres.join(", ")}`);
+  if (header.genres.join(",") !== COURSEWORK_GENRES.join(",")) {
+    report("warning", 1, undefined, `genre columns differ from the coursework's 25: ${header.genres.join(", ")}`);
   }
-
-  const posterSizes = checkPosters ? posterFileSizes(imagesDir) : new Map<string, number>();
-  const firstLineOfId = new Map<string, number>();
-  const films: Film[] = [];
-  const labelRows: Uint8Array[] = [];
 
   // A record (a line that starts with an Id) that is not where a row starts was swallowed by the row before it:
   // a quote that was never closed makes the parser read on across lines. Both are reported, neither is used.
@@ -140,86 +111,27 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
     }
   }
 
+  const reader: RowReader = {
+    header,
+    imagesDir,
+    posterSizes: checkPosters ? posterFileSizes(imagesDir) : undefined,
+    firstLineOfId: new Map<string, number>(),
+    report,
+  };
+  const films: Film[] = [];
+  const labelRows: Uint8Array[] = [];
   for (const row of rows) {
-    const { fields, line } = row;
-    const id = (fields[idCol] ?? "").trim();
     const swallowed = swallowedBy.get(row);
     if (swallowed) {
       const lines = swallowed.map((r) => `${r.line} (${r.id})`).join(", ");
-      report("skip", line, id, `broken quoting: this row runs on over the records of line(s) ${lines}; row skipped`);
+      report("skip", row.line, (row.fields[header.idCol] ?? "").trim(), `broken quoting: this row runs on over the records of line(s) ${lines}; row skipped`);
       continue;
     }
-    if (row.errors.length > 0) {
-      report("skip", line, id, `the CSV parser could not read this row (${row.errors.join("; ")}); row skipped`);
-      continue;
+    const read = readRow(row, reader);
+    if (read) {
+      films.push(read.film);
+      labelRows.push(read.labels);
     }
-    if (fields.length !== columns.length) {
-      report("skip", line, id, `row has ${fields.length} fields, the header has ${columns.length}; row skipped`);
-      continue;
-    }
-    if (!ID_PATTERN.test(id)) {
-      report("skip", line, id, `malformed Id '${id}' (expected tt followed by 7 or 8 digits); row skipped`, "Id");
-      continue;
-    }
-    const firstLine = firstLineOfId.get(id);
-    if (firstLine !== undefined) {
-      report("skip", line, id, `duplicate Id ${id} (first seen on line ${firstLine}); row skipped`, "Id");
-      continue;
-    }
-    firstLineOfId.set(id, line);
-
-    const labels = new Uint8Array(genres.length);
-    const badGenres: string[] = [];
-    const badCells: string[] = [];
-    genreCols.forEach((col, g) => {
-      const cell = (fields[col] ?? "").trim();
-      if (cell === "1") labels[g] = 1;
-      else if (cell !== "0") {
-        badGenres.push(genres[g] as string);
-        badCells.push(`${genres[g]}='${cell}'`);
-      }
-    });
-    if (badCells.length > 0) {
-      report("skip", line, id, `genre value(s) not 0/1: ${badCells.join(", ")}; row skipped`, badGenres.join(", "));
-      continue;
-    }
-
-    const overview = (fields[overviewCol] ?? "").trim();
-    if (overview === "") {
-      report("skip", line, id, "empty overview; row skipped", "Overview");
-      continue;
-    }
-
-    const posterName = `${id}.jpg`;
-    const posterFile = path.join(imagesDir, posterName);
-    if (checkPosters && !posterSizes.has(posterName)) {
-      report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is missing; row skipped`);
-      continue;
-    }
-    if (checkPosters && posterSizes.get(posterName) === 0) {
-      report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is empty (0 bytes); row skipped`);
-      continue;
-    }
-    if (fields.some((f) => f.includes(REPLACEMENT_CHARACTER))) {
-      report(
-        "warning",
-        line,
-        id,
-        "the row holds bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably Latin-1 or Windows-1252; save it as UTF-8",
-      );
-    }
-
-    const oneHot = genres.filter((_, g) => labels[g] === 1);
-    const listed = parseGenreList(fields[genreListCol] ?? "");
-    if (listed === undefined) {
-      report("warning", line, id, `Genre cell '${fields[genreListCol]}' is not a list literal; the one-hot columns are used`, "Genre");
-    } else if (!sameSet(listed, oneHot)) {
-      report("warning", line, id, `Genre list [${listed.join(", ")}] disagrees with the one-hot columns [${oneHot.join(", ")}]; the one-hot columns are used`, "Genre");
-    }
-    if (oneHot.length === 0) report("warning", line, id, "film has no genre (all genre columns are 0)");
-
-    films.push({ id, line, overview, genres: oneHot, posterFile });
-    labelRows.push(labels);
   }
 
   const records = rows.length + [...swallowedBy.values()].reduce((n, r) => n + r.length, 0);
@@ -230,9 +142,143 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
       { severity: "fatal", file: csvFile, message: `none of the ${records} rows is usable (${problems.length} problem(s); the first are above).` },
     ]);
   }
+  const genres = header.genres;
   const labels = new Uint8Array(films.length * genres.length);
   labelRows.forEach((row, i) => labels.set(row, i * genres.length));
   return { dir, csvFile, imagesDir, genres, films, labels, problems, rowsRead: records };
+}
+
+function fatal(file: string, message: string): DatasetError {
+  return new DatasetError([{ severity: "fatal", file, message }]);
+}
+
+/** The dataset's CSV and poster folder; a missing folder or file is fatal, naming it. */
+function datasetFiles(dir: string, checkPosters: boolean): { csvFile: string; imagesDir: string } {
+  const csvFile = path.join(dir, CSV_FILE);
+  const imagesDir = path.join(dir, IMAGES_DIR);
+  if (!fs.existsSync(dir)) {
+    throw fatal(dir, `dataset folder not found. Put the coursework dataset there, or set IMDB_DATA_DIR to its folder.`);
+  }
+  if (!fs.existsSync(csvFile)) throw fatal(csvFile, `${CSV_FILE} not found in ${dir}.`);
+  if (checkPosters && !fs.statSync(imagesDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw fatal(imagesDir, `poster folder ${IMAGES_DIR}/ not found in ${dir}.`);
+  }
+  return { csvFile, imagesDir };
+}
+
+/** Where each column is: Id, the Genre list, the Overview, and the one-hot genre columns between Genre and Overview. */
+interface Header {
+  columns: string[];
+  idCol: number;
+  genreListCol: number;
+  overviewCol: number;
+  genreCols: number[];
+  genres: string[];
+}
+
+/** The header row's columns; missing columns, or no genre column, are fatal. */
+function readHeader(csvFile: string, headerRow: CsvRow): Header {
+  const columns = headerRow.fields.map((c) => c.trim());
+  const missing = ["Id", "Genre", "Overview"].filter((c) => !columns.includes(c));
+  if (missing.length > 0) {
+    throw fatal(csvFile, `line 1: missing column(s) ${missing.join(", ")}; found ${columns.join(", ")}.`);
+  }
+  const genreListCol = columns.indexOf("Genre");
+  const overviewCol = columns.indexOf("Overview");
+  // The one-hot genre columns are the ones between Genre and Overview, as in the coursework's layout.
+  const genreCols = columns.map((_, i) => i).filter((i) => i > genreListCol && i < overviewCol);
+  if (genreCols.length === 0) {
+    throw fatal(csvFile, `line 1: no genre columns between Genre and Overview; found ${columns.join(", ")}.`);
+  }
+  return { columns, idCol: columns.indexOf("Id"), genreListCol, overviewCol, genreCols, genres: genreCols.map((i) => columns[i] as string) };
+}
+
+type Report = (severity: Severity, line: number, id: string | undefined, message: string, column?: string) => void;
+
+/** What reading a row needs besides the row: the header, the posters there are (undefined: not checked), the Ids seen. */
+interface RowReader {
+  header: Header;
+  imagesDir: string;
+  posterSizes: Map<string, number> | undefined;
+  firstLineOfId: Map<string, number>;
+  report: Report;
+}
+
+/** One CSV row as a film and its labels; a row that cannot be used is reported (with why) and gives undefined. */
+function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Array } | undefined {
+  const { fields, line } = row;
+  const { header, report } = reader;
+  const { genres } = header;
+  const id = (fields[header.idCol] ?? "").trim();
+  if (row.errors.length > 0) {
+    report("skip", line, id, `the CSV parser could not read this row (${row.errors.join("; ")}); row skipped`);
+    return undefined;
+  }
+  if (fields.length !== header.columns.length) {
+    report("skip", line, id, `row has ${fields.length} fields, the header has ${header.columns.length}; row skipped`);
+    return undefined;
+  }
+  if (!ID_PATTERN.test(id)) {
+    report("skip", line, id, `malformed Id '${id}' (expected tt followed by 7 or 8 digits); row skipped`, "Id");
+    return undefined;
+  }
+  const firstLine = reader.firstLineOfId.get(id);
+  if (firstLine !== undefined) {
+    report("skip", line, id, `duplicate Id ${id} (first seen on line ${firstLine}); row skipped`, "Id");
+    return undefined;
+  }
+  reader.firstLineOfId.set(id, line);
+
+  const labels = new Uint8Array(genres.length);
+  const badGenres: string[] = [];
+  const badCells: string[] = [];
+  header.genreCols.forEach((col, g) => {
+    const cell = (fields[col] ?? "").trim();
+    if (cell === "1") labels[g] = 1;
+    else if (cell !== "0") {
+      badGenres.push(genres[g] as string);
+      badCells.push(`${genres[g]}='${cell}'`);
+    }
+  });
+  if (badCells.length > 0) {
+    report("skip", line, id, `genre value(s) not 0/1: ${badCells.join(", ")}; row skipped`, badGenres.join(", "));
+    return undefined;
+  }
+
+  const overview = (fields[header.overviewCol] ?? "").trim();
+  if (overview === "") {
+    report("skip", line, id, "empty overview; row skipped", "Overview");
+    return undefined;
+  }
+
+  const posterName = `${id}.jpg`;
+  const posterFile = path.join(reader.imagesDir, posterName);
+  if (reader.posterSizes && !reader.posterSizes.has(posterName)) {
+    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is missing; row skipped`);
+    return undefined;
+  }
+  if (reader.posterSizes && reader.posterSizes.get(posterName) === 0) {
+    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is empty (0 bytes); row skipped`);
+    return undefined;
+  }
+  if (fields.some((f) => f.includes(REPLACEMENT_CHARACTER))) {
+    report(
+      "warning",
+      line,
+      id,
+      "the row holds bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably Latin-1 or Windows-1252; save it as UTF-8",
+    );
+  }
+
+  const oneHot = genres.filter((_, g) => labels[g] === 1);
+  const listed = parseGenreList(fields[header.genreListCol] ?? "");
+  if (listed === undefined) {
+    report("warning", line, id, `Genre cell '${fields[header.genreListCol]}' is not a list literal; the one-hot columns are used`, "Genre");
+  } else if (!sameSet(listed, oneHot)) {
+    report("warning", line, id, `Genre list [${listed.join(", ")}] disagrees with the one-hot columns [${oneHot.join(", ")}]; the one-hot columns are used`, "Genre");
+  }
+  if (oneHot.length === 0) report("warning", line, id, "film has no genre (all genre columns are 0)");
+  return { film: { id, line, overview, genres: oneHot, posterFile }, labels };
 }
 
 const REPLACEMENT_CHARACTER = "\uFFFD";

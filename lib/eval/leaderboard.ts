@@ -8,11 +8,12 @@
  * tuned on the other half, and the two halves' decisions are pooled.
  */
 import type { Dataset, Split } from "../data/dataset";
-import type { KindId } from "../kinds/registry";
+import type { ModelRole } from "../kinds/kind";
+import { kindSpec } from "../kinds/registry";
 import { frequencyPrior, priorPredictions } from "../models/baselines";
 import { seededRandom, shuffled } from "../runtime/random";
 import type { Comparison, ModelResult } from "./comparison";
-import { Evaluation, binaryCrossEntropy, evaluate, tuneThresholds } from "./metrics";
+import { Evaluation, meanBinaryCrossEntropy, evaluate, tuneThresholds } from "./metrics";
 
 /**
  * What a row of the leaderboard is, which the narrative reads (never the display names):
@@ -26,8 +27,7 @@ import { Evaluation, binaryCrossEntropy, evaluate, tuneThresholds } from "./metr
  *   late-heads   the late fusion of the two heads;
  *   pretrained   the joint model on pretrained features.
  */
-export type ContenderRole =
-  "prior" | "linear" | "text-branch" | "poster" | "overview" | "late" | "joint" | "text-head" | "poster-head" | "late-heads" | "pretrained";
+export type ContenderRole = ModelRole | "prior" | "late" | "late-heads";
 
 const ROLE_GROUP: Record<ContenderRole, string> = {
   prior: "baseline",
@@ -144,7 +144,7 @@ export function weightedLateFusion(
     let best = { w: 0.5, bce: Infinity };
     for (let k = 0; k <= 20; k++) {
       const w = k / 20;
-      const bce = binaryCrossEntropy(
+      const bce = meanBinaryCrossEntropy(
         t,
         pa.map((v, i) => w * v + (1 - w) * (pb[i] as number)),
       );
@@ -164,18 +164,6 @@ export function weightedLateFusion(
 export function averageFusion(a: Float32Array, b: Float32Array): Float32Array {
   return a.map((v, i) => (v + (b[i] as number)) / 2);
 }
-
-/** The role a model of each kind plays on the leaderboard. */
-const KIND_ROLE: Record<KindId, ContenderRole> = {
-  linear: "linear",
-  "text-branch": "text-branch",
-  cnn: "poster",
-  lstm: "overview",
-  fusion: "joint",
-  "text-head": "text-head",
-  "poster-head": "poster-head",
-  pretrained: "pretrained",
-};
 
 /** Leaderboard rows in this order of roles. */
 const ROLE_ORDER: readonly ContenderRole[] = [
@@ -199,7 +187,7 @@ const ROLE_ORDER: readonly ContenderRole[] = [
  */
 export function leaderboardContenders(comparison: Comparison, dataset: Dataset, split: Split, seed: number): Contender[] {
   const genres = comparison.genres.length;
-  const byRole = (role: ContenderRole) => comparison.models.filter((m) => KIND_ROLE[m.trained.info.kind] === role);
+  const byRole = (role: ContenderRole) => comparison.models.filter((m) => kindSpec(m.trained).role === role);
   const one = (role: ContenderRole): ModelResult | undefined => {
     const found = byRole(role);
     return found.length === 1 ? found[0] : undefined;

@@ -123,7 +123,7 @@ export interface Evaluation {
   genres: number;
   /** per-genre thresholds used, in genre order */
   thresholds: number[];
-  /** mean binary cross-entropy over all cells, probabilities clipped to [1e-7, 1 - 1e-7] (see `binaryCrossEntropy`) */
+  /** mean binary cross-entropy over all cells, probabilities clipped to [1e-7, 1 - 1e-7] (see `meanBinaryCrossEntropy`) */
   bce: number;
   /** fraction of film x genre cells whose prediction differs from the label */
   hammingLoss: number;
@@ -265,16 +265,16 @@ export function perGenreMetrics(
 /**
  * Mean binary cross-entropy over all cells, in float64: probabilities clipped to [1e-7, 1 - 1e-7]
  * (Keras/TF.js `epsilon()`), loss -ln(p) for a positive label and -ln(1 - p) for a negative one.
- * This is TF.js's `losses.binaryCrossentropy` (clip, then the logit form) up to float32 rounding. (Python
+ * This is TF.js's `losses.binaryCrossentropyLoss` (clip, then the logit form) up to float32 rounding. (Python
  * Keras on probabilities also adds 1e-7 inside each log, and on a sigmoid layer's output it uses the
  * logits without clipping: the difference matters only for probabilities within ~1e-6 of 0 or 1.)
  * Labels are binarised (non-zero = 1). NaN probabilities give NaN.
  */
-export function binaryCrossEntropy(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
+export function meanBinaryCrossEntropy(yTrue: ArrayLike<number>, yProb: ArrayLike<number>): number {
   if (yTrue.length !== yProb.length) {
-    throw new Error(`binaryCrossEntropy: ${yTrue.length} labels but ${yProb.length} probabilities`);
+    throw new Error(`meanBinaryCrossEntropy: ${yTrue.length} labels but ${yProb.length} probabilities`);
   }
-  if (yTrue.length === 0) throw new Error("binaryCrossEntropy: no values");
+  if (yTrue.length === 0) throw new Error("meanBinaryCrossEntropy: no values");
   let sum = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const p = Math.min(Math.max(yProb[i] as number, KERAS_EPSILON), 1 - KERAS_EPSILON);
@@ -518,7 +518,7 @@ export function evaluate(
     films,
     genres: g,
     thresholds: th,
-    bce: binaryCrossEntropy(yTrue, yProb),
+    bce: meanBinaryCrossEntropy(yTrue, yProb),
     hammingLoss: wrong / pred.length,
     micro,
     microPrecision: microPredicted === 0 ? null : micro.tp / microPredicted,

@@ -55,6 +55,7 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
   id: "cnn",
   title: "CNN (poster)",
   reads: { poster: true, overview: false },
+  role: "poster",
   trainedBy: { notebook: "02-posters-cnn", command: "cnn" },
   presets: CNN_PRESETS,
 

@@ -73,6 +73,7 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
   title: "joint (notebook 05)",
   describe: (info) => `joint (${String(info.settings["fusion"] ?? "gmu").toUpperCase()})`,
   reads: { poster: true, overview: true },
+  role: "joint",
   trainedBy: { notebook: "05-fusion", command: "fusion" },
   presets: FUSION_PRESETS,
 

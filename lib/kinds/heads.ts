@@ -84,6 +84,7 @@ function headKind(head: Head): KindSpec<HeadInfo, PretrainedSettings> {
         ? `text head (USE-lite${info.tfidf ? " + TF-IDF" : ""})`
         : `poster head (MobileNetV2 at ${info.encoders.poster?.inputSize ?? 224})`,
     reads: sides,
+    role: head === "text" ? "text-head" : "poster-head",
     trainedBy: { notebook: "06-pretrained", command: id },
     presets: PRETRAINED_PRESETS,
     // Trained alone (npm run train): prepared like the joint model, for the same films, then the head's model.

@@ -80,6 +80,12 @@ export interface RowInputs {
   skipped: { id: string; file: string; reason: string }[];
 }
 
+/**
+ * The part a model of a kind plays beside other models (a leaderboard's rows, what its narratives compare):
+ * a single-modality model, a joint one, a text baseline, a head or joint model on pretrained features.
+ */
+export type ModelRole = "linear" | "text-branch" | "poster" | "overview" | "joint" | "text-head" | "poster-head" | "pretrained";
+
 export interface KindSpec<I extends ModelInfoBase = ModelInfoBase, S extends RunSettings = RunSettings> {
   id: I["kind"];
   /** How notebooks and tables name the kind, e.g. "CNN (poster)". */
@@ -88,6 +94,8 @@ export interface KindSpec<I extends ModelInfoBase = ModelInfoBase, S extends Run
   describe?(info: I): string;
   /** What one film must give for this kind to predict it. */
   reads: { poster: boolean; overview: boolean };
+  /** The part its models play beside others. */
+  role: ModelRole;
   /** The notebook and the `npm run train` model that train it, for the message that names a missing model. */
   trainedBy: { notebook: string; command: string };
   /** Its settings at each preset. */

@@ -27,6 +27,7 @@ export const LSTM_KIND = {
   id: "lstm",
   title: "LSTM (overview)",
   reads: { poster: false, overview: true },
+  role: "overview",
   trainedBy: { notebook: "03-overviews-lstm", command: "lstm" },
   presets: LSTM_PRESETS,
 

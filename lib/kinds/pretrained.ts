@@ -102,6 +102,7 @@ export const PRETRAINED_KIND = {
   title: "pretrained joint (notebook 06)",
   describe: (info: PretrainedInfo) => `pretrained joint (${String(info.settings["fusion"] ?? "gmu").toUpperCase()})`,
   reads: BOTH,
+  role: "pretrained",
   trainedBy: { notebook: "06-pretrained", command: "pretrained" },
   presets: PRETRAINED_PRESETS,
   prepare: preparePretrainedRun,

@@ -22,6 +22,7 @@ function tfidfBaseline(id: "linear" | "text-branch"): KindSpec<TfidfBaselineInfo
     id,
     title: id === "linear" ? "TF-IDF + logistic regression" : "TF-IDF MLP (the joint model's text branch, no poster)",
     reads: { poster: false, overview: true },
+    role: id,
     trainedBy: { notebook: "05-fusion", command: id },
     presets: id === "linear" ? LINEAR_PRESETS : TEXT_BRANCH_PRESETS,
 

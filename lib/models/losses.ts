@@ -13,7 +13,7 @@
  *  - focal loss (Lin et al., 2017, "Focal Loss for Dense Object Detection"): cells that are already
  *    well classified (most negatives of rare genres) are down-weighted by (1 - p_t)^gamma.
  *
- * Both clip probabilities to [1e-7, 1 - 1e-7] exactly like Keras's, as binaryCrossentropy below does, so
+ * Both clip probabilities to [1e-7, 1 - 1e-7] exactly like Keras's, as binaryCrossentropyLoss below does, so
  * gradients stay finite at p = 0 and p = 1 (the clip's gradient is 0 there). Genres with no positive film
  * in the training split (Documentary, News, Reality-TV, Short in the coursework data) can be excluded:
  * their cells contribute nothing and the mean is over the included cells only. Otherwise such a genre
@@ -38,7 +38,7 @@ export type LossFunction = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
  * -mean(y log p + (1 - y) log(1 - p)) over all outputs and samples (mean over outputs, then over the
  * batch, which is the same thing for a rectangular batch).
  */
-export function binaryCrossentropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
+export function binaryCrossentropyLoss(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const p = tf.clipByValue(yPred, KERAS_EPSILON, 1 - KERAS_EPSILON);
     const y = tf.cast(yTrue, p.dtype);
@@ -139,7 +139,7 @@ function maskedMean(cells: tf.Tensor, mask: readonly number[]): tf.Scalar {
  * Weighted binary cross-entropy on probabilities. Per cell (film f, genre g), with p clipped to
  * [1e-7, 1 - 1e-7] (Keras):  -(w_g * y * log(p) + (1 - y) * log(1 - p)).
  * Cells of `excludeGenres` contribute nothing; the result is the mean over batch x included genres.
- * With every weight 1 and nothing excluded it is binaryCrossentropy above.
+ * With every weight 1 and nothing excluded it is binaryCrossentropyLoss above.
  */
 export function weightedBinaryCrossentropy(
   posWeights: readonly number[],
@@ -262,7 +262,7 @@ export function lossFromConfig(
     case "bce": {
       const noPositives = excluded.length === 0 ? "" : `; genres without a positive training film (kept): ${excluded.map(name).join(", ")}`;
       return {
-        loss: binaryCrossentropy,
+        loss: binaryCrossentropyLoss,
         description: `binary cross-entropy (Keras, unweighted, all ${count} genres${noPositives})`,
         excluded: [],
       };
@@ -359,7 +359,7 @@ export function correctedBinaryCrossentropy(correction: OutputCorrection): LossF
       const shifted = tf.sigmoid(tf.add(logit, tf.tensor1d(correction.biasShift, "float32")));
       const mask = tf.tensor1d(included, "float32");
       const corrected = tf.add(tf.mul(shifted, mask), tf.mul(tf.sub(1, mask), constant));
-      return binaryCrossentropy(yTrue, corrected);
+      return binaryCrossentropyLoss(yTrue, corrected);
     });
 }
 

@@ -23,7 +23,7 @@ import { saveJson } from "../runtime/files";
 import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
 import { ProgressReporter, notebookProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
-import { KERAS_EPSILON, LossFunction, binaryCrossentropy } from "../models/losses";
+import { KERAS_EPSILON, LossFunction, binaryCrossentropyLoss } from "../models/losses";
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -51,7 +51,7 @@ export interface TrainOptions {
    * lengths (overviews padded per batch); seeded like the shuffle. Validation batches are never bucketed.
    */
   bucketByLength?: boolean;
-  /** Default binaryCrossentropy. Must return a scalar averaged over the batch. */
+  /** Default binaryCrossentropyLoss. Must return a scalar averaged over the batch. */
   loss?: LossFunction;
   /**
    * The loss of the validation pass, whose value is val_loss and selects the best epoch. Default: the
@@ -304,7 +304,7 @@ export async function trainModel(model: tf.LayersModel, data: TrainingData, opti
 
 async function trainLoop(model: tf.LayersModel, data: TrainingData, options: TrainOptions): Promise<TrainingHistory> {
   const schedule = options.schedule ?? courseworkSchedule;
-  const lossFn = options.loss ?? binaryCrossentropy;
+  const lossFn = options.loss ?? binaryCrossentropyLoss;
   const validationLossFn = options.validationLoss ?? lossFn;
   const restoreBest = options.restoreBest ?? true;
   const progress = options.progress ?? notebookProgress();

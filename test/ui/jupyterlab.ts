@@ -1,14 +1,16 @@
 /**
  * `npm run ui-test`: the workbook in JupyterLab, in a real browser (Debian's Chromium, headless, driven by
  * playwright-core). It starts JupyterLab with `npm run lab`'s script on a free loopback port, opens copies of
- * notebooks 01 and 02 at the smoke preset and uses them as a reader does:
+ * notebooks 01, 02 and 07 at the smoke preset and uses them as a reader does:
  *   - runs every cell (Run > Run All Cells) and checks that each Plotly figure is drawn with data, each poster
  *     image loaded, each table visible and no wider than the notebook;
  *   - tweak: changes `epochs` in the config cell and runs only the training cell (the documented refusal);
  *   - runs again from the cell that prepares the run, watches the progress line update while training, presses
  *     the toolbar's interrupt button: the cell ends with "stopping after the current batch", the kernel lives on
  *     and the cells below run; compareRuns lists both runs;
- *   - saves, reloads the page, and checks that the figures render again without re-running anything.
+ *   - saves, reloads the page, and checks that the figures render again without re-running anything;
+ *   - restarts the kernel and runs the documented shortcut (the first cell, then the kept-model cells);
+ *   - runs notebook 07 with only that CNN trained: it names the missing models and explains the CNN.
  * Before that it checks the figure check itself on a notebook with a drawn, an empty and a broken figure.
  * Screenshots (PNG) of each notebook go to out/ui-test/. The dataset is IMDB_DATA_DIR, or a generated fixture
  * when that is not there. JupyterLab is stopped at the end, also on failure. Exit status 0 when every check
@@ -200,6 +202,11 @@ async function cnnNotebook(notebook: LabNotebook): Promise<void> {
     "running only the training cell after the change is refused, naming the change and the cell to run",
     refusal.split("\n")[0]!.slice(0, 160),
   );
+  check(
+    !/\n\s+at /.test(refusal) && !/^\w*Error/.test(refusal.trim()),
+    "the refusal shows as its message, without a stack trace",
+    refusal.trim().slice(0, 60),
+  );
 
   // Run again from the preparing cell; interrupt during training with the toolbar button.
   const kernelBefore = await notebook.kernel();
@@ -245,7 +252,52 @@ async function cnnNotebook(notebook: LabNotebook): Promise<void> {
   check(/^2 run\(s\) of /m.test(comparison), "compareRuns lists both runs", comparison.split("\n")[0]);
   await checkOutputs(notebook, "after the interrupted second run");
   await reloadAndCheckFigures(notebook);
+  await restartShortcut(notebook, configCell);
   await screenshot(notebook, "02-posters-cnn.png");
+}
+
+/** After Kernel > Restart, the documented shortcut: the first cell, then the kept-model cell and the cells below it. */
+async function restartShortcut(notebook: LabNotebook, configCell: number): Promise<void> {
+  await notebook.restartKernel();
+  const keptCell = await notebook.cellWith("wb.loadPresetModel(config");
+  let before = (await notebook.cells())[configCell]!.prompt;
+  await notebook.runCell(configCell);
+  await notebook.waitUntilDone(configCell, before, 60_000);
+  before = (await notebook.cells())[keptCell]!.prompt;
+  await notebook.select(keptCell);
+  await notebook.menu("Run", "Run Selected Cell and All Below");
+  await notebook.waitUntilDone(keptCell, before, 120_000);
+  const cells = await notebook.cells();
+  const path = cells.filter((c) => c.index === configCell || (c.index >= keptCell && c.prompt !== ""));
+  const counts = path.map((c) => Number(/^\[(\d+)\]:$/.exec(c.prompt)?.[1] ?? NaN));
+  check(
+    counts.every((n, i) => n === i + 1),
+    "after a kernel restart, the first cell and the kept-model cells run in the fresh kernel (the documented shortcut)",
+    path.map((c) => c.prompt).join(" "),
+  );
+  const failed = path.filter((c) => /Error|not yet been initialized/.test(c.stderr));
+  check(failed.length === 0, "no cell of the shortcut fails", failed.map((c) => c.stderr.slice(0, 200)).join(" | "));
+  const figures = await figureProblems(notebook);
+  checkNone(figures.problems, "the shortcut's figures are drawn", `${figures.drawn} of ${figures.expected}`);
+}
+
+/** Notebook 07 where only notebook 02's CNN is trained: it explains the CNN and names every missing model. */
+async function explainNotebook(notebook: LabNotebook): Promise<void> {
+  console.log(`\n== ${notebook.name} (only the CNN is trained)`);
+  await notebook.open();
+  await runAll(notebook, 300_000);
+  await checkAllRan(notebook);
+  await notebook.save();
+  const text = (await notebook.cells()).map((c) => c.text).join("\n");
+  check(/^preset smoke: /m.test(text), "its first output says the preset");
+  check(
+    /going on with cnn; not trained yet at preset smoke, and left out: lstm .*notebook 03-overviews-lstm.*; fusion .*notebook 05-fusion.*; pretrained .*notebook 06-pretrained/.test(
+      text,
+    ),
+    "it names every missing model at once, with what trains it, and goes on with the CNN",
+  );
+  await checkOutputs(notebook, "after running all cells");
+  await screenshot(notebook, "07-explain-cnn-only.png");
 }
 
 async function main(): Promise<void> {
@@ -257,6 +309,7 @@ async function main(): Promise<void> {
   const figureCheck = writeFigureCheckNotebook();
   const data = copyNotebook("01-data.ipynb");
   const cnn = copyNotebook("02-posters-cnn.ipynb");
+  const explain = copyNotebook("07-explain.ipynb");
   console.log(`ui-test: JupyterLab in ${executablePath}, preset ${PRESET}; dataset: ${dataset.description}`);
 
   let server: LabServer | undefined;
@@ -285,6 +338,7 @@ async function main(): Promise<void> {
       await figureCheckSelfTest(new LabNotebook(page, server, figureCheck));
       await dataNotebook(new LabNotebook(page, server, data));
       await cnnNotebook(new LabNotebook(page, server, cnn));
+      await explainNotebook(new LabNotebook(page, server, explain));
     } catch (e) {
       failures++;
       await page.screenshot({ path: path.join(OUT, "failure.png") }).catch(() => undefined);

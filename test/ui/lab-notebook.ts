@@ -12,6 +12,8 @@ export interface CellState {
   prompt: string;
   source: string;
   text: string;
+  /** What the cell wrote to stderr (where tslab prints a cell's error). */
+  stderr: string;
 }
 
 interface SavedOutput {
@@ -83,6 +85,9 @@ export class LabNotebook {
         text: Array.from(el.querySelectorAll(".jp-OutputArea-output"))
           .map((o) => o.textContent ?? "")
           .join("\n"),
+        stderr: Array.from(el.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+          .map((o) => o.textContent ?? "")
+          .join("\n"),
       })),
     );
   }
@@ -115,6 +120,22 @@ export class LabNotebook {
   async menu(menu: string, item: string): Promise<void> {
     await this.page.locator(`.lm-MenuBar-itemLabel:text-is("${menu}")`).click();
     await this.page.locator(`.lm-Menu-itemLabel:text-is("${item}")`).click();
+  }
+
+  /** Kernel > Restart Kernel…, confirmed in JupyterLab's dialog; waits until the restarted kernel is idle. */
+  async restartKernel(): Promise<void> {
+    await this.page.locator(`.lm-MenuBar-itemLabel:text-is("Kernel")`).click();
+    await this.page
+      .locator(".lm-Menu-itemLabel")
+      .filter({ hasText: /^Restart Kernel…?$/ })
+      .first()
+      .click();
+    await this.page
+      .locator(".jp-Dialog button")
+      .filter({ hasText: /^Restart$/ })
+      .click();
+    await this.page.waitForTimeout(1000);
+    await this.waitForKernel("idle", 120_000);
   }
 
   /** Selects a cell in command mode, as clicking its prompt does. */

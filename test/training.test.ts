@@ -12,7 +12,7 @@ import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, o
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
 import { binaryCrossentropyLoss } from "../lib/models/losses";
-import { courseworkSchedule, trainModel } from "../lib/train/trainer";
+import { courseworkSchedule, kerasAdam, trainModel } from "../lib/train/trainer";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand or computed directly from the data in the test (plain JS
@@ -728,5 +728,33 @@ describe("training: progress reporters", () => {
   it("notebookProgress falls back to the terminal outside a notebook", () => {
     const fallback = silentProgress();
     assert.equal(notebookProgress({ fallback }), fallback);
+  });
+});
+
+describe("kerasAdam: Keras 3's update (epsilon added to sqrt(v), not to sqrt(v-hat))", () => {
+  useBackend("cpu");
+
+  it("matches the hand-computed Keras update for a gradient near epsilon and for a large one, over two steps", () => {
+    // Keras 3: alpha_t = lr * sqrt(1 - 0.999^t) / (1 - 0.9^t); w -= alpha_t * m_t / (sqrt(v_t) + 1e-7).
+    // Gradient 1e-6, lr 1e-3. Step 1: m = 1e-7, v = 1e-15, alpha = 3.16227766e-4, update = alpha * 1e-7 / (3.16227766e-8 + 1e-7)
+    // = 2.40253e-4. Step 2: m = 1.9e-7, v = 1.999e-15, alpha = 1e-3 * sqrt(0.001999) / 0.19 = 2.35316726e-4,
+    // update = alpha * 1.9e-7 / (4.47101778e-8 + 1e-7) = 3.08963e-4. (TF.js's own Adam moves it 9.09e-4 in step 1.)
+    // Gradient 1: every step moves lr * sqrt(1 - 0.999^t) / (1 - 0.9^t) * m / sqrt(v) ~ 1e-3.
+    const small = tf.variable(tf.scalar(1), true, "small");
+    const large = tf.variable(tf.scalar(1), true, "large");
+    const optimizer = kerasAdam(1e-3);
+    const step = () =>
+      optimizer.applyGradients([
+        { name: "small", tensor: tf.scalar(1e-6) },
+        { name: "large", tensor: tf.scalar(1) },
+      ]);
+    step();
+    assert.ok(Math.abs(small.dataSync()[0]! - (1 - 2.40253e-4)) < 2e-7, `step 1: ${small.dataSync()[0]}`);
+    assert.ok(Math.abs(large.dataSync()[0]! - (1 - 1e-3)) < 2e-7, `step 1: ${large.dataSync()[0]}`);
+    step();
+    assert.ok(Math.abs(small.dataSync()[0]! - (1 - 2.40253e-4 - 3.08963e-4)) < 3e-7, `step 2: ${small.dataSync()[0]}`);
+    assert.ok(Math.abs(large.dataSync()[0]! - (1 - 2e-3)) < 3e-7, `step 2: ${large.dataSync()[0]}`);
+    optimizer.dispose();
+    tf.dispose([small, large]);
   });
 });

@@ -38,6 +38,7 @@ import { binaryCrossentropyLoss } from "../models/losses";
 import { kerasAdam, trainStep } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";
 import { profileKernels, topKernels } from "../runtime/kernel-profile";
+import { PeerResult, peerPlan, ratioLines, runPeers } from "./bench-peers";
 import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";
 
 export type BenchModel = "cnn" | "lstm";
@@ -63,6 +64,8 @@ export interface BenchOptions {
   encoderFilms: number;
   /** LSTM batches on real overviews: bucketed by length as the trainer makes them, or consecutive films of a shuffle. */
   batching: "bucketed" | "padded";
+  /** Then run the same models in Keras and PyTorch on the same batches (peers/), and print the ratios. */
+  peers: boolean;
 }
 
 export interface BenchResult {
@@ -109,14 +112,14 @@ export interface BenchResult {
 }
 
 export const BENCH_USAGE =
-  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded]";
+  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded] [--peers]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const args = parseArgs(
     argv,
     {
       values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films", "batching"],
-      flags: ["small", "profile", "no-encoders"],
+      flags: ["small", "profile", "no-encoders", "peers"],
     },
     BENCH_USAGE,
   );
@@ -146,6 +149,7 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     encoders: !small && args.flags["no-encoders"] !== true,
     encoderFilms: integerOption(args, "encoder-films", 8, BENCH_USAGE) ?? 256,
     batching,
+    peers: args.flags["peers"] === true,
   };
 }
 
@@ -159,6 +163,12 @@ interface Batch {
 
 /** Produces the next batch (tensors owned by the caller). */
 type BatchSource = { next(): Batch; texts?: "real" | "synthetic"; lengths: number[]; tokens: number[] };
+
+/** An LSTM batch as the peers replay it: each film's token ids and labels. */
+export interface RecordedBatch {
+  ids: number[][];
+  labels: number[][];
+}
 
 function randomLabels(random: () => number, rows: number, genres: number): tf.Tensor2D {
   const y = new Float32Array(rows * genres);
@@ -188,7 +198,7 @@ function syntheticLength(random: () => number): number {
   return Math.max(1, Math.min(68, len));
 }
 
-function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource {
+function lstmSource(options: BenchOptions, vocabularySize: number, record?: (batch: RecordedBatch) => void): BatchSource {
   const random = seededRandom(options.seed);
   const n = options.batchSize;
   const csv = path.join(options.dataDir, CSV_FILE);
@@ -220,6 +230,7 @@ function lstmSource(options: BenchOptions, vocabularySize: number): BatchSource 
         const genres = dataset.genres.length;
         const y = new Float32Array(n * genres);
         rows.forEach((r, i) => y.set(labelRow(dataset, r), i * genres));
+        record?.({ ids: encoded.map((e) => Array.from(e)), labels: rows.map((r) => Array.from(labelRow(dataset, r))) });
         return { x, y: tf.tensor2d(y, [n, genres]) };
       },
     };
@@ -284,6 +295,7 @@ export async function benchModel(
   options: BenchOptions,
   backend: BackendInfo,
   log: (line: string) => void = () => undefined,
+  record?: (batch: RecordedBatch) => void,
 ): Promise<BenchResult> {
   const loadAverage = round(os.loadavg()[0] ?? 0, 2);
   const small = options.small;
@@ -293,7 +305,7 @@ export async function benchModel(
     kind === "cnn"
       ? buildCnn({ imageSize, seed: options.seed })
       : buildLstm({ vocabularySize, seed: options.seed, ...(small ? { embeddingSize: 16 } : {}) });
-  const source = kind === "cnn" ? cnnSource(options, imageSize) : lstmSource(options, vocabularySize);
+  const source = kind === "cnn" ? cnnSource(options, imageSize) : lstmSource(options, vocabularySize, record);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = kerasAdam(1e-4);
   const profiler = options.profile ? profileKernels(tf.getBackend()) : undefined;
@@ -462,7 +474,7 @@ export async function benchEncoders(options: BenchOptions, backend: BackendInfo,
 export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): Promise<(BenchResult | EncoderBenchResult)[]> {
+): Promise<(BenchResult | EncoderBenchResult | PeerResult)[]> {
   const lines: string[] = [];
   const backend = await selectBackend({
     ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
@@ -470,9 +482,16 @@ export async function runBench(
   });
   for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
   log(describeBackend(backend));
-  const results: (BenchResult | EncoderBenchResult)[] = [];
-  for (const kind of options.models) results.push(await benchModel(kind, options, backend, log));
+  const results: (BenchResult | EncoderBenchResult | PeerResult)[] = [];
+  const recorded: RecordedBatch[] = [];
+  for (const kind of options.models) results.push(await benchModel(kind, options, backend, log, (b) => recorded.push(b)));
   if (options.encoders) results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
+  if (options.peers) {
+    const models = results.filter((r): r is BenchResult => "backend" in r && (r.model === "cnn" || r.model === "lstm"));
+    const plan = peerPlan(options, models, recorded);
+    results.push(...(await runPeers(plan, backend.threads, log)));
+    for (const line of ratioLines(models, results)) log(line);
+  }
   return results;
 }
 

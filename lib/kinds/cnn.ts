@@ -9,7 +9,7 @@ import { loadFilmPosters, posterBatch, posterIndex } from "../data/posters";
 import { buildCnn } from "../models/coursework";
 import { ModelInfoBase, modelDir } from "../models/folder";
 import { KindSpec, RowInputOptions, RowInputs, filmPoster } from "./kind";
-import { CNN_PRESETS, CnnSettings } from "./presets";
+import { CNN_PRESETS, CnnSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun } from "./runs";
 
 /** The coursework's poster size, for folders written before info.json recorded it. */
@@ -66,10 +66,10 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
     const posterData = posterTrainingData(loaded.dataset, posters, loaded.split);
     if (posterData.excluded.length > 0)
       log(`${posterData.excluded.length} film(s) without a usable poster left out: ${posterData.excluded.slice(0, 10).join(", ")}`);
-    const data = settings.augment ? augmentTrainingData(posterData, { seed: settings.seed }) : posterData;
+    const data = settings.augment ? augmentTrainingData(posterData, { seed: trainingSeed(settings) }) : posterData;
     if (settings.augment)
       log("training posters augmented: random horizontal flip, brightness and contrast jitter (seeded; validation untouched)");
-    const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: settings.seed });
+    const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: trainingSeed(settings) });
     const info: CnnInfo = { ...runInfo("cnn", settings, start, context), imageSize: settings.imageSize };
     const loss = configuredLoss(settings, loaded, log);
     const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "cnn");

@@ -26,7 +26,7 @@ import { withSeededMathRandomSync } from "../runtime/random";
 import { CNN_KIND, DEFAULT_IMAGE_SIZE, posterRowInputs } from "./cnn";
 import { KindSpec, RunContext, filmOverview, filmPoster } from "./kind";
 import { LSTM_KIND } from "./lstm";
-import { FUSION_PRESETS, FusionSettings } from "./presets";
+import { FUSION_PRESETS, FusionSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface FusionInfo extends ModelInfoBase {
@@ -106,8 +106,8 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
     const fusionData = fusionTrainingData(loaded.dataset, posters, encoder, loaded.split, settings.sequenceLength);
     if (fusionData.excluded.length > 0)
       log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
-    const data = settings.augment ? augmentTrainingData(fusionData, { seed: settings.seed, posterInput: 0 }) : fusionData;
-    const model = withSeededMathRandomSync(settings.seed, () =>
+    const data = settings.augment ? augmentTrainingData(fusionData, { seed: trainingSeed(settings), posterInput: 0 }) : fusionData;
+    const model = withSeededMathRandomSync(trainingSeed(settings), () =>
       buildFusionModel({
         fusion: settings.fusion,
         units: settings.units,
@@ -117,7 +117,7 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
         ...(tfidf ? { tfidfFeatures: tfidf.features } : {}),
         genres: loaded.dataset.genres.length,
         branches: settings.branches,
-        seed: settings.seed,
+        seed: trainingSeed(settings),
       }),
     );
     if (branches) {

@@ -12,7 +12,7 @@ import { TFIDF_JSON } from "../models/folder";
 import { buildPosterHead, buildTextHead } from "../models/pretrained";
 import { FeatureInfo, FeatureSides, checkEncoderInfo, encodersNeeded, featureFilmInputs, featureRowInputs, featureSets } from "./features";
 import type { KindSpec, PreparedRun, RunContext } from "./kind";
-import { PRETRAINED_PRESETS, PretrainedSettings } from "./presets";
+import { PRETRAINED_PRESETS, PretrainedSettings, trainingSeed } from "./presets";
 import { PretrainedRun, preparePretrainedRun, pretrainedShape } from "./pretrained";
 
 export type Head = "text" | "poster";
@@ -37,8 +37,8 @@ export function prepareHeadRun(
   const genres = run.dataset.genres.length;
   const model: tf.LayersModel =
     head === "text"
-      ? buildTextHead(shape, { genres, seed: run.settings.seed })
-      : buildPosterHead(shape, { genres, seed: run.settings.seed });
+      ? buildTextHead(shape, { genres, seed: trainingSeed(run.settings) })
+      : buildPosterHead(shape, { genres, seed: trainingSeed(run.settings) });
   const tfidf = head === "text" ? run.tfidf : undefined;
   const inputs = featureInputs(run.dataset, featureSets(run.features, SIDES[head]), tfidf);
   const makeBatch: MakeBatch = (rows) => {

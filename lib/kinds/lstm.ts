@@ -9,7 +9,7 @@ import { buildLstm } from "../models/coursework";
 import { ModelInfoBase, VOCABULARY_JSON, modelDir, overviewEncoder } from "../models/folder";
 import { withSeededMathRandomSync } from "../runtime/random";
 import { KindSpec, PreparedRun, RunContext, filmOverview } from "./kind";
-import { LSTM_PRESETS, LstmSettings } from "./presets";
+import { LSTM_PRESETS, LstmSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface LstmInfo extends ModelInfoBase {
@@ -42,7 +42,7 @@ export const LSTM_KIND = {
     log(`vocabulary: ${vectorizer.vocabularySize()} entries (max ${settings.maxTokens}), adapted on the training overviews`);
     const data = overviewTrainingData(loaded.dataset, vectorizer, loaded.split, settings.sequenceLength);
     // The LSTM kernels are unseeded (see models/branches.ts): a seeded Math.random makes them reproducible.
-    const model = withSeededMathRandomSync(settings.seed, () =>
+    const model = withSeededMathRandomSync(trainingSeed(settings), () =>
       buildLstm({
         vocabularySize: vectorizer.vocabularySize(),
         genres: loaded.dataset.genres.length,

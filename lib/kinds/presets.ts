@@ -21,6 +21,16 @@ export interface RunSettings extends SplitSettings {
   loss?: LossConfig;
   /** 'coursework' (undefined): the template's schedule; 'constant': the learning rate throughout (the text baselines). */
   learningRateSchedule?: "coursework" | "constant";
+  /**
+   * Seed of the initial weights, the shuffling, dropout and augmentation, when it should differ from the split's
+   * `seed` (several training runs on one split: `npm run parity`). Undefined: `seed`.
+   */
+  trainingSeed?: number;
+}
+
+/** The seed of a run's weights, shuffling, dropout and augmentation (RunSettings.trainingSeed, else the split's seed). */
+export function trainingSeed(settings: RunSettings): number {
+  return settings.trainingSeed ?? settings.seed;
 }
 
 export interface CnnSettings extends RunSettings {
@@ -76,6 +86,7 @@ const OPTIONAL_SETTINGS = [
   "freezeBranches",
   "bucketByLength",
   "learningRateSchedule",
+  "trainingSeed",
 ];
 
 /** What the settings change compared with the coursework's, in words (empty when nothing). */

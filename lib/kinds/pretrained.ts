@@ -18,7 +18,7 @@ import {
   pretrainedTrainingData,
 } from "./features";
 import type { KindSpec, PreparedRun } from "./kind";
-import { PRETRAINED_PRESETS, PretrainedSettings } from "./presets";
+import { PRETRAINED_PRESETS, PretrainedSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun } from "./runs";
 
 export interface PretrainedInfo extends FeatureInfo {
@@ -73,7 +73,7 @@ export async function preparePretrainedRun(
     units: settings.units,
     dropout: settings.dropout,
     genres: loaded.dataset.genres.length,
-    seed: settings.seed,
+    seed: trainingSeed(settings),
   });
   const info: PretrainedInfo = {
     ...runInfo("pretrained", settings, start, context),

@@ -10,7 +10,7 @@ import { TfidfVectorizer } from "../data/tfidf";
 import { buildLogisticRegression, buildTfidfMlp } from "../models/baselines";
 import { ModelInfoBase, TFIDF_JSON, modelDir, overviewEncoder } from "../models/folder";
 import { KindSpec, filmOverview } from "./kind";
-import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings } from "./presets";
+import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface TfidfBaselineInfo extends ModelInfoBase {
@@ -38,7 +38,7 @@ function tfidfBaseline(id: "linear" | "text-branch"): KindSpec<TfidfBaselineInfo
       const genres = loaded.dataset.genres.length;
       const model =
         settings.hidden > 0
-          ? buildTfidfMlp(tfidf.features, genres, { hidden: settings.hidden, l2: settings.l2, seed: settings.seed })
+          ? buildTfidfMlp(tfidf.features, genres, { hidden: settings.hidden, l2: settings.l2, seed: trainingSeed(settings) })
           : buildLogisticRegression(tfidf.features, genres, { l2: settings.l2 });
       const data = overviewTrainingData(loaded.dataset, tfidf, loaded.split);
       const loss = configuredLoss(settings, loaded, log);

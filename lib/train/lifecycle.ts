@@ -15,6 +15,7 @@ import type { PreparedRun } from "../kinds/kind";
 import { WorkbookError } from "../runtime/errors";
 import type { ProgressReporter } from "./progress";
 import { courseworkSchedule, stopOnSigint, trainModel } from "./trainer";
+import { trainingSeed } from "../kinds/presets";
 
 /** trainModel's validationLoss for the run's settings (selection on the corrected probabilities' BCE). */
 function selectionLoss(run: PreparedRun): { validationLoss?: LossFunction } {
@@ -92,7 +93,7 @@ export async function trainRun(
       bucketByLength: (run.settings as { bucketByLength?: boolean }).bucketByLength === true,
       learningRate: run.settings.learningRate,
       schedule: run.settings.learningRateSchedule === "constant" ? (_epoch: number, lr0: number) => lr0 : courseworkSchedule,
-      seed: run.settings.seed,
+      seed: trainingSeed(run.settings),
       loss: run.loss.loss,
       ...selectionLoss(run),
       checkpointDir: folder.dir,

@@ -1,0 +1,87 @@
+/**
+ * `npm run bench -- --peers`: the same two models in Keras (TensorFlow CPU) and PyTorch, on this machine, right
+ * after the workbook's benchmark and on the very batches it used (the LSTM's real overviews, bucketed as the
+ * trainer makes them), with the same number of threads. The peers live in peers/ with their own pinned
+ * requirements, installed into .venv-peers by peers/setup.sh the first time (never by npm ci).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_DIR, workbookPaths } from "../runtime/config";
+import { WorkbookError } from "../runtime/errors";
+import type { BenchOptions, BenchResult, RecordedBatch } from "./bench";
+
+/** What the peers replay: the batch size, the step counts, and the LSTM's batches in the order they were used. */
+export interface PeerPlan {
+  batchSize: number;
+  warmup: number;
+  steps: number;
+  predictWarmup: number;
+  predictSteps: number;
+  cnn?: { imageSize: number };
+  lstm?: { vocabularySize: number; batching: string; batches: RecordedBatch[] };
+}
+
+export interface PeerResult {
+  model: string;
+  framework: string;
+  trainSamplesPerSec: number;
+  predictSamplesPerSec: number;
+  [key: string]: unknown;
+}
+
+export const PEERS = ["keras_peer.py", "torch_peer.py"] as const;
+
+export function peerPlan(options: BenchOptions, results: readonly BenchResult[], recorded: RecordedBatch[]): PeerPlan {
+  const lstm = results.find((r) => r.model === "lstm");
+  if (lstm && lstm.texts !== "real") {
+    throw new WorkbookError(`--peers needs the dataset's overviews (the LSTM's batches); none at ${options.dataDir}: set IMDB_DATA_DIR`);
+  }
+  return {
+    batchSize: options.batchSize,
+    warmup: options.warmup,
+    steps: options.steps,
+    predictWarmup: Math.min(3, options.warmup),
+    predictSteps: options.predictSteps,
+    ...(results.some((r) => r.model === "cnn") ? { cnn: { imageSize: options.small ? 16 : 64 } } : {}),
+    ...(lstm ? { lstm: { vocabularySize: options.small ? 200 : 10000, batching: options.batching, batches: recorded } } : {}),
+  };
+}
+
+/** Installs the peers' environment when needed (peers/setup.sh), then runs each peer on the plan, one after another. */
+export async function runPeers(plan: PeerPlan, threads: number, log: (line: string) => void): Promise<PeerResult[]> {
+  const dir = path.join(workbookPaths().outDir, "bench");
+  fs.mkdirSync(dir, { recursive: true });
+  const planFile = path.join(dir, "peer-plan.json");
+  fs.writeFileSync(planFile, JSON.stringify(plan));
+  const setup = spawnSync("bash", [path.join(PROJECT_DIR, "peers", "setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
+  if (setup.status !== 0) throw new WorkbookError(`peers/setup.sh failed (exit ${setup.status}): the peers' environment is not ready`);
+  const python = path.join(PROJECT_DIR, ".venv-peers", "bin", "python");
+  const results: PeerResult[] = [];
+  for (const peer of PEERS) {
+    log(`peer: ${peer}, ${threads} thread(s)`);
+    const run = spawnSync(python, [path.join(PROJECT_DIR, "peers", peer), planFile, String(threads)], {
+      cwd: path.join(PROJECT_DIR, "peers"),
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (run.status !== 0) throw new WorkbookError(`${peer} failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`);
+    for (const line of run.stdout.split("\n").filter((l) => l.startsWith("{"))) results.push(JSON.parse(line) as PeerResult);
+  }
+  return results;
+}
+
+/** The workbook's figures against each peer's, as ratios (workbook / peer: above 1, the workbook is faster). */
+export function ratioLines(workbook: readonly BenchResult[], all: readonly { model: string; framework?: string }[]): string[] {
+  const peers = all.filter((r): r is PeerResult => typeof (r as PeerResult).framework === "string");
+  const lines = ["model  peer                                          train samples/s (workbook / peer)   predict samples/s"];
+  for (const w of workbook) {
+    for (const p of peers.filter((x) => x.model === w.model)) {
+      const ratio = (a: number, b: number) => `${a.toFixed(1)} / ${b.toFixed(1)} = ${(a / b).toFixed(2)}x`;
+      lines.push(
+        `${w.model.padEnd(6)} ${p.framework.padEnd(45)} ${ratio(w.trainSamplesPerSec, p.trainSamplesPerSec).padEnd(36)} ${ratio(w.predictSamplesPerSec, p.predictSamplesPerSec)}`,
+      );
+    }
+  }
+  return lines;
+}

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import type { DecodedPoster } from "../lib/data/posters";
-import { Explainable, evidenceLuminance, logitGradient, meanMap, occlusionMaps, topRaisingWords, wordEffects } from "../lib/eval/explain";
+import { Explainable, evidenceLuminance, logitGradient, meanMap, occlusionMaps, genreWords, wordEffects } from "../lib/eval/explain";
 import { useBackend } from "./helpers";
 
 const W = 150;
@@ -79,8 +79,37 @@ describe("explanations: attributions of hand-built models whose answer is known"
     assert.equal(words[order[0] as number], "dragon");
     assert.ok(Math.abs((fantasy[order[0] as number] as number) - 0.8) < 1e-6);
     assert.ok(order.slice(1).every((i) => fantasy[i] === 0));
-    const table = topRaisingWords([{ words, effects }], ["Fantasy"], (w) => w.toLowerCase());
-    assert.deepEqual(table.get("Fantasy"), [{ word: "dragon", films: 1 }]);
+    const table = genreWords([{ words, effects }], ["Fantasy"], { normalise: (w) => w.toLowerCase().replace(/\W/g, ""), minFilms: 1 });
+    assert.deepEqual(table.words.get("Fantasy"), [
+      { word: "dragon", films: 1, effect: fantasy[order[0] as number], specificity: fantasy[order[0] as number] },
+    ]);
+  });
+
+  it("genreWords ranks a word by its mean effect on the genre minus its mean effect on the others, over enough films", () => {
+    // Two genres, three films; effects[genre][word]. Hand-computed means over the films that have each word:
+    //   "ghost": films 1, 2 -> Horror (0.30 + 0.10) / 2 = 0.20, Comedy (0.00 + 0.10) / 2 = 0.05: Horror +0.15
+    //   "the":   films 1, 2, 3 -> Horror (0.05 + 0.05 + 0.05) / 3 = 0.05, Comedy 0.05 too: 0 for both, not ranked
+    //   "party": films 2, 3 -> Horror (-0.10 + 0.00) / 2 = -0.05, Comedy (0.20 + 0.30) / 2 = 0.25: Comedy +0.30
+    //   "lonely": film 3 only: fewer than minFilms = 2, not ranked
+    //   "and" (a stop-word): film 1 twice (effects 0.04 and 0.00 on Horror: its film mean is 0.02), film 3 once
+    //     (0.06) -> Horror 0.04, Comedy 0: Horror +0.04, listed apart
+    const f = (values: number[]) => Float32Array.from(values);
+    const perFilm = [
+      { words: ["The", "ghost", "and", "and"], effects: [f([0.05, 0.3, 0.04, 0]), f([0.05, 0, 0, 0])] },
+      { words: ["the", "ghost", "party"], effects: [f([0.05, 0.1, -0.1]), f([0.05, 0.1, 0.2])] },
+      { words: ["the", "party", "lonely", "and"], effects: [f([0.05, 0, 0.5, 0.06]), f([0.05, 0.3, 0, 0])] },
+    ];
+    const { words, stopWords } = genreWords(perFilm, ["Horror", "Comedy"], {
+      normalise: (w) => w.toLowerCase(),
+      minFilms: 2,
+      isStopWord: (w) => w === "and" || w === "the",
+    });
+    const rounded = (list: { word: string; films: number; effect: number; specificity: number }[] | undefined) =>
+      (list ?? []).map((w) => [w.word, w.films, +w.effect.toFixed(6), +w.specificity.toFixed(6)]);
+    assert.deepEqual(rounded(words.get("Horror")), [["ghost", 2, 0.2, 0.15]]);
+    assert.deepEqual(rounded(words.get("Comedy")), [["party", 2, 0.25, 0.3]]);
+    assert.deepEqual(rounded(stopWords.get("Horror")), [["and", 2, 0.04, 0.04]]);
+    assert.deepEqual(rounded(stopWords.get("Comedy")), []);
   });
 
   it("meanMap averages maps; evidenceLuminance says the evidence of a dark-corner map is darker than its poster", () => {

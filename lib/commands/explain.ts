@@ -13,7 +13,7 @@ import { topK } from "../eval/metrics";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { selectBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
-import { explanationCardHtml, modelView } from "../workbook/explanations";
+import { cardScale, explanationCardHtml, modelView } from "../workbook/explanations";
 import { escapeHtml } from "../workbook/plots";
 import { parseArgs } from "./args";
 
@@ -55,13 +55,16 @@ async function main(): Promise<void> {
   });
   const genres = genre !== undefined ? [genre] : topK(probabilities, trained.info.genres, 2).map((r) => r.genre);
   const encoders = await loadEncoders([trained]);
-  const view = await modelView(await explainFilm(model, film, { genres, maxGenres: genres.length }, encoders), trained.info.genres, poster);
+  const explanation = await explainFilm(model, film, { genres, maxGenres: genres.length }, encoders);
+  const scale = cardScale([explanation], trained.info.genres);
+  const view = await modelView(explanation, trained.info.genres, poster, scale);
   freeEncoders(encoders);
   const seconds = (performance.now() - started) / 1000;
   const card = explanationCardHtml(
     { id: film.id, genres: [], overview: film.overview, ...(posterFile ? { posterPng: fs.readFileSync(path.resolve(posterFile)) } : {}) },
     trained.info.genres,
     [view],
+    { scale },
   );
   const rows = topK(view.probabilities, trained.info.genres, trained.info.genres.length)
     .map((r) => `<tr><td>${escapeHtml(r.genre)}</td><td style="text-align:right">${r.probability.toFixed(3)}</td></tr>`)
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
     `<body style="font-family:sans-serif;margin:20px"><h2>Why these genres?</h2>${card}` +
     `<h3>Every genre's probability</h3><table style="font-size:13px">${rows}</table>` +
     `<p style="font-size:12px;color:#666">Poster: occlusion (a grey ${30}-pixel patch slid over the poster; red where hiding it lowers the genre). ` +
-    `Overview: each word removed in turn (red words raise the genre, blue words lower it). Explained in ${seconds.toFixed(1)} s.</p></body></html>`;
+    `Overview: each word removed in turn (red words raise the genre, blue words lower it). One colour scale for the card. Explained in ${seconds.toFixed(1)} s.</p></body></html>`;
   fs.writeFileSync(path.resolve(out), html);
   console.log(
     `${film.id}: ${genres.map((g) => `${g} ${(view.probabilities[trained.info.genres.indexOf(g)] as number).toFixed(3)}`).join(", ")}`,

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
 import { DecodedPoster, decodePoster, resizeBilinear } from "../data/posters";
+import { STOP_WORDS } from "../data/stop-words";
 import { tokenize } from "../data/text";
 import { progressPrinter } from "../runtime/progress";
 import { GatedMultimodalUnit } from "../models/gmu";
@@ -279,34 +280,72 @@ export async function wordEffects(
 // ---------------------------------------------------------------------------------------------------
 // Across films
 
+/** A word's leave-one-word-out effect on one genre, averaged over the films whose overview has it. */
+export interface GenreWord {
+  word: string;
+  /** Films among those explained whose overview has the word. */
+  films: number;
+  /** Mean effect on the genre's probability (a film with the word several times counts its mean effect once). */
+  effect: number;
+  /** effect minus the word's mean effect on the other genres: how much more it raises this genre than the rest. */
+  specificity: number;
+}
+
 /**
- * For each genre, how often each word was the one that raised the genre most in a film (its largest
- * positive leave-one-word-out effect), counted over films; words are compared as the vectorizer sees them
- * (lower case, punctuation stripped). Most frequent first.
+ * For each genre, the words that raise it more than they raise the other genres: for every word (as the vectorizer
+ * sees it) in at least `minFilms` of the films, its mean effect on the genre minus its mean effect on the other
+ * genres. Words with a positive specificity, highest first; `isStopWord` words are ranked in a list of their own.
+ * A word the model uses for every genre alike (a function word, a long overview's filler) scores near zero, and
+ * one that appears in a single film cannot lead the list.
  */
-export function topRaisingWords(
+export function genreWords(
   perFilm: readonly { words: readonly string[]; effects: readonly Float32Array[] }[],
   genres: readonly string[],
-  normalise: (word: string) => string,
-): Map<string, { word: string; films: number }[]> {
-  const out = new Map<string, { word: string; films: number }[]>();
-  genres.forEach((genre, j) => {
-    const counts = new Map<string, number>();
-    for (const film of perFilm) {
-      const effects = film.effects[j] as Float32Array;
-      let best = -1;
-      for (let i = 0; i < effects.length; i++)
-        if ((effects[i] as number) > 0 && (best < 0 || (effects[i] as number) > (effects[best] as number))) best = i;
-      if (best < 0) continue;
-      const word = normalise(film.words[best] as string);
-      if (word) counts.set(word, (counts.get(word) ?? 0) + 1);
+  options: { normalise: (word: string) => string; minFilms: number; isStopWord?: (word: string) => boolean },
+): { words: Map<string, GenreWord[]>; stopWords: Map<string, GenreWord[]> } {
+  const g = genres.length;
+  const sums = new Map<string, { films: number; effects: Float64Array }>();
+  for (const film of perFilm) {
+    // Per word of this film: the summed effects and occurrences, to take the film's mean effect of the word.
+    const inFilm = new Map<string, { count: number; effects: Float64Array }>();
+    film.words.forEach((raw, i) => {
+      const word = options.normalise(raw);
+      if (!word) return;
+      const entry = inFilm.get(word) ?? { count: 0, effects: new Float64Array(g) };
+      entry.count++;
+      for (let j = 0; j < g; j++) entry.effects[j] = (entry.effects[j] as number) + ((film.effects[j] as Float32Array)[i] as number);
+      inFilm.set(word, entry);
+    });
+    for (const [word, { count, effects }] of inFilm) {
+      const total = sums.get(word) ?? { films: 0, effects: new Float64Array(g) };
+      total.films++;
+      for (let j = 0; j < g; j++) total.effects[j] = (total.effects[j] as number) + (effects[j] as number) / count;
+      sums.set(word, total);
     }
-    out.set(
+  }
+  const words = new Map<string, GenreWord[]>();
+  const stopWords = new Map<string, GenreWord[]>();
+  genres.forEach((genre, j) => {
+    const ranked: GenreWord[] = [];
+    for (const [word, { films, effects }] of sums) {
+      if (films < options.minFilms) continue;
+      const mean = Array.from(effects, (e) => e / films);
+      const others = g > 1 ? (mean.reduce((a, e) => a + e, 0) - (mean[j] as number)) / (g - 1) : 0;
+      const specificity = (mean[j] as number) - others;
+      if (specificity > 0) ranked.push({ word, films, effect: mean[j] as number, specificity });
+    }
+    ranked.sort((a, b) => b.specificity - a.specificity || (a.word < b.word ? -1 : 1));
+    const stop = options.isStopWord ?? (() => false);
+    words.set(
       genre,
-      [...counts.entries()].map(([word, films]) => ({ word, films })).sort((a, b) => b.films - a.films || (a.word < b.word ? -1 : 1)),
+      ranked.filter((w) => !stop(w.word)),
+    );
+    stopWords.set(
+      genre,
+      ranked.filter((w) => stop(w.word)),
     );
   });
-  return out;
+  return { words, stopWords };
 }
 
 /** The mean of maps of the same size (e.g. one genre's occlusion maps over its films). */
@@ -435,29 +474,37 @@ export async function explainFilm(
   };
 }
 
-/** For each genre, the words that most often raised it over some films, with the model and films it was computed on. */
+/** For each genre, the words that raise it more than other genres (genreWords), with the model and films behind them. */
 export interface WordEvidence {
   model: string;
   films: number;
+  /** The fewest films a word must appear in to be ranked. */
+  minFilms: number;
   /** Per genre: how many of the films have it. */
   genreFilms: Map<string, number>;
-  /** Per genre: words with the number of films where the word raised it most, most frequent first. */
-  words: Map<string, { word: string; films: number }[]>;
+  /** Per genre: words other than stop-words, most specific first. */
+  words: Map<string, GenreWord[]>;
+  /** Per genre: stop-words (data/stop-words.ts), ranked the same way, reported apart. */
+  stopWords: Map<string, GenreWord[]>;
 }
 
-/** The models the word evidence prefers, in order: those that read overviews, the coursework's first. */
-export const WORD_EVIDENCE_MODELS: readonly KindId[] = ["lstm", "fusion", "pretrained"];
+/**
+ * The models the word evidence prefers, in order: the strongest readers of overviews first (the joint model on the
+ * pretrained encoders, the pretrained text head, the joint GMU model), the coursework LSTM last.
+ */
+export const WORD_EVIDENCE_MODELS: readonly KindId[] = ["pretrained", "text-head", "fusion", "lstm"];
 
 /**
  * Leave-one-word-out over the films `rows` with a model that reads overviews (the first of `models` in
- * WORD_EVIDENCE_MODELS' order; it says which); for each film and genre the word that raised the genre most,
- * counted per genre (see topRaisingWords). Undefined, said in one line, when no model reads overviews.
+ * WORD_EVIDENCE_MODELS' order; it says which), then per genre the words that raise it more than the other genres
+ * (genreWords; words in fewer than `minFilms` films are not ranked). Undefined, said in one line, when no model
+ * reads overviews.
  */
 export async function wordEvidence(
   models: readonly Trained[],
   dataset: Dataset,
   rows: readonly number[],
-  options: { encoders?: Encoders; log?: (line: string) => void } = {},
+  options: { minFilms: number; encoders?: Encoders; log?: (line: string) => void },
 ): Promise<WordEvidence | undefined> {
   const log = options.log ?? console.log;
   const trained = preferredModel(models, WORD_EVIDENCE_MODELS);
@@ -480,13 +527,18 @@ export async function wordEvidence(
     perFilm.push({ words, effects });
     progress(k + 1, rows.length);
   }
-  const normalise = (w: string) => tokenize(w).join(" ");
   const g = dataset.genres.length;
+  const ranked = genreWords(perFilm, dataset.genres, {
+    normalise: (w) => tokenize(w).join(" "),
+    minFilms: options.minFilms,
+    isStopWord: (w) => STOP_WORDS.has(w),
+  });
   return {
     model: model.name,
     films: rows.length,
+    minFilms: options.minFilms,
     genreFilms: new Map(dataset.genres.map((genre, j) => [genre, rows.filter((r) => dataset.labels[r * g + j]).length])),
-    words: topRaisingWords(perFilm, dataset.genres, normalise),
+    ...ranked,
   };
 }
 

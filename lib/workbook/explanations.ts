@@ -9,7 +9,7 @@ import { Jimp } from "jimp";
 import type { Dataset } from "../data/dataset";
 import type { DecodedPoster } from "../data/posters";
 import { tokenize } from "../data/text";
-import type { ExplainedFilm, FilmExplanation, GenreEvidence, PosterMap, WordEvidence } from "../eval/explain";
+import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, PosterMap, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
 import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
 
@@ -23,10 +23,14 @@ function maxAbs(values: ArrayLike<number>): number {
 /** Evidence for the genre (occluding it lowers the probability) in red, against it in blue. */
 const FOR = [214, 39, 40];
 const AGAINST = [31, 119, 180];
+/** Changes below this share of the scale are left untinted, so that the map's structure reads. */
+const UNTINTED = 0.04;
 
 /**
- * The poster with the map laid over it as a PNG: red where the map is positive (up to `scale`, default the
- * map's largest absolute value), blue where it is negative, the poster dimmed underneath so both read.
+ * The poster with the map laid over it as a PNG, at the poster's own size. The poster is shown in grey at middle
+ * contrast (luminance into [0.25, 0.75]), so that red and blue read on dark and on light posters alike; the map
+ * tints it red where it is positive, blue where negative, more strongly the nearer |value| is to `scale` (default:
+ * the map's own largest |value|).
  */
 export async function heatMapPng(poster: DecodedPoster, map: PosterMap, scale?: number): Promise<Uint8Array> {
   const { width, height } = poster;
@@ -36,16 +40,26 @@ export async function heatMapPng(poster: DecodedPoster, map: PosterMap, scale?: 
   const image = new Jimp({ width, height });
   const rgba = image.bitmap.data;
   for (let p = 0; p < width * height; p++) {
+    const d = poster.data;
+    const luminance = 0.299 * (d[p * 3] as number) + 0.587 * (d[p * 3 + 1] as number) + 0.114 * (d[p * 3 + 2] as number);
+    const base = (0.25 + 0.5 * luminance) * 255;
     const v = (map.values[p] as number) / top;
-    const alpha = Math.min(1, Math.abs(v)) * 0.75;
+    const strength = Math.min(1, Math.abs(v));
+    const alpha = strength < UNTINTED ? 0 : 0.85 * Math.pow(strength, 0.7);
     const color = v >= 0 ? FOR : AGAINST;
-    for (let c = 0; c < 3; c++) {
-      const base = (poster.data[p * 3 + c] as number) * 255 * 0.6;
-      rgba[p * 4 + c] = Math.round(base * (1 - alpha) + (color[c] as number) * alpha);
-    }
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = Math.round(base * (1 - alpha) + (color[c] as number) * alpha);
     rgba[p * 4 + 3] = 255;
   }
   return image.getBuffer("image/png");
+}
+
+/**
+ * Grad-CAM's map made readable on its own scale: relative to its largest value, and only where it reaches a
+ * fifth of it (a broad low map would otherwise tint the whole poster).
+ */
+function gradCamForDisplay(map: PosterMap): PosterMap {
+  const top = maxAbs(map.values);
+  return { ...map, values: Float32Array.from(map.values, (v) => (v >= 0.2 * top ? v / top : 0)) };
 }
 
 /** The overview's words, each on a background whose colour and strength follow its effect on the genre. */
@@ -55,88 +69,150 @@ export function highlightedOverviewHtml(words: readonly string[], effects: Array
     .map((word, i) => {
       const v = (effects[i] as number) / top;
       const color = v >= 0 ? FOR : AGAINST;
-      const alpha = Math.min(1, Math.abs(v)) * 0.8;
-      const title = `${v >= 0 ? "raises" : "lowers"} the genre by ${Math.abs(effects[i] as number).toFixed(3)}`;
+      const strength = Math.min(1, Math.abs(v));
+      const alpha = strength < UNTINTED ? 0 : 0.8 * Math.pow(strength, 0.7);
+      const points = 100 * Math.abs(effects[i] as number);
+      const title = `removing it ${v >= 0 ? "lowers" : "raises"} the genre's probability by ${points.toFixed(1)} points`;
       return `<span title="${title}" style="background:rgba(${color.join(",")},${alpha.toFixed(2)});padding:0 1px;border-radius:2px">${escapeHtml(word)}</span>`;
     })
     .join(" ");
 }
 
-/** The colour legend of the heat maps and the shaded words. */
-export function legendHtml(): string {
-  const swatch = (c: number[], text: string) =>
-    `<span style="display:inline-block;width:12px;height:12px;background:rgb(${c.join(",")});margin:0 4px 0 10px;vertical-align:middle"></span>${text}`;
-  return `<div style="font-size:12px;color:#444">${swatch(FOR, "evidence for the genre (hiding or removing it lowers the probability)")}${swatch(AGAINST, "evidence against it")}</div>`;
+/**
+ * The colour scale: full colour is a change of `scale` (a probability) in the genre's probability when the part of
+ * the poster is hidden or the word removed; red is evidence for the genre (hiding it lowers the probability), blue
+ * evidence against it. Grad-CAM maps have their own relative scale.
+ */
+export function legendHtml(scale?: number): string {
+  const bar =
+    `<span style="display:inline-block;width:160px;height:10px;vertical-align:middle;margin:0 6px;` +
+    `background:linear-gradient(to right, rgb(${AGAINST.join(",")}), #fff 50%, rgb(${FOR.join(",")}));border:1px solid #ccc"></span>`;
+  const full =
+    scale === undefined
+      ? "the strongest colour is the largest change on the view"
+      : `full colour: hiding that part of the poster, or removing that word, changes the genre's probability by ${(100 * scale).toFixed(1)} points`;
+  return (
+    `<div style="font-size:12px;color:#444;margin-top:6px;text-align:left">` +
+    `<span style="color:rgb(${AGAINST.join(",")})">against the genre</span>${bar}<span style="color:rgb(${FOR.join(",")})">for the genre</span>` +
+    ` &mdash; ${full} (red: it lowers it, so that part is evidence for the genre; blue: it raises it). ` +
+    `Grad-CAM: where the CNN's last conv layer supports the genre, on its own relative scale.</div>`
+  );
 }
 
 /** One model's view of a film, for the card. */
 export interface ModelView {
   model: string;
   probabilities: ArrayLike<number>;
-  /** Per explained genre: a poster heat map (PNG) with what it shows, and the shaded overview. */
-  genres: { genre: string; poster?: { png: Uint8Array; method: string }; overviewHtml?: string }[];
+  /** Per explained genre: poster heat maps (PNG) with what each shows, and the shaded overview. */
+  genres: { genre: string; posters: { png: Uint8Array; method: string }[]; overviewHtml?: string }[];
   /** Joint models: the share of the fused representation taken from the poster. */
   gateShare?: number;
 }
 
-/** A film card with attributions: the poster, true genres, and per model its top genres, heat maps and shaded words. */
+/**
+ * A film card with attributions that fits a screen: the poster (its own aspect ratio) and the film, then a grid with
+ * the models across and the explained genres down; each cell holds the model's heat maps beside its shaded overview.
+ * One colour scale for the whole card, in probability points (legendHtml).
+ */
 export function explanationCardHtml(
   film: { id: string; genres: readonly string[]; posterPng?: Uint8Array; overview: string },
   allGenres: readonly string[],
   views: readonly ModelView[],
-  top = 3,
+  options: { top?: number; scale?: number } = {},
 ): string {
+  const top = options.top ?? 3;
   const truth = new Set(film.genres);
-  const poster = film.posterPng ? `<img src="${dataUri(film.posterPng)}" style="width:100px;border:1px solid #ccc"/>` : "";
-  const sections = views
+  const poster = film.posterPng
+    ? `<img src="${dataUri(film.posterPng)}" style="width:100px;height:auto;flex:none;align-self:flex-start;border:1px solid #ccc"/>`
+    : "";
+  const rows = [...new Set(views.flatMap((v) => v.genres.map((g) => g.genre)))].sort((a, b) => Number(truth.has(b)) - Number(truth.has(a)));
+  const th = (html: string) =>
+    `<th style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #ddd;font-weight:normal">${html}</th>`;
+  const td = (html: string) => `<td style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #eee">${html}</td>`;
+  const header = views
     .map((view) => {
       const ranked = topK(view.probabilities, allGenres, top)
         .map(
           (r) =>
-            `<span style="margin-right:8px;color:${truth.has(r.genre) ? "#1a7f37" : "#b42318"}">${truth.has(r.genre) ? "&#10003;" : "&#10007;"} ${escapeHtml(r.genre)} ${r.probability.toFixed(2)}</span>`,
+            `<span style="margin-right:6px;white-space:nowrap;color:${truth.has(r.genre) ? "#1a7f37" : "#b42318"}">${truth.has(r.genre) ? "&#10003;" : "&#10007;"} ${escapeHtml(r.genre)} ${r.probability.toFixed(2)}</span>`,
         )
-        .join("");
+        .join(" ");
       const gate =
         view.gateShare === undefined
           ? ""
-          : `<div style="color:#555">gate: ${(100 * view.gateShare).toFixed(0)}% of the fused representation from the poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% from the overview</div>`;
-      const perGenre = view.genres
-        .map(
-          (g) =>
-            `<div style="display:flex;gap:10px;margin:4px 0;align-items:flex-start">` +
-            (g.poster
-              ? `<figure style="margin:0;text-align:center"><img src="${dataUri(g.poster.png)}" style="width:100px"/><figcaption style="font-size:11px">${escapeHtml(g.genre)}: ${escapeHtml(g.poster.method)}</figcaption></figure>`
-              : "") +
-            (g.overviewHtml ? `<div style="max-width:44em"><b>${escapeHtml(g.genre)}</b>: ${g.overviewHtml}</div>` : "") +
-            `</div>`,
-        )
+          : `<div style="color:#555;font-size:11px">gate: ${(100 * view.gateShare).toFixed(0)}% poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% overview</div>`;
+      return th(`<b>${escapeHtml(view.model)}</b><div style="font-size:11px">${ranked}</div>${gate}`);
+    })
+    .join("");
+  const body = rows
+    .map((genre) => {
+      const cells = views
+        .map((view) => {
+          const g = view.genres.find((x) => x.genre === genre);
+          if (!g) return td("");
+          const maps = g.posters
+            .map(
+              (m) =>
+                `<figure style="margin:0 4px 0 0;text-align:center;flex:none"><img src="${dataUri(m.png)}" style="width:70px;height:auto;display:block"/>` +
+                `<figcaption style="font-size:10px;color:#555">${escapeHtml(m.method)}</figcaption></figure>`,
+            )
+            .join("");
+          const text = g.overviewHtml ? `<div style="font-size:11px;line-height:1.45;min-width:10em">${g.overviewHtml}</div>` : "";
+          return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
+        })
         .join("");
-      return `<div style="margin:6px 0;padding-top:4px;border-top:1px solid #eee"><b>${escapeHtml(view.model)}</b>: ${ranked}${gate}${perGenre}</div>`;
+      const mark = truth.has(genre) ? "true genre" : "predicted";
+      return `<tr>${td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`)}${cells}</tr>`;
     })
     .join("");
   return (
-    `<div style="display:flex;gap:14px;margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px;font-size:13px">${poster}` +
-    `<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: <b>${escapeHtml(film.genres.join(", ") || "none")}</b></div>` +
-    `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div>${sections}${legendHtml()}</div></div>`
+    `<div data-card="explanation" style="margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px;font-size:13px">` +
+    `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: <b>${escapeHtml(film.genres.join(", ") || "none")}</b></div>` +
+    `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div></div></div>` +
+    `<div style="overflow-x:auto"><table style="border-collapse:collapse;margin-top:6px"><thead><tr>${th("")}${header}</tr></thead><tbody>${body}</tbody></table></div>` +
+    `${legendHtml(options.scale)}</div>`
   );
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Explanation cards
 
-/** A model's explanation of a film as the card shows it: its heat maps as PNG and its shaded overview per shown genre. */
-export async function modelView(explanation: FilmExplanation, genres: readonly string[], poster?: DecodedPoster): Promise<ModelView> {
+/** The card's colour scale: the largest change of a shown genre's probability among the models' maps and words. */
+export function cardScale(explanations: readonly FilmExplanation[], genres: readonly string[]): number {
+  let top = 1e-6;
+  for (const e of explanations) {
+    for (const shown of e.shown) {
+      const j = genres.indexOf(shown.genre);
+      const map = e.maps?.[j];
+      if (map) top = Math.max(top, maxAbs(map.values));
+      const effects = e.words?.effects[j];
+      if (effects) top = Math.max(top, maxAbs(effects));
+    }
+  }
+  return top;
+}
+
+/**
+ * A model's explanation of a film as the card shows it: per shown genre its occlusion map (and Grad-CAM) as PNG and
+ * its shaded overview, on the card's shared `scale`.
+ */
+export async function modelView(
+  explanation: FilmExplanation,
+  genres: readonly string[],
+  poster?: DecodedPoster,
+  scale?: number,
+): Promise<ModelView> {
   const view: ModelView = { model: explanation.model, probabilities: explanation.probabilities, genres: [] };
   for (const shown of explanation.shown) {
     const j = genres.indexOf(shown.genre);
-    const entry: ModelView["genres"][number] = { genre: shown.genre };
+    const entry: ModelView["genres"][number] = { genre: shown.genre, posters: [] };
     const map = explanation.maps?.[j];
-    if (map && poster) entry.poster = { png: await heatMapPng(poster, map), method: "occlusion" };
-    const words = explanation.words;
-    if (words) entry.overviewHtml = highlightedOverviewHtml(words.words, words.effects[j] as Float32Array);
-    view.genres.push(entry);
+    if (map && poster) entry.posters.push({ png: await heatMapPng(poster, map, scale), method: "occlusion" });
     if (shown.gradCam && poster)
-      view.genres.push({ genre: shown.genre, poster: { png: await heatMapPng(poster, shown.gradCam), method: "Grad-CAM (Conv6)" } });
+      entry.posters.push({ png: await heatMapPng(poster, gradCamForDisplay(shown.gradCam), 1), method: "Grad-CAM" });
+    const words = explanation.words;
+    if (words) entry.overviewHtml = highlightedOverviewHtml(words.words, words.effects[j] as Float32Array, scale);
+    view.genres.push(entry);
   }
   if (explanation.gateShare !== undefined) view.gateShare = explanation.gateShare;
   return view;
@@ -145,8 +221,9 @@ export async function modelView(explanation: FilmExplanation, genres: readonly s
 /** One explanation card per film (eval/explain.ts explainFilms): each model's top genres, heat maps and shaded words. */
 export async function showExplanationCards(films: readonly ExplainedFilm[], genres: readonly string[]): Promise<void> {
   for (const { film, poster, explanations } of films) {
+    const scale = cardScale(explanations, genres);
     const views: ModelView[] = [];
-    for (const explanation of explanations) views.push(await modelView(explanation, genres, poster));
+    for (const explanation of explanations) views.push(await modelView(explanation, genres, poster, scale));
     const summary = views.map(
       (v) =>
         `  ${v.model}: ${topK(v.probabilities, genres, 3)
@@ -154,7 +231,7 @@ export async function showExplanationCards(films: readonly ExplainedFilm[], genr
           .join(", ")}`,
     );
     showHtml(
-      explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, genres, views),
+      explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, genres, views, { scale }),
       [`${film.id}: true ${film.genres.join(", ")}`, ...summary].join("\n"),
     );
   }
@@ -163,27 +240,35 @@ export async function showExplanationCards(films: readonly ExplainedFilm[], genr
 // ---------------------------------------------------------------------------------------------------
 // Across the validation films (notebook 07)
 
-/** One row per genre: its films among those explained, and its words with how many films each led. */
+/** A ranked word as the table shows it: the word, how much more it raises the genre in points, and its films. */
+function wordCell(words: readonly GenreWord[] | undefined, top: number): string {
+  return (words ?? [])
+    .slice(0, top)
+    .map((w) => `${w.word} +${(100 * w.specificity).toFixed(1)} (${w.films})`)
+    .join(", ");
+}
+
+/**
+ * One row per genre: its films among those explained, the words that raise it more than the other genres
+ * (eval/explain.ts genreWords) with that margin in probability points and their films, and the stop-words apart.
+ */
 export function showWordEvidence(evidence: WordEvidence | undefined, top = 8): void {
   if (!evidence) return;
-  const column = "words that most often raise it (films where the word raised it most)";
+  const column = "words that raise it more than the other genres: +points (films)";
+  const stopColumn = "stop-words, apart";
   showTable(
-    ["genre", "its films here", column],
-    [...evidence.words.entries()]
-      .map(
-        ([genre, words]) =>
-          [
-            genre,
-            evidence.genreFilms.get(genre) ?? 0,
-            words
-              .slice(0, top)
-              .map((w) => `${w.word} (${w.films})`)
-              .join(", "),
-          ] as (string | number)[],
-      )
-      .filter((row) => row[1] !== 0 && row[2] !== ""),
-    `${evidence.model}, leave-one-word-out over ${evidence.films} validation films`,
-    { wrap: [column] },
+    ["genre", "its films here", column, stopColumn],
+    [...evidence.words.keys()]
+      .map((genre) => [
+        genre,
+        evidence.genreFilms.get(genre) ?? 0,
+        wordCell(evidence.words.get(genre), top),
+        wordCell(evidence.stopWords.get(genre), 3),
+      ])
+      .filter((row) => row[2] !== "" || row[3] !== ""),
+    `${evidence.model}, leaving one word out of ${evidence.films} validation overviews: a word's mean effect on the genre's probability ` +
+      `minus its mean effect on the other genres, over the films whose overview has it (at least ${evidence.minFilms})`,
+    { wrap: [column, stopColumn] },
   );
 }
 
@@ -201,7 +286,7 @@ export async function showGenreHeatMaps(evidence: { model: string; genres: reado
   }
   showHtml(
     `<div style="font-size:12px">${escapeHtml(evidence.model)}: mean occlusion map of each genre's films, on one colour scale</div>` +
-      `<div style="display:flex;flex-wrap:wrap">${tiles.join("")}</div>${legendHtml()}`,
+      `<div style="display:flex;flex-wrap:wrap">${tiles.join("")}</div>${legendHtml(scale)}`,
     evidence.genres.map((r) => `${r.genre} (${r.films} films): evidence luminance ${r.luminance.toFixed(3)}`).join("\n"),
   );
 }
@@ -218,7 +303,6 @@ export function explanationNarrative(
 ): string {
   const lines: string[] = [];
   const evidence = posterEvidence?.genres ?? [];
-  const words = wordEvidence?.words ?? new Map<string, { word: string; films: number }[]>();
   const horror = evidence.find((e) => e.genre === "Horror");
   if (horror) {
     const others = evidence.filter((e) => e.genre !== "Horror");
@@ -232,28 +316,38 @@ export function explanationNarrative(
           : "The claim that the CNN reads darkness as Horror does **not** hold on these films."),
     );
   }
-  // How generic a word is: the share of all overviews that contain it.
-  const documents = dataset.films.map((f) => new Set(tokenize(f.overview)));
-  const share = (word: string) => documents.filter((d) => d.has(word)).length / documents.length;
-  const meanShare = (genre: string) => {
-    const top = (words.get(genre) ?? []).slice(0, 5).filter((w) => !w.word.includes(" "));
-    return top.length ? top.reduce((a, w) => a + share(w.word), 0) / top.length : NaN;
-  };
-  const drama = meanShare("Drama");
-  const others = dataset.genres
-    .filter((g) => g !== "Drama")
-    .map(meanShare)
-    .filter(Number.isFinite);
-  if (Number.isFinite(drama) && others.length > 0) {
-    const median = others.slice().sort((a, b) => a - b)[Math.floor(others.length / 2)] as number;
-    const dramaWords = (words.get("Drama") ?? []).slice(0, 5).map((w) => w.word);
-    lines.push(
-      `- **Drama's words.** The words that most often raise Drama (${dramaWords.join(", ")}) appear in ${(100 * drama).toFixed(1)}% of all overviews on average; ` +
-        `the other genres' top words in ${(100 * median).toFixed(1)}% (median). ` +
-        (drama > median
-          ? "Drama is raised by more generic words than the other genres: the claim that the text model leans on generic words for Drama holds."
-          : "Drama's words are **not** more generic than the other genres'."),
-    );
+  if (wordEvidence) {
+    // The genre's five most specific words (the table's statistic), stop-words included: a model leaning on generic
+    // words would rank them here. How generic a word is: the share of all overviews that contain it.
+    const documents = dataset.films.map((f) => new Set(tokenize(f.overview)));
+    const share = (word: string) => documents.filter((d) => d.has(word)).length / documents.length;
+    const topFive = (genre: string) =>
+      [...(wordEvidence.words.get(genre) ?? []), ...(wordEvidence.stopWords.get(genre) ?? [])]
+        .sort((a, b) => b.specificity - a.specificity)
+        .slice(0, 5)
+        .filter((w) => !w.word.includes(" "));
+    const meanShare = (genre: string) => {
+      const top = topFive(genre);
+      return top.length ? top.reduce((a, w) => a + share(w.word), 0) / top.length : NaN;
+    };
+    const drama = meanShare("Drama");
+    const others = dataset.genres
+      .filter((g) => g !== "Drama")
+      .map(meanShare)
+      .filter(Number.isFinite);
+    if (Number.isFinite(drama) && others.length > 0) {
+      const median = others.slice().sort((a, b) => a - b)[Math.floor(others.length / 2)] as number;
+      const dramaWords = topFive("Drama").map((w) => w.word);
+      const stop = dramaWords.filter((w) => wordEvidence.stopWords.get("Drama")?.some((s) => s.word === w));
+      lines.push(
+        `- **Drama's words.** The five words that raise Drama most above the other genres (${dramaWords.join(", ")}; ` +
+          `${stop.length} of them stop-words) appear in ${(100 * drama).toFixed(1)}% of all overviews on average; ` +
+          `the other genres' five in ${(100 * median).toFixed(1)}% (median over ${others.length} genres). ` +
+          (drama > median
+            ? "Drama is raised by more generic words than the other genres: the claim that the text model leans on generic words for Drama holds."
+            : "Drama's words are **not** more generic than the other genres'."),
+      );
+    }
   }
   return lines.join("\n");
 }

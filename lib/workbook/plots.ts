@@ -171,9 +171,14 @@ export function showTable(
     wrapped[j]
       ? "text-align:left;white-space:normal;min-width:24em;max-width:40em;vertical-align:top"
       : "text-align:left;white-space:nowrap;vertical-align:top";
-  const head = columns.map((c, j) => `<th style="${style(j)}">${escapeHtml(c)}</th>`).join("");
+  // The first column (what a row is) stays in view while a wide table scrolls sideways.
+  const sticky = (j: number) => (j === 0 ? ";position:sticky;left:0;z-index:1;background:var(--jp-layout-color0, #fff)" : "");
+  const head = columns.map((c, j) => `<th style="${style(j)}${sticky(j)}">${escapeHtml(c)}</th>`).join("");
   const body = rows
-    .map((r) => `<tr>${r.map((c, j) => `<td style="${style(j)};padding:2px 6px">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((c, j) => `<td style="${style(j)};padding:2px 6px${sticky(j)}">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`,
+    )
     .join("");
   const html =
     `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3">` +

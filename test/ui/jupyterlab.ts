@@ -26,22 +26,11 @@ import { writeFixtureDataset } from "../../lib/data/fixture";
 import { LabServer, startLab } from "./lab-server";
 import { LabNotebook } from "./lab-notebook";
 import { figureProblems, imageProblems, tableProblems } from "./output-checks";
+import { findChromium } from "./chromium";
 
 const OUT = path.join(PROJECT_DIR, "out", "ui-test");
 const NOTEBOOKS = path.join(OUT, "notebooks");
 const PRESET = "smoke";
-
-function findChromium(): string {
-  const candidates = [process.env["WORKBOOK_CHROMIUM"], "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-  const found = candidates.find((c): c is string => Boolean(c) && fs.existsSync(c!));
-  if (!found) {
-    throw new Error(
-      "No Chromium found (tried WORKBOOK_CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome). " +
-        "On Debian or Ubuntu: 'bash jupyter/setup.sh --browser' (installs the chromium package), or set WORKBOOK_CHROMIUM.",
-    );
-  }
-  return found;
-}
 
 /** The committed notebook, copied where the test may run, edit and save it; its library import still resolves. */
 function copyNotebook(name: string): string {

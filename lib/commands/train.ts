@@ -1,7 +1,8 @@
 /**
- * `npm run train -- <kind> [--preset P] [--epochs N] [--out DIR] [--data DIR]`: trains a model of any kind
- * (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C
- * stops after the current batch and keeps the best checkpoint.
+ * `npm run train -- <kind> [--preset P] [--epochs N] [--training-seed N] [--out DIR] [--data DIR]`: trains a model of
+ * any kind (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>).
+ * --training-seed changes the initial weights, shuffling, dropout and augmentation but not the split (a second run
+ * to compare with). Ctrl-C stops after the current batch and keeps the best checkpoint.
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
@@ -15,12 +16,12 @@ import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
 import { integerOption, parseArgs } from "./args";
 
-const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]`;
+const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--training-seed N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]`;
 
 async function main(): Promise<void> {
   const options = parseArgs(
     process.argv.slice(2),
-    { values: ["preset", "epochs", "out", "data", "cnn", "lstm"], positionals: true },
+    { values: ["preset", "epochs", "training-seed", "out", "data", "cnn", "lstm"], positionals: true },
     USAGE,
   );
   if (options.help) return console.log(USAGE);
@@ -30,12 +31,13 @@ async function main(): Promise<void> {
   if (extra.length > 0) throw new WorkbookError(`unexpected argument ${extra[0]}\n${USAGE}`);
   const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
   const epochs = integerOption(options, "epochs", 1, USAGE);
+  const trainingSeed = integerOption(options, "training-seed", 0, USAGE);
   const dir = options.values["out"] === undefined ? undefined : path.resolve(options.values["out"]);
   const env = { ...process.env, ...(options.values["data"] === undefined ? {} : { [ENV.dataDir]: path.resolve(options.values["data"]) }) };
 
   const backend = await selectBackend();
   console.log(describeBackend(backend));
-  const override = epochs === undefined ? {} : { epochs };
+  const override = { ...(epochs === undefined ? {} : { epochs }), ...(trainingSeed === undefined ? {} : { trainingSeed }) };
   const branchDirs = Object.fromEntries(
     (["cnn", "lstm"] as const).filter((k) => options.values[k] !== undefined).map((k) => [k, path.resolve(options.values[k] as string)]),
   );

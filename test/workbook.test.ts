@@ -236,7 +236,7 @@ describe("workbook runner", function () {
         /going on with cnn; not trained yet at preset smoke, and left out: lstm \([^)]*\): train it with notebook 03-overviews-lstm, or 'npm run train -- lstm --preset smoke'; fusion [^;]*notebook 05-fusion[^;]*; pretrained [^"]*notebook 06-pretrained/,
       );
       assert.match(text, /explained by 1 model\(s\)/);
-      assert.match(text, /word evidence left out: none of lstm, fusion, pretrained is trained at this preset/);
+      assert.match(text, /word evidence left out: none of pretrained, text-head, fusion, lstm is trained at this preset/);
       assert.match(text, /poster evidence from CNN \(poster\)/);
     } finally {
       fs.rmSync(notebooks, { recursive: true, force: true });

@@ -324,7 +324,10 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     const words = path.join(dir, "why-words.html");
     const t = run("explain", ["--model", lstmDir, "--overview", "A detective hunts a killer in the city.", "--out", words], env);
     assert.equal(t.status, 0, t.output);
-    assert.match(fs.readFileSync(words, "utf8"), /<span title="removing it (raises|lowers) the genre's probability by [\d.]+ points"[^>]*>detective<\/span>/);
+    assert.match(
+      fs.readFileSync(words, "utf8"),
+      /<span title="removing it (raises|lowers) the genre's probability by [\d.]+ points"[^>]*>detective<\/span>/,
+    );
 
     const noPoster = run("explain", ["--model", cnnDir, "--out", page], env);
     assert.equal(noPoster.status, 1);

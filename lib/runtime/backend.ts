@@ -7,8 +7,9 @@
  *                      training kernels (./wasm-kernels), without which it cannot train
  *   4. cpu             pure JavaScript (very slow for training: last resort)
  *
- * The native packages are optional dependencies that often cannot be installed (they
- * download libtensorflow), so they are loaded with a guarded dynamic `require`; a failed
+ * The native packages are not npm dependencies: `npm run native` (native/setup.sh) builds one
+ * against the TensorFlow that pip installs, into .native/node_modules, where this module looks
+ * for it after the usual module paths. They are loaded with a guarded dynamic `require`; a failed
  * load is recorded as the reason that candidate was skipped. The native packages register
  * their backend under the name 'tensorflow' (GPU or not).
  *
@@ -24,7 +25,9 @@
  * The count is fixed at the wasm backend's first initialisation in the process; BackendInfo.threads
  * reports the count XNNPACK really uses.
  */
-import * as os from "os";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
@@ -40,6 +43,7 @@ import {
   type WasmThreadsSetting,
 } from "./wasm-threads";
 import { WorkbookError } from "./errors";
+import { PROJECT_DIR } from "./config";
 
 export { WASM_THREADS_ENV_VAR } from "./wasm-threads";
 
@@ -76,6 +80,8 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm only: Bidirectional(LSTM) layers run through the fused LstmSequence kernel (runtime/fused-lstm.ts). */
   fusedLstm?: boolean;
+  /** tensorflow only: the version of the TensorFlow library the addon runs on (e.g. 2.21.0 from pip). */
+  tensorflowVersion?: string;
   /** Faster candidates that were tried and why they were not used, in order. */
   skipped: SkippedCandidate[];
 }
@@ -100,9 +106,22 @@ export interface SelectBackendOptions {
 
 export const BACKEND_ENV_VAR = "WORKBOOK_BACKEND";
 
-// The native packages are optional: loaded by name at run time, so that a machine without them still works.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const defaultLoader: ModuleLoader = (moduleName) => require(moduleName);
+/** Where `npm run native` (native/setup.sh) puts the native package it builds. */
+export const NATIVE_MODULES_DIR = path.join(PROJECT_DIR, ".native", "node_modules");
+
+// The native packages are optional: loaded by name at run time, so that a machine without them still works; first
+// from the usual module paths, then from what npm run native built.
+const defaultLoader: ModuleLoader = (moduleName) => {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(moduleName);
+  } catch (err) {
+    const built = path.join(NATIVE_MODULES_DIR, moduleName);
+    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND" || !fs.existsSync(built)) throw err;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(built);
+  }
+};
 
 /** Thrown when a forced candidate cannot be used, or WORKBOOK_BACKEND is invalid. */
 export class BackendSelectionError extends WorkbookError {
@@ -171,6 +190,12 @@ function usesGpu(): boolean {
   return b.isUsingGpuDevice === true;
 }
 
+/** The TensorFlow library under the active 'tensorflow' backend (its C API's TF_Version), as a BackendInfo field. */
+function nativeVersion(): { tensorflowVersion?: string } {
+  const b = tf.backend() as unknown as { binding?: { TF_Version?: unknown } };
+  return typeof b.binding?.TF_Version === "string" ? { tensorflowVersion: b.binding.TF_Version } : {};
+}
+
 /** The wasm thread setting asked for by options / environment / default (throws when invalid). */
 export function requestedWasmThreads(options: Pick<SelectBackendOptions, "wasmThreads" | "env"> = {}): WasmThreadsSetting {
   const env = options.env ?? process.env;
@@ -231,14 +256,14 @@ async function tryCandidate(
           reason: `${NATIVE_PACKAGES["tensorflow-gpu"]} loaded but TensorFlow sees no GPU (CUDA/cuDNN missing or no device)`,
         };
       }
-      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: true } };
+      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: true, ...nativeVersion() } };
     }
     case "tensorflow": {
       // If the GPU package already registered 'tensorflow' (and found no GPU), reuse it
       // rather than loading a second native TensorFlow.
       const failure = state.gpuPackageActive ? await activate("tensorflow") : await loadNative(NATIVE_PACKAGES.tensorflow, loader);
       if (failure != null) return { ok: false, reason: failure };
-      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: usesGpu() } };
+      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: usesGpu(), ...nativeVersion() } };
     }
     case "wasm": {
       try {
@@ -335,12 +360,13 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   throw new BackendSelectionError(`no usable backend: ${skipped.map((s) => `${s.candidate}: ${s.reason}`).join("; ")}`, skipped);
 }
 
-/** e.g. "backend: wasm (1 thread, SIMD), no GPU; skipped tensorflow-gpu: ... is not installed; tensorflow: ..." */
+/** e.g. "backend: tensorflow 2.21.0 native (2 threads), no GPU" or "backend: wasm (1 thread, SIMD), no GPU; skipped tensorflow-gpu: ... is not installed; tensorflow: ..." */
 export function describeBackend(info: BackendInfo): string {
   const details = [`${info.threads} thread${info.threads === 1 ? "" : "s"}`];
   if (info.name === "wasm") details.push(info.simd ? "SIMD" : "no SIMD");
   if (info.fusedLstm === true) details.push("fused BiLSTM");
-  let line = `backend: ${info.name} (${details.join(", ")}), ${info.gpu ? "GPU" : "no GPU"}`;
+  const name = info.name === "tensorflow" && info.tensorflowVersion ? `tensorflow ${info.tensorflowVersion} native` : info.name;
+  let line = `backend: ${name} (${details.join(", ")}), ${info.gpu ? "GPU" : "no GPU"}`;
   if (info.skipped.length > 0) {
     line += `; skipped ${info.skipped.map((s) => `${s.candidate}: ${s.reason}`).join("; ")}`;
   }

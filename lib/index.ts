@@ -16,7 +16,7 @@ export { WorkbookError } from "./runtime/errors";
 export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
 export { LoadedSplit, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
 export { loadFilmPosters } from "./data/posters";
-export { TextVectorizer, tokenCounts, tokenize } from "./data/text";
+export { MAX_OVERVIEW_WORDS, TextVectorizer, limitOverview, tokenCounts, tokenize } from "./data/text";
 
 // pretrained encoders
 export { EncoderInfo, describeEncoder } from "./encoders/provenance";
@@ -89,6 +89,7 @@ export {
 } from "./workbook/comparison";
 export { leaderboardF1Figure, leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "./workbook/leaderboard";
 export { filmLeanFigure, genreLeanFigure } from "./workbook/gate";
+export { loadParityReport, parityCurvesFigure, showParityCurves, showParityReport } from "./workbook/parity";
 export { explanationNarrative, showExplanationCards, showGenreHeatMaps, showWordEvidence } from "./workbook/explanations";
 export {
   countHistogramFigure,

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import Papa from "papaparse";
 import { PROJECT_DIR } from "../lib/runtime/config";
 import { writeFixtureDataset } from "../lib/data/fixture";
 
@@ -293,6 +294,39 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     const json = JSON.parse(fs.readFileSync(report, "utf8"));
     assert.equal(json.films, 38);
     assert.deepEqual(json.skipped.map((f: { id: string }) => f.id).sort(), ["tt9000003", "tt9000004"]);
+  });
+
+  it("an overview over MAX_OVERVIEW_WORDS is cut to its first 200 words wherever it is read, and said so", () => {
+    const long = path.join(dir, "long");
+    fs.cpSync(data, long, { recursive: true });
+    const csvFile = path.join(long, "IMDB_overview_genres.csv");
+    const parsed = Papa.parse<string[]>(fs.readFileSync(csvFile, "utf8").trim());
+    const row = parsed.data.findIndex((fields) => fields[0] === "tt9000007");
+    const words = Array.from({ length: 5000 }, (_, i) => ["murder", "love", "ship", "ghost"][i % 4]);
+    parsed.data[row]![parsed.data[row]!.length - 1] = words.join(" ");
+    fs.writeFileSync(csvFile, Papa.unparse(parsed.data));
+
+    const checked = run("validate", ["--data", long]);
+    assert.equal(checked.status, 0, checked.output);
+    assert.match(
+      checked.stdout,
+      /warning: IMDB_overview_genres\.csv line \d+ \(Id tt9000007\): overview has 5000 words; only its first 200 are kept/,
+    );
+    const trained = run("train", ["lstm", "--preset", "smoke", "--epochs", "1", "--out", path.join(dir, "lstm-long")], {
+      ...env,
+      IMDB_DATA_DIR: long,
+    });
+    assert.equal(trained.status, 0, trained.output);
+    assert.match(trained.output, /tt9000007.*overview has 5000 words/);
+
+    const first200 = words.slice(0, 200).join(" ");
+    const cut = run("predict", ["--model", lstmDir, "--overview", `${words.slice(0, 1000).join(" ")}`, "--json"], env);
+    assert.equal(cut.status, 0, cut.output);
+    assert.match(cut.stderr, /the overview has 1000 words; only its first 200 are read/);
+    const whole = run("predict", ["--model", lstmDir, "--overview", first200, "--json"], env);
+    assert.equal(whole.status, 0, whole.output);
+    assert.doesNotMatch(whole.stderr, /only its first/);
+    assert.deepEqual(JSON.parse(cut.stdout).top, JSON.parse(whole.stdout).top, "the model reads the first 200 words only");
   });
 
   it("train fusion --cnn takes the CNN from any folder", () => {

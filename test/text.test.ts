@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { TextVectorizer, splitWords, standardize, tokenCounts, tokenize } from "../lib/data/text";
+import { MAX_OVERVIEW_WORDS, TextVectorizer, limitOverview, splitWords, standardize, tokenCounts, tokenize } from "../lib/data/text";
 
 // Expected values below are worked out by hand from the Keras rules, not
 // captured from this implementation.
@@ -56,6 +56,21 @@ describe("text: splitWords / tokenize", () => {
 
   it("counts tokens per text", () => {
     assert.deepEqual(tokenCounts(["The end.", "", "one - two", "..."]), [2, 0, 2, 0]);
+  });
+});
+
+describe("text: limitOverview (MAX_OVERVIEW_WORDS)", () => {
+  it("keeps a text of at most maxWords words whole and cuts a longer one after its maxWords-th word", () => {
+    assert.equal(MAX_OVERVIEW_WORDS, 200);
+    assert.deepEqual(limitOverview("A spy,  a ship.", 4), { text: "A spy,  a ship.", words: 4, cut: false });
+    assert.deepEqual(limitOverview(" A spy,\ta ship; and a ghost.", 3), { text: " A spy,\ta", words: 7, cut: true });
+    // A no-break space is not whitespace to Keras's split, so it does not end a word here either.
+    assert.deepEqual(limitOverview("one\u00a0two three", 1), { text: "one\u00a0two", words: 2, cut: true });
+    const long = Array.from({ length: 250 }, (_, i) => `w${i}`).join(" ");
+    const limited = limitOverview(long);
+    assert.equal(limited.words, 250);
+    assert.equal(tokenize(limited.text).length, 200);
+    assert.equal(tokenize(limited.text).at(-1), "w199");
   });
 });
 

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { decodePoster } from "../data/posters";
 import { explainFilm } from "../eval/explain";
-import { freeEncoders, loadEncoders, predictFilm } from "../eval/inference";
+import { freeEncoders, loadEncoders, overviewToRead, predictFilm } from "../eval/inference";
 import { topK } from "../eval/metrics";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { selectBackend } from "../runtime/backend";
@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const trained = await loadModel(path.resolve(modelDir));
   const spec = kindSpec(trained);
   const posterFile = args.values["poster"];
-  const overview = args.values["overview"];
+  const givenOverview = args.values["overview"];
+  const overview = givenOverview === undefined ? undefined : overviewToRead(givenOverview, (line) => console.error(`explain: ${line}`));
   if (spec.reads.poster && posterFile === undefined)
     throw new WorkbookError(`${trained.dir} holds a ${spec.id} model, which reads posters: give the film's poster with --poster\n${USAGE}`);
   if (spec.reads.overview && overview === undefined)

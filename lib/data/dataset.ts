@@ -13,6 +13,7 @@ import * as dfd from "danfojs-node";
 import * as tf from "@tensorflow/tfjs";
 import { seededRandom, shuffled } from "../runtime/random";
 import { WorkbookError } from "../runtime/errors";
+import { MAX_OVERVIEW_WORDS, limitOverview } from "./text";
 
 export const CSV_FILE = "IMDB_overview_genres.csv";
 export const IMAGES_DIR = "Images";
@@ -245,11 +246,22 @@ function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Arr
     return undefined;
   }
 
-  const overview = (fields[header.overviewCol] ?? "").trim();
-  if (overview === "") {
+  const fullOverview = (fields[header.overviewCol] ?? "").trim();
+  if (fullOverview === "") {
     report("skip", line, id, "empty overview; row skipped", "Overview");
     return undefined;
   }
+  const limited = limitOverview(fullOverview);
+  if (limited.cut) {
+    report(
+      "warning",
+      line,
+      id,
+      `overview has ${limited.words} words; only its first ${MAX_OVERVIEW_WORDS} are kept (no model reads more, see MAX_OVERVIEW_WORDS)`,
+      "Overview",
+    );
+  }
+  const overview = limited.text;
 
   const posterName = `${id}.jpg`;
   const posterFile = path.join(reader.imagesDir, posterName);

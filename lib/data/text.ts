@@ -117,6 +117,37 @@ function validateConfig(config: TextVectorizerConfig, where: string): void {
   }
 }
 
+/**
+ * The longest overview any model reads, in words (runs of non-whitespace, whitespace being ASCII's as in
+ * Keras's split). Keras pads a batch to its longest text when `output_sequence_length` is unset, and so does
+ * the workbook, so one very long overview would make every step of its batch that long: the BiLSTM's memory
+ * and time grow with it, and explanations (one prediction per word left out) with its square. The coursework's
+ * overviews have at most 68 words, so this limit changes nothing there; a longer overview is cut to its first
+ * MAX_OVERVIEW_WORDS words where it is read (the dataset loader and the commands that take a text warn, naming it).
+ */
+export const MAX_OVERVIEW_WORDS = 200;
+
+const WORD = /[^ \t\n\v\f\r]+/g;
+
+export interface LimitedOverview {
+  /** The text up to the end of its last kept word (the whole text when it is short enough). */
+  text: string;
+  /** Words in the whole text. */
+  words: number;
+  cut: boolean;
+}
+
+/** `text` cut after its `maxWords`-th word; what follows, whitespace included, is dropped. */
+export function limitOverview(text: string, maxWords = MAX_OVERVIEW_WORDS): LimitedOverview {
+  let words = 0;
+  let end = text.length;
+  for (const match of text.matchAll(WORD)) {
+    words++;
+    if (words === maxWords) end = (match.index ?? 0) + match[0].length;
+  }
+  return words > maxWords ? { text: text.slice(0, end), words, cut: true } : { text, words, cut: false };
+}
+
 export class TextVectorizer {
   readonly vocabulary: readonly string[];
   readonly maxTokens: number | undefined;

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Dataset, Film } from "../data/dataset";
 import { decodePoster } from "../data/posters";
-import { tokenize } from "../data/text";
+import { MAX_OVERVIEW_WORDS, limitOverview, tokenize } from "../data/text";
 import { unknownWordsOnly } from "../data/batches";
 import { loadImageEncoder } from "../encoders/mobilenet";
 import { loadSentenceEncoder } from "../encoders/use-lite";
@@ -137,6 +137,15 @@ export interface FilmFiles {
   overview?: string;
 }
 
+/** The part of a given overview that models read (see MAX_OVERVIEW_WORDS), said when it is cut. */
+export function overviewToRead(overview: string, log: (line: string) => void = console.warn): string {
+  const limited = limitOverview(overview);
+  if (limited.cut) {
+    log(`the overview has ${limited.words} words; only its first ${MAX_OVERVIEW_WORDS} are read (MAX_OVERVIEW_WORDS), the rest is ignored`);
+  }
+  return limited.text;
+}
+
 /**
  * The model's probabilities for one film given by its poster file and/or overview: what the model's kind reads
  * must be given (an error says what is missing), and an overview without a single word is an error, not a guess.
@@ -155,7 +164,8 @@ export async function predictFilm(trained: Trained, film: FilmFiles, log: (line:
       `${trained.dir} holds a model of kind ${spec.id} (${spec.title}), which reads ${reads}: give ${missing.join(" and ")}`,
     );
   }
-  const overview = spec.reads.overview ? film.overview : undefined;
+  const given = spec.reads.overview ? film.overview : undefined;
+  const overview = given === undefined ? undefined : overviewToRead(given, log);
   if (overview !== undefined) {
     if (tokenize(overview).length === 0) throw new WorkbookError(`the overview ${JSON.stringify(overview)} has no words to read`);
     warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);

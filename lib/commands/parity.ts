@@ -36,7 +36,8 @@ import { silentProgress } from "../train/progress";
 import { kerasAdam } from "../train/trainer";
 import { integerOption, parseArgs } from "./args";
 
-const USAGE = "usage: npm run parity -- [--data DIR] [--preset coursework|quick|smoke] [--epochs N] [--seeds N] [--no-training] [--sample N]";
+const USAGE =
+  "usage: npm run parity -- [--data DIR] [--preset coursework|quick|smoke] [--epochs N] [--seeds N] [--no-training] [--sample N]";
 const GENRES_FOR_BATCH = 16;
 
 interface Options {
@@ -104,7 +105,8 @@ function textCheck(loaded: LoadedSplit, dir: string): object {
 async function posterCheck(dataset: Dataset, options: Options, dir: string): Promise<object> {
   const size = 64;
   const posters = await loadFilmPosters(dataset.films, { size, cacheDir: workbookPaths().cacheDir });
-  if (posters.skipped.length > 0) throw new WorkbookError(`parity: ${posters.skipped.length} poster(s) cannot be read; fix the dataset first (npm run validate)`);
+  if (posters.skipped.length > 0)
+    throw new WorkbookError(`parity: ${posters.skipped.length} poster(s) cannot be read; fix the dataset first (npm run validate)`);
   const index = posterIndex(posters);
   writeRaw(
     path.join(dir, "posters-64.f32"),
@@ -142,7 +144,10 @@ async function posterCheck(dataset: Dataset, options: Options, dir: string): Pro
 
 /** The workbook's metrics on a trained model's validation predictions, with the labels and probabilities. */
 async function metricCheck(trained: Trained, loaded: LoadedSplit, dir: string): Promise<object> {
-  const predictions = await predictFilms(trained, loaded.dataset, loaded.split.validation, { cacheDir: workbookPaths().cacheDir, log: () => undefined });
+  const predictions = await predictFilms(trained, loaded.dataset, loaded.split.validation, {
+    cacheDir: workbookPaths().cacheDir,
+    log: () => undefined,
+  });
   const rowOf = new Map(loaded.dataset.films.map((f, i) => [f.id, i]));
   const rows = predictions.ids.map((id) => rowOf.get(id) as number);
   const yTrue = Float32Array.from(labelMatrix(loaded.dataset, rows));
@@ -199,7 +204,9 @@ async function modelCheck(kind: "cnn" | "lstm", loaded: LoadedSplit, dir: string
   // The LSTM's kernels draw from Math.random (models/branches.ts): seeded, so that every run checks the same weights.
   const model = withSeededMathRandomSync(1, () => (kind === "cnn" ? buildCnn({ seed: 1 }) : buildLstm({ seed: 1, vocabularySize })));
   const weights = model.trainableWeights;
-  const weightList = model.layers.flatMap((layer) => layer.trainableWeights.map((w) => ({ layer: layer.name, name: w.name, shape: w.shape })));
+  const weightList = model.layers.flatMap((layer) =>
+    layer.trainableWeights.map((w) => ({ layer: layer.name, name: w.name, shape: w.shape })),
+  );
   writeRaw(path.join(dir, `${kind}-weights.f32`), concat(weights.map((w) => w.read().dataSync() as Float32Array)));
   const outputs = tf.tidy(() => (model.apply(x, { training: false }) as tf.Tensor).dataSync() as Float32Array);
   const variables = weights.map((w) => w.read() as tf.Variable);
@@ -234,24 +241,41 @@ async function modelCheck(kind: "cnn" | "lstm", loaded: LoadedSplit, dir: string
 }
 
 /** The workbook trained --seeds times at the coursework's settings (but --epochs) on one split; the histories. */
-async function workbookTraining(kind: "cnn" | "lstm", loaded: LoadedSplit, options: Options, dir: string): Promise<{ spec: object; histories: object[] }> {
+async function workbookTraining(
+  kind: "cnn" | "lstm",
+  loaded: LoadedSplit,
+  options: Options,
+  dir: string,
+): Promise<{ spec: object; histories: object[] }> {
   const histories: object[] = [];
   const best: number[] = [];
   const seeds = Array.from({ length: options.seeds }, (_, i) => i + 1);
   for (const seed of seeds) {
     const base = kindConfig(kind, { preset: "coursework" });
-    const config = { ...base, epochs: options.epochs, trainingSeed: seed, outDir: path.join(workbookPaths().outDir, "parity") } as KindConfig<typeof kind>;
+    const config = {
+      ...base,
+      epochs: options.epochs,
+      trainingSeed: seed,
+      outDir: path.join(workbookPaths().outDir, "parity"),
+    } as KindConfig<typeof kind>;
     const started = performance.now();
-    const run = await prepareRun(config, { loaded, dir: path.join(workbookPaths().outDir, "parity", "models", `${kind}-seed${seed}`), log: () => undefined });
+    const run = await prepareRun(config, {
+      loaded,
+      dir: path.join(workbookPaths().outDir, "parity", "models", `${kind}-seed${seed}`),
+      log: () => undefined,
+    });
     const history = await trainRun(run, { progress: silentProgress(), log: () => undefined });
     const seconds = (performance.now() - started) / 1000;
-    console.log(`parity: workbook ${kind}, seed ${seed}: best val_loss ${history.bestValLoss.toFixed(4)} (epoch ${history.bestEpoch}) in ${seconds.toFixed(0)} s`);
+    console.log(
+      `parity: workbook ${kind}, seed ${seed}: best val_loss ${history.bestValLoss.toFixed(4)} (epoch ${history.bestEpoch}) in ${seconds.toFixed(0)} s`,
+    );
     best.push(history.bestValLoss);
     histories.push({ seed, seconds, epochs: history.epochs });
   }
   const labels = "labels.f32";
   if (!fs.existsSync(path.join(dir, labels))) writeRaw(path.join(dir, labels), Float32Array.from(loaded.dataset.labels));
-  if (!fs.existsSync(path.join(dir, "overviews.json"))) fs.writeFileSync(path.join(dir, "overviews.json"), JSON.stringify(loaded.dataset.films.map((f) => f.overview)));
+  if (!fs.existsSync(path.join(dir, "overviews.json")))
+    fs.writeFileSync(path.join(dir, "overviews.json"), JSON.stringify(loaded.dataset.films.map((f) => f.overview)));
   return {
     spec: {
       kind,
@@ -316,7 +340,9 @@ async function main(): Promise<void> {
     datasetNote = `a generated FIXTURE dataset (no dataset at ${options.dataDir})`;
   }
   const loaded = splitDataset(loadDataset(dataDir), { seed: 42, validationFraction: 0.2 }, () => undefined);
-  console.log(`parity: ${datasetNote}: ${loaded.dataset.films.length} films, ${loaded.split.train.length} training, ${loaded.split.validation.length} validation`);
+  console.log(
+    `parity: ${datasetNote}: ${loaded.dataset.films.length} films, ${loaded.split.train.length} training, ${loaded.split.validation.length} validation`,
+  );
   const dir = path.join(workbookPaths().outDir, "parity", "exchange");
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
@@ -324,7 +350,9 @@ async function main(): Promise<void> {
   const manifest: Manifest = { metrics: [], models: [], training: [] };
   manifest.text = textCheck(loaded, dir);
   manifest.posters = await posterCheck(loaded.dataset, options, dir);
-  const trained = await loadPresetModels({ outDir: workbookPaths().outDir, preset: options.preset }, ["cnn", "lstm"], { log: (l) => console.log(`parity: ${l}`) });
+  const trained = await loadPresetModels({ outDir: workbookPaths().outDir, preset: options.preset }, ["cnn", "lstm"], {
+    log: (l) => console.log(`parity: ${l}`),
+  });
   for (const model of trained.found) manifest.metrics.push(await metricCheck(model, loaded, dir));
   for (const kind of ["cnn", "lstm"] as const) manifest.models.push(await modelCheck(kind, loaded, dir));
   const curves: Record<string, object> = {};
@@ -345,7 +373,10 @@ async function main(): Promise<void> {
     stdio: "inherit",
   });
   if (peer.status !== 0) throw new WorkbookError(`peers/keras_parity.py failed (exit ${peer.status})`);
-  const results = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")) as { environment: Record<string, unknown>; rows: Row[] };
+  const results = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")) as {
+    environment: Record<string, unknown>;
+    rows: Row[];
+  };
   for (const kind of Object.keys(curves)) {
     const file = path.join(dir, `keras-training-${kind}.json`);
     if (fs.existsSync(file)) curves[kind] = { ...curves[kind], keras: JSON.parse(fs.readFileSync(file, "utf8")) as object };

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../runtime/config";
-import { Figure, escapeHtml, showHtml, showMarkdown } from "./plots";
+import { Figure, escapeHtml, showFigure, showHtml, showMarkdown } from "./plots";
 
 interface ParityRow {
   group: string;
@@ -64,7 +64,14 @@ export function parityCurvesFigure(report: ParityReport | undefined, model: stri
   if (!curves) return undefined;
   const traces = (runs: CurveRun[] | undefined, name: string, color: string) =>
     (runs ?? []).flatMap((run) => [
-      { type: "scatter", mode: "lines", name: `${name}, seed ${run.seed}: val_loss`, x: run.epochs.map((e) => e.epoch), y: run.epochs.map((e) => e.val_loss), line: { color } },
+      {
+        type: "scatter",
+        mode: "lines",
+        name: `${name}, seed ${run.seed}: val_loss`,
+        x: run.epochs.map((e) => e.epoch),
+        y: run.epochs.map((e) => e.val_loss),
+        line: { color },
+      },
       {
         type: "scatter",
         mode: "lines",
@@ -78,9 +85,19 @@ export function parityCurvesFigure(report: ParityReport | undefined, model: stri
   return {
     data: [...traces(curves.workbook, "workbook", "#1f77b4"), ...traces(curves.keras, "Keras", "#d62728")],
     layout: {
-      title: { text: `${model.toUpperCase()}: the workbook (blue) and Keras (red), each seed; validation loss solid, training loss dotted` },
+      title: {
+        text: `${model.toUpperCase()}: the workbook (blue) and Keras (red), each seed; validation loss solid, training loss dotted`,
+      },
       xaxis: { title: { text: "epoch" }, dtick: 1 },
       yaxis: { title: { text: "binary cross-entropy" } },
     },
   };
+}
+
+/** The training curves of every model the report trained, one figure each. */
+export function showParityCurves(report: ParityReport | undefined): void {
+  for (const model of Object.keys(report?.curves ?? {})) {
+    const figure = parityCurvesFigure(report, model);
+    if (figure) showFigure(figure);
+  }
 }

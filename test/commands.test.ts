@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -337,9 +338,49 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     });
     assert.equal(r.status, 0, r.output);
     assert.match(r.output, /copied 9 layers/);
+    const branches = JSON.parse(fs.readFileSync(path.join(out, "info.json"), "utf8")).branches;
+    assert.equal(branches.length, 1);
+    assert.equal(branches[0].kind, "cnn");
+    assert.equal(branches[0].dir, cnnDir);
+    const cnnInfo = JSON.parse(fs.readFileSync(path.join(cnnDir, "info.json"), "utf8"));
+    assert.equal(branches[0].started, cnnInfo.started);
+    const sha = createHash("sha256")
+      .update([...cnnInfo.dataset.trainIds].sort().join("\n"))
+      .digest("hex");
+    assert.equal(branches[0].trainIdsSha256, sha);
     const missing = run("train", ["fusion", "--preset", "smoke", "--cnn", path.join(dir, "nope")], env);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /start 'trained' needs the CNN in .*nope/);
+  });
+
+  it("train fusion refuses a branch of the wrong kind, and a CNN whose training films are among its validation films", () => {
+    const fusionEnv = { ...env, WORKBOOK_OUT_DIR: path.join(dir, "empty-out") };
+    const wrongKind = run(
+      "train",
+      ["fusion", "--preset", "smoke", "--epochs", "1", "--cnn", lstmDir, "--out", path.join(dir, "f1")],
+      fusionEnv,
+    );
+    assert.equal(wrongKind.status, 1, wrongKind.output);
+    assert.match(wrongKind.stderr, /holds a lstm model, not a cnn model/);
+    assert.ok(!fs.existsSync(path.join(dir, "f1", "info.json")), "nothing trained");
+
+    // The same films with the CSV's rows in reverse order: the same seed splits them differently.
+    const reversed = path.join(dir, "reversed");
+    fs.cpSync(data, reversed, { recursive: true });
+    const csvFile = path.join(reversed, "IMDB_overview_genres.csv");
+    const [header, ...rows] = fs.readFileSync(csvFile, "utf8").trim().split("\n");
+    fs.writeFileSync(csvFile, [header, ...rows.reverse()].join("\n") + "\n");
+    const otherCnn = path.join(dir, "cnn-reversed");
+    const trained = run("train", ["cnn", "--preset", "smoke", "--epochs", "1", "--out", otherCnn], { ...env, IMDB_DATA_DIR: reversed });
+    assert.equal(trained.status, 0, trained.output);
+    const leak = run(
+      "train",
+      ["fusion", "--preset", "smoke", "--epochs", "1", "--cnn", otherCnn, "--out", path.join(dir, "f2")],
+      fusionEnv,
+    );
+    assert.equal(leak.status, 1, leak.output);
+    assert.match(leak.stderr, /\d+ of this joint model's 8 validation films were training films of the CNN in .*cnn-reversed \(tt9\d+/);
+    assert.match(leak.stderr, /its validation figures would be inflated/);
   });
 
   it("explain writes a self-contained HTML page: the poster's heat map, the shaded overview, every genre's probability", () => {

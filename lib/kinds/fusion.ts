@@ -2,12 +2,13 @@
  * The joint poster + overview model of notebook 05: the coursework CNN's poster branch and an overview branch
  * (the BiLSTM's, or a Dense layer on the TF-IDF), fused by a gated multimodal unit (or concatenation).
  */
+import { createHash } from "node:crypto";
 import type * as tf from "@tensorflow/tfjs";
 import { augmentTrainingData } from "../data/augment";
 import { OverviewEncoder, decodedPosterTensor, fusionTrainingData, overviewInputs } from "../data/batches";
 import type { Film } from "../data/dataset";
 import { loadFilmPosters } from "../data/posters";
-import { sameSplit } from "../data/split";
+import { LoadedSplit, sameSplit } from "../data/split";
 import { TextVectorizer } from "../data/text";
 import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
 import {
@@ -37,14 +38,44 @@ export interface FusionInfo extends ModelInfoBase {
   sequenceLength?: number;
   /** How the model reads the overview: 'lstm' (undefined), token ids with vocabulary.json; 'tfidf', tfidf.json. */
   overviewBranch?: OverviewBranch;
+  /** The trained branches it started from (start 'trained'); absent when it started from scratch. */
+  branches?: BranchRecord[];
+}
+
+/** What a joint model records about a trained branch it started from (info.json `branches`). */
+export interface BranchRecord {
+  dir: string;
+  kind: "cnn" | "lstm";
+  /** When that branch's run started (its info.json), which tells its runs apart. */
+  started: string;
+  /**
+   * Its training films: how many, and a SHA-256 of their sorted Ids (equal to this model's own when the splits
+   * match); absent when its folder does not record them (an older version trained it; a warning said so).
+   */
+  trainFilms?: number;
+  trainIdsSha256?: string;
+}
+
+/** SHA-256 of sorted film Ids, one a line: a short stand-in for a split's side that can be compared. */
+export function idsFingerprint(ids: readonly string[]): string {
+  return createHash("sha256")
+    .update([...ids].sort().join("\n"))
+    .digest("hex");
 }
 
 /**
  * The trained single model a joint model starts from (the folder given, or the preset's): refused when it is
- * not of that kind, or when it was trained on another split than the joint model's (its training films would
- * be among the joint model's validation films).
+ * not of that kind, or when any of its training films is one of the joint model's validation films (its
+ * validation figures would be inflated). The Ids are compared, not only the split settings: the same seed on a
+ * CSV in another order or with other rows gives another split.
  */
-async function trainedBranch(kind: "cnn" | "lstm", settings: FusionSettings, context: RunContext): Promise<TrainedModel> {
+async function trainedBranch(
+  kind: "cnn" | "lstm",
+  settings: FusionSettings,
+  context: RunContext,
+  loaded: LoadedSplit,
+  log: (line: string) => void,
+): Promise<TrainedModel> {
   const spec = kind === "cnn" ? CNN_KIND : LSTM_KIND;
   const given = context.branchDirs?.[kind];
   const dir = given ?? modelDir(context.paths.outDir, context.preset, kind);
@@ -58,14 +89,37 @@ async function trainedBranch(kind: "cnn" | "lstm", settings: FusionSettings, con
     throw new WorkbookError(`start 'trained' needs ${how}, or set start: 'scratch'. ${(e as Error).message}`);
   }
   if (trained.info.kind !== kind) {
-    throw new WorkbookError(`start 'trained' needs ${how}, but ${dir} holds a ${trained.info.kind} model`);
+    throw new WorkbookError(`start 'trained' needs ${how}, but ${dir} holds a ${trained.info.kind} model, not a ${kind} model`);
   }
   if (!sameSplit(sharedSplit([trained]), settings)) {
     throw new WorkbookError(
       `the trained ${kind.toUpperCase()} in ${dir} used a different split (seed, validation fraction or film subset) than these settings: its validation films would leak into training`,
     );
   }
+  const branchTraining = trained.info.dataset.trainIds;
+  if (branchTraining === undefined) {
+    log(
+      `warning: the trained ${kind.toUpperCase()} in ${dir} does not record its training films (info.json dataset.trainIds; an older version trained it), so only its split settings could be checked; train it again to have its films checked`,
+    );
+    return trained;
+  }
+  const training = new Set(branchTraining);
+  const validationIds = loaded.split.validation.map((r) => (loaded.dataset.films[r] as Film).id);
+  const leaked = validationIds.filter((id) => training.has(id));
+  if (leaked.length > 0) {
+    throw new WorkbookError(
+      `${leaked.length} of this joint model's ${validationIds.length} validation films were training films of the ${kind.toUpperCase()} in ${dir} ` +
+        `(${leaked.slice(0, 5).join(", ")}${leaked.length > 5 ? ", ..." : ""}): its validation figures would be inflated. ` +
+        `The ${kind.toUpperCase()} was trained on another split of the films (another dataset folder, or its rows in another order); train it on this dataset with the same preset, or set start: 'scratch'`,
+    );
+  }
   return trained;
+}
+
+function branchRecord(kind: "cnn" | "lstm", trained: TrainedModel): BranchRecord {
+  const trainIds = trained.info.dataset.trainIds;
+  const record: BranchRecord = { dir: trained.dir, kind, started: trained.info.started };
+  return trainIds ? { ...record, trainFilms: trainIds.length, trainIdsSha256: idsFingerprint(trainIds) } : record;
 }
 
 export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
@@ -88,8 +142,8 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
     let branches: { cnn: TrainedModel; lstm?: TrainedModel } | undefined;
     if (settings.start === "trained") {
       // the 'tfidf' overview branch starts from scratch: only the CNN is needed
-      const cnn = await trainedBranch("cnn", settings, context);
-      branches = overviewBranch === "lstm" ? { cnn, lstm: await trainedBranch("lstm", settings, context) } : { cnn };
+      const cnn = await trainedBranch("cnn", settings, context, loaded, log);
+      branches = overviewBranch === "lstm" ? { cnn, lstm: await trainedBranch("lstm", settings, context, loaded, log) } : { cnn };
     }
     let vectorizer: TextVectorizer | undefined;
     let tfidf: TfidfVectorizer | undefined;
@@ -125,6 +179,9 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
       log(formatInitialiseReport(report));
     }
     const info: FusionInfo = { ...runInfo("fusion", settings, start, context), imageSize: settings.imageSize, overviewBranch };
+    if (branches) {
+      info.branches = [branchRecord("cnn", branches.cnn), ...(branches.lstm ? [branchRecord("lstm", branches.lstm)] : [])];
+    }
     if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
     const loss = configuredLoss(settings, loaded, log);
     const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "fusion");

@@ -159,6 +159,37 @@ describe("dataset", () => {
     assert.throws(() => loadDataset(noCsv), /IMDB_overview_genres\.csv not found/);
   });
 
+  it("refuses a genre column that appears twice, naming both columns", () => {
+    const dir = writeDataset("Id,Genre,Drama,Comedy,Drama,Overview\ntt0000001,['Drama'],1,0,1,Tears.\n", ["tt0000001"]);
+    assert.throws(
+      () => loadDataset(dir),
+      (e: unknown) => e instanceof DatasetError && /line 1: genre column 'Drama' appears twice \(columns 3 and 5\)/.test(e.message),
+    );
+  });
+
+  it("reads posters that are symbolic links; a link to nothing is a named skip", () => {
+    const csv = [
+      HEADER,
+      row("tt0000001", "['Drama']", { Drama: "1" }, "Tears."),
+      row("tt0000002", "['Drama']", { Drama: "1" }, "More tears."),
+      row("tt0000003", "['Drama']", { Drama: "1" }, "Even more."),
+    ].join("\n");
+    const dir = writeDataset(csv, ["tt0000001"]);
+    const elsewhere = tempDir();
+    fs.writeFileSync(path.join(elsewhere, "real.jpg"), "\xff\xd8 a poster kept elsewhere");
+    fs.symlinkSync(path.join(elsewhere, "real.jpg"), path.join(dir, "Images", "tt0000002.jpg"));
+    fs.symlinkSync(path.join(elsewhere, "gone.jpg"), path.join(dir, "Images", "tt0000003.jpg"));
+    const d = loadDataset(dir);
+    assert.deepEqual(
+      d.films.map((f) => f.id),
+      ["tt0000001", "tt0000002"],
+    );
+    assert.equal(d.problems.length, 1);
+    assert.equal(d.problems[0]!.severity, "skip");
+    assert.equal(d.problems[0]!.id, "tt0000003");
+    assert.match(d.problems[0]!.message, /poster Images\/tt0000003\.jpg is a link to .*gone\.jpg, which is not there; row skipped/);
+  });
+
   it("parses Python list literals without splitting names", () => {
     assert.deepEqual(parseGenreList("['Comedy', 'Drama']"), ["Comedy", "Drama"]);
     assert.deepEqual(parseGenreList('["Sci-Fi"]'), ["Sci-Fi"]);

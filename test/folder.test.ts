@@ -13,6 +13,7 @@ import {
   publishRun,
   runsDir,
   startRunFolder,
+  unpublishRun,
 } from "../lib/models/folder";
 import { differingSettings, runsTable } from "../lib/workbook/runs";
 import { loadModel } from "../lib/kinds/registry";
@@ -124,6 +125,7 @@ describe("model folders: damaged files are errors that name the file", function 
 
 describe("run folders: a model folder changes at once, and one run at a time", function () {
   this.timeout(20000);
+  useBackend("cpu");
   let root: string;
   beforeEach(() => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "runs-test-"));
@@ -138,13 +140,34 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     assert.equal(path.dirname(run.dir), runsDir(target));
     fs.writeFileSync(path.join(run.dir, "info.json"), '{"new": true}');
     assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"old": true}');
-    await publishRun(run);
+    const lines: string[] = [];
+    await publishRun(run, (l) => lines.push(l));
     assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"new": true}');
     const kept = fs.readdirSync(runsDir(target)).filter((d) => d.startsWith("earlier-"));
     assert.equal(kept.length, 1);
+    assert.deepEqual(lines, [
+      `moving the model in ${target} (a folder from before runs had their own) to ${path.join(runsDir(target), kept[0] as string)}, where it is kept`,
+    ]);
     assert.equal(fs.readFileSync(path.join(runsDir(target), kept[0] as string, "info.json"), "utf8"), '{"old": true}');
     await finishRunFolder(run, true);
     assert.ok(!fs.existsSync(run.lockFile));
+  });
+
+  it("a model folder killed while it was being moved into its runs folder: loading names the kept model and how to restore it", async () => {
+    const target = path.join(root, "moved");
+    const earlier = path.join(runsDir(target), "earlier-20261201T1200");
+    fs.mkdirSync(earlier, { recursive: true });
+    await writeModelFolder(earlier);
+    // the process died between moving the old folder away and making the link: there is no `moved` at all
+    await assert.rejects(
+      loadTrainedModel(target),
+      new RegExp(
+        `${target} not found, but ${runsDir(target)} holds 1 trained run\\(s\\).*The newest is ${earlier}: load that folder, or make it the model folder again with: ln -s moved\\.runs/earlier-20261201T1200 ${target}`,
+      ),
+    );
+    fs.symlinkSync("moved.runs/earlier-20261201T1200", target);
+    assert.deepEqual((await loadTrainedModel(target)).info.genres, GENRES, "the command it gives works");
+    await assert.rejects(loadTrainedModel(path.join(root, "never")), /never not found: it is not a trained model folder/);
   });
 
   it("a second run into the same folder is refused while the first holds the lock; a run without a checkpoint leaves nothing", async () => {
@@ -184,6 +207,7 @@ describe("run folders: a model folder changes at once, and one run at a time", f
         JSON.stringify({ kind: "cnn", genres: GENRES, settings: { learningRate: lr, epochs: 4 } }),
       );
       fs.writeFileSync(path.join(run.dir, "history.json"), JSON.stringify({ epochs: [], bestEpoch: 0, bestValLoss: null }));
+      fs.writeFileSync(path.join(run.dir, "model.json"), "{}"); // a checkpoint (its content does not matter here)
       if (lr !== 3e-4) await publishRun(run); // the third run is kept but never made current
       await finishRunFolder(run, true);
       ids.push(run.id);
@@ -199,12 +223,66 @@ describe("run folders: a model folder changes at once, and one run at a time", f
       [false, true, false],
     );
     const deleted = await pruneRuns(target, 1);
-    assert.deepEqual(deleted, [path.join(runsDir(target), ids[0] as string)]);
+    assert.deepEqual(deleted, { runs: [path.join(runsDir(target), ids[0] as string)], empty: [], links: [] });
     assert.deepEqual(
       (await listRuns(target)).map((r) => r.id),
       [ids[1], ids[2]],
     );
     assert.ok(fs.existsSync(path.join(target, "info.json")), "the current run is never pruned");
+  });
+
+  it("pruneRuns never keeps a run without a checkpoint in place of a model: it deletes such runs and the links killed runs left", async () => {
+    const target = path.join(root, "lstm");
+    const ids: string[] = [];
+    for (const step of ["complete", "complete", "killed before its first checkpoint"]) {
+      const run = await startRunFolder(target, () => undefined);
+      fs.writeFileSync(path.join(run.dir, "info.json"), JSON.stringify({ kind: "lstm", genres: GENRES, settings: {} }));
+      if (step === "complete") {
+        fs.writeFileSync(path.join(run.dir, "model.json"), "{}");
+        await publishRun(run);
+      }
+      // the killed run's process died here: its lock is stale and its folder holds only info.json
+      if (step === "complete") await finishRunFolder(run, true);
+      else fs.rmSync(run.lockFile);
+      ids.push(run.id);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+    fs.symlinkSync("lstm.runs/x", path.join(root, "lstm.link-4194321"));
+    const deleted = await pruneRuns(target, 1);
+    assert.deepEqual(deleted, {
+      runs: [],
+      empty: [path.join(runsDir(target), ids[2] as string)],
+      links: [path.join(root, "lstm.link-4194321")],
+    });
+    assert.deepEqual(
+      (await listRuns(target)).map((r) => r.id),
+      [ids[0], ids[1]],
+      "the earlier complete model is kept",
+    );
+    assert.ok(!fs.existsSync(path.join(root, "lstm.link-4194321")));
+  });
+
+  it("unpublishRun puts the model folder back on what it held before a failed run, or removes it when it held nothing", async () => {
+    const target = path.join(root, "fusion-back");
+    const first = await startRunFolder(target, () => undefined);
+    fs.writeFileSync(path.join(first.dir, "model.json"), "{}");
+    await publishRun(first);
+    await finishRunFolder(first, true);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const failed = await startRunFolder(target, () => undefined);
+    await publishRun(failed);
+    assert.equal(fs.realpathSync(target), fs.realpathSync(failed.dir));
+    await unpublishRun(failed);
+    assert.equal(fs.realpathSync(target), fs.realpathSync(first.dir), "back on the first run");
+    await finishRunFolder(failed, true);
+    assert.ok(fs.existsSync(failed.dir), "the failed run's files are kept");
+
+    const fresh = path.join(root, "fresh");
+    const only = await startRunFolder(fresh, () => undefined);
+    await publishRun(only);
+    await unpublishRun(only);
+    assert.ok(!fs.existsSync(fresh) && fs.lstatSync(fresh, { throwIfNoEntry: false }) === undefined, "no model folder, as before");
+    await finishRunFolder(only, true);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `npm run prune -- (--model MODEL_DIR | --preset P) [--keep N]`: deletes old training runs. Every run is
- * kept in `<model folder>.runs/`; this keeps the one the model folder points at and the newest N others
- * (default 2), and deletes the rest. With --preset, every model folder of out/models/<preset>/.
+ * kept in `<model folder>.runs/`; this keeps the one the model folder points at and the newest N others that
+ * hold a model (default 2), and deletes the rest, with the runs that never wrote a checkpoint and the links
+ * that killed runs left. With --preset, every model folder of out/models/<preset>/.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,10 +28,14 @@ async function main(): Promise<void> {
         );
   if (targets.length === 0) console.log("no training runs to prune");
   for (const target of targets) {
-    const deleted = await pruneRuns(target, keep);
-    console.log(
-      `${target}: ${deleted.length === 0 ? "nothing to delete" : `deleted ${deleted.length} run(s): ${deleted.map((d) => path.basename(d)).join(", ")}`}`,
-    );
+    const { runs, empty, links } = await pruneRuns(target, keep);
+    const names = (dirs: string[]) => dirs.map((d) => path.basename(d)).join(", ");
+    const deleted = [
+      ...(runs.length > 0 ? [`deleted ${runs.length} older run(s): ${names(runs)}`] : []),
+      ...(empty.length > 0 ? [`deleted ${empty.length} run(s) that never wrote a checkpoint: ${names(empty)}`] : []),
+      ...(links.length > 0 ? [`removed ${links.length} link(s) left by killed runs: ${names(links)}`] : []),
+    ];
+    console.log(`${target}: ${deleted.length === 0 ? "nothing to delete" : deleted.join("; ")}`);
   }
 }
 

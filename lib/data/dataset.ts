@@ -191,6 +191,15 @@ function readHeader(csvFile: string, headerRow: CsvRow): Header {
   if (genreCols.length === 0) {
     throw fatal(csvFile, `line 1: no genre columns between Genre and Overview; found ${columns.join(", ")}.`);
   }
+  const firstColumnOf = new Map<string, number>();
+  for (const i of genreCols) {
+    const name = columns[i] as string;
+    const first = firstColumnOf.get(name);
+    if (first !== undefined) {
+      throw fatal(csvFile, `line 1: genre column '${name}' appears twice (columns ${first + 1} and ${i + 1}); each genre must be one column.`);
+    }
+    firstColumnOf.set(name, i);
+  }
   return { columns, idCol: columns.indexOf("Id"), genreListCol, overviewCol, genreCols, genres: genreCols.map((i) => columns[i] as string) };
 }
 
@@ -267,6 +276,11 @@ function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Arr
   const posterFile = path.join(reader.imagesDir, posterName);
   if (reader.posterSizes && !reader.posterSizes.has(posterName)) {
     report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is missing; row skipped`);
+    return undefined;
+  }
+  if (reader.posterSizes && reader.posterSizes.get(posterName) === BROKEN_LINK) {
+    const target = fs.readlinkSync(posterFile);
+    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is a link to ${target}, which is not there; row skipped`);
     return undefined;
   }
   if (reader.posterSizes && reader.posterSizes.get(posterName) === 0) {
@@ -358,13 +372,24 @@ function countNewlines(text: string, from: number, to: number): number {
 }
 
 /** The poster folder's files and their sizes in bytes (an empty file can never be decoded). */
+/**
+ * The size of every poster file in `imagesDir`, by name. A symbolic link counts as the file it points to (many
+ * keep large image folders as links); a link whose target is not there has size BROKEN_LINK.
+ */
 function posterFileSizes(imagesDir: string): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const entry of fs.readdirSync(imagesDir, { withFileTypes: true })) {
     if (entry.isFile()) sizes.set(entry.name, fs.statSync(path.join(imagesDir, entry.name)).size);
+    else if (entry.isSymbolicLink()) {
+      const target = fs.statSync(path.join(imagesDir, entry.name), { throwIfNoEntry: false });
+      if (target === undefined) sizes.set(entry.name, BROKEN_LINK);
+      else if (target.isFile()) sizes.set(entry.name, target.size);
+    }
   }
   return sizes;
 }
+
+const BROKEN_LINK = -1;
 
 /** Parses a Python list literal such as "['Comedy', 'Drama']"; undefined when it is not one. */
 export function parseGenreList(cell: string): string[] | undefined {

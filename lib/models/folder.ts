@@ -101,6 +101,7 @@ export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
  */
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   await ensureBackend();
+  if (!fs.existsSync(dir)) throw new WorkbookError(await missingFolderMessage(dir));
   need(dir, INFO_JSON, "model description");
   need(dir, MODEL_JSON, "weights");
   const info = checkInfo(await loadJson(path.join(dir, INFO_JSON), "model description"), path.join(dir, INFO_JSON));
@@ -136,6 +137,20 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   if (fs.existsSync(path.join(dir, TFIDF_JSON))) trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
   if (fs.existsSync(path.join(dir, VOCABULARY_JSON))) trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
   return trained;
+}
+
+/**
+ * Why a model folder is not there: when its runs folder holds models (a run killed while the folder was being
+ * switched, or while an old-style folder was being moved into the runs folder), which one to use and how.
+ */
+async function missingFolderMessage(dir: string): Promise<string> {
+  const withModel = (await listRuns(dir)).filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
+  const newest = withModel.at(-1);
+  if (!newest) return `${dir} not found: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
+  return (
+    `${dir} not found, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
+    `The newest is ${newest.dir}: load that folder, or make it the model folder again with: ln -s ${path.join(path.basename(runsDir(dir)), newest.id)} ${dir}`
+  );
 }
 
 /** An error naming the file when a model folder lacks it ("what" says what the file holds). */
@@ -211,6 +226,8 @@ export interface RunFolder {
   dir: string;
   id: string;
   lockFile: string;
+  /** What `target` pointed at before publishRun switched it (relative link text), or null when there was nothing. */
+  previous?: string | null;
 }
 
 interface LockContent {
@@ -293,16 +310,39 @@ export async function startRunFolder(target: string, log: (line: string) => void
  * renamed over the old one). A real folder found at `target` (from before runs had their own folders) is
  * first moved into the runs folder, so it is kept whole.
  */
-export async function publishRun(run: RunFolder): Promise<void> {
+export async function publishRun(run: RunFolder, log: (line: string) => void = console.log): Promise<void> {
   const existing = await fsp.lstat(run.target).catch(() => undefined);
+  run.previous = null;
   if (existing && !existing.isSymbolicLink()) {
-    const keep = path.join(runsDir(run.target), `earlier-${existing.mtime.toISOString().replace(/[-:]/g, "").slice(0, 15)}`);
-    await fsp.rename(run.target, keep);
+    const name = `earlier-${existing.mtime.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
+    log(
+      `moving the model in ${run.target} (a folder from before runs had their own) to ${path.join(runsDir(run.target), name)}, where it is kept`,
+    );
+    await fsp.rename(run.target, path.join(runsDir(run.target), name));
+    run.previous = path.join(path.basename(runsDir(run.target)), name);
+  } else if (existing) {
+    run.previous = await fsp.readlink(run.target);
   }
-  const link = `${run.target.replace(/[\\/]+$/, "")}.link-${process.pid}`;
+  await pointAt(run.target, path.join(path.basename(runsDir(run.target)), run.id));
+}
+
+/** Makes `target` a link to `linkText` (relative to its folder) in one rename, so readers see the old or the new. */
+async function pointAt(target: string, linkText: string): Promise<void> {
+  const link = `${target.replace(/[\\/]+$/, "")}.link-${process.pid}`;
   await fsp.rm(link, { force: true });
-  await fsp.symlink(path.join(path.basename(runsDir(run.target)), run.id), link, "dir");
-  await fsp.rename(link, run.target);
+  await fsp.symlink(linkText, link, "dir");
+  await fsp.rename(link, target);
+}
+
+/**
+ * Undoes publishRun after the run failed: `target` points again at what it pointed at before (or is removed when
+ * there was nothing), so that the model folder never rests on a run that did not finish. The run's own folder,
+ * with its checkpoint, stays in the runs folder.
+ */
+export async function unpublishRun(run: RunFolder): Promise<void> {
+  if (run.previous === undefined) return;
+  if (run.previous === null) await fsp.rm(run.target, { force: true });
+  else await pointAt(run.target, run.previous);
 }
 
 /** Ends a run: releases the lock; a run that never wrote a checkpoint leaves no folder behind. */
@@ -343,19 +383,36 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
   return runs;
 }
 
+/** What pruneRuns deleted: whole runs, runs that never wrote a checkpoint, and links left by killed runs. */
+export interface PruneResult {
+  runs: string[];
+  empty: string[];
+  links: string[];
+}
+
 /**
- * Deletes the runs of `target` except the one it points at and the newest `keep` others; refuses while a run
- * trains into it. Returns the deleted runs' folders.
+ * Deletes the runs of `target` except the one it points at and the newest `keep` others that hold a model;
+ * refuses while a run trains into it. A run without a checkpoint (killed before its first epoch ended) holds
+ * nothing to keep: it is deleted, and never counted among the `keep`. So are the `<target>.link-<pid>` links
+ * that a run killed while switching the folder leaves behind.
  */
-export async function pruneRuns(target: string, keep: number): Promise<string[]> {
+export async function pruneRuns(target: string, keep: number): Promise<PruneResult> {
   if (!Number.isInteger(keep) || keep < 0) throw new WorkbookError(`keep must be an integer >= 0, got ${keep}`);
   const lock = await takeLock(target, "prune", console.log);
   try {
     const runs = await listRuns(target);
     const others = runs.filter((r) => !r.current);
-    const doomed = others.slice(0, Math.max(0, others.length - keep));
-    for (const r of doomed) await fsp.rm(r.dir, { recursive: true, force: true });
-    return doomed.map((r) => r.dir);
+    const withModel = others.filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
+    const empty = others.filter((r) => !withModel.includes(r));
+    const doomed = withModel.slice(0, Math.max(0, withModel.length - keep));
+    for (const r of [...doomed, ...empty]) await fsp.rm(r.dir, { recursive: true, force: true });
+    const base = path.basename(target.replace(/[\\/]+$/, ""));
+    const parent = path.dirname(target.replace(/[\\/]+$/, ""));
+    const links = (await fsp.readdir(parent).catch(() => [] as string[]))
+      .filter((name) => name.startsWith(`${base}.link-`))
+      .map((name) => path.join(parent, name));
+    for (const link of links) await fsp.rm(link, { force: true });
+    return { runs: doomed.map((r) => r.dir), empty: empty.map((r) => r.dir), links };
   } finally {
     await fsp.rm(lock, { force: true });
   }

@@ -8,7 +8,7 @@ import { orderByLength } from "../data/batches";
 import { predictInOrder } from "../eval/inference";
 import { tuneThresholds } from "../eval/metrics";
 import { readModelJson, fileSaveHandler } from "../models/checkpoint";
-import { finishRunFolder, publishRun, saveInfo, saveThresholds, startRunFolder, writeRunFiles } from "../models/folder";
+import { finishRunFolder, publishRun, saveInfo, saveThresholds, startRunFolder, unpublishRun, writeRunFiles } from "../models/folder";
 import type { TrainingHistory } from "../models/history";
 import { LossFunction, correctOutputLayer, correctedBinaryCrossentropy } from "../models/losses";
 import type { PreparedRun } from "../kinds/kind";
@@ -99,7 +99,7 @@ export async function trainRun(
       checkpointDir: folder.dir,
       onCheckpoint: async () => {
         if (published) return;
-        await publishRun(folder);
+        await publishRun(folder, log);
         published = true;
       },
       ...(run.settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: run.settings.earlyStoppingPatience }),
@@ -143,6 +143,16 @@ export async function trainRun(
     });
     run.runDir = folder.dir;
     return history;
+  } catch (error) {
+    if (published) {
+      // A run that fails after its first checkpoint (while training, or tuning thresholds) is not left as the
+      // model: the folder goes back to what it was, and the run's files stay where they are for a look.
+      await unpublishRun(folder);
+      log(
+        `training failed after its first checkpoint: ${run.dir} ${folder.previous ? "points again at the model it held before" : "is left as it was (no model)"}; this run's files are kept in ${folder.dir}`,
+      );
+    }
+    throw error;
   } finally {
     interrupt?.release();
     await finishRunFolder(folder, published);

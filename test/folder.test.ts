@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { fileSaveHandler } from "../lib/models/checkpoint";
 import {
   RunRecord,
+  checkOutputFolder,
   finishRunFolder,
   listRuns,
   loadTrainedModel,
@@ -153,6 +154,20 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     assert.ok(!fs.existsSync(run.lockFile));
   });
 
+  it("checkOutputFolder, before a run prepares anything: a live lock, and too little free space, are refused with what to do", async () => {
+    const target = path.join(root, "pre");
+    await checkOutputFolder(target);
+    assert.ok(fs.existsSync(runsDir(target)) && fs.readdirSync(runsDir(target)).length === 0, "the probe file is removed");
+    await assert.rejects(
+      checkOutputFolder(target, Number.MAX_SAFE_INTEGER),
+      /only [\d.]+ MB are free on the disk of .*pre\.runs; a training run needs about \d+ MB there .*free some space, or train into a folder on another disk/,
+    );
+    const run = await startRunFolder(target, () => undefined);
+    await assert.rejects(checkOutputFolder(target), new RegExp(`${target} is being trained by another run \\(process ${process.pid} on `));
+    await finishRunFolder(run, false);
+    await checkOutputFolder(target);
+  });
+
   it("a model folder killed while it was being moved into its runs folder: loading names the kept model and how to restore it", async () => {
     const target = path.join(root, "moved");
     const earlier = path.join(runsDir(target), "earlier-20261201T1200");
@@ -162,7 +177,7 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     await assert.rejects(
       loadTrainedModel(target),
       new RegExp(
-        `${target} not found, but ${runsDir(target)} holds 1 trained run\\(s\\).*The newest is ${earlier}: load that folder, or make it the model folder again with: ln -s moved\\.runs/earlier-20261201T1200 ${target}`,
+        `${target} not found, but ${runsDir(target)} holds 1 trained run\\(s\\).*The newest one is ${earlier}: load that folder, or make it the model folder again with: ln -s moved\\.runs/earlier-20261201T1200 ${target}`,
       ),
     );
     fs.symlinkSync("moved.runs/earlier-20261201T1200", target);
@@ -248,9 +263,14 @@ describe("run folders: a model folder changes at once, and one run at a time", f
       await new Promise((resolve) => setTimeout(resolve, 1100));
     }
     fs.symlinkSync("lstm.runs/x", path.join(root, "lstm.link-4194321"));
+    // an old-style folder moved into the runs is older than every run id (it sorts by its time, not its name)
+    const earlier = path.join(runsDir(target), "earlier-20200101T000000");
+    fs.mkdirSync(earlier);
+    fs.writeFileSync(path.join(earlier, "model.json"), "{}");
+    assert.equal((await listRuns(target))[0]!.id, "earlier-20200101T000000");
     const deleted = await pruneRuns(target, 1);
     assert.deepEqual(deleted, {
-      runs: [],
+      runs: [earlier],
       empty: [path.join(runsDir(target), ids[2] as string)],
       links: [path.join(root, "lstm.link-4194321")],
     });

@@ -135,11 +135,11 @@ describe("train/lifecycle: one lifecycle for every kind", function () {
     };
     const context = { paths: { dataDir: root, cacheDir: root, outDir: root }, preset: "smoke" as const, loaded, log: () => undefined };
     const settings: RunSettings = { epochs: 1, batchSize: 4, learningRate: 0.1, seed: 1, validationFraction: 0.25 };
-    assert.equal((await startRun(settings, context)).loaded, loaded);
+    assert.equal((await startRun(settings, context, "cnn")).loaded, loaded);
     await assert.rejects(
-      startRun({ ...settings, seed: 2 }, context),
+      startRun({ ...settings, seed: 2 }, context, "cnn"),
       /split with other settings .* than the run's: its validation films would differ/,
     );
-    await assert.rejects(startRun({ ...settings, films: 4 }, context), /split with other settings/);
+    await assert.rejects(startRun({ ...settings, films: 4 }, context, "cnn"), /split with other settings/);
   });
 });

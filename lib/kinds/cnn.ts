@@ -7,7 +7,7 @@ import { decodedPosterTensor, posterTrainingData } from "../data/batches";
 import type { Dataset, Film } from "../data/dataset";
 import { loadFilmPosters, posterBatch, posterIndex } from "../data/posters";
 import { buildCnn } from "../models/coursework";
-import { ModelInfoBase, modelDir } from "../models/folder";
+import { ModelInfoBase } from "../models/folder";
 import { KindSpec, RowInputOptions, RowInputs, filmPoster } from "./kind";
 import { CNN_PRESETS, CnnSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun } from "./runs";
@@ -60,7 +60,7 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
   presets: CNN_PRESETS,
 
   async prepare(settings, context) {
-    const start = await startRun(settings, context);
+    const start = await startRun(settings, context, "cnn");
     const { loaded, log } = start;
     const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
     const posterData = posterTrainingData(loaded.dataset, posters, loaded.split);
@@ -72,7 +72,7 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
     const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: trainingSeed(settings) });
     const info: CnnInfo = { ...runInfo("cnn", settings, start, context), imageSize: settings.imageSize };
     const loss = configuredLoss(settings, loaded, log);
-    const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "cnn");
+    const dir = start.dir;
     return { kind: "cnn", dir, model, data, settings, info, loss, dataset: loaded.dataset, split: loaded.split };
   },
 

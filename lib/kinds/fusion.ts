@@ -136,7 +136,7 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
    * CNN and LSTM trained at the same preset (or the folders given), which must exist.
    */
   async prepare(settings, context) {
-    const start = await startRun(settings, context);
+    const start = await startRun(settings, context, "fusion");
     const { loaded, log } = start;
     const overviewBranch = settings.overviewBranch ?? "lstm";
     let branches: { cnn: TrainedModel; lstm?: TrainedModel } | undefined;
@@ -184,7 +184,7 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
     }
     if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
     const loss = configuredLoss(settings, loaded, log);
-    const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "fusion");
+    const dir = start.dir;
     return {
       kind: "fusion",
       dir,

@@ -6,7 +6,7 @@ import { encodeOverviews, orderByLength, overviewInputs, overviewTrainingData } 
 import type { Film } from "../data/dataset";
 import { TextVectorizer } from "../data/text";
 import { buildLstm } from "../models/coursework";
-import { ModelInfoBase, VOCABULARY_JSON, modelDir, overviewEncoder } from "../models/folder";
+import { ModelInfoBase, VOCABULARY_JSON, overviewEncoder } from "../models/folder";
 import { withSeededMathRandomSync } from "../runtime/random";
 import { KindSpec, PreparedRun, RunContext, filmOverview } from "./kind";
 import { LSTM_PRESETS, LstmSettings, trainingSeed } from "./presets";
@@ -32,7 +32,7 @@ export const LSTM_KIND = {
   presets: LSTM_PRESETS,
 
   async prepare(settings: LstmSettings, context: RunContext): Promise<LstmRun> {
-    const start = await startRun(settings, context);
+    const start = await startRun(settings, context, "lstm");
     const { loaded, log } = start;
     const config =
       settings.sequenceLength === undefined
@@ -52,7 +52,7 @@ export const LSTM_KIND = {
     const info: LstmInfo = { ...runInfo("lstm", settings, start, context) };
     if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
     const loss = configuredLoss(settings, loaded, log);
-    const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "lstm");
+    const dir = start.dir;
     return { kind: "lstm", dir, model, data, settings, info, vectorizer, loss, dataset: loaded.dataset, split: loaded.split };
   },
 

@@ -5,7 +5,7 @@
 import { filmOverviews } from "../data/dataset";
 import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
 import type { EncoderInfo } from "../encoders/provenance";
-import { TFIDF_JSON, modelDir } from "../models/folder";
+import { TFIDF_JSON } from "../models/folder";
 import { PosterBranchShape, TextBranchShape, buildPretrainedJointModel } from "../models/pretrained";
 import {
   FeatureInfo,
@@ -54,7 +54,7 @@ export async function preparePretrainedRun(
   settings: PretrainedSettings,
   context: Parameters<KindSpec["prepare"]>[1],
 ): Promise<PretrainedRun> {
-  const start = await startRun(settings, context);
+  const start = await startRun(settings, context, "pretrained");
   const { loaded, log } = start;
   const features = await pretrainedFeatures(loaded.dataset.films, {
     cacheDir: context.paths.cacheDir,
@@ -81,7 +81,7 @@ export async function preparePretrainedRun(
     tfidf: settings.tfidf,
   };
   const loss = configuredLoss(settings, loaded, log);
-  const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, "pretrained");
+  const dir = start.dir;
   return {
     kind: "pretrained",
     dir,

@@ -3,7 +3,7 @@
  */
 import { Dataset, Film } from "../data/dataset";
 import { LoadedSplit, loadSplitDataset, sameSplit } from "../data/split";
-import type { ModelInfoBase } from "../models/folder";
+import { ModelInfoBase, checkOutputFolder, modelDir } from "../models/folder";
 import { ConfiguredLoss, lossFromConfig } from "../models/losses";
 import { BackendInfo, describeBackend, ensureBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
@@ -11,16 +11,21 @@ import type { RunContext } from "./kind";
 import type { RunSettings } from "./presets";
 
 export interface RunStart {
+  /** The model folder the run will train into (checked writable, with room, and not locked). */
+  dir: string;
   loaded: LoadedSplit;
   backend: BackendInfo;
   log: (line: string) => void;
 }
 
 /**
- * The backend (activated when none is yet) and the run's dataset and split: the context's, when it brings
- * them (they must follow the settings' split), else loaded from the data folder.
+ * The model folder checked first (see checkOutputFolder: a doomed run fails before minutes of preparation), then
+ * the backend (activated when none is yet) and the run's dataset and split: the context's, when it brings them
+ * (they must follow the settings' split), else loaded from the data folder.
  */
-export async function startRun(settings: RunSettings, context: RunContext): Promise<RunStart> {
+export async function startRun(settings: RunSettings, context: RunContext, kind: string): Promise<RunStart> {
+  const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, kind);
+  await checkOutputFolder(dir);
   const backend = context.backend ?? (await ensureBackend());
   const log = context.log ?? console.log;
   if (context.loaded && !sameSplit(context.loaded.settings, settings)) {
@@ -29,7 +34,7 @@ export async function startRun(settings: RunSettings, context: RunContext): Prom
     );
   }
   const loaded = context.loaded ?? loadSplitDataset(context.paths.dataDir, settings, log);
-  return { loaded, backend, log };
+  return { dir, loaded, backend, log };
 }
 
 /** The info.json fields every run has, before training adds the best epoch. */

@@ -8,7 +8,7 @@ import { overviewInputs, overviewTrainingData } from "../data/batches";
 import type { Film } from "../data/dataset";
 import { TfidfVectorizer } from "../data/tfidf";
 import { buildLogisticRegression, buildTfidfMlp } from "../models/baselines";
-import { ModelInfoBase, TFIDF_JSON, modelDir, overviewEncoder } from "../models/folder";
+import { ModelInfoBase, TFIDF_JSON, overviewEncoder } from "../models/folder";
 import { KindSpec, filmOverview } from "./kind";
 import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
@@ -27,7 +27,7 @@ function tfidfBaseline(id: "linear" | "text-branch"): KindSpec<TfidfBaselineInfo
     presets: id === "linear" ? LINEAR_PRESETS : TEXT_BRANCH_PRESETS,
 
     async prepare(settings, context) {
-      const start = await startRun(settings, context);
+      const start = await startRun(settings, context, id);
       const { loaded, log } = start;
       const tfidf = TfidfVectorizer.fit(trainingOverviews(loaded), {
         minDf: settings.minDf,
@@ -43,7 +43,7 @@ function tfidfBaseline(id: "linear" | "text-branch"): KindSpec<TfidfBaselineInfo
       const data = overviewTrainingData(loaded.dataset, tfidf, loaded.split);
       const loss = configuredLoss(settings, loaded, log);
       const info: TfidfBaselineInfo = runInfo(id, settings, start, context);
-      const dir = context.dir ?? modelDir(context.paths.outDir, context.preset, id);
+      const dir = start.dir;
       return { kind: id, dir, model, data, settings, info, tfidf, loss, dataset: loaded.dataset, split: loaded.split };
     },
 

@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
-import { loadJson, saveJson } from "../runtime/files";
+import { loadJson, saveJson, writeDurable, writeError } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
 import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
@@ -145,11 +145,13 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
  */
 async function missingFolderMessage(dir: string): Promise<string> {
   const withModel = (await listRuns(dir)).filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
-  const newest = withModel.at(-1);
-  if (!newest) return `${dir} not found: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
+  if (withModel.length === 0)
+    return `${dir} not found: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
+  const complete = withModel.filter((r) => fs.existsSync(path.join(r.dir, THRESHOLDS_JSON)));
+  const chosen = (complete.at(-1) ?? withModel.at(-1)) as RunRecord;
   return (
     `${dir} not found, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
-    `The newest is ${newest.dir}: load that folder, or make it the model folder again with: ln -s ${path.join(path.basename(runsDir(dir)), newest.id)} ${dir}`
+    `The newest ${complete.length > 0 ? "complete one" : "one"} is ${chosen.dir}: load that folder, or make it the model folder again with: ln -s ${path.join(path.basename(runsDir(dir)), chosen.id)} ${dir}`
   );
 }
 
@@ -196,7 +198,9 @@ export async function writeRunFiles(
   dir: string,
   files: { info: ModelInfoBase; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
 ): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true });
+  await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw writeError(error, dir, "run folder");
+  });
   for (const stale of [VOCABULARY_JSON, TFIDF_JSON]) await fsp.rm(path.join(dir, stale), { force: true });
   if (files.vectorizer) await files.vectorizer.save(path.join(dir, VOCABULARY_JSON));
   if (files.tfidf) await files.tfidf.save(path.join(dir, TFIDF_JSON));
@@ -251,16 +255,72 @@ function processAlive(pid: number): boolean {
  * naming the run that holds it. A lock left by a process that no longer runs (on this host) is reported
  * through `log` and taken over.
  */
+/** Who holds `<target>.lock` when a live process does (or an unreadable lock): the words of the refusal; else undefined. */
+async function liveLockHolder(target: string): Promise<string | undefined> {
+  const lockFile = `${target.replace(/[\\/]+$/, "")}.lock`;
+  let text: string;
+  try {
+    text = await fsp.readFile(lockFile, "utf8");
+  } catch {
+    return undefined;
+  }
+  let holder: Partial<LockContent> = {};
+  try {
+    holder = JSON.parse(text) as LockContent;
+  } catch {
+    // unreadable: held by an unknown run
+  }
+  if (holder.host === os.hostname() && typeof holder.pid === "number" && !processAlive(holder.pid)) return undefined;
+  return `process ${holder.pid ?? "?"} on ${holder.host ?? "?"}, started ${holder.started ?? "?"}`;
+}
+
+/** Free bytes a training run wants on the disk of its model folder before it starts (checkpoints are rewritten whole). */
+export const MIN_FREE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Checked before a run prepares anything (data, posters, the model): the model folder `target` can be written
+ * (its runs folder is created and a probe file written and removed), its disk has roughly enough free space, and
+ * no live run holds its lock. Each failure is an error that names the folder and what to do.
+ */
+export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_BYTES): Promise<void> {
+  const holder = await liveLockHolder(target);
+  if (holder !== undefined) {
+    throw new WorkbookError(
+      `${target} is being trained by another run (${holder}): wait for it to finish, or train into another folder. ` +
+        `If no such run is going on, delete ${target.replace(/[\\/]+$/, "")}.lock.`,
+    );
+  }
+  const runs = runsDir(target);
+  const probe = path.join(runs, `.write-test-${process.pid}`);
+  try {
+    await fsp.mkdir(runs, { recursive: true });
+    await writeDurable(probe, "x");
+  } catch (error) {
+    throw writeError(error, runs, "model folder's runs folder");
+  } finally {
+    await fsp.rm(probe, { force: true }).catch(() => undefined);
+  }
+  const disk = await fsp.statfs(runs).catch(() => undefined);
+  const free = disk ? disk.bavail * disk.bsize : Infinity;
+  if (free < minFreeBytes) {
+    throw new WorkbookError(
+      `only ${(free / 2 ** 20).toFixed(1)} MB are free on the disk of ${runs}; a training run needs about ${(minFreeBytes / 2 ** 20).toFixed(0)} MB there (checkpoints, history): free some space, or train into a folder on another disk (--out, or WORKBOOK_OUT_DIR)`,
+    );
+  }
+}
+
 async function takeLock(target: string, run: string, log: (line: string) => void): Promise<string> {
   const lockFile = `${target.replace(/[\\/]+$/, "")}.lock`;
   const content: LockContent = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), run };
-  await fsp.mkdir(path.dirname(lockFile), { recursive: true });
+  await fsp.mkdir(path.dirname(lockFile), { recursive: true }).catch((error: unknown) => {
+    throw writeError(error, path.dirname(lockFile), "folder");
+  });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fsp.writeFile(lockFile, JSON.stringify(content), { flag: "wx" });
       return lockFile;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw writeError(error, lockFile, "lock file");
     }
     let holder: Partial<LockContent> = {};
     try {
@@ -300,7 +360,7 @@ export async function startRunFolder(target: string, log: (line: string) => void
     await fsp.mkdir(dir, { recursive: true });
   } catch (error) {
     await fsp.rm(lockFile, { force: true });
-    throw error;
+    throw writeError(error, dir, "run folder");
   }
   return { target, dir, id, lockFile };
 }
@@ -329,9 +389,13 @@ export async function publishRun(run: RunFolder, log: (line: string) => void = c
 /** Makes `target` a link to `linkText` (relative to its folder) in one rename, so readers see the old or the new. */
 async function pointAt(target: string, linkText: string): Promise<void> {
   const link = `${target.replace(/[\\/]+$/, "")}.link-${process.pid}`;
-  await fsp.rm(link, { force: true });
-  await fsp.symlink(linkText, link, "dir");
-  await fsp.rename(link, target);
+  try {
+    await fsp.rm(link, { force: true });
+    await fsp.symlink(linkText, link, "dir");
+    await fsp.rename(link, target);
+  } catch (error) {
+    throw writeError(error, target, "model folder (a link to its run)");
+  }
 }
 
 /**
@@ -364,10 +428,21 @@ export interface RunRecord {
   history?: TrainingHistory;
 }
 
+/**
+ * When a run started, as digits that sort: run ids are `YYYYMMDD-HHMMSS-pid`, and an old-style folder moved into
+ * the runs is `earlier-YYYYMMDDTHHMMSS` (its last change); anything else sorts first.
+ */
+function runTime(name: string): string {
+  const m = /^(\d{8})-(\d{6})-\d+$/.exec(name) ?? /^earlier-(\d{8})T(\d{6})/.exec(name);
+  return m ? `${m[1]}${m[2]}` : "";
+}
+
 /** The runs kept for the model folder `target`, oldest first (their info.json and history.json, as far as readable). */
 export async function listRuns(target: string): Promise<RunRecord[]> {
   const root = runsDir(target);
-  const names = (await fsp.readdir(root).catch(() => [] as string[])).sort();
+  const names = (await fsp.readdir(root).catch(() => [] as string[])).sort(
+    (a, b) => runTime(a).localeCompare(runTime(b)) || a.localeCompare(b),
+  );
   const current = await fsp.realpath(target).catch(() => undefined);
   const runs: RunRecord[] = [];
   for (const id of names) {

@@ -6,14 +6,38 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { WorkbookError } from "./errors";
 
+const WRITE_PROBLEMS: Record<string, [why: string, advice: string]> = {
+  ENOSPC: ["the disk is full", "free some space, or write to a folder on another disk (--out, or WORKBOOK_OUT_DIR)"],
+  EDQUOT: ["the disk quota is used up", "free some space, or write to a folder on another disk (--out, or WORKBOOK_OUT_DIR)"],
+  EROFS: ["the file system is read-only", "write to a writable folder (--out, or WORKBOOK_OUT_DIR)"],
+  EACCES: ["no permission to write there", "write to a folder of yours (--out, or WORKBOOK_OUT_DIR), or change its permissions"],
+  EPERM: ["the operation is not permitted there", "write to a folder of yours (--out, or WORKBOOK_OUT_DIR)"],
+};
+
+/**
+ * A file-system error met while writing `file`, as an error that names the file, says what is wrong in words and
+ * what to do (a full disk's `write` error names no file by itself). Other errors are returned unchanged.
+ */
+export function writeError(error: unknown, file: string, what = "file"): Error {
+  if (error instanceof WorkbookError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const problem = code === undefined ? undefined : WRITE_PROBLEMS[code];
+  if (!problem) return error instanceof Error ? error : new Error(String(error));
+  return new WorkbookError(`cannot write the ${what} ${file}: ${problem[0]} (${code}); ${problem[1]}`, { cause: error });
+}
+
 /** Writes a file and fsyncs it before returning. `exclusive` fails if the file exists. */
 export async function writeDurable(file: string, data: string | Uint8Array, exclusive = false): Promise<void> {
-  const handle = await fsp.open(file, exclusive ? "wx" : "w");
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fsp.open(file, exclusive ? "wx" : "w");
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw writeError(error, file);
   }
 }
 
@@ -36,14 +60,16 @@ export async function syncDir(dir: string): Promise<void> {
  */
 export async function saveJson(file: string, value: unknown, options: { indent?: number } = {}): Promise<void> {
   const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true });
+  await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
+    throw writeError(error, dir, "folder");
+  });
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await writeDurable(tmp, `${JSON.stringify(value, null, options.indent ?? 2)}\n`);
     await fsp.rename(tmp, file);
   } catch (error) {
     await fsp.rm(tmp, { force: true });
-    throw error;
+    throw writeError(error, file);
   }
   await syncDir(dir);
 }

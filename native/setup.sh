@@ -117,5 +117,27 @@ tf.setBackend("tensorflow").then(() => {
   console.log(`native: ok: TensorFlow ${b.binding.TF_Version} through ${process.argv[2]}, ${b.isUsingGpuDevice ? "on the GPU" : "on the CPU"}`);
 });
 ' "./$addon_dir" "$package"
+# 5. On a GPU machine, say why TensorFlow does not use the GPU, and what to do. (Untested: the project's GPU
+#    machines have no package index, so this build has never run on one; see the README.)
+if [ "$flavor" = "gpu" ] && ! node -e '
+const tf = require("@tensorflow/tfjs");
+require(process.argv[1]);
+tf.setBackend("tensorflow").then(() => process.exit(tf.backend().isUsingGpuDevice ? 0 : 1));
+' "./$addon_dir" 2>/dev/null; then
+  say "the addon runs, but TensorFlow does not use the GPU; what was found:"
+  driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
+  cuda=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -1)
+  capability=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1)
+  say "  driver ${driver:-none found} (CUDA ${cuda:-?} at most), compute capability ${capability:-?}"
+  [ -z "$driver" ] && say "  no NVIDIA driver answers: install the driver (nvidia-smi must work), then run npm run native again"
+  [ -n "$cuda" ] && [ "${cuda%%.*}" -lt 12 ] &&
+    say "  TensorFlow $tf_version needs a driver for CUDA 12 or newer; this one supports CUDA $cuda: update the driver"
+  [ -n "$capability" ] && awk -v c="$capability" 'BEGIN { exit !(c + 0 > 9.0) }' &&
+    say "  this GPU is newer than the kernels TensorFlow $tf_version was built with (up to compute capability 9.0): it may need minutes of JIT compilation at first, or fail; use the CPU build (npm run native -- --cpu) if it does"
+  say "  TensorFlow's own view (Python, same libraries):"
+  "$venv/bin/python" -c 'import tensorflow as tf; print("native:   GPUs TensorFlow sees:", tf.config.list_physical_devices("GPU"))' 2>&1 |
+    grep -v '^I0000\|^WARNING: All log' | tail -5 || true
+  say "the workbook uses TensorFlow on the CPU meanwhile (its backend line says 'no GPU')"
+fi
 printf '{"package": "%s", "version": "%s", "tensorflow": "%s", "flavor": "%s"}\n' "$package" "$tfjs_version" "$tf_version" "$flavor" > "$prefix/native.json"
 say "the workbook now runs on it (WORKBOOK_BACKEND=wasm to compare; npm run native -- --undo to remove it)"

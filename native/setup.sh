@@ -132,8 +132,11 @@ tf.setBackend("tensorflow").then(() => process.exit(tf.backend().isUsingGpuDevic
   [ -z "$driver" ] && say "  no NVIDIA driver answers: install the driver (nvidia-smi must work), then run npm run native again"
   [ -n "$cuda" ] && [ "${cuda%%.*}" -lt 12 ] &&
     say "  TensorFlow $tf_version needs a driver for CUDA 12 or newer; this one supports CUDA $cuda: update the driver"
-  [ -n "$capability" ] && awk -v c="$capability" 'BEGIN { exit !(c + 0 > 9.0) }' &&
-    say "  this GPU is newer than the kernels TensorFlow $tf_version was built with (up to compute capability 9.0): it may need minutes of JIT compilation at first, or fail; use the CPU build (npm run native -- --cpu) if it does"
+  # the architectures this TensorFlow build has kernels for, as it reports them (e.g. sm_60 ... compute_90)
+  built=$("$venv/bin/python" -c 'import tensorflow as tf; print(" ".join(tf.sysconfig.get_build_info().get("cuda_compute_capabilities", [])))' 2>/dev/null | tail -1)
+  newest=$(printf '%s\n' $built | sed -n 's/^[a-z_]*\([0-9]*\)\([0-9]\)$/\1.\2/p' | sort -n | tail -1)
+  [ -n "$capability" ] && [ -n "$newest" ] && awk -v c="$capability" -v n="$newest" 'BEGIN { exit !(c + 0 > n + 0) }' &&
+    say "  this GPU (compute capability $capability) is newer than the kernels TensorFlow $tf_version was built with ($built): it may need minutes of JIT compilation at first, or fail; use the CPU build (npm run native -- --cpu) if it does"
   say "  TensorFlow's own view (Python, same libraries):"
   "$venv/bin/python" -c 'import tensorflow as tf; print("native:   GPUs TensorFlow sees:", tf.config.list_physical_devices("GPU"))' 2>&1 |
     grep -v '^I0000\|^WARNING: All log' | tail -5 || true

@@ -36,6 +36,8 @@ export {
   DATA_PRESETS,
   DataSettings,
   EXPLAIN_PRESETS,
+  TUNE_PRESETS,
+  TuneSettings,
   ExplainSettings,
   FUSION_PRESETS,
   FusionSettings,
@@ -76,6 +78,12 @@ export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eva
 // training
 export { trainRun } from "./train/lifecycle";
 
+// hyperparameter search
+export { SearchState, Trial, bestTrial, halvingRungs } from "./tune/search";
+export { SearchSpace, describeSettings } from "./tune/space";
+export { DEFAULT_SPACES } from "./tune/spaces";
+export { TuneOptions, applyBest, searchDir, tune } from "./tune/tune";
+
 // display
 export { showModel, startNotebook, validationFilm, validationFilms } from "./workbook/notebook";
 export { compareRuns } from "./workbook/runs";
@@ -89,6 +97,20 @@ export {
 } from "./workbook/comparison";
 export { leaderboardF1Figure, leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "./workbook/leaderboard";
 export { filmLeanFigure, genreLeanFigure } from "./workbook/gate";
+export {
+  bestChange,
+  checkAgainstDefault,
+  liveTuning,
+  showSpace,
+  tuneNarrative,
+  settingEffectsFigure,
+  showBest,
+  showDefaultCheck,
+  showTrials,
+  trialsTable,
+  tuneCurvesFigure,
+  tuneParallelFigure,
+} from "./workbook/tune";
 export { loadParityReport, parityCurvesFigure, showParityCurves, showParityReport } from "./workbook/parity";
 export { explanationNarrative, showExplanationCards, showGenreHeatMaps, showWordEvidence } from "./workbook/explanations";
 export {

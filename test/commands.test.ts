@@ -330,6 +330,27 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.deepEqual(JSON.parse(cut.stdout).top, JSON.parse(whole.stdout).top, "the model reads the first 200 words only");
   });
 
+  it("tune searches by successive halving with normal training runs; run again, it continues without training anything", () => {
+    const out = path.join(dir, "tune-out");
+    const tuneEnv = { ...env, WORKBOOK_OUT_DIR: out };
+    const args = ["cnn", "--preset", "smoke", "--trials", "3", "--min-epochs", "1", "--max-epochs", "2", "--eta", "2"];
+    const r = run("tune", args, tuneEnv);
+    assert.equal(r.status, 0, r.output);
+    // 3 trials at 1 epoch, the best ceil(3 / 2) = 2 at 2 epochs
+    assert.equal((r.stdout.match(/^tune: trial-\d, rung 1, 1 epoch\(s\)/gm) ?? []).length, 3);
+    assert.equal((r.stdout.match(/^tune: trial-\d, rung 2, 2 epoch\(s\)/gm) ?? []).length, 2);
+    assert.match(r.stdout, /stopped early/);
+    const best = /its model: (\S+)/.exec(r.stdout)?.[1] as string;
+    assert.match(r.stdout, /as a change to the config cell:\n\{\n {2}learningRate: [\d.e-]+,\n {2}batchSize: \d+,\n {2}epochs: 2,\n\}/);
+    const evaluated = run("evaluate", ["--model", best, "--data", data], env);
+    assert.equal(evaluated.status, 0, evaluated.output);
+
+    const again = run("tune", args, tuneEnv);
+    assert.equal(again.status, 0, again.output);
+    assert.match(again.stdout, /continuing the search in .*: 5 evaluation\(s\) of 3 trials already done are kept/);
+    assert.doesNotMatch(again.stdout, /rung \d, \d epoch/);
+  });
+
   it("train fusion --cnn takes the CNN from any folder", () => {
     const out = path.join(dir, "fusion-from");
     const r = run("train", ["fusion", "--preset", "smoke", "--epochs", "1", "--cnn", cnnDir, "--out", out], {

@@ -5,7 +5,7 @@
 import type { PresetName } from "../runtime/config";
 import { TFIDF_L2, type BranchSize, type FeatureTrunkSettings } from "../models/branches";
 import type { FusionKind, OverviewBranch } from "../models/fusion";
-import type { LossConfig } from "../models/losses";
+import { DEFAULT_POS_WEIGHT_CAP, type LossConfig } from "../models/losses";
 import type { SplitSettings } from "../data/split";
 import { TFIDF_DEFAULTS } from "../data/tfidf";
 import { WorkbookError } from "../runtime/errors";
@@ -226,7 +226,8 @@ const PRETRAINED_RUN = {
   fusion: "gmu",
   units: 256,
   dropout: 0.5,
-  loss: { kind: "weighted-bce" },
+  // the cap is the default, written out so that a search can change it ("loss.cap")
+  loss: { kind: "weighted-bce", cap: DEFAULT_POS_WEIGHT_CAP },
   selectOn: "corrected-bce",
   earlyStoppingPatience: 5,
 } as const satisfies Omit<PretrainedSettings, "epochs">;
@@ -338,4 +339,46 @@ export const EXPLAIN_PRESETS: Record<PresetName, ExplainSettings> = {
   coursework: { sampleFilms: 6, seed: 11, ids: [], aggregateFilms: 300, wordFilms: 1139, minWordFilms: 8, patch: 30, stride: 15 },
   quick: { sampleFilms: 3, seed: 11, ids: [], aggregateFilms: 60, wordFilms: 300, minWordFilms: 5, patch: 30, stride: 15 },
   smoke: { sampleFilms: 2, seed: 11, ids: [], aggregateFilms: 10, wordFilms: 10, minWordFilms: 2, patch: 50, stride: 50 },
+};
+
+/** One search of notebook 08: its trials, their epochs (successive halving from minEpochs to maxEpochs), its budget. */
+export interface SearchSettings {
+  trials: number;
+  minEpochs: number;
+  maxEpochs: number;
+  /** Each rung keeps the best 1/eta of its trials. */
+  eta: number;
+  /** The search stops before an evaluation that would take it past this many minutes. */
+  minutes: number;
+}
+
+/** Notebook 08's settings: the search over the pretrained joint model, and the small one over the coursework CNN. */
+export interface TuneSettings {
+  pretrained: SearchSettings;
+  /** The CNN's search runs on a seeded subset of `films` films (undefined: all), so that it fits a small budget. */
+  cnn: SearchSettings & { films?: number };
+  /** Seed of the trials' values. */
+  seed: number;
+}
+
+/**
+ * quick: 12 trials of the pretrained model at 3 epochs, the best 4 at 9, the best 2 at 27 (features are cached by
+ * notebook 06, so an epoch takes seconds), and 3 CNN trials on 1,000 films; about 10 minutes on 2 cores.
+ */
+export const TUNE_PRESETS: Record<PresetName, TuneSettings> = {
+  coursework: {
+    pretrained: { trials: 27, minEpochs: 3, maxEpochs: 27, eta: 3, minutes: 60 },
+    cnn: { trials: 9, minEpochs: 2, maxEpochs: 18, eta: 3, minutes: 90 },
+    seed: 8,
+  },
+  quick: {
+    pretrained: { trials: 12, minEpochs: 3, maxEpochs: 27, eta: 3, minutes: 8 },
+    cnn: { trials: 3, minEpochs: 1, maxEpochs: 3, eta: 3, minutes: 3, films: 1000 },
+    seed: 8,
+  },
+  smoke: {
+    pretrained: { trials: 3, minEpochs: 1, maxEpochs: 2, eta: 3, minutes: 5 },
+    cnn: { trials: 2, minEpochs: 1, maxEpochs: 2, eta: 2, minutes: 5, films: 200 },
+    seed: 8,
+  },
 };

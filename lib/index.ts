@@ -107,6 +107,7 @@ export {
   showBest,
   showDefaultCheck,
   showTrials,
+  showWinnerCheck,
   trialsTable,
   tuneCurvesFigure,
   tuneParallelFigure,

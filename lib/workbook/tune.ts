@@ -9,7 +9,9 @@ import { evaluate } from "../eval/metrics";
 import { predictFilms } from "../eval/inference";
 import { Film, labelMatrix } from "../data/dataset";
 import type { LoadedSplit } from "../data/split";
-import type { Trained } from "../kinds/registry";
+import { KindConfig, KindId, Trained, kindSpec, loadModel, loadPresetModel } from "../kinds/registry";
+import { loadSplitDataset } from "../data/split";
+import { WorkbookError } from "../runtime/errors";
 import type { ProgressReporter } from "../train/progress";
 import { formatBatchLine } from "../train/progress";
 import { SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
@@ -30,20 +32,20 @@ function formatValue(value: SettingValue | undefined): string {
 /** The table of trials: its settings, the epochs it reached, its scores at that rung, its minutes and its status. */
 export function trialsTable(state: SearchState, running?: string): { columns: string[]; rows: (string | number)[][] } {
   const names = settingNames(state);
-  const columns = ["trial", ...names, "epochs", "best val_loss", "micro F1 (tuned)", "macro F1 (tuned)", "minutes", "status"];
+  const columns = ["trial", "status", ...names, "epochs", "best val_loss", "micro F1 (tuned)", "macro F1 (tuned)", "minutes"];
   const f = (x: number | null | undefined) => (x === null || x === undefined ? "" : x.toFixed(4));
   const rows = state.trials.map((trial) => {
     const last = trial.evaluations.at(-1);
     const minutes = trial.evaluations.reduce((m, e) => m + e.minutes, 0);
     return [
       trial.id,
+      trialStatus(state, trial, running),
       ...names.map((n) => formatValue(trial.settings[n])),
       last ? last.epochs : "",
       f(last?.bestValLoss),
       f(last?.microF1),
       f(last?.macroF1),
       last ? minutes.toFixed(1) : "",
-      trialStatus(state, trial, running),
     ];
   });
   return { columns, rows };
@@ -175,7 +177,7 @@ export function tuneParallelFigure(state: SearchState): Figure {
     data: [
       {
         type: "parcoords",
-        line: { color: values, colorscale: "Viridis", reversescale: true, showscale: true, colorbar: { title: { text: "val_loss" } } },
+        line: { color: values, colorscale: "Viridis", showscale: true, colorbar: { title: { text: "val_loss" } } },
         dimensions: [...dimensions, { label: `val_loss (${halvingRungs(state.plan)[0]?.epochs} epochs)`, values }],
       },
     ],
@@ -245,7 +247,7 @@ export function tuneCurvesFigure(state: SearchState): Figure {
   const data = state.trials.flatMap((trial) =>
     trial.evaluations.map((e) => ({
       type: "scatter",
-      mode: "lines",
+      mode: "lines+markers",
       name: `${trial.id}, ${e.epochs} epoch(s)`,
       x: e.curve.map((p) => p.epoch),
       y: e.curve.map((p) => p.val_loss),
@@ -345,6 +347,29 @@ export async function showDefaultCheck(
     `${loaded.split.validation.length} validation films; thresholds cross-fitted on two halves of them, as in the leaderboards`,
   );
   return check;
+}
+
+/**
+ * The search's best trial against the model the preset trains for the same kind (its notebook's, or `npm run
+ * train`), on the validation films of the config's split: checkAgainstDefault, shown as a table.
+ */
+export async function showWinnerCheck<K extends KindId>(state: SearchState, config: KindConfig<K>): Promise<DefaultCheck> {
+  const best = bestTrial(state);
+  if (!best) throw new WorkbookError("no trial of the search has finished yet: run the search cell first");
+  const films = loadSplitDataset(config.dataDir, config, () => undefined);
+  const models = [
+    { name: `the preset's model (${howTrained(config.kind)})`, trained: await loadPresetModel(config, config.kind) },
+    { name: `the search's best (${best.trial.id})`, trained: await loadModel(best.evaluation.dir) },
+  ];
+  try {
+    return await showDefaultCheck(films, models, { cacheDir: config.cacheDir, seed: config.seed });
+  } finally {
+    for (const m of models) m.trained.model.dispose();
+  }
+}
+
+function howTrained(kind: KindId): string {
+  return `notebook ${kindSpec(kind).trainedBy.notebook.slice(0, 2)}`;
 }
 
 /** The space as a table: each setting, what the search draws it from, and the base config's value. */

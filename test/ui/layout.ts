@@ -66,7 +66,8 @@ async function checkNotebook(file: string, page: import("playwright-core").Page,
       const figures = Array.from(document.querySelectorAll('div[id^="plot-"], .js-plotly-plot'));
       for (const figure of figures) {
         const drawn =
-          figure.querySelector("svg.main-svg") !== null && figure.querySelectorAll("svg.main-svg .trace, .heatmaplayer image").length > 0;
+          figure.querySelector("svg.main-svg") !== null &&
+          figure.querySelectorAll("svg.main-svg .trace, .heatmaplayer image, svg.main-svg .parcoords .y-axis").length > 0;
         if (!drawn) problems.push(`${cellOf(figure)}: a Plotly figure has no drawn data`);
       }
       for (const output of outputs as HTMLElement[]) {

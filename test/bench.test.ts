@@ -27,6 +27,12 @@ describe("npm run bench", function () {
     assert.equal(o.dataDir, "/x");
     assert.equal(parseBenchArgs([], { IMDB_DATA_DIR: "/y" }).dataDir, "/y");
     assert.equal(parseBenchArgs(["--threads", "auto"], {}).threads, "auto");
+    assert.deepEqual(parseBenchArgs(["--backends", "wasm,tensorflow"], {}).backends, ["wasm", "tensorflow"]);
+    assert.equal(parseBenchArgs([], {}).backends, undefined);
+    assert.throws(
+      () => parseBenchArgs(["--backends", "wasm,tfjs"], {}),
+      /--backends takes a list of tensorflow-gpu, tensorflow, wasm, cpu; got 'wasm,tfjs'/,
+    );
     assert.deepEqual(parseBenchArgs(["--model", "both"], {}).models, ["cnn", "lstm"]);
     assert.throws(() => parseBenchArgs(["--model", "rnn"], {}), /--model must be cnn, lstm or both/);
     assert.throws(() => parseBenchArgs(["--steps", "0"], {}), /--steps needs an integer >= 1/);

@@ -74,7 +74,9 @@ export async function runPeers(plan: PeerPlan, threads: number, log: (line: stri
 /** The workbook's figures against each peer's, as ratios (workbook / peer: above 1, the workbook is faster). */
 export function ratioLines(workbook: readonly BenchResult[], all: readonly { model: string; framework?: string }[]): string[] {
   const peers = all.filter((r): r is PeerResult => typeof (r as PeerResult).framework === "string");
-  const lines = ["model  peer                                          train samples/s (workbook / peer)   predict samples/s"];
+  const lines = [
+    `model  peer (workbook on ${workbook[0]?.backend ?? "?"})`.padEnd(53) + "train samples/s (workbook / peer)   predict samples/s",
+  ];
   for (const w of workbook) {
     for (const p of peers.filter((x) => x.model === w.model)) {
       const ratio = (a: number, b: number) => `${a.toFixed(1)} / ${b.toFixed(1)} = ${(a / b).toFixed(2)}x`;

@@ -24,7 +24,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
+import { BACKEND_CANDIDATES, describeBackend, selectBackend, type BackendCandidate, type BackendInfo } from "../runtime/backend";
 import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
 import { buildCnn, buildLstm } from "../models/coursework";
 import { randomInt, seededRandom, shuffled } from "../runtime/random";
@@ -66,6 +66,12 @@ export interface BenchOptions {
   batching: "bucketed" | "padded";
   /** Then run the same models in Keras and PyTorch on the same batches (peers/), and print the ratios. */
   peers: boolean;
+  /**
+   * The backends to measure, one after the other in this process (--backends wasm,tensorflow); undefined: the
+   * one selectBackend chooses. The encoders are timed on the first only; the peers replay the first one's batches
+   * (every backend gets the same seeded batches).
+   */
+  backends?: BackendCandidate[];
 }
 
 export interface BenchResult {
@@ -112,13 +118,13 @@ export interface BenchResult {
 }
 
 export const BENCH_USAGE =
-  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded] [--peers]";
+  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded] [--peers] [--backends wasm,tensorflow]";
 
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const args = parseArgs(
     argv,
     {
-      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films", "batching"],
+      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films", "batching", "backends"],
       flags: ["small", "profile", "no-encoders", "peers"],
     },
     BENCH_USAGE,
@@ -133,7 +139,13 @@ export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const threads = args.values["threads"];
   const small = args.flags["small"] === true;
   const steps = integerOption(args, "steps", 1, BENCH_USAGE) ?? 12;
+  const backends = args.values["backends"]?.split(",").map((b) => b.trim());
+  const unknown = backends?.filter((b) => !(BACKEND_CANDIDATES as readonly string[]).includes(b)) ?? [];
+  if (unknown.length > 0 || backends?.length === 0) {
+    throw new Error(`--backends takes a list of ${BACKEND_CANDIDATES.join(", ")}; got '${args.values["backends"]}'\n${BENCH_USAGE}`);
+  }
   return {
+    ...(backends ? { backends: backends as BackendCandidate[] } : {}),
     models: model === "both" ? ["cnn", "lstm"] : [model],
     steps,
     warmup: integerOption(args, "warmup", 0, BENCH_USAGE) ?? 3,
@@ -475,22 +487,30 @@ export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<(BenchResult | EncoderBenchResult | PeerResult)[]> {
-  const lines: string[] = [];
-  const backend = await selectBackend({
-    ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
-    log: (l) => lines.push(l),
-  });
-  for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
-  log(describeBackend(backend));
   const results: (BenchResult | EncoderBenchResult | PeerResult)[] = [];
   const recorded: RecordedBatch[] = [];
-  for (const kind of options.models) results.push(await benchModel(kind, options, backend, log, (b) => recorded.push(b)));
-  if (options.encoders) results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
+  const measured: BenchResult[][] = [];
+  for (const [i, force] of (options.backends ?? [undefined]).entries()) {
+    const lines: string[] = [];
+    const backend = await selectBackend({
+      ...(force !== undefined ? { force } : {}),
+      ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
+      log: (l) => lines.push(l),
+    });
+    for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
+    log(describeBackend(backend));
+    const models: BenchResult[] = [];
+    for (const kind of options.models)
+      models.push(await benchModel(kind, options, backend, log, i === 0 ? (b) => recorded.push(b) : () => undefined));
+    results.push(...models);
+    measured.push(models);
+    if (i === 0 && options.encoders) results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
+  }
   if (options.peers) {
-    const models = results.filter((r): r is BenchResult => "backend" in r && (r.model === "cnn" || r.model === "lstm"));
-    const plan = peerPlan(options, models, recorded);
-    results.push(...(await runPeers(plan, backend.threads, log)));
-    for (const line of ratioLines(models, results)) log(line);
+    const first = measured[0] as BenchResult[];
+    const plan = peerPlan(options, first, recorded);
+    results.push(...(await runPeers(plan, first[0]?.threads ?? 1, log)));
+    for (const models of measured) for (const line of ratioLines(models, results)) log(line);
   }
   return results;
 }

@@ -2,12 +2,14 @@ import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { execFileSync } from "child_process";
+import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import {
   BackendSelectionError,
   DEFAULT_WASM_THREADS,
   describeBackend,
+  nativeModulePath,
   reasonFromError,
   requestedWasmThreads,
   selectBackend,
@@ -173,6 +175,49 @@ describe("selectBackend", function () {
     const info = await selectBackend({ loader: () => ({}), env: {} });
     assert.equal(info.name, "wasm");
     assert.match(info.skipped[0]!.reason, /registered no 'tensorflow' backend/);
+  });
+});
+
+describe("nativeModulePath", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "native-path-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("never takes the stand-in for danfojs-node (shims/) for tfjs-node, wherever npm put it", () => {
+    // npm hoists shims/tfjs-node to node_modules/@tensorflow/tfjs-node when nothing else claims the name; a plain
+    // require then loads a package that registers no backend (CI failed on this with the native build present).
+    assert.throws(
+      () => nativeModulePath(NODE, { nativeModulesDir: dir }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, "MODULE_NOT_FOUND", err.message);
+        assert.equal(reasonFromError(err, NODE), `${NODE} is not installed`);
+        return true;
+      },
+    );
+  });
+
+  it("what npm run native built comes first; a symlink into the stand-in's folder still counts as the stand-in", () => {
+    const built = path.join(dir, "native", NODE);
+    fs.mkdirSync(built, { recursive: true });
+    fs.writeFileSync(path.join(built, "package.json"), "{}");
+    const elsewhere = path.join(dir, "elsewhere.js");
+    const resolve = () => elsewhere;
+    assert.equal(nativeModulePath(NODE, { nativeModulesDir: path.join(dir, "native"), resolve }), built);
+    fs.writeFileSync(elsewhere, "");
+    assert.equal(nativeModulePath(NODE, { nativeModulesDir: path.join(dir, "none"), resolve }), elsewhere);
+
+    const shims = path.join(dir, "shims", "tfjs-node");
+    fs.mkdirSync(shims, { recursive: true });
+    fs.writeFileSync(path.join(shims, "index.js"), "");
+    fs.mkdirSync(path.join(dir, "node_modules", "@tensorflow"), { recursive: true });
+    fs.symlinkSync(shims, path.join(dir, "node_modules", NODE));
+    const hoisted = path.join(dir, "node_modules", NODE, "index.js");
+    assert.throws(
+      () => nativeModulePath(NODE, { nativeModulesDir: path.join(dir, "none"), shimsDir: path.join(dir, "shims"), resolve: () => hoisted }),
+      /Cannot find module '@tensorflow\/tfjs-node' \(only the stand-in for danfojs-node, .*shims\/tfjs-node\/index\.js, is there\)$/,
+    );
   });
 });
 

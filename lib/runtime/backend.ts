@@ -9,9 +9,9 @@
  *
  * The native packages are not npm dependencies: `npm run native` (native/setup.sh) builds one
  * against the TensorFlow that pip installs, into .native/node_modules, where this module looks
- * for it after the usual module paths. They are loaded with a guarded dynamic `require`; a failed
- * load is recorded as the reason that candidate was skipped. The native packages register
- * their backend under the name 'tensorflow' (GPU or not).
+ * for it before the usual module paths (see nativeModulePath). They are loaded with a guarded
+ * dynamic `require`; a failed load is recorded as the reason that candidate was skipped. The
+ * native packages register their backend under the name 'tensorflow' (GPU or not).
  *
  * `WORKBOOK_BACKEND=tensorflow-gpu|tensorflow|wasm|cpu` forces one candidate (an explicit
  * `options.force` wins over it). A forced candidate that cannot be used is an error, not a
@@ -109,19 +109,42 @@ export const BACKEND_ENV_VAR = "WORKBOOK_BACKEND";
 /** Where `npm run native` (native/setup.sh) puts the native package it builds. */
 export const NATIVE_MODULES_DIR = path.join(PROJECT_DIR, ".native", "node_modules");
 
-// The native packages are optional: loaded by name at run time, so that a machine without them still works; first
-// from the usual module paths, then from what npm run native built.
-const defaultLoader: ModuleLoader = (moduleName) => {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(moduleName);
-  } catch (err) {
-    const built = path.join(NATIVE_MODULES_DIR, moduleName);
-    if ((err as { code?: string }).code !== "MODULE_NOT_FOUND" || !fs.existsSync(built)) throw err;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(built);
+/** The project's stand-in for @tensorflow/tfjs-node inside danfojs-node; npm may hoist it to node_modules/. */
+export const SHIMS_DIR = path.join(PROJECT_DIR, "shims");
+
+/** Where a native package is looked for; the defaults are the project's. Injected by tests. */
+export interface NativeModuleSearch {
+  nativeModulesDir?: string;
+  shimsDir?: string;
+  resolve?: (moduleName: string) => string;
+}
+
+function isInside(file: string, dir: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
+}
+
+/**
+ * The file to load for a native package: first what npm run native built (.native/node_modules), then the usual
+ * module paths. danfojs-node's dependency on @tensorflow/tfjs-node is overridden with the stand-in in shims/, which
+ * npm hoists to node_modules/@tensorflow/tfjs-node when nothing else claims that name; the stand-in re-exports
+ * @tensorflow/tfjs and registers no backend, so it counts as not installed.
+ */
+export function nativeModulePath(moduleName: string, search: NativeModuleSearch = {}): string {
+  const built = path.join(search.nativeModulesDir ?? NATIVE_MODULES_DIR, moduleName);
+  if (fs.existsSync(path.join(built, "package.json"))) return built;
+  const resolved = (search.resolve ?? require.resolve)(moduleName);
+  const real = fs.existsSync(resolved) ? fs.realpathSync(resolved) : resolved;
+  if (isInside(real, search.shimsDir ?? SHIMS_DIR)) {
+    const err = new Error(`Cannot find module '${moduleName}' (only the stand-in for danfojs-node, ${real}, is there)`);
+    throw Object.assign(err, { code: "MODULE_NOT_FOUND" });
   }
-};
+  return resolved;
+}
+
+// The native packages are optional: loaded at run time, so that a machine without them still works.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const defaultLoader: ModuleLoader = (moduleName) => require(nativeModulePath(moduleName));
 
 /** Thrown when a forced candidate cannot be used, or WORKBOOK_BACKEND is invalid. */
 export class BackendSelectionError extends WorkbookError {

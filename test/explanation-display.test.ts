@@ -95,4 +95,20 @@ describe("explanation display", () => {
     const rare = { ...evidence("nothing"), stopWords: new Map() };
     assert.match(explanationNarrative(undefined, rare, dataset), /\*\*not\*\* more generic/);
   });
+
+  it("the narrative says why a claim is not checked instead of leaving the section empty", () => {
+    const dataset = { genres: ["Drama", "Horror"], films: [] } as unknown as Dataset;
+    // Only the CNN trained (no word evidence), and no Horror film among the sampled ones.
+    const comedyOnly = {
+      genres: [{ genre: "Comedy", films: 2, map: { width: 1, height: 1, values: new Float32Array(1) }, luminance: 0, darkerShare: 0 }],
+    };
+    const lines = explanationNarrative(comedyOnly, undefined, dataset).split("\n");
+    assert.equal(lines.length, 2);
+    assert.match(
+      lines[0]!,
+      /Horror and dark posters.*Not checked: none of the sampled validation films is Horror \(raise `aggregateFilms`\)/,
+    );
+    assert.match(lines[1]!, /Drama's words.*Not checked: no model that reads overviews is trained/);
+    assert.match(explanationNarrative(undefined, undefined, dataset), /Not checked: no model that reads posters is trained/);
+  });
 });

@@ -304,7 +304,15 @@ export function explanationNarrative(
   const lines: string[] = [];
   const evidence = posterEvidence?.genres ?? [];
   const horror = evidence.find((e) => e.genre === "Horror");
-  if (horror) {
+  // A claim that cannot be checked says why, so that the section is never empty.
+  if (!horror) {
+    lines.push(
+      `- **Horror and dark posters.** Not checked: ` +
+        (posterEvidence === undefined
+          ? "no model that reads posters is trained at this preset."
+          : `none of the sampled validation films is Horror (raise \`aggregateFilms\`).`),
+    );
+  } else {
     const others = evidence.filter((e) => e.genre !== "Horror");
     const othersMean = others.reduce((a, e) => a + e.luminance, 0) / Math.max(1, others.length);
     lines.push(
@@ -316,7 +324,9 @@ export function explanationNarrative(
           : "The claim that the CNN reads darkness as Horror does **not** hold on these films."),
     );
   }
-  if (wordEvidence) {
+  if (!wordEvidence) {
+    lines.push("- **Drama's words.** Not checked: no model that reads overviews is trained at this preset.");
+  } else {
     // The genre's five most specific words (the table's statistic), stop-words included: a model leaning on generic
     // words would rank them here. How generic a word is: the share of all overviews that contain it.
     const documents = dataset.films.map((f) => new Set(tokenize(f.overview)));
@@ -346,6 +356,11 @@ export function explanationNarrative(
           (drama > median
             ? "Drama is raised by more generic words than the other genres: the claim that the text model leans on generic words for Drama holds."
             : "Drama's words are **not** more generic than the other genres'."),
+      );
+    } else {
+      lines.push(
+        `- **Drama's words.** Not checked: ${Number.isFinite(drama) ? "no other genre" : "Drama"} has words ranked in ` +
+          `at least \`minWordFilms\` of the sampled films (raise \`wordFilms\`).`,
       );
     }
   }

@@ -16,7 +16,7 @@ import {
   startRunFolder,
   unpublishRun,
 } from "../lib/models/folder";
-import { differingSettings, runsTable } from "../lib/workbook/runs";
+import { differingSettings, runsFigure, runsTable } from "../lib/workbook/runs";
 import { loadModel } from "../lib/kinds/registry";
 import { useBackend } from "./helpers";
 
@@ -341,5 +341,26 @@ describe("compareRuns: the runs of a model side by side", () => {
     assert.deepEqual(table.columns, ["run", "epochs", "learningRate", "epochs run", "best epoch", "best val_loss", "minutes", "ended"]);
     assert.deepEqual(table.rows[0], ["a", "2", "0.001", 2, 2, 0.25, "1.0", "finished"]);
     assert.deepEqual(table.rows[1], ["b (current)", "3", "0.0001", 3, 3, 0.27, "1.5", "finished"]);
+  });
+
+  it("the runs figure draws both losses of every run and ticks whole epochs", () => {
+    const short = runsFigure([record("a", {}, [0.3, 0.25]), record("b", {}, [0.31, 0.28, 0.27, 0.26], true)], "t");
+    assert.equal(short.data.length, 4);
+    assert.deepEqual(
+      (short.data[3] as { y: number[] }).y.map((v) => +v.toFixed(6)),
+      [0.32, 0.29, 0.28, 0.27],
+    ); // training loss, dotted
+    assert.equal((short.layout as { xaxis: { dtick: number } }).xaxis.dtick, 1);
+    const long = runsFigure(
+      [
+        record(
+          "c",
+          {},
+          Array.from({ length: 30 }, (_, i) => 0.3 - i / 1000),
+        ),
+      ],
+      "t",
+    );
+    assert.equal((long.layout as { xaxis: { dtick: number } }).xaxis.dtick, 5);
   });
 });

@@ -46,6 +46,7 @@ export function runsTable(runs: readonly RunRecord[]): { columns: string[]; rows
 
 /** Every run's validation loss (solid) and training loss (dotted) per epoch, on one figure. */
 export function runsFigure(runs: readonly RunRecord[], title: string): Figure {
+  const longest = Math.max(0, ...runs.map((r) => r.history?.epochs.length ?? 0));
   return {
     data: runs.flatMap((r, i) => {
       const epochs = r.history?.epochs ?? [];
@@ -58,7 +59,8 @@ export function runsFigure(runs: readonly RunRecord[], title: string): Figure {
     }),
     layout: {
       title: { text: title },
-      xaxis: { title: { text: "epoch" }, automargin: true },
+      // Whole epochs only (Plotly would put ticks at 1.5, 2.5 for a short run), as in the training curves.
+      xaxis: { title: { text: "epoch" }, automargin: true, dtick: longest > 20 ? 5 : 1 },
       yaxis: { title: { text: "loss" }, automargin: true },
     },
   };

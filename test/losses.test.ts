@@ -261,6 +261,27 @@ describe("losses", function () {
       model.dispose();
     });
 
+    it("uncorrected weighted BCE and focal loss still fix the genres left out of the loss (else an untrained 0.5)", () => {
+      // 4 training films x 2 genres: genre 0 has one positive, genre 1 none (excluded).
+      const labels = Uint8Array.from([1, 0, 0, 0, 0, 0, 0, 0]);
+      for (const config of [{ kind: "weighted-bce", correctProbabilities: false }, { kind: "focal" }] as const) {
+        const c = lossFromConfig(config, labels, ["Action", "News"], [0, 1, 2, 3]).correction!;
+        assert.deepEqual(c.biasShift, [0, 0], `${config.kind}: probabilities as trained`);
+        assert.deepEqual(c.excluded, [1]);
+        assert.match(c.description, /as trained; genres without a positive training film predict 1\.0e-1/);
+        // Dense(2, sigmoid) on 1 input, kernel [[2, 3]], bias [0, 0]: before, sigmoid(2) and sigmoid(3).
+        const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [1], activation: "sigmoid" })] });
+        model.layers[0]!.setWeights([tf.tensor2d([[2, 3]]), tf.tensor1d([0, 0])]);
+        correctOutputLayer(model, c);
+        const x = tf.tensor2d([[1]]);
+        const p = (model.predict(x) as tf.Tensor).dataSync();
+        closeTo(p[0]!, 1 / (1 + Math.exp(-2)), 1e-6, "genre 0 unchanged");
+        closeTo(p[1]!, 0.5 / 5, 1e-6, "genre 1: 0.5 / (4 films + 1)");
+        x.dispose();
+        model.dispose();
+      }
+    });
+
     it("turns a weighted-BCE fit back into the true frequency (Keras-style training of a bias-only model)", () => {
       // 10 films, 2 of them positive (q = 0.2), pos_weight 4: the weighted loss is smallest at
       // p / (1 - p) = 4 * 0.2 / 0.8 = 1, i.e. p = 0.5; corrected, p = sigmoid(0 - ln 4) = 0.2.
@@ -289,6 +310,7 @@ describe("losses", function () {
         undefined,
       );
       assert.equal(lossFromConfig({ kind: "bce" }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
+      assert.equal(lossFromConfig({ kind: "focal" }, labels, ["Action"], [0, 1, 2, 3]).correction, undefined);
       const relu = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1], activation: "relu" })] });
       assert.throws(() => correctOutputLayer(relu, c.correction!), /not a Dense\(1, sigmoid\) layer/);
       relu.dispose();

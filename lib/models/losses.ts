@@ -233,7 +233,10 @@ export interface ConfiguredLoss {
   excluded: number[];
   /** weighted-bce only: the positive weights per genre. */
   weights?: number[];
-  /** weighted-bce with correctProbabilities (the default): what to apply to the output layer after training. */
+  /**
+   * What to apply to the output layer after training: weighted-bce's correction (correctProbabilities, the default),
+   * or, for focal and uncorrected weighted-bce, only the fix of the genres left out of the loss (if any).
+   */
   correction?: OutputCorrection;
 }
 
@@ -280,7 +283,9 @@ export function lossFromConfig(
           `(${formatWeight(lo)}..${formatWeight(hi)}, ${capped} genre${capped === 1 ? "" : "s"} at the cap); ${excludedText}`,
         excluded,
         weights,
-        ...(config.correctProbabilities === false ? {} : { correction: weightedBceCorrection({ weights, excluded }, trainRows.length) }),
+        ...(config.correctProbabilities === false
+          ? untrainedGenresCorrection(excluded, count, trainRows.length)
+          : { correction: weightedBceCorrection({ weights, excluded }, trainRows.length) }),
       };
     }
     case "focal": {
@@ -290,6 +295,7 @@ export function lossFromConfig(
         loss: focalLoss({ gamma, alpha, excludeGenres: excluded, genres: count }),
         description: `focal loss (gamma ${gamma}, alpha ${alpha}); ${excludedText}`,
         excluded,
+        ...untrainedGenresCorrection(excluded, count, trainRows.length),
       };
     }
     default:
@@ -338,6 +344,30 @@ export function weightedBceCorrection(weights: PositiveWeights, trainFilms: numb
     description:
       "probabilities corrected for the weighted loss (output bias - ln pos_weight per genre)" +
       (weights.excluded.length > 0 ? `; genres without a positive training film predict ${p.toExponential(1)}` : ""),
+  };
+}
+
+/**
+ * For a loss whose probabilities stay as trained (focal, or weighted BCE with correctProbabilities false): only
+ * the genres left out of the loss are fixed, as weightedBceCorrection does, since an output never trained
+ * predicts about 0.5 (it would top a film's genres and add ln 2 per excluded genre to the BCE). Nothing to do
+ * when no genre is excluded.
+ */
+function untrainedGenresCorrection(excluded: readonly number[], genres: number, trainFilms: number): { correction?: OutputCorrection } {
+  if (excluded.length === 0) return {};
+  const {
+    excluded: indices,
+    excludedBias,
+    description,
+  } = weightedBceCorrection({ weights: new Array<number>(genres).fill(1), excluded: [...excluded] }, trainFilms);
+  const predict = description.slice(description.indexOf("genres without"));
+  return {
+    correction: {
+      biasShift: new Array<number>(genres).fill(0),
+      excluded: indices,
+      excludedBias,
+      description: `probabilities as trained; ${predict}`,
+    },
   };
 }
 

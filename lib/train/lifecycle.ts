@@ -124,8 +124,9 @@ export async function trainRun(
       );
     }
     if (run.loss.correction && history.bestEpoch > 0) {
-      // The (restored, best) weights get their probabilities corrected for the weighted loss, and are saved
-      // again under the same checkpoint metadata; info.json says so.
+      // The (restored, best) weights get their probabilities corrected (for a weighted loss; genres left out of the
+      // loss predict a tiny constant instead of an untrained 0.5), and are saved again under the same checkpoint
+      // metadata; info.json says so.
       correctOutputLayer(run.model, run.loss.correction);
       const { userDefinedMetadata } = await readModelJson(folder.dir);
       await run.model.save(fileSaveHandler(folder.dir, userDefinedMetadata ? { userDefinedMetadata } : {}));

@@ -12,7 +12,7 @@ export type PresetName = (typeof PRESET_NAMES)[number];
 
 /**
  * - coursework: the template's exact settings (full data, 40/20 epochs);
- * - quick: the default, the whole workbook in about 15 minutes on a 2-core laptop without a GPU;
+ * - quick: the default, the whole workbook in about 20 minutes on a 2-core laptop without a GPU;
  * - smoke: seconds per notebook, for tests.
  */
 export const DEFAULT_PRESET: PresetName = "quick";

@@ -112,6 +112,23 @@ describe("explanations: attributions of hand-built models whose answer is known"
     assert.deepEqual(rounded(stopWords.get("Comedy")), []);
   });
 
+  it("genreWords lists no word for a genre that no word raises (e.g. one the model predicts as a constant)", () => {
+    // "News" never moves (a genre the model never learned); "rain" lowers Drama by 0.1 and Comedy by 0.3 in
+    // both films: its specificity for Drama is -0.1 - (-0.3 + 0) / 2 = +0.05, and for News 0 - (-0.4) / 2 = +0.2,
+    // but it raises neither.
+    const f = (values: number[]) => Float32Array.from(values);
+    const perFilm = [
+      { words: ["rain", "love"], effects: [f([-0.1, 0.2]), f([-0.3, 0.1]), f([0, 0])] },
+      { words: ["rain"], effects: [f([-0.1]), f([-0.3]), f([0])] },
+    ];
+    const { words } = genreWords(perFilm, ["Drama", "Comedy", "News"], { normalise: (w) => w, minFilms: 1 });
+    assert.deepEqual(
+      (words.get("Drama") ?? []).map((w) => w.word),
+      ["love"],
+    );
+    assert.deepEqual(words.get("News"), []);
+  });
+
   it("meanMap averages maps; evidenceLuminance says the evidence of a dark-corner map is darker than its poster", () => {
     const a = { width: 2, height: 1, values: Float32Array.from([1, 3]) };
     const b = { width: 2, height: 1, values: Float32Array.from([3, 5]) };

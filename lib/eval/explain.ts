@@ -294,9 +294,12 @@ export interface GenreWord {
 /**
  * For each genre, the words that raise it more than they raise the other genres: for every word (as the vectorizer
  * sees it) in at least `minFilms` of the films, its mean effect on the genre minus its mean effect on the other
- * genres. Words with a positive specificity, highest first; `isStopWord` words are ranked in a list of their own.
- * A word the model uses for every genre alike (a function word, a long overview's filler) scores near zero, and
- * one that appears in a single film cannot lead the list.
+ * genres. Words that raise the genre (a positive mean effect) with a positive specificity, highest first;
+ * `isStopWord` words are ranked in a list of their own. A word the model uses for every genre alike (a function
+ * word, a long overview's filler) scores near zero, and one that appears in a single film cannot lead the list.
+ * A word that lowers every genre, this one least, does not raise it, so it is not listed: without that rule a genre
+ * whose probability no word moves (one the model never learned: no positive training film) would list the words
+ * that lower the others.
  */
 export function genreWords(
   perFilm: readonly { words: readonly string[]; effects: readonly Float32Array[] }[],
@@ -332,7 +335,7 @@ export function genreWords(
       const mean = Array.from(effects, (e) => e / films);
       const others = g > 1 ? (mean.reduce((a, e) => a + e, 0) - (mean[j] as number)) / (g - 1) : 0;
       const specificity = (mean[j] as number) - others;
-      if (specificity > 0) ranked.push({ word, films, effect: mean[j] as number, specificity });
+      if (specificity > 0 && (mean[j] as number) > 0) ranked.push({ word, films, effect: mean[j] as number, specificity });
     }
     ranked.sort((a, b) => b.specificity - a.specificity || (a.word < b.word ? -1 : 1));
     const stop = options.isStopWord ?? (() => false);

@@ -256,18 +256,20 @@ export function showWordEvidence(evidence: WordEvidence | undefined, top = 8): v
   if (!evidence) return;
   const column = "words that raise it more than the other genres: +points (films)";
   const stopColumn = "stop-words, apart";
+  const rows = [...evidence.words.keys()].map((genre) => [
+    genre,
+    evidence.genreFilms.get(genre) ?? 0,
+    wordCell(evidence.words.get(genre), top),
+    wordCell(evidence.stopWords.get(genre), 3),
+  ]);
+  const listed = rows.filter((row) => row[2] !== "" || row[3] !== "");
+  const unlisted = rows.filter((row) => !listed.includes(row)).map((row) => row[0]);
   showTable(
     ["genre", "its films here", column, stopColumn],
-    [...evidence.words.keys()]
-      .map((genre) => [
-        genre,
-        evidence.genreFilms.get(genre) ?? 0,
-        wordCell(evidence.words.get(genre), top),
-        wordCell(evidence.stopWords.get(genre), 3),
-      ])
-      .filter((row) => row[2] !== "" || row[3] !== ""),
+    listed,
     `${evidence.model}, leaving one word out of ${evidence.films} validation overviews: a word's mean effect on the genre's probability ` +
-      `minus its mean effect on the other genres, over the films whose overview has it (at least ${evidence.minFilms})`,
+      `minus its mean effect on the other genres, over the films whose overview has it (at least ${evidence.minFilms})` +
+      (unlisted.length > 0 ? `; no word raises ${unlisted.join(", ")}` : ""),
     { wrap: [column, stopColumn] },
   );
 }

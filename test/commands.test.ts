@@ -339,7 +339,7 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     // 3 trials at 1 epoch, the best ceil(3 / 2) = 2 at 2 epochs
     assert.equal((r.stdout.match(/^tune: trial-\d, rung 1, 1 epoch\(s\)/gm) ?? []).length, 3);
     assert.equal((r.stdout.match(/^tune: trial-\d, rung 2, 2 epoch\(s\)/gm) ?? []).length, 2);
-    assert.match(r.stdout, /stopped early/);
+    assert.match(r.stdout, /not promoted/);
     const best = /its model: (\S+)/.exec(r.stdout)?.[1] as string;
     assert.match(r.stdout, /as a change to the config cell:\n\{\n {2}learningRate: [\d.e-]+,\n {2}batchSize: \d+,\n {2}epochs: 2,\n\}/);
     const evaluated = run("evaluate", ["--model", best, "--data", data], env);

@@ -16,6 +16,7 @@ import {
 } from "../lib/tune/search";
 import { applySettings, sampleSettings, validateSpace } from "../lib/tune/space";
 import { PRETRAINED_PRESETS } from "../lib/kinds/presets";
+import { DefaultCheck, tuneNarrative } from "../lib/workbook/tune";
 
 const PLAN: SearchPlan = {
   kind: "pretrained",
@@ -103,14 +104,14 @@ describe("tune: successive halving on a synthetic objective", () => {
         state,
         state.trials.find((t) => t.id === ranked[1])!,
       ),
-      "stopped early",
+      "not promoted",
     );
     assert.equal(
       trialStatus(
         state,
         state.trials.find((t) => t.id === ranked[8])!,
       ),
-      "stopped early",
+      "not promoted",
     );
   });
 
@@ -151,6 +152,25 @@ describe("tune: successive halving on a synthetic objective", () => {
 
     await assert.rejects(openSearch(dir, { ...PLAN, trials: 10 }), /holds another search .*give this search another name, or delete/);
     assert.ok(fs.existsSync(path.join(dir, TUNE_JSON)));
+  });
+
+  it("the narrative says at which epoch the best loss came and whether early stopping ended the run", async () => {
+    // The best trial's last rung (9 epochs) stops early: 5 epochs run, the best at epoch 3.
+    const earlyStop: Evaluate = async (trial, rung, epochs) => {
+      const full = (await synthetic()(trial, rung, epochs))!; // the synthetic objective always evaluates
+      return epochs === 9 ? { ...full, bestEpoch: 3, curve: full.curve.slice(0, 5) } : full;
+    };
+    const state = await runSearch(tempDir(), newSearch(PLAN), earlyStop, { events: quiet });
+    const check = {
+      rows: [
+        ["default", 40, 0.5, 0.4, 0.2],
+        ["best", 40, 0.5, 0.4, 0.2],
+      ],
+    } as unknown as DefaultCheck;
+    assert.match(
+      tuneNarrative(state, check),
+      /reached a validation loss of [\d.]+ at epoch 3 of 5 \(stopped early; the rung allowed 9\)\./,
+    );
   });
 
   it("keeps to a budget in minutes: no evaluation starts that would take the search past it", async () => {

@@ -73,7 +73,7 @@ export interface SearchState {
 }
 
 /** 'waiting': evaluated at its rung, whose other trials are not all done yet; 'not started': no evaluation yet. */
-export type TrialStatus = "running" | "promoted" | "stopped early" | "done" | "waiting" | "not started";
+export type TrialStatus = "running" | "promoted" | "not promoted" | "done" | "waiting" | "not started";
 
 /** What the search tells its views as it goes. */
 export interface SearchEvents {
@@ -152,7 +152,7 @@ export async function openSearch(dir: string, plan: SearchPlan, log: (line: stri
   return saved;
 }
 
-/** Each trial's status: done (trained at the last rung), stopped early, promoted (to its next rung), waiting, running. */
+/** Each trial's status: done (trained at the last rung), not promoted (its last rung was not among the best), promoted (to its next rung), waiting, running. */
 export function trialStatus(state: SearchState, trial: Trial, running?: string): TrialStatus {
   if (trial.id === running) return "running";
   const rungs = halvingRungs(state.plan);
@@ -163,7 +163,7 @@ export function trialStatus(state: SearchState, trial: Trial, running?: string):
   const everyoneRan = state.trials.filter((t) => t.evaluations.some((e) => e.rung === rung)).length === (rungs[rung] as Rung).trials;
   if (!everyoneRan) return "waiting";
   const next = promotedTrials(state.trials, rung, (rungs[rung + 1] as Rung).trials);
-  return next.includes(trial) ? "promoted" : "stopped early";
+  return next.includes(trial) ? "promoted" : "not promoted";
 }
 
 /** The best trial: the lowest validation loss at the highest rung any trial reached. */

@@ -14,7 +14,7 @@ import { loadSplitDataset } from "../data/split";
 import { WorkbookError } from "../runtime/errors";
 import type { ProgressReporter } from "../train/progress";
 import { formatBatchLine } from "../train/progress";
-import { SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
+import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
 import { Figure, escapeHtml, inNotebook, showTable } from "./plots";
 
@@ -27,6 +27,15 @@ function settingNames(state: SearchState): string[] {
 function formatValue(value: SettingValue | undefined): string {
   if (typeof value === "number") return Math.abs(value) < 0.01 && value !== 0 ? value.toExponential(2) : String(value);
   return value === undefined ? "" : String(value);
+}
+
+/** Where an evaluation's best loss came from: its epoch, and how many of the rung's epochs ran (early stopping may end a run sooner). */
+function epochsRun(evaluation: Evaluation): string {
+  const ran = evaluation.curve.length;
+  return (
+    `at epoch ${evaluation.bestEpoch} of ${ran}` +
+    (ran < evaluation.epochs ? ` (stopped early; the rung allowed ${evaluation.epochs})` : "")
+  );
 }
 
 /** The table of trials: its settings, the epochs it reached, its scores at that rung, its minutes and its status. */
@@ -294,7 +303,7 @@ export function showBest(state: SearchState, base: object): void {
   }
   const evaluation = best.trial.evaluations.at(-1);
   console.log(
-    `best: ${best.trial.id} (${describeSettings(best.trial.settings)}), val_loss ${evaluation?.bestValLoss.toFixed(4)} after ${evaluation?.epochs} epoch(s), in ${evaluation?.dir}\n` +
+    `best: ${best.trial.id} (${describeSettings(best.trial.settings)}), val_loss ${evaluation ? `${evaluation.bestValLoss.toFixed(4)} ${epochsRun(evaluation)}` : "?"}, in ${evaluation?.dir}\n` +
       `as a change to the config cell (or: config = wb.applyBest(config, search.state)):\n${best.text}`,
   );
 }
@@ -405,7 +414,7 @@ export function tuneNarrative(state: SearchState, check: DefaultCheck): string {
   const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
   return [
     `The search trained ${state.trials.length} trials in ${evaluations.length} evaluations (${minutes.toFixed(1)} minutes of training)${state.stopped ? `, and stopped early (${state.stopped})` : ""}.`,
-    `Its best trial, **${best.trial.id}** (${describeSettings(best.trial.settings)}), reached a validation loss of ${best.evaluation.bestValLoss.toFixed(4)} after ${best.evaluation.epochs} epochs.`,
+    `Its best trial, **${best.trial.id}** (${describeSettings(best.trial.settings)}), reached a validation loss of ${best.evaluation.bestValLoss.toFixed(4)} ${epochsRun(best.evaluation)}.`,
     `Against the preset's default on the same ${base?.[1]} validation films, with thresholds cross-fitted on two halves of them: micro F1 ${tuned?.[2]} vs ${base?.[2]} (${signed(differs(2))}), macro F1 ${tuned?.[3]} vs ${base?.[3]} (${signed(differs(3))}), validation BCE ${tuned?.[4]} vs ${base?.[4]} (${signed(differs(4))}).`,
     `The winner was picked for its loss on these very films, so a small lead here may not survive on new films: a lead worth acting on is one well above the spread between training seeds of one setting (notebook 04's parity section shows that spread for the coursework models).`,
   ].join("\n\n");

@@ -329,44 +329,53 @@ export interface OutputCorrection {
 }
 
 export function weightedBceCorrection(weights: PositiveWeights, trainFilms: number): OutputCorrection {
-  if (!Number.isInteger(trainFilms) || trainFilms < 1)
-    throw new Error(`weightedBceCorrection: trainFilms must be a positive integer, got ${trainFilms}`);
+  const untrained = untrainedGenres(weights.excluded, trainFilms, "weightedBceCorrection");
   const biasShift = weights.weights.map((w, g) => {
     if (weights.excluded.includes(g)) return 0;
     if (!(w > 0) || !Number.isFinite(w)) throw new Error(`weightedBceCorrection: weight ${w} of genre ${g} is not a finite number > 0`);
     return 0 - Math.log(w); // not -Math.log(w): -0 for w = 1
   });
-  const p = 0.5 / (trainFilms + 1);
   return {
     biasShift,
-    excluded: [...weights.excluded],
-    excludedBias: Math.log(p / (1 - p)),
+    excluded: untrained.excluded,
+    excludedBias: untrained.excludedBias,
     description:
       "probabilities corrected for the weighted loss (output bias - ln pos_weight per genre)" +
-      (weights.excluded.length > 0 ? `; genres without a positive training film predict ${p.toExponential(1)}` : ""),
+      (untrained.predicts ? `; ${untrained.predicts}` : ""),
+  };
+}
+
+/** The genres left out of the loss (never trained) and the constant they predict: 0.5 / (n + 1) for n training films. */
+function untrainedGenres(
+  excluded: readonly number[],
+  trainFilms: number,
+  caller: string,
+): { excluded: number[]; excludedBias: number; predicts: string } {
+  if (!Number.isInteger(trainFilms) || trainFilms < 1)
+    throw new Error(`${caller}: trainFilms must be a positive integer, got ${trainFilms}`);
+  const p = 0.5 / (trainFilms + 1);
+  return {
+    excluded: [...excluded],
+    excludedBias: Math.log(p / (1 - p)),
+    predicts: excluded.length > 0 ? `genres without a positive training film predict ${p.toExponential(1)}` : "",
   };
 }
 
 /**
  * For a loss whose probabilities stay as trained (focal, or weighted BCE with correctProbabilities false): only
- * the genres left out of the loss are fixed, as weightedBceCorrection does, since an output never trained
- * predicts about 0.5 (it would top a film's genres and add ln 2 per excluded genre to the BCE). Nothing to do
- * when no genre is excluded.
+ * the genres left out of the loss are fixed, as in weightedBceCorrection, since an output never trained predicts
+ * about 0.5 (it would top a film's genres and add ln 2 per excluded genre to the BCE). Nothing to do when no genre
+ * is excluded.
  */
 function untrainedGenresCorrection(excluded: readonly number[], genres: number, trainFilms: number): { correction?: OutputCorrection } {
   if (excluded.length === 0) return {};
-  const {
-    excluded: indices,
-    excludedBias,
-    description,
-  } = weightedBceCorrection({ weights: new Array<number>(genres).fill(1), excluded: [...excluded] }, trainFilms);
-  const predict = description.slice(description.indexOf("genres without"));
+  const untrained = untrainedGenres(excluded, trainFilms, "lossFromConfig");
   return {
     correction: {
       biasShift: new Array<number>(genres).fill(0),
-      excluded: indices,
-      excludedBias,
-      description: `probabilities as trained; ${predict}`,
+      excluded: untrained.excluded,
+      excludedBias: untrained.excludedBias,
+      description: `probabilities as trained; ${untrained.predicts}`,
     },
   };
 }

@@ -391,13 +391,18 @@ export function trainingCurveFigure(history: TrainingHistory, metric: HistoryMet
     data,
     layout: {
       title: { text: title ?? `${metric}: training vs validation` },
-      xaxis: { title: { text: "epoch" }, dtick: epochs.length > 20 ? 5 : 1 },
+      xaxis: { title: { text: "epoch" }, dtick: epochTick(epochs.length) },
       yaxis: { title: { text: metric } },
       shapes: best
         ? [{ type: "line", x0: best.epoch, x1: best.epoch, yref: "paper", y0: 0, y1: 1, line: { dash: "dot", color: "#d62728" } }]
         : [],
     },
   };
+}
+
+/** The step between epoch ticks: whole epochs (Plotly would tick 1.5, 2.5 on a short run), every fifth past 20. */
+export function epochTick(epochs: number): number {
+  return epochs > 20 ? 5 : 1;
 }
 
 /** The learning rate of each epoch (the coursework's schedule: constant, then exp(-0.01) per epoch). */
@@ -415,7 +420,7 @@ export function learningRateFigure(history: TrainingHistory): Figure {
     // An explicit range from 0: Plotly pads a constant series by +-1, which flattens a rate of 1e-4 onto zero.
     layout: {
       title: { text: "Learning rate per epoch" },
-      xaxis: { title: { text: "epoch" }, dtick: history.epochs.length > 20 ? 5 : 1 },
+      xaxis: { title: { text: "epoch" }, dtick: epochTick(history.epochs.length) },
       yaxis: { title: { text: "learning rate" }, exponentformat: "e", range: [0, 1.15 * Math.max(0, ...history.epochs.map((e) => e.lr))] },
     },
   };

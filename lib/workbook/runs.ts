@@ -3,7 +3,7 @@
  * user who tried lr 1e-3 and then 1e-4 can see both, side by side and as curves.
  */
 import { RunRecord, listRuns } from "../models/folder";
-import { Figure, showFigure, showHtml, showTable } from "./plots";
+import { Figure, epochTick, showFigure, showHtml, showTable } from "./plots";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 
@@ -59,8 +59,7 @@ export function runsFigure(runs: readonly RunRecord[], title: string): Figure {
     }),
     layout: {
       title: { text: title },
-      // Whole epochs only (Plotly would put ticks at 1.5, 2.5 for a short run), as in the training curves.
-      xaxis: { title: { text: "epoch" }, automargin: true, dtick: longest > 20 ? 5 : 1 },
+      xaxis: { title: { text: "epoch" }, automargin: true, dtick: epochTick(longest) },
       yaxis: { title: { text: "loss" }, automargin: true },
     },
   };

@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
-import { LSTM_SEQUENCE } from "../lib/runtime/wasm-kernels/lstm_sequence";
+import { LSTM_SEQUENCE } from "../lib/runtime/lstm-sequence";
+import { selectBackend } from "../lib/runtime/backend";
 import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
@@ -111,133 +112,156 @@ function kernelCalls(fn: () => void): Promise<string[]> {
   return tf.profile(() => tf.tidy(fn)).then((info) => info.kernels.map((k) => k.name));
 }
 
-describe("fused Bidirectional(LSTM) on wasm", function () {
-  this.timeout(120000);
-
-  before(async () => {
+/** Activates a backend for a describe block: wasm always; native TensorFlow where `npm run native` built it. */
+async function activate(backend: "wasm" | "tensorflow"): Promise<string | undefined> {
+  if (backend === "wasm") {
     registerWasmTrainingKernels();
     installFusedLstm();
     assert.ok(await tf.setBackend("wasm"));
-  });
+    return undefined;
+  }
+  try {
+    await selectBackend({ force: "tensorflow" });
+    return undefined;
+  } catch (err) {
+    if (process.env["WORKBOOK_REQUIRE_NATIVE"] === "1") throw err;
+    return (err as Error).message;
+  }
+}
 
-  after(async () => {
-    setFusedLstm(true);
-    await tf.setBackend("cpu");
-  });
+for (const backend of ["wasm", "tensorflow"] as const)
+  describe(`fused Bidirectional(LSTM) on ${backend}`, function () {
+    this.timeout(120000);
 
-  for (const maskZero of [true, false]) {
-    it(`equals tfjs-layers' LSTM at inference: outputs and gradients${maskZero ? " (masked, padded batches)" : " (no mask)"}`, async () => {
-      const s = stack({ maskZero, dropout: 0.5, recurrentDropout: 0.2, seed: 3 });
-      const stock = await pass(s, false, false);
-      const fused = await pass(s, true, false);
-      assert.ok(Math.max(...stock.output.map(Math.abs)) > 0.1, "outputs are not trivially small");
+    before(async function () {
+      const missing = await activate(backend);
+      if (missing !== undefined) {
+        console.log(`      (skipped: ${missing})`);
+        this.skip();
+      }
+    });
+
+    after(async () => {
+      setFusedLstm(true);
+      await tf.setBackend("cpu");
+    });
+
+    for (const maskZero of [true, false]) {
+      it(`equals tfjs-layers' LSTM at inference: outputs and gradients${maskZero ? " (masked, padded batches)" : " (no mask)"}`, async () => {
+        const s = stack({ maskZero, dropout: 0.5, recurrentDropout: 0.2, seed: 3 });
+        const stock = await pass(s, false, false);
+        const fused = await pass(s, true, false);
+        assert.ok(Math.max(...stock.output.map(Math.abs)) > 0.1, "outputs are not trivially small");
+        assertClose(fused.output, stock.output, "outputs");
+        stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
+        tf.dispose([s.ids]);
+        s.model.dispose();
+      });
+    }
+
+    it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", async () => {
+      const s = stack({ maskZero: true, dropout: 0.5, recurrentDropout: 0.2, seed: 5 });
+      const stock = await pass(s, false, true);
+      const fused = await pass(s, true, true);
+      const atInference = await pass(s, true, false);
+      assert.ok(
+        stock.output.some((v, i) => Math.abs(v - atInference.output[i]!) > 1e-3),
+        "dropout changes the training outputs",
+      );
       assertClose(fused.output, stock.output, "outputs");
+      assert.ok(Math.abs(fused.loss - stock.loss) <= 1e-4 * (1 + Math.abs(stock.loss)), `loss ${fused.loss} vs ${stock.loss}`);
       stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
       tf.dispose([s.ids]);
       s.model.dispose();
     });
-  }
 
-  it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", async () => {
-    const s = stack({ maskZero: true, dropout: 0.5, recurrentDropout: 0.2, seed: 5 });
-    const stock = await pass(s, false, true);
-    const fused = await pass(s, true, true);
-    const atInference = await pass(s, true, false);
-    assert.ok(
-      stock.output.some((v, i) => Math.abs(v - atInference.output[i]!) > 1e-3),
-      "dropout changes the training outputs",
-    );
-    assertClose(fused.output, stock.output, "outputs");
-    assert.ok(Math.abs(fused.loss - stock.loss) <= 1e-4 * (1 + Math.abs(stock.loss)), `loss ${fused.loss} vs ${stock.loss}`);
-    stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
-    tf.dispose([s.ids]);
-    s.model.dispose();
-  });
+    it("a fully masked film keeps the zero state in both directions: its output is the last Dense layer's bias", async () => {
+      const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 9 });
+      const fused = await pass(s, true, false);
+      const bias = (s.model.layers[3] as tf.layers.Layer).getWeights()[1]!.dataSync() as Float32Array;
+      // row 3 is all padding
+      assertClose(fused.output.slice(12, 16), bias, "empty overview", 1e-6);
+      tf.dispose([s.ids]);
+      s.model.dispose();
+    });
 
-  it("a fully masked film keeps the zero state in both directions: its output is the last Dense layer's bias", async () => {
-    const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 9 });
-    const fused = await pass(s, true, false);
-    const bias = (s.model.layers[3] as tf.layers.Layer).getWeights()[1]!.dataSync() as Float32Array;
-    // row 3 is all padding
-    assertClose(fused.output.slice(12, 16), bias, "empty overview", 1e-6);
-    tf.dispose([s.ids]);
-    s.model.dispose();
-  });
+    it("a one-step batch (T = 1) equals the same films padded to two steps", async () => {
+      const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 13 });
+      const one = { model: s.model, ids: tf.tensor2d([[3], [7], [0]], [3, 1], "int32") };
+      const two = {
+        model: s.model,
+        ids: tf.tensor2d(
+          [
+            [3, 0],
+            [7, 0],
+            [0, 0],
+          ],
+          [3, 2],
+          "int32",
+        ),
+      };
+      const a = await pass(one, true, false);
+      const b = await pass(two, true, false);
+      assertClose(a.output, b.output, "outputs", 1e-6);
+      b.grads.forEach((g, k) => assertClose(a.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`, 1e-6));
+      tf.dispose([s.ids, one.ids, two.ids]);
+      s.model.dispose();
+    });
 
-  it("a one-step batch (T = 1) equals the same films padded to two steps", async () => {
-    const s = stack({ maskZero: true, dropout: 0, recurrentDropout: 0, seed: 13 });
-    const one = { model: s.model, ids: tf.tensor2d([[3], [7], [0]], [3, 1], "int32") };
-    const two = {
-      model: s.model,
-      ids: tf.tensor2d(
-        [
-          [3, 0],
-          [7, 0],
-          [0, 0],
-        ],
-        [3, 2],
+    it("runs the coursework BiLSTM through LstmSequence with far fewer kernels, and changes nothing saved", async () => {
+      const build = () => buildLstm({ vocabularySize: 300, embeddingSize: 16, seed: 1 });
+      const model = build();
+      const ids = tf.tensor2d(
+        Array.from({ length: 4 * 12 }, (_, i) => (i % 12 < 4 + (i % 5) ? 2 + ((i * 7) % 290) : 0)),
+        [4, 12],
         "int32",
-      ),
-    };
-    const a = await pass(one, true, false);
-    const b = await pass(two, true, false);
-    assertClose(a.output, b.output, "outputs", 1e-6);
-    b.grads.forEach((g, k) => assertClose(a.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`, 1e-6));
-    tf.dispose([s.ids, one.ids, two.ids]);
-    s.model.dispose();
+      );
+      const labels = tf.tensor2d(
+        Array.from({ length: 4 * 25 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
+        [4, 25],
+      );
+      const optimizer = kerasAdam(1e-3);
+      const step = () =>
+        optimizer.minimize(() => binaryCrossentropyLoss(labels, model.apply(ids, { training: true }) as tf.Tensor) as tf.Scalar);
+
+      setFusedLstm(false);
+      assert.equal(fusedLstmActive(), false);
+      const stockKernels = await kernelCalls(step);
+      setFusedLstm(true);
+      assert.equal(fusedLstmActive(), true);
+      const fusedKernels = await kernelCalls(step);
+      assert.ok(!stockKernels.includes(LSTM_SEQUENCE));
+      assert.ok(
+        fusedKernels.includes(LSTM_SEQUENCE) && fusedKernels.includes("LstmSequenceGrad"),
+        `fused kernels: ${fusedKernels.join(",")}`,
+      );
+      assert.ok(
+        fusedKernels.length * (backend === "wasm" ? 5 : 3) < stockKernels.length,
+        `${fusedKernels.length} kernel calls vs ${stockKernels.length}`,
+      );
+
+      // Same parameters, names and topology as a model built with the stock route.
+      setFusedLstm(false);
+      const reference = build();
+      setFusedLstm(true);
+      assert.equal(model.countParams(), reference.countParams());
+      assert.deepEqual(
+        model.layers.map((l) => l.name),
+        reference.layers.map((l) => l.name),
+      );
+      // (weight names get numeric suffixes from tfjs's per-process name counters: compare layer and shape)
+      const weights = (m: tf.LayersModel) => m.weights.map((w) => `${w.name.split("/")[0]} ${w.shape}`);
+      assert.deepEqual(weights(model), weights(reference));
+      tf.dispose([ids, labels]);
+      optimizer.dispose();
+      model.dispose();
+      reference.dispose();
+    });
+
+    it("leaves other backends on the stock route", async () => {
+      await tf.setBackend("cpu");
+      assert.equal(fusedLstmActive(), false);
+      await tf.setBackend(backend);
+      assert.equal(fusedLstmActive(), true);
+    });
   });
-
-  it("runs the coursework BiLSTM through LstmSequence with far fewer kernels, and changes nothing saved", async () => {
-    const build = () => buildLstm({ vocabularySize: 300, embeddingSize: 16, seed: 1 });
-    const model = build();
-    const ids = tf.tensor2d(
-      Array.from({ length: 4 * 12 }, (_, i) => (i % 12 < 4 + (i % 5) ? 2 + ((i * 7) % 290) : 0)),
-      [4, 12],
-      "int32",
-    );
-    const labels = tf.tensor2d(
-      Array.from({ length: 4 * 25 }, (_, i) => (i % 3 === 0 ? 1 : 0)),
-      [4, 25],
-    );
-    const optimizer = kerasAdam(1e-3);
-    const step = () =>
-      optimizer.minimize(() => binaryCrossentropyLoss(labels, model.apply(ids, { training: true }) as tf.Tensor) as tf.Scalar);
-
-    setFusedLstm(false);
-    assert.equal(fusedLstmActive(), false);
-    const stockKernels = await kernelCalls(step);
-    setFusedLstm(true);
-    assert.equal(fusedLstmActive(), true);
-    const fusedKernels = await kernelCalls(step);
-    assert.ok(!stockKernels.includes(LSTM_SEQUENCE));
-    assert.ok(
-      fusedKernels.includes(LSTM_SEQUENCE) && fusedKernels.includes("LstmSequenceGrad"),
-      `fused kernels: ${fusedKernels.join(",")}`,
-    );
-    assert.ok(fusedKernels.length * 5 < stockKernels.length, `${fusedKernels.length} kernel calls vs ${stockKernels.length}`);
-
-    // Same parameters, names and topology as a model built with the stock route.
-    setFusedLstm(false);
-    const reference = build();
-    setFusedLstm(true);
-    assert.equal(model.countParams(), reference.countParams());
-    assert.deepEqual(
-      model.layers.map((l) => l.name),
-      reference.layers.map((l) => l.name),
-    );
-    // (weight names get numeric suffixes from tfjs's per-process name counters: compare layer and shape)
-    const weights = (m: tf.LayersModel) => m.weights.map((w) => `${w.name.split("/")[0]} ${w.shape}`);
-    assert.deepEqual(weights(model), weights(reference));
-    tf.dispose([ids, labels]);
-    optimizer.dispose();
-    model.dispose();
-    reference.dispose();
-  });
-
-  it("leaves other backends on the stock route", async () => {
-    await tf.setBackend("cpu");
-    assert.equal(fusedLstmActive(), false);
-    await tf.setBackend("wasm");
-    assert.equal(fusedLstmActive(), true);
-  });
-});

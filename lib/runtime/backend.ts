@@ -32,6 +32,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { fusedLstmActive, installFusedLstm } from "./fused-lstm";
+import { registerNativeKernels } from "./native-kernels";
 import {
   WASM_THREADS_ENV_VAR,
   autoWasmThreads,
@@ -78,7 +79,7 @@ export interface BackendInfo {
   gpu: boolean;
   /** wasm only: whether the SIMD binary is in use. */
   simd?: boolean;
-  /** wasm only: Bidirectional(LSTM) layers run through the fused LstmSequence kernel (runtime/fused-lstm.ts). */
+  /** Bidirectional(LSTM) layers run through the fused LstmSequence kernel (runtime/fused-lstm.ts): wasm and native. */
   fusedLstm?: boolean;
   /** tensorflow only: the version of the TensorFlow library the addon runs on (e.g. 2.21.0 from pip). */
   tensorflowVersion?: string;
@@ -195,6 +196,8 @@ async function activate(name: string): Promise<string | null> {
  * @tensorflow/tfjs (it must resolve the same tfjs-core instance), then activates it.
  */
 async function loadNative(moduleName: string, loader: ModuleLoader): Promise<string | null> {
+  registerNativeKernels();
+  installFusedLstm();
   if (tf.findBackendFactory("tensorflow") == null) {
     try {
       loader(moduleName);
@@ -279,14 +282,20 @@ async function tryCandidate(
           reason: `${NATIVE_PACKAGES["tensorflow-gpu"]} loaded but TensorFlow sees no GPU (CUDA/cuDNN missing or no device)`,
         };
       }
-      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: true, ...nativeVersion() } };
+      return {
+        ok: true,
+        info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: true, fusedLstm: fusedLstmActive(), ...nativeVersion() },
+      };
     }
     case "tensorflow": {
       // If the GPU package already registered 'tensorflow' (and found no GPU), reuse it
       // rather than loading a second native TensorFlow.
       const failure = state.gpuPackageActive ? await activate("tensorflow") : await loadNative(NATIVE_PACKAGES.tensorflow, loader);
       if (failure != null) return { ok: false, reason: failure };
-      return { ok: true, info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: usesGpu(), ...nativeVersion() } };
+      return {
+        ok: true,
+        info: { name: "tensorflow", candidate, threads: cpuCount(), gpu: usesGpu(), fusedLstm: fusedLstmActive(), ...nativeVersion() },
+      };
     }
     case "wasm": {
       try {

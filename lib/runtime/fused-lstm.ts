@@ -1,6 +1,6 @@
 /**
- * Bidirectional(LSTM) through the LstmSequence kernel (runtime/wasm-kernels/lstm_sequence.ts), where the
- * active backend has it.
+ * Bidirectional(LSTM) through the LstmSequence kernel (./lstm-sequence.ts: wasm and native TensorFlow implement
+ * it), where the active backend has it.
  *
  * Why: tfjs-layers unrolls an LSTM into a dozen ops per time step and their gradients (~34,000 kernel
  * calls per training step of the coursework BiLSTM, bound by per-op overhead). Here a direction is one
@@ -15,7 +15,7 @@
  * returned or given, stateful, another merge mode) and backends without the kernel take the stock call.
  */
 import * as tf from "@tensorflow/tfjs";
-import { LSTM_SEQUENCE } from "./wasm-kernels/lstm_sequence";
+import { LSTM_SEQUENCE } from "./lstm-sequence";
 
 interface LayerVariableLike {
   read(): tf.Variable;

@@ -36,7 +36,8 @@ import { conv2DBackpropInputConfig } from "./conv2d_backprop_input";
 import { fusedMatMulConfig } from "./fused_mat_mul";
 import { gatherV2Config } from "./gather_v2";
 import { identityConfig } from "./identity";
-import { lstmSequenceConfig, lstmSequenceGradConfig, lstmSequenceGradient } from "./lstm_sequence";
+import { lstmSequenceConfig, lstmSequenceGradConfig } from "./lstm_sequence";
+import { LSTM_SEQUENCE, registerLstmSequenceGradient } from "../lstm-sequence";
 import { maxPoolGradConfig } from "./max_pool_grad";
 import { reverseConfig } from "./reverse";
 import { splitVConfig } from "./split_v";
@@ -112,7 +113,7 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel(merged);
   }
   registerClipByValueGradient();
-  if (tf.getGradient(lstmSequenceGradient.kernelName) == null) tf.registerGradient(lstmSequenceGradient);
+  registerLstmSequenceGradient();
 }
 
 /** True when every training kernel of this module is the registered 'wasm' kernel. */
@@ -120,7 +121,7 @@ export function wasmTrainingKernelsRegistered(): boolean {
   return (
     wasmTrainingKernelConfigs.every((c) => isOurs(tf.getKernel(c.kernelName, "wasm")?.kernelFunc)) &&
     clipByValueGradientRegistered() &&
-    tf.getGradient(lstmSequenceGradient.kernelName) != null
+    tf.getGradient(LSTM_SEQUENCE) != null
   );
 }
 

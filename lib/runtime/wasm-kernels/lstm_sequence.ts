@@ -1,6 +1,7 @@
 /**
  * A whole LSTM direction over a sequence as one kernel (forward: LstmSequence, gradient:
- * LstmSequenceGrad), for the wasm backend.
+ * LstmSequenceGrad), for the wasm backend. The kernels' contract and their gradient registration are in
+ * ../lstm-sequence.ts; the native backend's implementation is ../native-kernels.ts.
  *
  * Why: tfjs-layers runs an LSTM one time step at a time through a dozen small ops (matMul, split, four
  * activations, the cell update, the mask blend), and their gradients: about 34,000 kernel calls per
@@ -23,21 +24,10 @@
  * recurrentDropout r [B, u] (ones without recurrent dropout). Outputs: h [T, B, u], and for the gradient
  * c [T, B, u], gates [T, B, 4u] (i, f, g, o after their activations) and tanh(c) [T, B, u].
  */
-import * as tf from "@tensorflow/tfjs";
-import type { GradConfig, KernelConfig, Tensor, TensorInfo } from "@tensorflow/tfjs";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
+import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, lstmSequenceDims } from "../lstm-sequence";
 import { tanhFromSigmoid } from "./tanh";
 import { callKernel, f32, mark, matMul, release, transposeLast2, type WasmKernelArgs } from "./util";
-
-export const LSTM_SEQUENCE = "LstmSequence";
-export const LSTM_SEQUENCE_GRAD = "LstmSequenceGrad";
-
-function dims(xw: TensorInfo, u: TensorInfo): { T: number; B: number; units: number } {
-  const [T, B, fourU] = xw.shape as [number, number, number];
-  const units = u.shape[0] as number;
-  if (xw.shape.length !== 3 || u.shape.length !== 2 || fourU !== 4 * units || u.shape[1] !== fourU)
-    throw new Error(`${LSTM_SEQUENCE}: xw ${JSON.stringify(xw.shape)} and recurrentKernel ${JSON.stringify(u.shape)} do not match`);
-  return { T, B, units };
-}
 
 export function lstmSequence(args: WasmKernelArgs): TensorInfo[] {
   const { inputs, backend } = args;
@@ -45,7 +35,7 @@ export function lstmSequence(args: WasmKernelArgs): TensorInfo[] {
   const kernelU = inputs["recurrentKernel"]!;
   const mask = inputs["mask"]!;
   const dropout = inputs["recurrentDropout"]!;
-  const { T, B, units } = dims(xw, kernelU);
+  const { T, B, units } = lstmSequenceDims(xw, kernelU);
   const G = 4 * units;
   const BU = B * units;
   const h = backend.makeOutput([T, B, units], "float32");
@@ -149,7 +139,7 @@ export function lstmSequenceGrad(args: WasmKernelArgs): TensorInfo[] {
   const gatesIn = inputs["gates"]!;
   const tanhCIn = inputs["tanhC"]!;
   const dropout = inputs["recurrentDropout"]!;
-  const { T, B, units } = dims(gatesIn, kernelU);
+  const { T, B, units } = lstmSequenceDims(gatesIn, kernelU);
   const G = 4 * units;
   const BU = B * units;
   const dxw = backend.makeOutput([T, B, G], "float32");
@@ -242,25 +232,4 @@ export const lstmSequenceGradConfig: KernelConfig = {
   kernelName: LSTM_SEQUENCE_GRAD,
   backendName: "wasm",
   kernelFunc: mark(lstmSequenceGrad) as unknown as KernelConfig["kernelFunc"],
-};
-
-/** The gradient of LstmSequence with respect to xw and the recurrent kernel (mask and dropout are constants). */
-export const lstmSequenceGradient: GradConfig = {
-  kernelName: LSTM_SEQUENCE,
-  inputsToSave: ["recurrentKernel", "mask", "recurrentDropout"],
-  outputsToSave: [true, true, true, true],
-  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-    const [recurrentKernel, mask, recurrentDropout, h, c, gates, tanhC] = saved as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-    const dh = (dy as (Tensor | null)[])[0] ?? tf.zerosLike(h);
-    // Both gradients come from one kernel call, made here (outside the tape's per-input tidy).
-    const [dxw, dU] = tf
-      .engine()
-      .runKernel(LSTM_SEQUENCE_GRAD, { dh, recurrentKernel, mask, recurrentDropout, h, c, gates, tanhC }, {}) as Tensor[];
-    return {
-      xw: () => dxw as Tensor,
-      recurrentKernel: () => dU as Tensor,
-      mask: () => tf.zerosLike(mask),
-      recurrentDropout: () => tf.zerosLike(recurrentDropout),
-    };
-  },
 };

@@ -69,7 +69,7 @@ describe("selectBackend", function () {
     assert.deepEqual(info.skipped, []);
     assert.deepEqual(calls, [GPU]);
     assert.ok(info.threads >= 1);
-    assert.match(lines[lines.length - 1]!, /^backend: tensorflow \(\d+ threads?\), GPU$/);
+    assert.match(lines[lines.length - 1]!, /^backend: tensorflow \(\d+ threads?, fused BiLSTM\), GPU$/);
   });
 
   it("falls back to tfjs-node when the GPU package fails to load, recording why", async () => {

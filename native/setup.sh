@@ -6,7 +6,8 @@
 #      sees a GPU), whose libtensorflow_cc.so.2 exports the C API the addon calls, with its headers;
 #   2. unpacks @tensorflow/tfjs-node (or -gpu) 4.22.0 from npm into .native/node_modules without running its install
 #      script, with its run-time dependencies; it resolves the project's own @tensorflow/tfjs (one tfjs-core);
-#   3. builds its addon (two C++ files) with node-gyp against those headers and libraries;
+#   3. adds the workbook's own kernels (native/workbook_kernels.cc) and builds the addon with node-gyp against those
+#      headers and libraries;
 #   4. loads it and runs a matMul.
 # runtime/backend.ts then finds it (.native/node_modules) and the workbook runs on it.
 #   --cpu    the CPU build even where there is a GPU
@@ -86,7 +87,9 @@ tarball=$(cd "$prefix/pack" && npm pack --silent "$package@$tfjs_version")
 tar -xzf "$prefix/pack/$tarball" -C "$addon_dir" --strip-components=1
 rm -rf "$prefix/pack"
 
-# 3. The addon, against pip's TensorFlow: binding.gyp expects deps/include and deps/lib/libtensorflow{,_framework}.so.
+# 3. The addon, against pip's TensorFlow, with the workbook's kernels added (native/workbook_kernels.cc, through
+#    native/patch-addon.js): binding.gyp expects deps/include and deps/lib/libtensorflow{,_framework}.so.
+node native/patch-addon.js "$addon_dir"
 mkdir -p "$addon_dir/deps/lib"
 ln -sfn "$(cd "$tf_dir" && pwd)/include" "$addon_dir/deps/include"
 for lib in libtensorflow_cc.so.2 libtensorflow_framework.so.2; do ln -sf "$(cd "$tf_dir" && pwd)/$lib" "$addon_dir/deps/lib/$lib"; done

@@ -33,6 +33,7 @@ import * as tfWasm from "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { fusedLstmActive, installFusedLstm } from "./fused-lstm";
 import { registerNativeKernels } from "./native-kernels";
+import { installFastDropout } from "./fast-dropout";
 import {
   WASM_THREADS_ENV_VAR,
   autoWasmThreads,
@@ -196,8 +197,6 @@ async function activate(name: string): Promise<string | null> {
  * @tensorflow/tfjs (it must resolve the same tfjs-core instance), then activates it.
  */
 async function loadNative(moduleName: string, loader: ModuleLoader): Promise<string | null> {
-  registerNativeKernels();
-  installFusedLstm();
   if (tf.findBackendFactory("tensorflow") == null) {
     try {
       loader(moduleName);
@@ -208,6 +207,9 @@ async function loadNative(moduleName: string, loader: ModuleLoader): Promise<str
       return `${moduleName} loaded but registered no 'tensorflow' backend with this @tensorflow/tfjs (a second copy of tfjs-core?)`;
     }
   }
+  registerNativeKernels();
+  installFusedLstm();
+  installFastDropout();
   return activate("tensorflow");
 }
 

@@ -23,36 +23,10 @@ import { saveJson } from "../runtime/files";
 import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
 import { ProgressReporter, notebookProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
-import { KERAS_EPSILON, LossFunction, binaryCrossentropyLoss } from "../models/losses";
+import { LossFunction, binaryCrossentropyLoss } from "../models/losses";
+import { kerasAdam } from "./adam";
 
-export const ADAM_BETA1 = 0.9;
-export const ADAM_BETA2 = 0.999;
-
-/**
- * Adam as Keras 3 computes it: at step t, w -= lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + epsilon),
- * epsilon 1e-7 (the Adam paper's "epsilon hat" form). TF.js's Adam instead adds its epsilon to
- * sqrt(v / (1 - beta2^t)): the same update when that epsilon is Keras's divided by sqrt(1 - beta2^t), which is what
- * each step sets. The two differ only for gradients near epsilon, where TF.js moves such a weight up to ten times
- * further in the first steps (`npm run parity` measured 7e-5 on one step of the CNN before this).
- */
-export class KerasAdamOptimizer extends tf.AdamOptimizer {
-  private steps = 0;
-
-  constructor(learningRate: number) {
-    super(learningRate, ADAM_BETA1, ADAM_BETA2, KERAS_EPSILON);
-  }
-
-  override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    this.steps++;
-    this.epsilon = KERAS_EPSILON / Math.sqrt(1 - Math.pow(ADAM_BETA2, this.steps));
-    super.applyGradients(variableGradients);
-  }
-}
-
-/** Adam as Keras builds it (KerasAdamOptimizer). */
-export function kerasAdam(learningRate: number): tf.AdamOptimizer {
-  return new KerasAdamOptimizer(learningRate);
-}
+export { kerasAdam } from "./adam";
 
 export interface TrainOptions {
   epochs: number;

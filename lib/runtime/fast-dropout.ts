@@ -1,0 +1,73 @@
+/**
+ * tfjs-layers' Dropout layer through the DropoutMask kernel (./native-kernels.ts), where the active backend has it
+ * (native TensorFlow).
+ *
+ * Why: tfjs's dropout draws each random number in JavaScript (about 8 ns each) and uploads them: 4.7 million per
+ * training step of the coursework CNN, 38 ms of a 261 ms step on native TensorFlow. DropoutMask draws them in
+ * TensorFlow (stateless Philox, seeded from Math.random, so that the workbook's seeded runs stay reproducible) and
+ * gives the multiplier, 0 or 1 / (1 - rate), as tfjs's dropout does (keep where the uniform draw u >= rate, the
+ * same rule as tfjs's floor(u + 1 - rate)). The masks differ from tfjs's for the same seed, so a seeded run gives
+ * other (equally valid) dropout masks on native than on wasm.
+ *
+ * The layer stays tfjs-layers' Dropout: same config and saved format; only its `call` takes another route, in
+ * training with a rate in (0, 1), no noise shape and no seed of its own. Anything else takes the stock call.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { DROPOUT_MASK } from "./native-kernels";
+
+interface DropoutLike {
+  rate: number;
+  noiseShape?: number[] | null;
+  seed?: number | null;
+  invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): void;
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
+}
+
+let enabled = true;
+
+/** Turns the route on or off (on by default; off: tfjs's own dropout, for comparisons). */
+export function setFastDropout(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether a Dropout layer's training call on the active backend takes this route. */
+export function fastDropoutActive(): boolean {
+  return enabled && tf.getKernel(DROPOUT_MASK, tf.getBackend()) != null;
+}
+
+/** Two int32 seeds for TensorFlow's stateless generator, drawn from Math.random (seeded in the workbook's runs). */
+function drawSeed(): [number, number] {
+  return [Math.floor(Math.random() * 2 ** 31), Math.floor(Math.random() * 2 ** 31)];
+}
+
+/** x times a fresh dropout multiplier of x's shape: the gradient is dy times the same multiplier. */
+export function fastDropout(x: tf.Tensor, rate: number): tf.Tensor {
+  return tf.tidy(() => {
+    const mask = tf.engine().runKernel(DROPOUT_MASK, {}, { shape: x.shape, rate, seed: drawSeed() }) as tf.Tensor;
+    return tf.mul(x, mask);
+  });
+}
+
+function fastCall(layer: DropoutLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | undefined {
+  if (!fastDropoutActive() || kwargs["training"] !== true || !(layer.rate > 0 && layer.rate < 1)) return undefined;
+  if (layer.noiseShape != null || layer.seed != null) return undefined;
+  const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+  if (x === undefined || x.dtype !== "float32") return undefined;
+  layer.invokeCallHook(inputs, kwargs);
+  return fastDropout(x, layer.rate);
+}
+
+let installed = false;
+
+/** Routes every Dropout layer's call through fastCall (idempotent; each call checks the active backend). */
+export function installFastDropout(): void {
+  if (installed) return;
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap["Dropout"];
+  if (entry === undefined) throw new Error("installFastDropout: tfjs-layers has no registered Dropout class");
+  const proto = (entry[0] as unknown as { prototype: DropoutLike }).prototype;
+  const stockCall = proto.call;
+  proto.call = function (this: DropoutLike, inputs, kwargs) {
+    return fastCall(this, inputs, kwargs) ?? stockCall.call(this, inputs, kwargs);
+  };
+  installed = true;
+}

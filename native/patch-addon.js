@@ -1,0 +1,66 @@
+// Adds the workbook's kernels (native/workbook_kernels.cc) to the unpacked @tensorflow/tfjs-node 4.22.0 before
+// native/setup.sh builds its addon: the source file, its line in binding.gyp, the method's declaration in
+// tfjs_backend.h and its export, binding.workbookKernel(name, inputTensorIds, params), in tfjs_binding.cc.
+// Idempotent; fails, naming the file, when tfjs-node's sources are not the ones this was written against.
+"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+
+const addon = process.argv[2];
+if (!addon) throw new Error("usage: node native/patch-addon.js ADDON_DIR");
+const MARK = "workbookKernel";
+
+function patch(file, anchor, insert, where) {
+  const full = path.join(addon, file);
+  const text = fs.readFileSync(full, "utf8");
+  if (text.includes(MARK) || text.includes("workbook_kernels.cc")) return;
+  const at = text.indexOf(anchor);
+  if (at < 0) throw new Error(`native: ${full} has no '${anchor.trim()}': not the tfjs-node sources native/patch-addon.js knows`);
+  const cut = where === "before" ? at : at + anchor.length;
+  fs.writeFileSync(full, text.slice(0, cut) + insert + text.slice(cut));
+}
+
+fs.copyFileSync(path.join(__dirname, "workbook_kernels.cc"), path.join(addon, "binding", "workbook_kernels.cc"));
+patch("binding.gyp", "'binding/tfjs_binding.cc'", ",\n      'binding/workbook_kernels.cc'", "after");
+patch(
+  "binding/tfjs_backend.h",
+  " private:\n  TFJSBackend(napi_env env);",
+  "  // The workbook's kernels (binding/workbook_kernels.cc): name, input tensor IDs, numeric params.\n" +
+    "  napi_value ExecuteWorkbookKernel(napi_env env, napi_value name_value, napi_value input_ids_value,\n" +
+    "                                  napi_value params_value);  // workbookKernel\n\n",
+  "before",
+);
+patch(
+  "binding/tfjs_binding.cc",
+  "static napi_value IsUsingGPUDevice(",
+  `static napi_value WorkbookKernel(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value args[3];
+  napi_value js_this;
+  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  if (argc < 3) {
+    NAPI_THROW_ERROR(env, "workbookKernel() takes 3 args, got %zu", argc);
+    return nullptr;
+  }
+  ENSURE_VALUE_IS_STRING_RETVAL(env, args[0], nullptr);
+  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[1], nullptr);
+  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[2], nullptr);
+  TFJSBackend *const backend = GetTFJSBackend(env);
+  if (!backend) return nullptr;
+  return backend->ExecuteWorkbookKernel(env, args[0], args[1], args[2]);
+}
+
+`,
+  "before",
+);
+// (the declaration above carries the marker, so this second edit of tfjs_binding.cc checks its own anchor)
+const binding = path.join(addon, "binding", "tfjs_binding.cc");
+const text = fs.readFileSync(binding, "utf8");
+const entry = '      {"workbookKernel", nullptr, WorkbookKernel, nullptr, nullptr, nullptr, napi_default, nullptr},\n';
+if (!text.includes('{"workbookKernel"')) {
+  const anchor = '      {"executeOp", nullptr, ExecuteOp, nullptr, nullptr, nullptr, napi_default,\n       nullptr},\n';
+  if (!text.includes(anchor)) throw new Error(`native: ${binding} has no executeOp export entry: not the tfjs-node sources native/patch-addon.js knows`);
+  fs.writeFileSync(binding, text.replace(anchor, anchor + entry));
+}
+console.log("native: added the workbook's kernels (native/workbook_kernels.cc) to the addon");

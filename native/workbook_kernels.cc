@@ -11,12 +11,19 @@
 //           m' = m + (g - m) (1 - beta1);  v' = v + (g^2 - v) (1 - beta2);
 //           w' = w - alpha m' / (sqrt(v') + epsilon),  alpha = lr sqrt(1 - beta2^t) / (1 - beta1^t).
 //         The inputs are never written: a tensor's buffer may be shared (a weight snapshot, a clone).
+//   lstm_forward   LstmSequence (lib/runtime/lstm-sequence.ts): inputs [xw (T,B,4u), U (u,4u), mask (T,B), r (B,u)],
+//                  outputs [h, c, gates, tanhC]. Per time step one TensorFlow MatMul ((h_{t-1} r) U, called from
+//                  here, on TensorFlow's own threads) and the gates and cell update in one pass over the batch.
+//   lstm_backward  LstmSequenceGrad: inputs [dh, U, mask, r, h, c, gates, tanhC], outputs [dxw, dU]. Per step one
+//                  MatMul (dz_t U^T); dU is one MatMul over all steps at the end.
+//   Both follow the wasm kernels (lib/runtime/wasm-kernels/lstm_sequence.ts) statement for statement.
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "Eigen/Core"
 #include "tfjs_backend.h"
 #include "utils.h"
 
@@ -65,6 +72,166 @@ void Adam(const float *w, const float *m, const float *v, const float *g, float 
   });
 }
 
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+
+// A float32 tensor of `dims`, owned by the caller (TF_DeleteTensor).
+TF_Tensor *NewFloatTensor(std::vector<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return TF_AllocateTensor(TF_FLOAT, dims.data(), static_cast<int>(dims.size()), static_cast<size_t>(n) * sizeof(float));
+}
+
+float *Data(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
+
+// TensorFlow's MatMul of two handles, resolved to a tensor the caller owns (nullptr and `status` set on failure).
+TF_Tensor *MatMul(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a, bool transpose_b,
+                  TF_Status *status, TFE_TensorHandle **keep_handle = nullptr) {
+  TFE_Op *op = TFE_NewOp(context, "MatMul", status);
+  if (TF_GetCode(status) != TF_OK) return nullptr;
+  TFE_OpAddInput(op, a, status);
+  if (TF_GetCode(status) == TF_OK) TFE_OpAddInput(op, b, status);
+  TFE_OpSetAttrType(op, "T", TF_FLOAT);
+  TFE_OpSetAttrBool(op, "transpose_a", transpose_a ? 1 : 0);
+  TFE_OpSetAttrBool(op, "transpose_b", transpose_b ? 1 : 0);
+  TFE_TensorHandle *out = nullptr;
+  int num_outputs = 1;
+  if (TF_GetCode(status) == TF_OK) TFE_Execute(op, &out, &num_outputs, status);
+  TFE_DeleteOp(op);
+  if (TF_GetCode(status) != TF_OK) return nullptr;
+  if (keep_handle != nullptr) {
+    *keep_handle = out;
+    return nullptr;
+  }
+  TF_Tensor *result = TFE_TensorHandleResolve(out, status);
+  TFE_DeleteTensorHandle(out);
+  return TF_GetCode(status) == TF_OK ? result : nullptr;
+}
+
+// A handle over a tensor we filled (the handle holds its own reference to the buffer).
+TFE_TensorHandle *Handle(TF_Tensor *t, TF_Status *status) { return TFE_NewTensorHandle(t, status); }
+
+// LstmSequence. Returns false with `status` set when a MatMul fails.
+bool LstmForward(TFE_Context *context, const float *xw, TFE_TensorHandle *kernel_u, const float *mask, const float *r,
+                 int64_t T, int64_t B, int64_t units, float *h, float *c, float *gates, float *tanh_c, TF_Status *status) {
+  const int64_t G = 4 * units, BU = B * units;
+  TF_Tensor *hd = NewFloatTensor({B, units});
+  std::vector<float> z(B * G);
+  for (int64_t t = 0; t < T; t++) {
+    const float *xs = xw + t * B * G;
+    if (t > 0) {
+      float *hdv = Data(hd);
+      const float *prev = h + (t - 1) * BU;
+      for (int64_t k = 0; k < BU; k++) hdv[k] = prev[k] * r[k];
+      TFE_TensorHandle *hd_handle = Handle(hd, status);
+      if (TF_GetCode(status) != TF_OK) break;
+      TF_Tensor *rec = MatMul(context, hd_handle, kernel_u, false, false, status);
+      TFE_DeleteTensorHandle(hd_handle);
+      if (rec == nullptr) break;
+      const float *rv = Data(rec);
+      for (int64_t k = 0; k < B * G; k++) z[k] = xs[k] + rv[k];
+      TF_DeleteTensor(rec);
+    } else {
+      std::copy(xs, xs + B * G, z.begin());
+    }
+    float *gs = gates + t * B * G;
+    for (int64_t b = 0; b < B; b++) {
+      const int64_t row = b * G, out = t * BU + b * units;
+      const bool keep = mask[t * B + b] != 0;
+      ArrayMap(gs + row, units) = ArrayMap(z.data() + row, units).logistic();
+      ArrayMap(gs + row + units, units) = ArrayMap(z.data() + row + units, units).logistic();
+      ArrayMap(gs + row + 2 * units, units) = ArrayMap(z.data() + row + 2 * units, units).tanh();
+      ArrayMap(gs + row + 3 * units, units) = ArrayMap(z.data() + row + 3 * units, units).logistic();
+      for (int64_t j = 0; j < units; j++) {
+        const float c_prev = t > 0 ? c[out - BU + j] : 0.0f;
+        c[out + j] = keep ? gs[row + units + j] * c_prev + gs[row + j] * gs[row + 2 * units + j] : c_prev;
+      }
+      ArrayMap(tanh_c + out, units) = ArrayMap(c + out, units).tanh();
+      for (int64_t j = 0; j < units; j++) {
+        const float h_prev = t > 0 ? h[out - BU + j] : 0.0f;
+        h[out + j] = keep ? gs[row + 3 * units + j] * tanh_c[out + j] : h_prev;
+      }
+    }
+  }
+  TF_DeleteTensor(hd);
+  return TF_GetCode(status) == TF_OK;
+}
+
+// LstmSequenceGrad: fills dxw and returns dU's handle (nullptr with `status` set on failure).
+TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_TensorHandle *kernel_u, const float *mask,
+                               const float *r, const float *h, const float *c, const float *gates, const float *tanh_c,
+                               int64_t T, int64_t B, int64_t units, float *dxw, TF_Status *status) {
+  const int64_t G = 4 * units, BU = B * units;
+  std::vector<float> dh_next(BU, 0.0f), dc_next(BU, 0.0f);
+  TF_Tensor *dz = NewFloatTensor({B, G});
+  for (int64_t t = T - 1; t >= 0; t--) {
+    float *dxs = dxw + t * B * G;
+    for (int64_t b = 0; b < B; b++) {
+      const int64_t row = (t * B + b) * G, at = (t * B + b) * units;
+      const bool keep = mask[t * B + b] != 0;
+      for (int64_t j = 0; j < units; j++) {
+        const int64_t k = b * units + j;
+        const float d_h = dh[at + j] + dh_next[k];
+        const float d_c = dc_next[k];
+        float *dx = dxw + row;
+        if (!keep) {
+          dx[j] = dx[units + j] = dx[2 * units + j] = dx[3 * units + j] = 0.0f;
+          dh_next[k] = d_h;
+          dc_next[k] = d_c;
+          continue;
+        }
+        const float i = gates[row + j], f = gates[row + units + j], g = gates[row + 2 * units + j],
+                    o = gates[row + 3 * units + j];
+        const float tc = tanh_c[at + j];
+        const float c_prev = t > 0 ? c[at - BU + j] : 0.0f;
+        const float d_cell = d_c + d_h * o * (1.0f - tc * tc);
+        dx[j] = d_cell * g * i * (1.0f - i);
+        dx[units + j] = d_cell * c_prev * f * (1.0f - f);
+        dx[2 * units + j] = d_cell * i * (1.0f - g * g);
+        dx[3 * units + j] = d_h * tc * o * (1.0f - o);
+        dh_next[k] = 0.0f;  // the recurrent part is added below
+        dc_next[k] = d_cell * f;
+      }
+    }
+    if (t == 0) break;
+    // dh_{t-1} += (dz_t U^T) r
+    std::copy(dxs, dxs + B * G, Data(dz));
+    TFE_TensorHandle *dz_handle = Handle(dz, status);
+    if (TF_GetCode(status) != TF_OK) break;
+    TF_Tensor *rec = MatMul(context, dz_handle, kernel_u, false, true, status);
+    TFE_DeleteTensorHandle(dz_handle);
+    if (rec == nullptr) break;
+    const float *rv = Data(rec);
+    for (int64_t k = 0; k < BU; k++) dh_next[k] += rv[k] * r[k];
+    TF_DeleteTensor(rec);
+  }
+  TF_DeleteTensor(dz);
+  if (TF_GetCode(status) != TF_OK) return nullptr;
+  // dU = sum over t >= 1 of (h_{t-1} r)^T dz_t = HD^T DZ, HD [(T-1)B, u], DZ [(T-1)B, 4u]
+  const int64_t n = std::max<int64_t>(T - 1, 1) * B;
+  TF_Tensor *hd_all = NewFloatTensor({n, units});
+  TF_Tensor *dz_all = NewFloatTensor({n, G});
+  if (T > 1) {
+    float *a = Data(hd_all);
+    for (int64_t row = 0; row < n; row++) {
+      const int64_t b = row % B;
+      for (int64_t j = 0; j < units; j++) a[row * units + j] = h[row * units + j] * r[b * units + j];
+    }
+    std::copy(dxw + B * G, dxw + T * B * G, Data(dz_all));
+  } else {
+    std::fill(Data(hd_all), Data(hd_all) + n * units, 0.0f);  // no recurrence: dU = 0
+    std::fill(Data(dz_all), Data(dz_all) + n * G, 0.0f);
+  }
+  TFE_TensorHandle *hd_handle = Handle(hd_all, status);
+  TFE_TensorHandle *dz_handle = TF_GetCode(status) == TF_OK ? Handle(dz_all, status) : nullptr;
+  TF_DeleteTensor(hd_all);
+  TF_DeleteTensor(dz_all);
+  TFE_TensorHandle *d_u = nullptr;
+  if (TF_GetCode(status) == TF_OK) MatMul(context, hd_handle, dz_handle, true, false, status, &d_u);
+  if (hd_handle != nullptr) TFE_DeleteTensorHandle(hd_handle);
+  if (dz_handle != nullptr) TFE_DeleteTensorHandle(dz_handle);
+  return d_u;
+}
+
 }  // namespace
 
 napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_value, napi_value input_ids_value,
@@ -78,6 +245,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
   nstatus = napi_get_array_length(env, input_ids_value, &num_inputs);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   std::vector<WorkbookTensor> inputs(num_inputs);
+  std::vector<int32_t> input_ids(num_inputs);
   TF_AutoStatus tf_status;
   for (uint32_t i = 0; i < num_inputs; i++) {
     napi_value id_value;
@@ -86,6 +254,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     int32_t id;
     nstatus = napi_get_value_int32(env, id_value, &id);
     ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+    input_ids[i] = id;
     auto entry = tfe_handle_map_.find(id);
     if (entry == tfe_handle_map_.end()) {
       NAPI_THROW_ERROR(env, "workbookKernel %s: input tensor %d is not referenced", name.c_str(), id);
@@ -121,6 +290,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
   const auto data = [&](uint32_t i) { return static_cast<const float *>(TF_TensorData(inputs[i].tensor)); };
 
   std::vector<TF_Tensor *> outputs;
+  std::vector<TFE_TensorHandle *> extra_handles;  // outputs TensorFlow made (after `outputs`)
   if (name == "adam") {
     if (num_inputs != 4 || num_params != 4) {
       NAPI_THROW_ERROR(env, "workbookKernel adam: 4 inputs and 4 params expected, got %u and %u", num_inputs, num_params);
@@ -139,13 +309,43 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
          static_cast<float *>(TF_TensorData(outputs[1])), static_cast<float *>(TF_TensorData(outputs[2])), n,
          static_cast<float>(params[0]), static_cast<float>(params[1]), static_cast<float>(params[2]),
          static_cast<float>(params[3]));
+  } else if (name == "lstm_forward" || name == "lstm_backward") {
+    const bool forward = name == "lstm_forward";
+    if (num_inputs != (forward ? 4u : 8u)) {
+      NAPI_THROW_ERROR(env, "workbookKernel %s: %u inputs expected, got %u", name.c_str(), forward ? 4u : 8u, num_inputs);
+      return nullptr;
+    }
+    // xw or gates: [T, B, 4u]; U: [u, 4u]
+    TF_Tensor *seq = inputs[forward ? 0 : 6].tensor;
+    TF_Tensor *u_tensor = inputs[1].tensor;
+    if (TF_NumDims(seq) != 3 || TF_NumDims(u_tensor) != 2 || TF_Dim(seq, 2) != TF_Dim(u_tensor, 1) ||
+        TF_Dim(u_tensor, 1) != 4 * TF_Dim(u_tensor, 0)) {
+      NAPI_THROW_ERROR(env, "workbookKernel %s: the sequence and the recurrent kernel do not match", name.c_str());
+      return nullptr;
+    }
+    const int64_t T = TF_Dim(seq, 0), B = TF_Dim(seq, 1), units = TF_Dim(u_tensor, 0);
+    TFE_TensorHandle *u_handle = tfe_handle_map_.find(input_ids[1])->second;
+    if (forward) {
+      for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor({T, B, k == 2 ? 4 * units : units}));
+      LstmForward(tfe_context_, data(0), u_handle, data(2), data(3), T, B, units, Data(outputs[0]), Data(outputs[1]),
+                  Data(outputs[2]), Data(outputs[3]), tf_status.status);
+    } else {
+      outputs.push_back(NewFloatTensor({T, B, 4 * units}));
+      extra_handles.push_back(LstmBackward(tfe_context_, data(0), u_handle, data(2), data(3), data(4), data(5), data(6),
+                                           data(7), T, B, units, Data(outputs[0]), tf_status.status));
+    }
+    if (TF_GetCode(tf_status.status) != TF_OK) {
+      for (TF_Tensor *t : outputs) TF_DeleteTensor(t);
+      NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
+      return nullptr;
+    }
   } else {
     NAPI_THROW_ERROR(env, "workbookKernel: no kernel named '%s'", name.c_str());
     return nullptr;
   }
 
   napi_value result;
-  nstatus = napi_create_array_with_length(env, outputs.size(), &result);
+  nstatus = napi_create_array_with_length(env, outputs.size() + extra_handles.size(), &result);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   for (size_t i = 0; i < outputs.size(); i++) {
     TFE_TensorHandle *handle = TFE_NewTensorHandle(outputs[i], tf_status.status);
@@ -154,6 +354,12 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     napi_value info = GenerateOutputTensorInfo(env, handle);
     if (info == nullptr) return nullptr;
     nstatus = napi_set_element(env, result, static_cast<uint32_t>(i), info);
+    ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  }
+  for (size_t i = 0; i < extra_handles.size(); i++) {
+    napi_value info = GenerateOutputTensorInfo(env, extra_handles[i]);
+    if (info == nullptr) return nullptr;
+    nstatus = napi_set_element(env, result, static_cast<uint32_t>(outputs.size() + i), info);
     ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   }
   return result;

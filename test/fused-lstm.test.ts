@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
 import { LSTM_SEQUENCE } from "../lib/runtime/lstm-sequence";
 import { selectBackend } from "../lib/runtime/backend";
+import { setAddonLstm } from "../lib/runtime/native-kernels";
 import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
@@ -129,8 +130,14 @@ async function activate(backend: "wasm" | "tensorflow"): Promise<string | undefi
   }
 }
 
-for (const backend of ["wasm", "tensorflow"] as const)
-  describe(`fused Bidirectional(LSTM) on ${backend}`, function () {
+// Native TensorFlow runs LstmSequence in the addon (native/workbook_kernels.cc) or, where the addon lacks it, as
+// TensorFlow ops composed in JavaScript: both routes are checked.
+for (const [backend, route] of [
+  ["wasm", "wasm kernels"],
+  ["tensorflow", "addon kernels"],
+  ["tensorflow", "composed TensorFlow ops"],
+] as const)
+  describe(`fused Bidirectional(LSTM) on ${backend} (${route})`, function () {
     this.timeout(120000);
 
     before(async function () {
@@ -139,7 +146,10 @@ for (const backend of ["wasm", "tensorflow"] as const)
         console.log(`      (skipped: ${missing})`);
         this.skip();
       }
+      setAddonLstm(route !== "composed TensorFlow ops");
     });
+
+    after(() => setAddonLstm(true));
 
     after(async () => {
       setFusedLstm(true);

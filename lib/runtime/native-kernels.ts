@@ -119,7 +119,49 @@ function blend(a: Tensor, b: Tensor, m: Tensor): Tensor {
   return tf.add(a, tf.mul(m, tf.sub(b, a)));
 }
 
-export function nativeLstmSequence({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
+let addonLstm = true;
+
+/** Whether LstmSequence runs in the addon (native/workbook_kernels.cc) where it can: on by default; off for tests. */
+export function setAddonLstm(on: boolean): void {
+  addonLstm = on;
+}
+
+/** The addon's kernel runner, when this tfjs-node addon was built with the workbook's kernels (npm run native). */
+function addonKernels(backend: NativeBackendLike): NonNullable<NativeBackendLike["binding"]["workbookKernel"]> | undefined {
+  return typeof backend.binding?.workbookKernel === "function" ? backend.binding.workbookKernel : undefined;
+}
+
+/** A kernel of the addon on the named inputs, its outputs as tensors. */
+function runAddon(backend: NativeBackendLike, name: string, inputs: NamedTensorInfoMap, names: string[], params: number[] = []): Tensor[] {
+  const run = addonKernels(backend);
+  if (run === undefined) throw new Error(`${name}: this tfjs-node addon has no workbook kernels (run npm run native again)`);
+  const tensors = names.map((n) => input(inputs, n));
+  return run(name, backend.getInputTensorIds(tensors), params).map((m) => backend.createOutputTensor(m));
+}
+
+/**
+ * LstmSequence: in the addon (one TensorFlow MatMul per step, the gates in C++) where the addon has the workbook's
+ * kernels, else composed of TensorFlow ops (composedLstmSequence).
+ */
+export function nativeLstmSequence(args: NativeKernelArgs): Tensor[] {
+  const { inputs, backend } = args;
+  lstmSequenceDims(input(inputs, "xw"), input(inputs, "recurrentKernel"));
+  if (addonLstm && addonKernels(backend) !== undefined)
+    return runAddon(backend, "lstm_forward", inputs, ["xw", "recurrentKernel", "mask", "recurrentDropout"]);
+  return composedLstmSequence(args);
+}
+
+/** LstmSequenceGrad: in the addon where it can, else composed of TensorFlow ops (composedLstmSequenceGrad). */
+export function nativeLstmSequenceGrad(args: NativeKernelArgs): Tensor[] {
+  const { inputs, backend } = args;
+  lstmSequenceDims(input(inputs, "gates"), input(inputs, "recurrentKernel"));
+  if (addonLstm && addonKernels(backend) !== undefined)
+    return runAddon(backend, "lstm_backward", inputs, ["dh", "recurrentKernel", "mask", "recurrentDropout", "h", "c", "gates", "tanhC"]);
+  return composedLstmSequenceGrad(args);
+}
+
+/** LstmSequence as TensorFlow ops from JavaScript: a dozen per time step. */
+export function composedLstmSequence({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
   const xw = input(inputs, "xw");
   const kernelU = input(inputs, "recurrentKernel");
   const mask = input(inputs, "mask");
@@ -168,7 +210,8 @@ export function nativeLstmSequence({ inputs }: { inputs: NamedTensorInfoMap }): 
   });
 }
 
-export function nativeLstmSequenceGrad({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
+/** LstmSequenceGrad as TensorFlow ops from JavaScript: about eight per time step. */
+export function composedLstmSequenceGrad({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
   const dh = input(inputs, "dh");
   const kernelU = input(inputs, "recurrentKernel");
   const mask = input(inputs, "mask");
@@ -245,11 +288,8 @@ export const KERAS_ADAM = "KerasAdam";
  * alpha (lr sqrt(1 - beta2^t) / (1 - beta1^t)), beta1, beta2, epsilon; outputs w', m', v'.
  */
 export function nativeKerasAdam({ inputs, attrs, backend }: NativeKernelArgs): Tensor[] {
-  const run = backend.binding.workbookKernel;
-  if (run === undefined) throw new Error(`${KERAS_ADAM}: this tfjs-node addon has no workbook kernels (run npm run native again)`);
-  const tensors = ["w", "m", "v", "g"].map((name) => input(inputs, name));
   const params = ["alpha", "beta1", "beta2", "epsilon"].map((name) => Number(attrs?.[name]));
-  return run("adam", backend.getInputTensorIds(tensors), params).map((m) => backend.createOutputTensor(m));
+  return runAddon(backend, "adam", inputs, ["w", "m", "v", "g"], params);
 }
 
 let fusedAdamEnabled = true;
@@ -262,8 +302,7 @@ export function setFusedAdam(on: boolean): void {
 /** Whether the active backend runs Adam through KERAS_ADAM (native TensorFlow whose addon has the workbook kernels). */
 export function fusedAdamActive(): boolean {
   if (!fusedAdamEnabled || tf.getKernel(KERAS_ADAM, tf.getBackend()) == null) return false;
-  const b = tf.backend() as unknown as Partial<NativeBackendLike>;
-  return typeof b.binding?.workbookKernel === "function";
+  return addonKernels(tf.backend() as unknown as NativeBackendLike) !== undefined;
 }
 
 export const nativeKernelConfigs: readonly KernelConfig[] = [

@@ -17,6 +17,10 @@
 //   lstm_backward  LstmSequenceGrad: inputs [dh, U, mask, r, h, c, gates, tanhC], outputs [dxw, dU]. Per step one
 //                  MatMul (dz_t U^T); dU is one MatMul over all steps at the end.
 //   Both follow the wasm kernels (lib/runtime/wasm-kernels/lstm_sequence.ts) statement for statement.
+//   dropout_mask   no inputs, params [rate, seed0, seed1, ...shape]: a float32 tensor of `shape` holding
+//                  1 / (1 - rate) where a uniform draw u >= rate, else 0. u comes from a counter-based generator
+//                  (splitmix64 of the seed and the element's index, 24 bits), so a seed gives the same mask on any
+//                  number of threads.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -232,6 +236,26 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
   return d_u;
 }
 
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+void DropoutMask(float *out, int64_t n, float rate, uint64_t seed) {
+  const float scale = 1.0f / (1.0f - rate);
+  // keep where u = bits / 2^24 >= rate, i.e. bits >= ceil(rate 2^24)
+  const uint32_t threshold = static_cast<uint32_t>(std::ceil(static_cast<double>(rate) * 16777216.0));
+  const uint64_t key = SplitMix64(seed);
+  ParallelFor(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const uint32_t bits = static_cast<uint32_t>(SplitMix64(key ^ static_cast<uint64_t>(i)) >> 40);
+      out[i] = bits >= threshold ? scale : 0.0f;
+    }
+  });
+}
+
 }  // namespace
 
 napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_value, napi_value input_ids_value,
@@ -339,6 +363,20 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
       return nullptr;
     }
+  } else if (name == "dropout_mask") {
+    if (num_inputs != 0 || num_params < 3 || !(params[0] >= 0 && params[0] < 1)) {
+      NAPI_THROW_ERROR(env, "workbookKernel dropout_mask: no inputs and params [rate in [0, 1), seed0, seed1, ...shape]");
+      return nullptr;
+    }
+    std::vector<int64_t> dims;
+    int64_t n = 1;
+    for (uint32_t i = 3; i < num_params; i++) {
+      dims.push_back(static_cast<int64_t>(params[i]));
+      n *= dims.back();
+    }
+    outputs.push_back(NewFloatTensor(dims));
+    const uint64_t seed = (static_cast<uint64_t>(static_cast<uint32_t>(params[1])) << 32) | static_cast<uint32_t>(params[2]);
+    DropoutMask(Data(outputs[0]), n, static_cast<float>(params[0]), seed);
   } else {
     NAPI_THROW_ERROR(env, "workbookKernel: no kernel named '%s'", name.c_str());
     return nullptr;

@@ -5,10 +5,10 @@
  *
  *   - Step (the ReLU's derivative, used by every ReLU gradient, fused or not): tfjs-node composes it from seven
  *     ops, two of them full-size Fills; here it is three (Greater, Cast, and Select for NaN inputs).
- *   - DropoutMask (new): a dropout multiplier (0 or 1 / (1 - rate)) drawn by TensorFlow's stateless Philox
- *     generator from a seed that the caller draws from Math.random (so a seeded run stays reproducible). tfjs's
- *     own dropout draws every number in JavaScript (about 8 ns each: 38 ms per training step of the CNN) and
- *     uploads them. See ./fast-dropout.ts.
+ *   - DropoutMask (new): a dropout multiplier (0 or 1 / (1 - rate)) from a seed that the caller draws from
+ *     Math.random (so a seeded run stays reproducible): in the addon (a counter-based generator, about 0.5 ns a
+ *     number), else TensorFlow's stateless Philox (about 3 ns). tfjs's own dropout draws every number in JavaScript
+ *     (about 8 ns each: 38 ms per training step of the CNN) and uploads them. See ./fast-dropout.ts.
  *   - LstmSequence and LstmSequenceGrad (./lstm-sequence.ts), below.
  *
  * LstmSequence on native:
@@ -88,6 +88,8 @@ export function nativeDropoutMask({ attrs, backend }: NativeKernelArgs): Tensor 
   const rate = Number(attrs?.["rate"]);
   const seed = attrs?.["seed"] as [number, number];
   if (!(rate >= 0 && rate < 1)) throw new Error(`${DROPOUT_MASK}: rate must be in [0, 1), got ${rate}`);
+  if (addonKernels(backend) !== undefined)
+    return runAddon(backend, "dropout_mask", {}, [], [rate, seed[0], seed[1], ...shape])[0] as Tensor;
   return tf.tidy(() => {
     const uniform = backend.executeSingleOutput(
       "StatelessRandomUniform",

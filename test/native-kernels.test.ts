@@ -1,0 +1,115 @@
+/**
+ * The native backend's own kernels (runtime/native-kernels.ts, native/workbook_kernels.cc) against independent
+ * expectations: tfjs's pure-JavaScript cpu backend for Step, the definition of dropout for DropoutMask and the
+ * Dropout layer's route. Runs where `npm run native` built the backend (WORKBOOK_REQUIRE_NATIVE=1 makes its absence
+ * a failure); Adam and LstmSequence have their own tests (adam.test.ts, fused-lstm.test.ts).
+ */
+import { strict as assert } from "assert";
+import * as tf from "@tensorflow/tfjs";
+import { selectBackend } from "../lib/runtime/backend";
+import { DROPOUT_MASK, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
+import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
+import { withSeededMathRandomSync } from "../lib/runtime/random";
+
+describe("native TensorFlow's own kernels", function () {
+  this.timeout(60000);
+
+  before(async function () {
+    try {
+      await selectBackend({ force: "tensorflow" });
+    } catch (err) {
+      if (process.env["WORKBOOK_REQUIRE_NATIVE"] === "1") throw err;
+      console.log(`      (skipped: ${(err as Error).message})`);
+      this.skip();
+    }
+  });
+
+  after(async () => {
+    await tf.setBackend("cpu");
+  });
+
+  it("are registered for the tensorflow backend", () => {
+    assert.equal(nativeKernelsRegistered(), true);
+    assert.equal(fastDropoutActive(), true);
+  });
+
+  it("Step equals the cpu backend's: 1 above 0, alpha at and below, NaN for NaN", async () => {
+    const values = [-3, -0.5, 0, 1e-30, 0.5, 7, NaN, -Infinity, Infinity];
+    for (const alpha of [0, 0.25]) {
+      const native = Array.from(tf.step(tf.tensor1d(values), alpha).dataSync());
+      await tf.setBackend("cpu");
+      const cpu = Array.from(tf.step(tf.tensor1d(values), alpha).dataSync());
+      await tf.setBackend("tensorflow");
+      assert.deepEqual(native, cpu, `alpha ${alpha}`);
+    }
+  });
+
+  const mask = (shape: number[], rate: number, seed: [number, number]) =>
+    tf.engine().runKernel(DROPOUT_MASK, {}, { shape, rate, seed }) as tf.Tensor;
+
+  it("DropoutMask: 0 or 1 / (1 - rate), kept at the rate's complement, the same for the same seed", () => {
+    for (const rate of [0.2, 0.5, 0.8]) {
+      const values = mask([64, 32, 32, 4], rate, [11, 12]).dataSync();
+      const scale = 1 / (1 - rate);
+      let kept = 0;
+      for (const v of values) {
+        assert.ok(v === 0 || Math.abs(v - scale) < 1e-6, `value ${v}`);
+        if (v !== 0) kept++;
+      }
+      // 262,144 draws: the kept fraction's standard deviation is below 0.001
+      const fraction = kept / values.length;
+      assert.ok(Math.abs(fraction - (1 - rate)) < 0.005, `rate ${rate}: kept ${fraction}`);
+    }
+    const a = mask([1000], 0.5, [1, 2]).dataSync();
+    const b = mask([1000], 0.5, [1, 2]).dataSync();
+    const c = mask([1000], 0.5, [1, 3]).dataSync();
+    assert.deepEqual(Array.from(a), Array.from(b));
+    assert.ok(
+      a.some((v, i) => v !== c[i]),
+      "another seed gives another mask",
+    );
+    // neighbouring elements are not correlated (a counter-based generator's risk)
+    let same = 0;
+    for (let i = 1; i < a.length; i++) if ((a[i] === 0) === (a[i - 1] === 0)) same++;
+    assert.ok(Math.abs(same / (a.length - 1) - 0.5) < 0.06, `neighbours agree ${same} of ${a.length - 1} times`);
+  });
+
+  it("a Dropout layer in training multiplies by the mask, its gradient is dy times the same mask, and a seed repeats it", () => {
+    const layer = tf.layers.dropout({ rate: 0.3 });
+    const x = tf.randomUniform([8, 50], 1, 2);
+    const v = tf.variable(x, true, `dropout_x_${Math.random()}`);
+    const xs = x.dataSync();
+    const run = (seed: number) =>
+      withSeededMathRandomSync(seed, () => {
+        let y: Float32Array | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const out = layer.apply(v, { training: true }) as tf.Tensor;
+          y = out.dataSync() as Float32Array;
+          return tf.sum(tf.mul(out, 3));
+        }, [v]);
+        return { value: value.dataSync()[0]!, y: y!, grad: grads[v.name]!.dataSync() };
+      });
+    const first = run(5);
+    assert.equal(run(5).value, first.value, "the same seed gives the same masks");
+    assert.notEqual(run(6).value, first.value, "another seed gives other masks");
+    let dropped = 0;
+    for (let i = 0; i < xs.length; i++) {
+      const m = first.y[i]! / xs[i]!;
+      assert.ok(m === 0 || Math.abs(m - 1 / 0.7) < 1e-5, `multiplier ${m}`);
+      assert.ok(Math.abs(first.grad[i]! - 3 * m) < 1e-5, `gradient ${first.grad[i]} for multiplier ${m}`);
+      if (m === 0) dropped++;
+    }
+    assert.ok(dropped > 60 && dropped < 180, `${dropped} of 400 dropped at rate 0.3`);
+    // Off the route, tfjs's own dropout gives the same kind of result.
+    setFastDropout(false);
+    try {
+      assert.equal(fastDropoutActive(), false);
+      const stock = (layer.apply(x, { training: true }) as tf.Tensor).dataSync();
+      assert.ok(stock.every((s, i) => s === 0 || Math.abs(s / xs[i]! - 1 / 0.7) < 1e-5));
+    } finally {
+      setFastDropout(true);
+    }
+    assert.deepEqual(Array.from((layer.apply(x, { training: false }) as tf.Tensor).dataSync()), Array.from(xs), "no dropout at inference");
+    v.dispose();
+  });
+});

@@ -17,6 +17,10 @@
 //   lstm_backward  LstmSequenceGrad: inputs [dh, U, mask, r, h, c, gates, tanhC], outputs [dxw, dU]. Per step one
 //                  MatMul (dz_t U^T); dU is one MatMul over all steps at the end.
 //   Both follow the wasm kernels (lib/runtime/wasm-kernels/lstm_sequence.ts) statement for statement.
+//   fused_conv2d   inputs [x (N,H,W,C), filter (kh,kw,C,F), bias (F)], params [stride_h, stride_w, valid (0: SAME,
+//                  1: VALID), relu (0/1)]: TensorFlow's _FusedConv2D (the convolution with its bias and ReLU fused,
+//                  as Grappler makes it for Keras), which tfjs-node cannot call (its fused_ops attribute is a list
+//                  of strings).
 //   dropout_mask   no inputs, params [rate, seed0, seed1, ...shape]: a float32 tensor of `shape` holding
 //                  1 / (1 - rate) where a uniform draw u >= rate, else 0. u comes from a counter-based generator
 //                  (splitmix64 of the seed and the element's index, 24 bits), so a seed gives the same mask on any
@@ -363,6 +367,39 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
       return nullptr;
     }
+  } else if (name == "fused_conv2d") {
+    if (num_inputs != 3 || num_params != 4) {
+      NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: 3 inputs and 4 params expected, got %u and %u", num_inputs, num_params);
+      return nullptr;
+    }
+    TFE_Op *op = TFE_NewOp(tfe_context_, "_FusedConv2D", tf_status.status);
+    ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
+    for (uint32_t i = 0; i < 3 && TF_GetCode(tf_status.status) == TF_OK; i++)
+      TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[i])->second, tf_status.status);
+    const int64_t strides[4] = {1, static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]), 1};
+    const int64_t dilations[4] = {1, 1, 1, 1};
+    const bool relu = params[3] != 0;
+    const void *fused_ops[2] = {"BiasAdd", "Relu"};
+    const size_t fused_lengths[2] = {7, 4};
+    TFE_OpSetAttrType(op, "T", TF_FLOAT);
+    TFE_OpSetAttrInt(op, "num_args", 1);
+    const TF_DataType arg_types[1] = {TF_FLOAT};
+    TFE_OpSetAttrTypeList(op, "TArgs", arg_types, 1);
+    TFE_OpSetAttrIntList(op, "strides", strides, 4);
+    TFE_OpSetAttrString(op, "padding", params[2] != 0 ? "VALID" : "SAME", params[2] != 0 ? 5 : 4);
+    TFE_OpSetAttrIntList(op, "explicit_paddings", nullptr, 0);
+    TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
+    TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
+    TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
+    TFE_TensorHandle *out = nullptr;
+    int num_outputs = 1;
+    if (TF_GetCode(tf_status.status) == TF_OK) TFE_Execute(op, &out, &num_outputs, tf_status.status);
+    TFE_DeleteOp(op);
+    if (TF_GetCode(tf_status.status) != TF_OK) {
+      NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: %s", TF_Message(tf_status.status));
+      return nullptr;
+    }
+    extra_handles.push_back(out);
   } else if (name == "dropout_mask") {
     if (num_inputs != 0 || num_params < 3 || !(params[0] >= 0 && params[0] < 1)) {
       NAPI_THROW_ERROR(env, "workbookKernel dropout_mask: no inputs and params [rate in [0, 1), seed0, seed1, ...shape]");

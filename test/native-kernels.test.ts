@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import { selectBackend } from "../lib/runtime/backend";
-import { DROPOUT_MASK, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
+import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
 
@@ -41,6 +41,57 @@ describe("native TensorFlow's own kernels", function () {
       const cpu = Array.from(tf.step(tf.tensor1d(values), alpha).dataSync());
       await tf.setBackend("tensorflow");
       assert.deepEqual(native, cpu, `alpha ${alpha}`);
+    }
+  });
+
+  it("FusedConv2D (TensorFlow's _FusedConv2D where it applies) equals the cpu backend's convolutions, and so do its gradients", async () => {
+    const random = (shape: [number, number, number, number], seed: number) =>
+      tf.randomUniform(shape, -1, 1, "float32", seed) as tf.Tensor4D;
+    const cases = [
+      { strides: 1, pad: "same", activation: "relu", bias: true },
+      { strides: 2, pad: "same", activation: "relu", bias: true },
+      { strides: 1, pad: "valid", activation: "linear", bias: true },
+      { strides: 2, pad: "valid", activation: "relu", bias: false }, // tfjs-node's own kernel
+    ] as const;
+    for (const c of cases) {
+      const run = () =>
+        tf.tidy(() => {
+          const x = random([3, 9, 9, 4], 1);
+          const filter = random([3, 3, 4, 5], 2);
+          const bias = c.bias ? (tf.randomUniform([5], -1, 1, "float32", 3) as tf.Tensor1D) : undefined;
+          const f = (xv: tf.Tensor, fv: tf.Tensor) =>
+            tf.sum(
+              tf.mul(
+                tf.fused.conv2d({
+                  x: xv as tf.Tensor4D,
+                  filter: fv as tf.Tensor4D,
+                  strides: c.strides,
+                  pad: c.pad,
+                  activation: c.activation,
+                  ...(bias ? { bias } : {}),
+                }),
+                1.5,
+              ),
+            );
+          const y = tf.fused.conv2d({ x, filter, strides: c.strides, pad: c.pad, activation: c.activation, ...(bias ? { bias } : {}) });
+          const [dx, dFilter] = tf.grads(f)([x, filter]) as [tf.Tensor, tf.Tensor];
+          return [y, dx, dFilter].map((t) => Array.from(t.dataSync()));
+        });
+      const before = addonKernelCalls.get("fused_conv2d") ?? 0;
+      const native = run();
+      // the route really taken: the addon's _FusedConv2D exactly when there is a bias
+      assert.equal((addonKernelCalls.get("fused_conv2d") ?? 0) > before, c.bias, JSON.stringify(c));
+      await tf.setBackend("cpu");
+      const cpu = run();
+      await tf.setBackend("tensorflow");
+      native.forEach((values, k) =>
+        values.forEach((v, i) =>
+          assert.ok(
+            Math.abs(v - cpu[k]![i]!) <= 1e-5 * (1 + Math.abs(cpu[k]![i]!)),
+            `${JSON.stringify(c)} output ${k}[${i}]: ${v} vs ${cpu[k]![i]}`,
+          ),
+        ),
+      );
     }
   });
 

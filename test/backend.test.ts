@@ -52,6 +52,19 @@ const NODE = "@tensorflow/tfjs-node";
 
 describe("selectBackend", function () {
   this.timeout(30000);
+  // A real native backend that an earlier test loaded in this process is set aside (these tests register fakes
+  // under its name) and put back after them, for the tests that follow.
+  let realNative: (() => tf.KernelBackend | Promise<tf.KernelBackend>) | null = null;
+
+  before(async () => {
+    realNative = tf.findBackendFactory("tensorflow");
+    if (realNative != null) tf.removeBackend("tensorflow");
+    await tf.setBackend("cpu");
+  });
+
+  after(() => {
+    if (realNative != null && tf.findBackendFactory("tensorflow") == null) tf.registerBackend("tensorflow", realNative, 3);
+  });
 
   afterEach(async () => {
     if (tf.findBackendFactory("tensorflow") != null) tf.removeBackend("tensorflow");

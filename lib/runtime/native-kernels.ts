@@ -52,6 +52,7 @@ interface NativeBackendLike {
   };
   executeSingleOutput(name: string, opAttrs: { name: string; type: number; value: unknown }[], inputs: TensorInfo[]): Tensor;
   getInputTensorIds(inputs: TensorInfo[]): number[];
+  isUsingGpuDevice?: boolean;
   createOutputTensor(metadata: TensorMetadata): Tensor;
 }
 
@@ -132,8 +133,12 @@ export function setAddonLstm(on: boolean): void {
   addonLstm = on;
 }
 
-/** The addon's kernel runner, when this tfjs-node addon was built with the workbook's kernels (npm run native). */
+/**
+ * The addon's kernel runner, when this tfjs-node addon was built with the workbook's kernels (npm run native) and
+ * TensorFlow computes on the CPU: the kernels read and write host memory, so on a GPU the TensorFlow ops run instead.
+ */
 function addonKernels(backend: NativeBackendLike): NonNullable<NativeBackendLike["binding"]["workbookKernel"]> | undefined {
+  if (backend.isUsingGpuDevice === true) return undefined;
   return typeof backend.binding?.workbookKernel === "function" ? backend.binding.workbookKernel : undefined;
 }
 

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../lib/runtime/backend";
+import { nativeOrSkip } from "./helpers";
 import { fusedAdamActive, setFusedAdam } from "../lib/runtime/native-kernels";
 import { kerasAdam } from "../lib/train/adam";
 import { seededRandom } from "../lib/runtime/random";
@@ -53,13 +53,7 @@ describe("Keras's Adam", function () {
   });
 
   it("the fused native kernel takes the same steps as TF.js's element-wise route, to float32 rounding", async function () {
-    try {
-      await selectBackend({ force: "tensorflow" });
-    } catch (err) {
-      if (process.env["WORKBOOK_REQUIRE_NATIVE"] === "1") throw err;
-      console.log(`      (skipped: ${(err as Error).message})`);
-      this.skip();
-    }
+    await nativeOrSkip(this);
     assert.equal(fusedAdamActive(), true, "the native addon has the workbook's kernels (npm run native)");
     const fused = adamSteps(w0, grads, 1e-3);
     setFusedAdam(false);

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
 import { LSTM_SEQUENCE } from "../lib/runtime/lstm-sequence";
-import { selectBackend } from "../lib/runtime/backend";
+import { nativeOrSkip } from "./helpers";
 import { setAddonLstm } from "../lib/runtime/native-kernels";
 import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
@@ -113,23 +113,6 @@ function kernelCalls(fn: () => void): Promise<string[]> {
   return tf.profile(() => tf.tidy(fn)).then((info) => info.kernels.map((k) => k.name));
 }
 
-/** Activates a backend for a describe block: wasm always; native TensorFlow where `npm run native` built it. */
-async function activate(backend: "wasm" | "tensorflow"): Promise<string | undefined> {
-  if (backend === "wasm") {
-    registerWasmTrainingKernels();
-    installFusedLstm();
-    assert.ok(await tf.setBackend("wasm"));
-    return undefined;
-  }
-  try {
-    await selectBackend({ force: "tensorflow" });
-    return undefined;
-  } catch (err) {
-    if (process.env["WORKBOOK_REQUIRE_NATIVE"] === "1") throw err;
-    return (err as Error).message;
-  }
-}
-
 // Native TensorFlow runs LstmSequence in the addon (native/workbook_kernels.cc) or, where the addon lacks it, as
 // TensorFlow ops composed in JavaScript: both routes are checked.
 for (const [backend, route] of [
@@ -141,10 +124,12 @@ for (const [backend, route] of [
     this.timeout(120000);
 
     before(async function () {
-      const missing = await activate(backend);
-      if (missing !== undefined) {
-        console.log(`      (skipped: ${missing})`);
-        this.skip();
+      if (backend === "wasm") {
+        registerWasmTrainingKernels();
+        installFusedLstm();
+        assert.ok(await tf.setBackend("wasm"));
+      } else {
+        await nativeOrSkip(this);
       }
       setAddonLstm(route !== "composed TensorFlow ops");
     });

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
-import { selectBackend } from "../lib/runtime/backend";
+import { nativeOrSkip } from "./helpers";
 import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
@@ -15,13 +15,7 @@ describe("native TensorFlow's own kernels", function () {
   this.timeout(60000);
 
   before(async function () {
-    try {
-      await selectBackend({ force: "tensorflow" });
-    } catch (err) {
-      if (process.env["WORKBOOK_REQUIRE_NATIVE"] === "1") throw err;
-      console.log(`      (skipped: ${(err as Error).message})`);
-      this.skip();
-    }
+    await nativeOrSkip(this);
   });
 
   after(async () => {

@@ -14,26 +14,22 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { DROPOUT_MASK } from "./native-kernels";
+import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface DropoutLike {
   rate: number;
   noiseShape?: number[] | null;
   seed?: number | null;
   invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): void;
-  call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
 }
 
-let enabled = true;
+const route = kernelRoute(DROPOUT_MASK);
 
 /** Turns the route on or off (on by default; off: tfjs's own dropout, for comparisons). */
-export function setFastDropout(on: boolean): void {
-  enabled = on;
-}
+export const setFastDropout = route.set;
 
 /** Whether a Dropout layer's training call on the active backend takes this route. */
-export function fastDropoutActive(): boolean {
-  return enabled && tf.getKernel(DROPOUT_MASK, tf.getBackend()) != null;
-}
+export const fastDropoutActive = route.active;
 
 /** Two int32 seeds for TensorFlow's stateless generator, drawn from Math.random (seeded in the workbook's runs). */
 function drawSeed(): [number, number] {
@@ -57,17 +53,7 @@ function fastCall(layer: DropoutLike, inputs: tf.Tensor | tf.Tensor[], kwargs: R
   return fastDropout(x, layer.rate);
 }
 
-let installed = false;
-
 /** Routes every Dropout layer's call through fastCall (idempotent; each call checks the active backend). */
 export function installFastDropout(): void {
-  if (installed) return;
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap["Dropout"];
-  if (entry === undefined) throw new Error("installFastDropout: tfjs-layers has no registered Dropout class");
-  const proto = (entry[0] as unknown as { prototype: DropoutLike }).prototype;
-  const stockCall = proto.call;
-  proto.call = function (this: DropoutLike, inputs, kwargs) {
-    return fastCall(this, inputs, kwargs) ?? stockCall.call(this, inputs, kwargs);
-  };
-  installed = true;
+  routeLayerCall<DropoutLike>("Dropout", fastCall);
 }

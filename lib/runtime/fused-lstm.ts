@@ -16,6 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { LSTM_SEQUENCE } from "./lstm-sequence";
+import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface LayerVariableLike {
   read(): tf.Variable;
@@ -52,17 +53,13 @@ interface BidirectionalLike {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
 }
 
-let enabled = true;
+const route = kernelRoute(LSTM_SEQUENCE);
 
 /** Turns the fused route on or off (on by default; off: tfjs-layers' own call, for comparisons). */
-export function setFusedLstm(on: boolean): void {
-  enabled = on;
-}
+export const setFusedLstm = route.set;
 
 /** Whether a Bidirectional(LSTM) call on the active backend takes the fused route. */
-export function fusedLstmActive(): boolean {
-  return enabled && tf.getKernel(LSTM_SEQUENCE, tf.getBackend()) != null;
-}
+export const fusedLstmActive = route.active;
 
 function activationName(activation: object): string {
   return (activation.constructor as { className?: string }).className ?? "";
@@ -151,20 +148,10 @@ function fusedCall(layer: BidirectionalLike, inputs: tf.Tensor | tf.Tensor[], kw
   });
 }
 
-let installed = false;
-
 /**
- * Routes every Bidirectional layer's call through fusedCall (idempotent). Called when the wasm backend is
+ * Routes every Bidirectional layer's call through fusedCall (idempotent). Called when the wasm or native backend is
  * chosen (runtime/backend.ts); harmless elsewhere, since each call checks the active backend.
  */
 export function installFusedLstm(): void {
-  if (installed) return;
-  const entry = tf.serialization.SerializationMap.getMap().classNameMap["Bidirectional"];
-  if (entry === undefined) throw new Error("installFusedLstm: tfjs-layers has no registered Bidirectional class");
-  const proto = (entry[0] as unknown as { prototype: BidirectionalLike }).prototype;
-  const stockCall = proto.call;
-  proto.call = function (this: BidirectionalLike, inputs, kwargs) {
-    return fusedCall(this, inputs, kwargs) ?? stockCall.call(this, inputs, kwargs);
-  };
-  installed = true;
+  routeLayerCall<BidirectionalLike>("Bidirectional", fusedCall);
 }

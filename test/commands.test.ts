@@ -257,6 +257,15 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     const drama = report.perGenre["Drama"];
     for (const key of ["precision", "recall", "f1", "support"]) assert.ok(key in drama, key);
     assert.ok(Array.isArray(report.tuned.thresholds) && report.tuned.thresholds.length === 25);
+    // every headline figure with its 95% bootstrap interval, around the figure itself
+    assert.match(r.stdout, /95% intervals over films \(bootstrap, 2000 resamples, seed 0\): microF1 \d\.\d{4} \[\d\.\d{4}, \d\.\d{4}\]/);
+    for (const at of [report.intervals, report.tuned.intervals]) {
+      for (const key of ["microF1", "macroF1", "bce", "top1HitRate", "top3HitRate"]) {
+        const i = at[key];
+        assert.ok(i.low <= i.estimate && i.estimate <= i.high && i.low < i.high, `${key}: ${JSON.stringify(i)}`);
+      }
+    }
+    assert.ok(Math.abs(report.intervals.microF1.estimate - report.microF1) < 1e-9);
   });
 
   it("evaluate refuses a dataset whose genre columns differ from the model's", () => {

@@ -1,7 +1,8 @@
 /**
  * `npm run evaluate -- --model DIR --data DATASET_DIR [--json OUT]` evaluates a trained model folder on
  * every film of a dataset in the coursework layout (not a split), at threshold 0.5 and at the per-genre
- * thresholds that training tuned on its own validation split (never tuned on the data evaluated here).
+ * thresholds that training tuned on its own validation split (never tuned on the data evaluated here), each headline
+ * figure with its 95% bootstrap interval over films (eval/bootstrap.ts; seeded, so reruns print the same).
  */
 import * as path from "node:path";
 import { predictFilms } from "../eval/inference";
@@ -10,12 +11,20 @@ import { saveJson } from "../runtime/files";
 import { workbookPaths } from "../runtime/config";
 import { describeProblems, labelRow, loadDataset } from "../data/dataset";
 import { Evaluation, evaluate } from "../eval/metrics";
+import { HEADLINE_METRICS, Intervals, bootstrapIntervals } from "../eval/bootstrap";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { parseArgs } from "./args";
 
 const USAGE = "usage: npm run evaluate -- --model MODEL_DIR --data DATASET_DIR [--json OUT_FILE]";
 
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? "n/a" : v.toFixed(digits));
+
+const RESAMPLES = 2000;
+
+function printIntervals(intervals: Intervals): void {
+  const line = HEADLINE_METRICS.map((m) => `${m} ${fmt(intervals[m].estimate)} [${fmt(intervals[m].low)}, ${fmt(intervals[m].high)}]`);
+  console.log(`  95% intervals over films (bootstrap, ${RESAMPLES} resamples, seed 0): ${line.join("  ")}`);
+}
 
 function printEvaluation(title: string, e: Evaluation): void {
   console.log(`\n${title}`);
@@ -67,11 +76,14 @@ async function main(): Promise<void> {
 
   const atHalf = evaluate(yTrue, predictions.probabilities, genres, 0.5);
   printEvaluation("at threshold 0.5", atHalf);
+  const intervalsAtHalf = bootstrapIntervals(yTrue, predictions.probabilities, genres.length, 0.5, { resamples: RESAMPLES });
+  printIntervals(intervalsAtHalf);
   const report: Record<string, unknown> = {
     model: trained.dir,
     kind: trained.info.kind,
     dataset: dataset.dir,
     ...atHalf,
+    intervals: intervalsAtHalf,
     skipped: skippedFilms,
   };
   if (trained.thresholds) {
@@ -80,7 +92,11 @@ async function main(): Promise<void> {
       `at the per-genre thresholds tuned on the training run's ${trained.thresholds.tunedOn} (${trained.thresholds.films} films)`,
       tuned,
     );
-    report["tuned"] = tuned;
+    const intervalsTuned = bootstrapIntervals(yTrue, predictions.probabilities, genres.length, trained.thresholds.thresholds, {
+      resamples: RESAMPLES,
+    });
+    printIntervals(intervalsTuned);
+    report["tuned"] = { ...tuned, intervals: intervalsTuned };
   } else {
     console.log(`\nno thresholds.json in ${trained.dir}: tuned-threshold figures not available (retrain to create it)`);
   }

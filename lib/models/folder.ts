@@ -27,6 +27,7 @@ import "./gmu";
 import "./initializers";
 import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
+import { checkPathName } from "../runtime/config";
 
 /**
  * <dir>/info.json: everything needed to use a trained model again, besides its weights. These are the fields
@@ -77,7 +78,7 @@ export interface SavedThresholds {
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
 export function modelDir(outDir: string, preset: string, kind: string): string {
-  return path.join(outDir, "models", preset, kind);
+  return path.join(outDir, "models", checkPathName(preset, "the preset"), checkPathName(kind, "the model kind"));
 }
 
 export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {

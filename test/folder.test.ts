@@ -248,8 +248,11 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     fs.writeFileSync(path.join(foreign, "info.json"), JSON.stringify(MODEL_INFO));
     fs.writeFileSync(path.join(foreign, "model.json"), "{}");
     fs.writeFileSync(path.join(foreign, "notes.txt"), "not a file a run writes");
+    const killedBeforeMarking = path.join(runsDir(target), "20200103-000000-2");
+    fs.mkdirSync(killedBeforeMarking); // empty: nothing to lose
     const deleted = await pruneRuns(target, 0);
-    assert.deepEqual(deleted, { runs: [], empty: [made.dir], links: [], unrecognised: [moved, foreign] });
+    assert.deepEqual(deleted, { runs: [], empty: [killedBeforeMarking, made.dir], links: [], unrecognised: [moved, foreign] });
+    assert.ok(!fs.existsSync(killedBeforeMarking));
     assert.equal(fs.readFileSync(path.join(moved, "notes.txt"), "utf8"), "my notes");
     assert.equal(fs.readFileSync(path.join(foreign, "notes.txt"), "utf8"), "not a file a run writes");
   });

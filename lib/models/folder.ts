@@ -550,12 +550,16 @@ const RUN_FILE = /^(model\.json(\.tmp)?|weights(-\d+)?\.bin|(info|history|thresh
 
 /**
  * Whether prune may delete a run folder: it carries RUN_MARKER, or it is a run folder of a version from before the
- * marker, recognised safely: a run's name, an info.json that describes a model, and only the files a run writes.
+ * marker, recognised safely: a run's name, an info.json that describes a model, and only the files a run writes
+ * (or nothing at all).
  */
 async function madeByWorkbook(run: RunRecord): Promise<boolean> {
   if (fs.existsSync(path.join(run.dir, RUN_MARKER))) return true;
-  if (runTime(run.id) === "" || !(await provesModelFolder(run.dir))) return false;
-  return (await fsp.readdir(run.dir)).every((name) => RUN_FILE.test(name));
+  if (runTime(run.id) === "") return false;
+  const names = await fsp.readdir(run.dir);
+  // an empty one holds nothing to lose: a run killed between making its folder and marking it
+  if (names.length === 0) return true;
+  return (await provesModelFolder(run.dir)) && names.every((name) => RUN_FILE.test(name));
 }
 
 /**

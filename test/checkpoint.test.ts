@@ -139,6 +139,74 @@ describe("checkpoint: model.json + weights on disk", () => {
   });
 });
 
+describe("checkpoint: a model folder is untrusted input, its weights paths stay inside it", () => {
+  let root: string;
+  let dir: string;
+  let weights: string;
+  let original: string;
+
+  useBackend("cpu");
+
+  beforeEach(async () => {
+    root = await fs.mkdtemp(path.join(os.tmpdir(), "checkpoint-paths-"));
+    dir = path.join(root, "model");
+    const model = tinyModel();
+    setCountingWeights(model, 1);
+    await model.save(fileSaveHandler(dir));
+    model.dispose();
+    original = await fs.readFile(path.join(dir, "model.json"), "utf8");
+    weights = (JSON.parse(original) as tf.io.ModelJSON).weightsManifest[0]!.paths[0]!;
+    // a genuine weights file outside the folder: loading it silently would be the bug
+    await fs.mkdir(path.join(root, "outside"));
+    await fs.copyFile(path.join(dir, weights), path.join(root, "outside", "w.bin"));
+  });
+
+  afterEach(async () => {
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
+  async function withPath(p: unknown): Promise<void> {
+    const json = JSON.parse(original) as { weightsManifest: { paths: unknown[] }[] };
+    json.weightsManifest[0]!.paths = [p];
+    await fs.writeFile(path.join(dir, "model.json"), JSON.stringify(json));
+  }
+
+  for (const bad of ["../outside/w.bin", "../../../../etc/passwd", "/etc/passwd", "sub/w.bin", "sub\\w.bin", "..", "", 7]) {
+    it(`refuses the weights path ${JSON.stringify(bad)}, naming model.json, the field and the path`, async () => {
+      await withPath(bad);
+      const file = path.join(dir, "model.json");
+      await assert.rejects(loadCheckpoint(dir), (e: Error) => {
+        assert.equal(e.name, "WorkbookError");
+        assert.equal(
+          e.message,
+          `${file}: weightsManifest[0].paths[0] is ${JSON.stringify(bad)}: expected the plain name of a file inside the model folder (no /, \\, .. or absolute path)`,
+        );
+        return true;
+      });
+    });
+  }
+
+  it("refuses a weights file that is a link to a file outside the folder, and reads one that links inside it", async () => {
+    await fs.rm(path.join(dir, weights));
+    await fs.symlink(path.join(root, "outside", "w.bin"), path.join(dir, weights));
+    await assert.rejects(
+      loadCheckpoint(dir),
+      new RegExp(
+        `^WorkbookError: ${path.join(dir, "model.json")}: weightsManifest\\[0\\]\\.paths\\[0\\] "${weights}" is a link to ${path.join(await fs.realpath(root), "outside", "w.bin")}, outside the model folder`,
+      ),
+    );
+    await fs.rm(path.join(dir, weights));
+    await fs.copyFile(path.join(root, "outside", "w.bin"), path.join(dir, "real.bin"));
+    await fs.symlink("real.bin", path.join(dir, weights));
+    (await loadCheckpoint(dir)).dispose();
+  });
+
+  it("reads a folder that is itself a link (a model folder points at its run)", async () => {
+    await fs.symlink("model", path.join(root, "current"));
+    (await loadCheckpoint(path.join(root, "current"))).dispose();
+  });
+});
+
 describe("checkpoint: saveJson / loadJson", () => {
   let dir: string;
   beforeEach(async () => {

@@ -127,6 +127,26 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.ok(!fs.existsSync(`${out}.lock`));
   });
 
+  it("train --out refuses a folder that holds no model (a copy of the dataset with notes), and moves nothing", () => {
+    const out = path.join(dir, "dataset-copy");
+    fs.cpSync(data, out, { recursive: true });
+    fs.writeFileSync(path.join(out, "notes.txt"), "my notes");
+    const before = fs.readdirSync(out).sort();
+    const trained = run("train", ["cnn", "--preset", "smoke", "--epochs", "1", "--out", out], env);
+    assert.equal(trained.status, 1, trained.output);
+    assert.match(
+      trained.stderr,
+      new RegExp(
+        `^train: ${out} cannot be a model folder: it holds ${before.length} entries but no info\\.json describing a model .*Train into another folder \\(--out\\)\\.$`,
+        "m",
+      ),
+    );
+    assert.ok(fs.lstatSync(out).isDirectory(), "still the folder, not a link");
+    assert.deepEqual(fs.readdirSync(out).sort(), before);
+    assert.equal(fs.readFileSync(path.join(out, "notes.txt"), "utf8"), "my notes");
+    assert.ok(!fs.existsSync(`${out}.runs`));
+  });
+
   it("trains the joint model (smoke: frozen CNN + TF-IDF branch, corrected weighted loss); predict and evaluate need both inputs", () => {
     const outDir = path.join(dir, "out");
     const fusionEnv = { ...env, WORKBOOK_OUT_DIR: outDir };

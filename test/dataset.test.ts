@@ -190,6 +190,30 @@ describe("dataset", () => {
     assert.match(d.problems[0]!.message, /poster Images\/tt0000003\.jpg is a link to .*gone\.jpg, which is not there; row skipped/);
   });
 
+  it("a link in Images/ that points to itself skips only the film it is the poster of, naming the file", () => {
+    const csv = [
+      HEADER,
+      row("tt0000001", "['Drama']", { Drama: "1" }, "Tears."),
+      row("tt0000002", "['Drama']", { Drama: "1" }, "More tears."),
+    ].join("\n");
+    const dir = writeDataset(csv, ["tt0000001"]);
+    // ELOOP on any stat: one named by a row, and one that no row names (it must not matter at all)
+    fs.symlinkSync("tt0000002.jpg", path.join(dir, "Images", "tt0000002.jpg"));
+    fs.symlinkSync("stray.jpg", path.join(dir, "Images", "stray.jpg"));
+    const d = loadDataset(dir);
+    assert.deepEqual(
+      d.films.map((f) => f.id),
+      ["tt0000001"],
+    );
+    assert.equal(d.problems.length, 1);
+    assert.equal(d.problems[0]!.severity, "skip");
+    assert.equal(d.problems[0]!.id, "tt0000002");
+    assert.match(
+      d.problems[0]!.message,
+      /^poster Images\/tt0000002\.jpg is a link that cannot be followed \(it points to itself or into a loop of links\); row skipped$/,
+    );
+  });
+
   it("parses Python list literals without splitting names", () => {
     assert.deepEqual(parseGenreList("['Comedy', 'Drama']"), ["Comedy", "Drama"]);
     assert.deepEqual(parseGenreList('["Sci-Fi"]'), ["Sci-Fi"]);

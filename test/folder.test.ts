@@ -5,6 +5,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fileSaveHandler } from "../lib/models/checkpoint";
 import {
+  RUN_MARKER,
   RunRecord,
   checkOutputFolder,
   finishRunFolder,
@@ -27,17 +28,19 @@ async function writeModelFolder(dir: string, units = 3): Promise<void> {
   const model = tf.sequential({ layers: [tf.layers.dense({ units, inputShape: [4], activation: "sigmoid" })] });
   await model.save(fileSaveHandler(dir));
   model.dispose();
-  const info = {
-    kind: "cnn",
-    genres: GENRES,
-    preset: "smoke",
-    settings: {},
-    dataset: { dir: "x", films: 1, trainFilms: 1, validationFilms: 1, seed: 1 },
-    backend: "cpu",
-    started: "now",
-  };
-  fs.writeFileSync(path.join(dir, "info.json"), JSON.stringify(info));
+  fs.writeFileSync(path.join(dir, "info.json"), JSON.stringify(MODEL_INFO));
 }
+
+/** An info.json that describes a model: what proves that a folder is a model folder. */
+const MODEL_INFO = {
+  kind: "cnn",
+  genres: GENRES,
+  preset: "smoke",
+  settings: {},
+  dataset: { dir: "x", films: 1, trainFilms: 1, validationFilms: 1, seed: 1 },
+  backend: "cpu",
+  started: "now",
+};
 
 describe("model folders: damaged files are errors that name the file", function () {
   useBackend("cpu");
@@ -136,11 +139,12 @@ describe("run folders: a model folder changes at once, and one run at a time", f
   it("the target is untouched until publishRun, then names the run's folder; a real folder found there is kept", async () => {
     const target = path.join(root, "cnn");
     fs.mkdirSync(target);
-    fs.writeFileSync(path.join(target, "info.json"), '{"old": true}');
+    const oldInfo = JSON.stringify({ ...MODEL_INFO, started: "old" });
+    fs.writeFileSync(path.join(target, "info.json"), oldInfo);
     const run = await startRunFolder(target, () => undefined);
     assert.equal(path.dirname(run.dir), runsDir(target));
     fs.writeFileSync(path.join(run.dir, "info.json"), '{"new": true}');
-    assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"old": true}');
+    assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), oldInfo);
     const lines: string[] = [];
     await publishRun(run, (l) => lines.push(l));
     assert.equal(fs.readFileSync(path.join(target, "info.json"), "utf8"), '{"new": true}');
@@ -149,9 +153,108 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     assert.deepEqual(lines, [
       `moving the model in ${target} (a folder from before runs had their own) to ${path.join(runsDir(target), kept[0] as string)}, where it is kept`,
     ]);
-    assert.equal(fs.readFileSync(path.join(runsDir(target), kept[0] as string, "info.json"), "utf8"), '{"old": true}');
+    assert.equal(fs.readFileSync(path.join(runsDir(target), kept[0] as string, "info.json"), "utf8"), oldInfo);
+    assert.ok(fs.existsSync(path.join(runsDir(target), kept[0] as string, RUN_MARKER)), "marked as the workbook's: prune may delete it");
     await finishRunFolder(run, true);
     assert.ok(!fs.existsSync(run.lockFile));
+  });
+
+  /** The refusal of a model folder that a run may not replace: names the folder, why, and what it must be. */
+  function notAModelFolder(target: string, why: string): (e: Error) => boolean {
+    return (e) => {
+      assert.equal(e.name, "WorkbookError");
+      assert.equal(
+        e.message,
+        `${target} cannot be a model folder: ${why}. A training run replaces its model folder by a link to the run, so it must be ` +
+          "an empty folder, a model folder (with its info.json) or the link a training run made; nothing was changed. Train into another folder (--out).",
+      );
+      return true;
+    };
+  }
+
+  /** Every file under `dir` with its content: what must be the same before and after a refusal. */
+  function snapshot(dir: string): Record<string, string> {
+    const files: Record<string, string> = {};
+    for (const name of fs.readdirSync(dir, { recursive: true }) as string[]) {
+      const file = path.join(dir, name);
+      if (fs.lstatSync(file).isFile()) files[name] = fs.readFileSync(file, "utf8");
+    }
+    return files;
+  }
+
+  it("a folder that holds no model (a dataset, notes) is refused before anything is written, and never moved", async () => {
+    const target = path.join(root, "data");
+    fs.mkdirSync(path.join(target, "Images"), { recursive: true });
+    fs.writeFileSync(path.join(target, "notes.txt"), "my notes");
+    fs.writeFileSync(path.join(target, "Images", "tt0000001.jpg"), "poster");
+    fs.writeFileSync(path.join(target, "info.json"), '{"about": "my dataset"}'); // an info.json that is not a model's
+    const before = snapshot(target);
+    const why = "it holds 3 entries but no info.json describing a model (its kind, genres, settings and dataset)";
+    await assert.rejects(checkOutputFolder(target), notAModelFolder(target, why));
+    assert.ok(!fs.existsSync(runsDir(target)), "no runs folder was made beside it");
+    // a library caller that skips the check: publishRun refuses too, and the folder stays where it is, whole
+    const run = await startRunFolder(target, () => undefined);
+    await assert.rejects(
+      publishRun(run, () => undefined),
+      notAModelFolder(target, why),
+    );
+    await finishRunFolder(run, false);
+    assert.ok(fs.lstatSync(target).isDirectory());
+    assert.deepEqual(snapshot(target), before);
+    assert.deepEqual(fs.readdirSync(runsDir(target)), []);
+  });
+
+  it("a link that no run made, and a file, are refused as model folders; the link and what it points at stay", async () => {
+    const elsewhere = path.join(root, "elsewhere");
+    fs.mkdirSync(elsewhere);
+    fs.writeFileSync(path.join(elsewhere, "keep.txt"), "mine");
+    const link = path.join(root, "linked");
+    fs.symlinkSync(elsewhere, link);
+    await assert.rejects(
+      checkOutputFolder(link),
+      notAModelFolder(link, `it is a link to ${elsewhere}, not a link into ${runsDir(link)} that a training run made`),
+    );
+    assert.equal(fs.readlinkSync(link), elsewhere);
+    assert.equal(fs.readFileSync(path.join(elsewhere, "keep.txt"), "utf8"), "mine");
+    const file = path.join(root, "file");
+    fs.writeFileSync(file, "x");
+    await assert.rejects(checkOutputFolder(file), notAModelFolder(file, "it is a file, not a folder"));
+    assert.equal(fs.readFileSync(file, "utf8"), "x");
+  });
+
+  it("an empty folder becomes the run's link, and an empty folder again when the run fails", async () => {
+    const target = path.join(root, "empty");
+    fs.mkdirSync(target);
+    await checkOutputFolder(target);
+    const run = await startRunFolder(target, () => undefined);
+    await publishRun(run, () => undefined);
+    assert.equal(fs.readlinkSync(target), path.join("empty.runs", run.id));
+    await unpublishRun(run);
+    assert.ok(fs.lstatSync(target).isDirectory() && fs.readdirSync(target).length === 0);
+    await finishRunFolder(run, false);
+  });
+
+  it("prune deletes only run folders the workbook made: others in the runs folder are left and reported", async () => {
+    const target = path.join(root, "pruned");
+    const made = await startRunFolder(target, () => undefined);
+    assert.ok(fs.existsSync(path.join(made.dir, RUN_MARKER)), "a run folder carries the marker from its start");
+    await finishRunFolder(made, true); // kept, though it holds nothing: a run that never wrote a checkpoint
+    // what the bug of issue 30 made: a dataset copy moved in under a run's name; and a folder someone put there
+    const moved = path.join(runsDir(target), "earlier-20200101T000000");
+    fs.mkdirSync(path.join(moved, "Images"), { recursive: true });
+    fs.writeFileSync(path.join(moved, "notes.txt"), "my notes");
+    const foreign = path.join(runsDir(target), "20200102-000000-1");
+    fs.mkdirSync(foreign);
+    fs.writeFileSync(path.join(foreign, "info.json"), JSON.stringify(MODEL_INFO));
+    fs.writeFileSync(path.join(foreign, "model.json"), "{}");
+    fs.writeFileSync(path.join(foreign, "notes.txt"), "not a file a run writes");
+    const killedBeforeMarking = path.join(runsDir(target), "20200103-000000-2");
+    fs.mkdirSync(killedBeforeMarking); // empty: nothing to lose
+    const deleted = await pruneRuns(target, 0);
+    assert.deepEqual(deleted, { runs: [], empty: [killedBeforeMarking, made.dir], links: [], unrecognised: [moved, foreign] });
+    assert.ok(!fs.existsSync(killedBeforeMarking));
+    assert.equal(fs.readFileSync(path.join(moved, "notes.txt"), "utf8"), "my notes");
+    assert.equal(fs.readFileSync(path.join(foreign, "notes.txt"), "utf8"), "not a file a run writes");
   });
 
   it("checkOutputFolder, before a run prepares anything: a live lock, and too little free space, are refused with what to do", async () => {
@@ -238,7 +341,7 @@ describe("run folders: a model folder changes at once, and one run at a time", f
       [false, true, false],
     );
     const deleted = await pruneRuns(target, 1);
-    assert.deepEqual(deleted, { runs: [path.join(runsDir(target), ids[0] as string)], empty: [], links: [] });
+    assert.deepEqual(deleted, { runs: [path.join(runsDir(target), ids[0] as string)], empty: [], links: [], unrecognised: [] });
     assert.deepEqual(
       (await listRuns(target)).map((r) => r.id),
       [ids[1], ids[2]],
@@ -267,12 +370,14 @@ describe("run folders: a model folder changes at once, and one run at a time", f
     const earlier = path.join(runsDir(target), "earlier-20200101T000000");
     fs.mkdirSync(earlier);
     fs.writeFileSync(path.join(earlier, "model.json"), "{}");
+    fs.writeFileSync(path.join(earlier, "info.json"), JSON.stringify(MODEL_INFO)); // an older version's: no marker
     assert.equal((await listRuns(target))[0]!.id, "earlier-20200101T000000");
     const deleted = await pruneRuns(target, 1);
     assert.deepEqual(deleted, {
       runs: [earlier],
       empty: [path.join(runsDir(target), ids[2] as string)],
       links: [path.join(root, "lstm.link-4194321")],
+      unrecognised: [],
     });
     assert.deepEqual(
       (await listRuns(target)).map((r) => r.id),

@@ -67,6 +67,7 @@ describe("posters", function () {
     fs.writeFileSync(f("truncated.jpg"), noisy.subarray(0, Math.floor(noisy.length / 2)));
     fs.writeFileSync(f("empty.jpg"), Buffer.alloc(0));
     fs.writeFileSync(f("text.jpg"), "Id,Genre\ntt0000001,Drama\n");
+    fs.symlinkSync("loop.jpg", f("loop.jpg")); // a link to itself: every open or stat fails with ELOOP
     // JPEG signature, a start-of-scan and an end marker, but no frame header: jpeg-js throws.
     fs.writeFileSync(
       f("garbage.jpg"),
@@ -115,6 +116,7 @@ describe("posters", function () {
       ["empty.jpg", /empty/],
       ["truncated.jpg", /truncated/],
       ["text.jpg", /not a JPEG or PNG/],
+      ["loop.jpg", /^is a link that cannot be followed \(it points to itself or into a loop of links\)$/],
       ["garbage.jpg", /corrupt or unsupported image data, the decoder failed/],
     ];
     for (const [name, reason] of bad) {

@@ -2,11 +2,13 @@
  * `npm run prune -- (--model MODEL_DIR | --preset P) [--keep N]`: deletes old training runs. Every run is
  * kept in `<model folder>.runs/`; this keeps the one the model folder points at and the newest N others that
  * hold a model (default 2), and deletes the rest, with the runs that never wrote a checkpoint and the links
- * that killed runs left. With --preset, every model folder of out/models/<preset>/.
+ * that killed runs left. With --preset, every model folder of out/models/<preset>/. Only folders that a training
+ * run of this workbook made (marked with .workbook-run, or an older version's run recognised by its files) are
+ * deleted; any other folder in the runs folder is left alone and named.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { modelDir, pruneRuns } from "../models/folder";
+import { RUN_MARKER, modelDir, pruneRuns } from "../models/folder";
 import { KIND_IDS } from "../kinds/registry";
 import { parsePreset, workbookPaths } from "../runtime/config";
 import { integerOption, parseArgs } from "./args";
@@ -28,14 +30,18 @@ async function main(): Promise<void> {
         );
   if (targets.length === 0) console.log("no training runs to prune");
   for (const target of targets) {
-    const { runs, empty, links } = await pruneRuns(target, keep);
+    const { runs, empty, links, unrecognised } = await pruneRuns(target, keep);
     const names = (dirs: string[]) => dirs.map((d) => path.basename(d)).join(", ");
     const deleted = [
       ...(runs.length > 0 ? [`deleted ${runs.length} older run(s): ${names(runs)}`] : []),
       ...(empty.length > 0 ? [`deleted ${empty.length} run(s) that never wrote a checkpoint: ${names(empty)}`] : []),
       ...(links.length > 0 ? [`removed ${links.length} link(s) left by killed runs: ${names(links)}`] : []),
     ];
-    console.log(`${target}: ${deleted.length === 0 ? "nothing to delete" : deleted.join("; ")}`);
+    const left =
+      unrecognised.length === 0
+        ? ""
+        : `; left ${unrecognised.length} folder(s) that no training run of this workbook made (no ${RUN_MARKER}), delete them yourself if they are not needed: ${names(unrecognised)}`;
+    console.log(`${target}: ${deleted.length === 0 ? "nothing to delete" : deleted.join("; ")}${left}`);
   }
 }
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { KIND_IDS, isKindId, kindConfig } from "../kinds/registry";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { ENV, parsePreset, presetFromEnv } from "../runtime/config";
+import { ENV, checkPathName, parsePreset, presetFromEnv } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { terminalProgress } from "../train/progress";
 import { bestTrial, trialStatus } from "../tune/search";
@@ -50,6 +50,8 @@ async function main(): Promise<void> {
   if (kind === undefined || !isKindId(kind))
     throw new WorkbookError(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
   if (extra.length > 0) throw new WorkbookError(`unexpected argument ${extra[0]}\n${USAGE}`);
+  // refused before the backend starts; searchDir checks it again for callers from a notebook
+  if (args.values["name"] !== undefined) checkPathName(args.values["name"], "the search's name (--name)");
   const trials = integerOption(args, "trials", 1, USAGE);
   if (trials === undefined) throw new WorkbookError(`--trials is required\n${USAGE}`);
   const minutesText = args.values["minutes"];

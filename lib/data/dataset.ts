@@ -283,6 +283,11 @@ function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Arr
     report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is a link to ${target}, which is not there; row skipped`);
     return undefined;
   }
+  if (reader.posterSizes && reader.posterSizes.get(posterName) === LINK_LOOP) {
+    const where = path.join(IMAGES_DIR, posterName);
+    report("skip", line, id, `poster ${where} is a link that cannot be followed (it points to itself or into a loop of links); row skipped`);
+    return undefined;
+  }
   if (reader.posterSizes && reader.posterSizes.get(posterName) === 0) {
     report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is empty (0 bytes); row skipped`);
     return undefined;
@@ -371,25 +376,39 @@ function countNewlines(text: string, from: number, to: number): number {
   return n;
 }
 
-/** The poster folder's files and their sizes in bytes (an empty file can never be decoded). */
 /**
- * The size of every poster file in `imagesDir`, by name. A symbolic link counts as the file it points to (many
- * keep large image folders as links); a link whose target is not there has size BROKEN_LINK.
+ * The size of every poster file in `imagesDir`, by name (an empty file can never be decoded). A symbolic link
+ * counts as the file it points to (many keep large image folders as links); a link whose target is not there has
+ * size BROKEN_LINK, and one that cannot be followed (ELOOP: it points to itself) LINK_LOOP. One bad entry must
+ * never stop the whole dataset: only the film whose poster it is is skipped, and a file no row names is ignored.
  */
 function posterFileSizes(imagesDir: string): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const entry of fs.readdirSync(imagesDir, { withFileTypes: true })) {
     if (entry.isFile()) sizes.set(entry.name, fs.statSync(path.join(imagesDir, entry.name)).size);
     else if (entry.isSymbolicLink()) {
-      const target = fs.statSync(path.join(imagesDir, entry.name), { throwIfNoEntry: false });
-      if (target === undefined) sizes.set(entry.name, BROKEN_LINK);
-      else if (target.isFile()) sizes.set(entry.name, target.size);
+      const size = linkedFileSize(path.join(imagesDir, entry.name));
+      if (size !== undefined) sizes.set(entry.name, size);
     }
   }
   return sizes;
 }
 
+/** The size of the file a link points at, BROKEN_LINK or LINK_LOOP; undefined when it points at no file (a folder). */
+function linkedFileSize(link: string): number | undefined {
+  let target: fs.Stats | undefined;
+  try {
+    target = fs.statSync(link, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") return LINK_LOOP;
+    throw error;
+  }
+  if (target === undefined) return BROKEN_LINK;
+  return target.isFile() ? target.size : undefined;
+}
+
 const BROKEN_LINK = -1;
+const LINK_LOOP = -2;
 
 /** Parses a Python list literal such as "['Comedy', 'Drama']"; undefined when it is not one. */
 export function parseGenreList(cell: string): string[] | undefined {

@@ -73,6 +73,8 @@ function describeFsError(err: unknown): string {
       return "permission denied";
     case "EISDIR":
       return "is a directory, not an image file";
+    case "ELOOP":
+      return "is a link that cannot be followed (it points to itself or into a loop of links)";
     default:
       return `cannot read file (${code ?? (err instanceof Error ? err.message : String(err))})`;
   }

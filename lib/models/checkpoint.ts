@@ -134,7 +134,47 @@ export async function readModelJson(dirOrFile: string): Promise<tf.io.ModelJSON>
     throw new WorkbookError(`${file}: not a model description (expected a JSON object)`);
   if (modelJson.modelTopology == null) throw new WorkbookError(`${file}: no modelTopology (not a TF.js layers model)`);
   if (!Array.isArray(modelJson.weightsManifest)) throw new WorkbookError(`${file}: no weightsManifest (the list of weight files)`);
+  checkWeightPaths(modelJson.weightsManifest as unknown[], file);
   return modelJson;
+}
+
+/**
+ * Every weights path is checked before any weight file is opened: a model folder is downloaded and shared, so it is
+ * untrusted input, and a path such as ../../etc/passwd must not make the workbook read (or report on) files elsewhere.
+ */
+function checkWeightPaths(manifest: readonly unknown[], file: string): void {
+  manifest.forEach((group, g) => {
+    const paths = (group as { paths?: unknown } | null)?.paths;
+    if (!Array.isArray(paths))
+      throw new WorkbookError(`${file}: weightsManifest[${g}].paths must be a list of weight file names, got ${JSON.stringify(paths)}`);
+    paths.forEach((p: unknown, i) => {
+      if (!isPlainFileName(p)) {
+        throw new WorkbookError(
+          `${file}: weightsManifest[${g}].paths[${i}] is ${JSON.stringify(p)}: expected the plain name of a file inside the model folder (no /, \\, .. or absolute path)`,
+        );
+      }
+    });
+  });
+}
+
+/** A name that can only mean a file in the folder itself, on POSIX and on Windows (no separator, drive or ".."). */
+function isPlainFileName(p: unknown): p is string {
+  return typeof p === "string" && p !== "" && p !== "." && p !== ".." && !/[\\/\0]/.test(p) && !/^[A-Za-z]:/.test(p);
+}
+
+/**
+ * A weights file may be a link (to share one file between folders), but only to a file inside the model folder:
+ * otherwise a plain name would still read a file elsewhere. A missing file is left to the read, which names it.
+ */
+async function checkInsideFolder(dir: string, name: string, field: string, file: string): Promise<void> {
+  const real = await fsp.realpath(path.join(dir, name)).catch(() => undefined);
+  if (real === undefined) return;
+  const relative = path.relative(await fsp.realpath(dir), real);
+  if (relative === "" || relative.split(path.sep)[0] === ".." || path.isAbsolute(relative)) {
+    throw new WorkbookError(
+      `${file}: ${field} ${JSON.stringify(name)} is a link to ${real}, outside the model folder ${dir}: expected a file inside it`,
+    );
+  }
 }
 
 const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
@@ -158,10 +198,11 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const buffers: Buffer[] = [];
-        for (const group of manifest) {
+        for (const [g, group] of manifest.entries()) {
           specs.push(...group.weights);
           const groupBuffers: Buffer[] = [];
-          for (const p of group.paths) {
+          for (const [i, p] of group.paths.entries()) {
+            await checkInsideFolder(dir, p, `weightsManifest[${g}].paths[${i}]`, file);
             const weightFile = path.join(dir, p);
             try {
               groupBuffers.push(await fsp.readFile(weightFile));

@@ -27,6 +27,7 @@ import "./gmu";
 import "./initializers";
 import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
+import { checkPathName } from "../runtime/config";
 
 /**
  * <dir>/info.json: everything needed to use a trained model again, besides its weights. These are the fields
@@ -77,7 +78,7 @@ export interface SavedThresholds {
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
 export function modelDir(outDir: string, preset: string, kind: string): string {
-  return path.join(outDir, "models", preset, kind);
+  return path.join(outDir, "models", checkPathName(preset, "the preset"), checkPathName(kind, "the model kind"));
 }
 
 export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
@@ -180,6 +181,17 @@ function checkInfo(json: unknown, file: string): ModelInfoBase {
   return info as ModelInfoBase;
 }
 
+/** Whether `dir/info.json` is a model description (checkInfo): what proves that a folder is a model folder. */
+async function provesModelFolder(dir: string): Promise<boolean> {
+  const file = path.join(dir, INFO_JSON);
+  try {
+    checkInfo(await loadJson(file), file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A trained model's overview encoder (its tfidf.json or vocabulary.json), with a clear error when it has none. */
 export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
   const encoder = trained.tfidf ?? trained.vectorizer;
@@ -232,6 +244,8 @@ export interface RunFolder {
   lockFile: string;
   /** What `target` pointed at before publishRun switched it (relative link text), or null when there was nothing. */
   previous?: string | null;
+  /** Set when `target` was an empty folder that publishRun replaced: unpublishRun makes it again. */
+  wasEmptyFolder?: boolean;
 }
 
 interface LockContent {
@@ -274,15 +288,63 @@ async function liveLockHolder(target: string): Promise<string | undefined> {
   return `process ${holder.pid ?? "?"} on ${holder.host ?? "?"}, started ${holder.started ?? "?"}`;
 }
 
+/**
+ * Written into every run folder this workbook creates (and into a model folder it moves into the runs): prune
+ * deletes only folders that carry it, so a folder that someone else put in `<target>.runs/` is never deleted.
+ */
+export const RUN_MARKER = ".workbook-run";
+
+/** What a model folder `target` is before a run trains into it: nothing yet, an empty folder, a model folder, or its runs link. */
+export type TargetState = "absent" | "empty" | "model" | "link";
+
+/**
+ * A run replaces its model folder by a link to its run, so only what this workbook made may be there: nothing, an
+ * empty folder, a model folder (as its info.json proves) or a link into `<target>.runs/`. Anything else (a dataset,
+ * notes, a link elsewhere, a file) is refused before anything is written: no run moves or deletes what it did not make.
+ */
+export async function checkTarget(target: string): Promise<TargetState> {
+  const st = await fsp.lstat(target).catch(() => undefined);
+  if (st === undefined) return "absent";
+  if (st.isSymbolicLink()) {
+    const text = await fsp.readlink(target);
+    if (isRunsLink(target, text)) return "link";
+    return refuseTarget(target, `it is a link to ${text}, not a link into ${runsDir(target)} that a training run made`);
+  }
+  if (!st.isDirectory()) return refuseTarget(target, "it is a file, not a folder");
+  const entries = await fsp.readdir(target);
+  if (entries.length === 0) return "empty";
+  if (await provesModelFolder(target)) return "model";
+  return refuseTarget(
+    target,
+    `it holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} but no ${INFO_JSON} describing a model (its kind, genres, settings and dataset)`,
+  );
+}
+
+function refuseTarget(target: string, why: string): never {
+  throw new WorkbookError(
+    `${target} cannot be a model folder: ${why}. A training run replaces its model folder by a link to the run, so it ` +
+      `must be an empty folder, a model folder (with its ${INFO_JSON}) or the link a training run made; nothing was changed. ` +
+      "Train into another folder (--out).",
+  );
+}
+
+/** A link that publishRun makes: `<name>.runs/<run>`, relative, one plain folder name inside the runs folder. */
+function isRunsLink(target: string, text: string): boolean {
+  const parts = text.split(/[\\/]/);
+  return parts.length === 2 && parts[0] === path.basename(runsDir(target)) && /^[^.][^\\/]*$/.test(parts[1] as string);
+}
+
 /** Free bytes a training run wants on the disk of its model folder before it starts (checkpoints are rewritten whole). */
 export const MIN_FREE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Checked before a run prepares anything (data, posters, the model): the model folder `target` can be written
+ * Checked before a run prepares anything (data, posters, the model): `target` is something a run may replace
+ * (checkTarget), the model folder can be written
  * (its runs folder is created and a probe file written and removed), its disk has roughly enough free space, and
  * no live run holds its lock. Each failure is an error that names the folder and what to do.
  */
 export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_BYTES): Promise<void> {
+  await checkTarget(target);
   const holder = await liveLockHolder(target);
   if (holder !== undefined) {
     throw new WorkbookError(
@@ -348,6 +410,10 @@ function newRunId(): string {
   return `${t}-${process.pid}`;
 }
 
+async function writeMarker(dir: string, what: Record<string, string>): Promise<void> {
+  await writeDurable(path.join(dir, RUN_MARKER), `${JSON.stringify({ ...what, made: new Date().toISOString() })}\n`);
+}
+
 /**
  * Starts a training run into the model folder `target`: takes its lock and creates the run's own folder
  * `<target>.runs/<id>/`. Nothing at `target` changes until publishRun.
@@ -358,6 +424,7 @@ export async function startRunFolder(target: string, log: (line: string) => void
   const dir = path.join(runsDir(target), id);
   try {
     await fsp.mkdir(dir, { recursive: true });
+    await writeMarker(dir, { run: id });
   } catch (error) {
     await fsp.rm(lockFile, { force: true });
     throw writeError(error, dir, "run folder");
@@ -371,19 +438,26 @@ export async function startRunFolder(target: string, log: (line: string) => void
  * first moved into the runs folder, so it is kept whole.
  */
 export async function publishRun(run: RunFolder, log: (line: string) => void = console.log): Promise<void> {
-  const existing = await fsp.lstat(run.target).catch(() => undefined);
+  // checked again: the folder may have changed since checkOutputFolder, and library callers may not have called it
+  const state = await checkTarget(run.target);
   run.previous = null;
-  if (existing && !existing.isSymbolicLink()) {
-    const name = `earlier-${existing.mtime.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
-    log(
-      `moving the model in ${run.target} (a folder from before runs had their own) to ${path.join(runsDir(run.target), name)}, where it is kept`,
-    );
-    await fsp.rename(run.target, path.join(runsDir(run.target), name));
-    run.previous = path.join(path.basename(runsDir(run.target)), name);
-  } else if (existing) {
-    run.previous = await fsp.readlink(run.target);
+  if (state === "model") run.previous = await keepEarlierModel(run.target, log);
+  else if (state === "link") run.previous = await fsp.readlink(run.target);
+  else if (state === "empty") {
+    await fsp.rmdir(run.target); // fails, and changes nothing, if a file appeared in it meanwhile
+    run.wasEmptyFolder = true;
   }
   await pointAt(run.target, path.join(path.basename(runsDir(run.target)), run.id));
+}
+
+/** Moves a model folder from before runs had their own folders into the runs, marked as kept by the workbook; returns its link text. */
+async function keepEarlierModel(target: string, log: (line: string) => void): Promise<string> {
+  const name = `earlier-${(await fsp.stat(target)).mtime.toISOString().replace(/[-:]/g, "").slice(0, 15)}`;
+  const kept = path.join(runsDir(target), name);
+  log(`moving the model in ${target} (a folder from before runs had their own) to ${kept}, where it is kept`);
+  await fsp.rename(target, kept);
+  await writeMarker(kept, { earlier: target });
+  return path.join(path.basename(runsDir(target)), name);
 }
 
 /** Makes `target` a link to `linkText` (relative to its folder) in one rename, so readers see the old or the new. */
@@ -400,13 +474,15 @@ async function pointAt(target: string, linkText: string): Promise<void> {
 
 /**
  * Undoes publishRun after the run failed: `target` points again at what it pointed at before (or is removed when
- * there was nothing), so that the model folder never rests on a run that did not finish. The run's own folder,
+ * there was nothing; an empty folder again when it was one), so that the model folder never rests on a run that did
+ * not finish. The run's own folder,
  * with its checkpoint, stays in the runs folder.
  */
 export async function unpublishRun(run: RunFolder): Promise<void> {
   if (run.previous === undefined) return;
-  if (run.previous === null) await fsp.rm(run.target, { force: true });
-  else await pointAt(run.target, run.previous);
+  if (run.previous !== null) return pointAt(run.target, run.previous);
+  await fsp.rm(run.target, { force: true });
+  if (run.wasEmptyFolder) await fsp.mkdir(run.target);
 }
 
 /** Ends a run: releases the lock; a run that never wrote a checkpoint leaves no folder behind. */
@@ -458,36 +534,65 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
   return runs;
 }
 
-/** What pruneRuns deleted: whole runs, runs that never wrote a checkpoint, and links left by killed runs. */
+/**
+ * What pruneRuns deleted: whole runs, runs that never wrote a checkpoint, and links left by killed runs; and the
+ * folders of the runs folder that it left alone because no training run of this workbook made them.
+ */
 export interface PruneResult {
   runs: string[];
   empty: string[];
   links: string[];
+  unrecognised: string[];
+}
+
+/** The files a run folder of an older version held (checkpoints, their temporary files, the JSON files). */
+const RUN_FILE = /^(model\.json(\.tmp)?|weights(-\d+)?\.bin|(info|history|thresholds|vocabulary|tfidf)\.json(\.\d+\.tmp)?)$/;
+
+/**
+ * Whether prune may delete a run folder: it carries RUN_MARKER, or it is a run folder of a version from before the
+ * marker, recognised safely: a run's name, an info.json that describes a model, and only the files a run writes
+ * (or nothing at all).
+ */
+async function madeByWorkbook(run: RunRecord): Promise<boolean> {
+  if (fs.existsSync(path.join(run.dir, RUN_MARKER))) return true;
+  if (runTime(run.id) === "") return false;
+  const names = await fsp.readdir(run.dir);
+  // an empty one holds nothing to lose: a run killed between making its folder and marking it
+  if (names.length === 0) return true;
+  return (await provesModelFolder(run.dir)) && names.every((name) => RUN_FILE.test(name));
 }
 
 /**
  * Deletes the runs of `target` except the one it points at and the newest `keep` others that hold a model;
  * refuses while a run trains into it. A run without a checkpoint (killed before its first epoch ended) holds
  * nothing to keep: it is deleted, and never counted among the `keep`. So are the `<target>.link-<pid>` links
- * that a run killed while switching the folder leaves behind.
+ * that a run killed while switching the folder leaves behind. Only runs this workbook made are deleted
+ * (madeByWorkbook); any other folder there is left alone and listed in `unrecognised`.
  */
 export async function pruneRuns(target: string, keep: number): Promise<PruneResult> {
   if (!Number.isInteger(keep) || keep < 0) throw new WorkbookError(`keep must be an integer >= 0, got ${keep}`);
   const lock = await takeLock(target, "prune", console.log);
   try {
     const runs = await listRuns(target);
-    const others = runs.filter((r) => !r.current);
+    const unrecognised: RunRecord[] = [];
+    for (const r of runs) if (!r.current && !(await madeByWorkbook(r))) unrecognised.push(r);
+    const others = runs.filter((r) => !r.current && !unrecognised.includes(r));
     const withModel = others.filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
     const empty = others.filter((r) => !withModel.includes(r));
     const doomed = withModel.slice(0, Math.max(0, withModel.length - keep));
     for (const r of [...doomed, ...empty]) await fsp.rm(r.dir, { recursive: true, force: true });
     const base = path.basename(target.replace(/[\\/]+$/, ""));
     const parent = path.dirname(target.replace(/[\\/]+$/, ""));
-    const links = (await fsp.readdir(parent).catch(() => [] as string[]))
-      .filter((name) => name.startsWith(`${base}.link-`))
-      .map((name) => path.join(parent, name));
+    const links: string[] = [];
+    for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
+      const link = path.join(parent, name);
+      // only the links pointAt makes (<name>.link-<pid>), never a file or folder that happens to share the prefix
+      if (name.startsWith(`${base}.link-`) && /^\d+$/.test(name.slice(base.length + 6)) && (await fsp.lstat(link)).isSymbolicLink())
+        links.push(link);
+    }
     for (const link of links) await fsp.rm(link, { force: true });
-    return { runs: doomed.map((r) => r.dir), empty: empty.map((r) => r.dir), links };
+    const dirs = (list: RunRecord[]) => list.map((r) => r.dir);
+    return { runs: dirs(doomed), empty: dirs(empty), links, unrecognised: dirs(unrecognised) };
   } finally {
     await fsp.rm(lock, { force: true });
   }

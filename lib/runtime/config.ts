@@ -59,6 +59,21 @@ export function parsePreset(name: string, source = "preset"): PresetName {
   return name;
 }
 
+/**
+ * The one pattern for names that become part of a path (tune's --name, presets, kinds): 1 to 64 letters, digits,
+ * '.', '_' or '-', starting with a letter or digit, and no "..". A name is a single folder name, so it can never
+ * climb out of the folder it is put in, name an absolute path or hide as a dot file.
+ */
+export const PATH_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** `name` when it matches PATH_NAME and holds no ".."; else a refusal saying what `what` must look like. */
+export function checkPathName(name: string, what: string): string {
+  if (PATH_NAME.test(name) && !name.includes("..")) return name;
+  throw new WorkbookError(
+    `${what} ${JSON.stringify(name)} cannot be used as a folder name: expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'`,
+  );
+}
+
 /** The preset named by WORKBOOK_PRESET, or the default. */
 export function presetFromEnv(env: NodeJS.ProcessEnv = process.env): PresetName {
   const name = env[ENV.preset];

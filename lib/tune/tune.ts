@@ -13,6 +13,7 @@ import { KindConfig, KindId, prepareRun } from "../kinds/registry";
 import type { ProgressReporter } from "../train/progress";
 import { trainRun, validationPredictions } from "../train/lifecycle";
 import { WorkbookError } from "../runtime/errors";
+import { checkPathName } from "../runtime/config";
 import { Evaluate, SearchEvents, SearchPlan, SearchState, bestTrial, openSearch, runSearch } from "./search";
 import { SearchSpace, TrialSettings, applySettings, validateSpace } from "./space";
 
@@ -45,7 +46,9 @@ export interface TuneResult {
 
 /** The folder of a search: out/tune/<preset>/<kind>-<name>. */
 export function searchDir(config: { outDir: string; preset: string; kind: string }, name = "search"): string {
-  return path.join(config.outDir, "tune", config.preset, `${config.kind}-${name}`);
+  const preset = checkPathName(config.preset, "the preset");
+  const kind = checkPathName(config.kind, "the model kind");
+  return path.join(config.outDir, "tune", preset, `${kind}-${checkPathName(name, "the search's name (--name)")}`);
 }
 
 /** The config of one trial: the base config with the trial's values, trained for `epochs`. */

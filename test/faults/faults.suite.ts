@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFixtureDataset } from "../../lib/data/fixture";
-import { loadTrainedModel, runsDir } from "../../lib/models/folder";
+import { RUN_MARKER, loadTrainedModel, runsDir } from "../../lib/models/folder";
 import { PROJECT_DIR } from "../../lib/runtime/config";
 
 const COMMANDS = path.join(PROJECT_DIR, "dist", "lib", "commands");
@@ -227,6 +227,7 @@ describe("fault injection: training and prune, killed or failing at chosen file 
     const empty = path.join(runsDir(target), "20200101-000000-1");
     fs.mkdirSync(empty);
     fs.writeFileSync(path.join(empty, "info.json"), "{}");
+    fs.writeFileSync(path.join(empty, RUN_MARKER), "{}"); // a run of this version is marked from its start
     fs.symlinkSync("cnn.runs/x", path.join(state, "cnn.link-4194321"));
     const prune = (t: string, root: string, fault: Fault | { at: 0; log: string }) =>
       command("prune", ["--model", t, "--keep", "1"], root, fault);

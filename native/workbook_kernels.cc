@@ -91,9 +91,19 @@ TF_Tensor *NewFloatTensor(std::vector<int64_t> dims) {
 
 float *Data(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
 
-// TensorFlow's MatMul of two handles, resolved to a tensor the caller owns (nullptr and `status` set on failure).
-TF_Tensor *MatMul(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a, bool transpose_b,
-                  TF_Status *status, TFE_TensorHandle **keep_handle = nullptr) {
+// Runs `op` (its inputs and attributes set; TFE_OpAddInput leaves failures in `status`) for its one output, and
+// deletes it: the output's handle, or nullptr with `status` set.
+TFE_TensorHandle *ExecuteOne(TFE_Op *op, TF_Status *status) {
+  TFE_TensorHandle *out = nullptr;
+  int num_outputs = 1;
+  if (TF_GetCode(status) == TF_OK) TFE_Execute(op, &out, &num_outputs, status);
+  TFE_DeleteOp(op);
+  return TF_GetCode(status) == TF_OK ? out : nullptr;
+}
+
+// TensorFlow's MatMul of two handles: the product's handle (nullptr and `status` set on failure).
+TFE_TensorHandle *MatMulHandle(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a,
+                               bool transpose_b, TF_Status *status) {
   TFE_Op *op = TFE_NewOp(context, "MatMul", status);
   if (TF_GetCode(status) != TF_OK) return nullptr;
   TFE_OpAddInput(op, a, status);
@@ -101,22 +111,20 @@ TF_Tensor *MatMul(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b
   TFE_OpSetAttrType(op, "T", TF_FLOAT);
   TFE_OpSetAttrBool(op, "transpose_a", transpose_a ? 1 : 0);
   TFE_OpSetAttrBool(op, "transpose_b", transpose_b ? 1 : 0);
-  TFE_TensorHandle *out = nullptr;
-  int num_outputs = 1;
-  if (TF_GetCode(status) == TF_OK) TFE_Execute(op, &out, &num_outputs, status);
-  TFE_DeleteOp(op);
+  return ExecuteOne(op, status);
+}
+
+// The same product of a tensor we filled and a handle, resolved to a tensor the caller owns (nullptr on failure).
+TF_Tensor *MatMul(TFE_Context *context, TF_Tensor *a, TFE_TensorHandle *b, bool transpose_b, TF_Status *status) {
+  TFE_TensorHandle *a_handle = TFE_NewTensorHandle(a, status);  // holds its own reference to a's buffer
   if (TF_GetCode(status) != TF_OK) return nullptr;
-  if (keep_handle != nullptr) {
-    *keep_handle = out;
-    return nullptr;
-  }
+  TFE_TensorHandle *out = MatMulHandle(context, a_handle, b, false, transpose_b, status);
+  TFE_DeleteTensorHandle(a_handle);
+  if (out == nullptr) return nullptr;
   TF_Tensor *result = TFE_TensorHandleResolve(out, status);
   TFE_DeleteTensorHandle(out);
   return TF_GetCode(status) == TF_OK ? result : nullptr;
 }
-
-// A handle over a tensor we filled (the handle holds its own reference to the buffer).
-TFE_TensorHandle *Handle(TF_Tensor *t, TF_Status *status) { return TFE_NewTensorHandle(t, status); }
 
 // LstmSequence. Returns false with `status` set when a MatMul fails.
 bool LstmForward(TFE_Context *context, const float *xw, TFE_TensorHandle *kernel_u, const float *mask, const float *r,
@@ -130,10 +138,7 @@ bool LstmForward(TFE_Context *context, const float *xw, TFE_TensorHandle *kernel
       float *hdv = Data(hd);
       const float *prev = h + (t - 1) * BU;
       for (int64_t k = 0; k < BU; k++) hdv[k] = prev[k] * r[k];
-      TFE_TensorHandle *hd_handle = Handle(hd, status);
-      if (TF_GetCode(status) != TF_OK) break;
-      TF_Tensor *rec = MatMul(context, hd_handle, kernel_u, false, false, status);
-      TFE_DeleteTensorHandle(hd_handle);
+      TF_Tensor *rec = MatMul(context, hd, kernel_u, false, status);
       if (rec == nullptr) break;
       const float *rv = Data(rec);
       for (int64_t k = 0; k < B * G; k++) z[k] = xs[k] + rv[k];
@@ -203,10 +208,7 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
     if (t == 0) break;
     // dh_{t-1} += (dz_t U^T) r
     std::copy(dxs, dxs + B * G, Data(dz));
-    TFE_TensorHandle *dz_handle = Handle(dz, status);
-    if (TF_GetCode(status) != TF_OK) break;
-    TF_Tensor *rec = MatMul(context, dz_handle, kernel_u, false, true, status);
-    TFE_DeleteTensorHandle(dz_handle);
+    TF_Tensor *rec = MatMul(context, dz, kernel_u, true, status);
     if (rec == nullptr) break;
     const float *rv = Data(rec);
     for (int64_t k = 0; k < BU; k++) dh_next[k] += rv[k] * r[k];
@@ -229,12 +231,11 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
     std::fill(Data(hd_all), Data(hd_all) + n * units, 0.0f);  // no recurrence: dU = 0
     std::fill(Data(dz_all), Data(dz_all) + n * G, 0.0f);
   }
-  TFE_TensorHandle *hd_handle = Handle(hd_all, status);
-  TFE_TensorHandle *dz_handle = TF_GetCode(status) == TF_OK ? Handle(dz_all, status) : nullptr;
+  TFE_TensorHandle *hd_handle = TFE_NewTensorHandle(hd_all, status);
+  TFE_TensorHandle *dz_handle = TF_GetCode(status) == TF_OK ? TFE_NewTensorHandle(dz_all, status) : nullptr;
   TF_DeleteTensor(hd_all);
   TF_DeleteTensor(dz_all);
-  TFE_TensorHandle *d_u = nullptr;
-  if (TF_GetCode(status) == TF_OK) MatMul(context, hd_handle, dz_handle, true, false, status, &d_u);
+  TFE_TensorHandle *d_u = TF_GetCode(status) == TF_OK ? MatMulHandle(context, hd_handle, dz_handle, true, false, status) : nullptr;
   if (hd_handle != nullptr) TFE_DeleteTensorHandle(hd_handle);
   if (dz_handle != nullptr) TFE_DeleteTensorHandle(dz_handle);
   return d_u;
@@ -391,11 +392,8 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
     TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
     TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
-    TFE_TensorHandle *out = nullptr;
-    int num_outputs = 1;
-    if (TF_GetCode(tf_status.status) == TF_OK) TFE_Execute(op, &out, &num_outputs, tf_status.status);
-    TFE_DeleteOp(op);
-    if (TF_GetCode(tf_status.status) != TF_OK) {
+    TFE_TensorHandle *out = ExecuteOne(op, tf_status.status);
+    if (out == nullptr) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: %s", TF_Message(tf_status.status));
       return nullptr;
     }

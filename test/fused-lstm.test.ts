@@ -8,7 +8,7 @@ import { setAddonLstm } from "../lib/runtime/native-kernels";
 import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
-import { kerasAdam } from "../lib/train/trainer";
+import { kerasAdam } from "../lib/train/adam";
 import { binaryCrossentropyLoss } from "../lib/models/losses";
 
 /**

@@ -12,7 +12,8 @@ import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, o
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
 import { binaryCrossentropyLoss } from "../lib/models/losses";
-import { courseworkSchedule, kerasAdam, trainModel } from "../lib/train/trainer";
+import { courseworkSchedule, trainModel } from "../lib/train/trainer";
+import { kerasAdam } from "../lib/train/adam";
 import { useBackend } from "./helpers";
 
 // Expected values are worked out by hand or computed directly from the data in the test (plain JS

@@ -33,7 +33,7 @@ import { WorkbookError } from "../runtime/errors";
 import { sample, seededRandom, withSeededMathRandomSync } from "../runtime/random";
 import { trainRun } from "../train/lifecycle";
 import { silentProgress } from "../train/progress";
-import { kerasAdam } from "../train/trainer";
+import { kerasAdam } from "../train/adam";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE =

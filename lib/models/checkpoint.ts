@@ -19,7 +19,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { loadJson, syncDir, writeDurable, writeError } from "../runtime/files";
+import { isInside, loadJson, syncDir, writeDurable, writeError } from "../runtime/files";
 import { WorkbookError } from "../runtime/errors";
 
 export const MODEL_JSON = "model.json";
@@ -169,8 +169,7 @@ function isPlainFileName(p: unknown): p is string {
 async function checkInsideFolder(dir: string, name: string, field: string, file: string): Promise<void> {
   const real = await fsp.realpath(path.join(dir, name)).catch(() => undefined);
   if (real === undefined) return;
-  const relative = path.relative(await fsp.realpath(dir), real);
-  if (relative === "" || relative.split(path.sep)[0] === ".." || path.isAbsolute(relative)) {
+  if (!isInside(real, await fsp.realpath(dir))) {
     throw new WorkbookError(
       `${file}: ${field} ${JSON.stringify(name)} is a link to ${real}, outside the model folder ${dir}: expected a file inside it`,
     );

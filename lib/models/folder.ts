@@ -584,11 +584,11 @@ export async function pruneRuns(target: string, keep: number): Promise<PruneResu
     const base = path.basename(target.replace(/[\\/]+$/, ""));
     const parent = path.dirname(target.replace(/[\\/]+$/, ""));
     const links: string[] = [];
+    const prefix = `${base}.link-`;
     for (const name of await fsp.readdir(parent).catch(() => [] as string[])) {
       const link = path.join(parent, name);
       // only the links pointAt makes (<name>.link-<pid>), never a file or folder that happens to share the prefix
-      if (name.startsWith(`${base}.link-`) && /^\d+$/.test(name.slice(base.length + 6)) && (await fsp.lstat(link)).isSymbolicLink())
-        links.push(link);
+      if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)) && (await fsp.lstat(link)).isSymbolicLink()) links.push(link);
     }
     for (const link of links) await fsp.rm(link, { force: true });
     const dirs = (list: RunRecord[]) => list.map((r) => r.dir);

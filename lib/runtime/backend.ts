@@ -46,6 +46,7 @@ import {
 } from "./wasm-threads";
 import { WorkbookError } from "./errors";
 import { PROJECT_DIR } from "./config";
+import { isInside } from "./files";
 
 export { WASM_THREADS_ENV_VAR } from "./wasm-threads";
 
@@ -119,11 +120,6 @@ export interface NativeModuleSearch {
   nativeModulesDir?: string;
   shimsDir?: string;
   resolve?: (moduleName: string) => string;
-}
-
-function isInside(file: string, dir: string): boolean {
-  const relative = path.relative(dir, file);
-  return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
 /**

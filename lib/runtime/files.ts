@@ -14,6 +14,12 @@ const WRITE_PROBLEMS: Record<string, [why: string, advice: string]> = {
   EPERM: ["the operation is not permitted there", "write to a folder of yours (--out, or WORKBOOK_OUT_DIR)"],
 };
 
+/** Whether `file` lies strictly inside `dir` (both resolved the same way: both real paths, or both as written). */
+export function isInside(file: string, dir: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative !== "" && relative.split(/[\\/]/)[0] !== ".." && !path.isAbsolute(relative);
+}
+
 /**
  * A file-system error met while writing `file`, as an error that names the file, says what is wrong in words and
  * what to do (a full disk's `write` error names no file by itself). Other errors are returned unchanged.

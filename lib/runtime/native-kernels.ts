@@ -13,24 +13,21 @@
  *     Conv2D, Add and Relu; here TensorFlow's own _FusedConv2D, through the addon, where the layer is NHWC with
  *     'same' or 'valid' padding, no dilation, a bias and a ReLU or no activation (7.6 ms against 9.8 on the CNN's
  *     32x32x32 layer, batch 64, the same numbers). Other convolutions take tfjs-node's kernel.
- *   - LstmSequence and LstmSequenceGrad (./lstm-sequence.ts), below.
+ *   - LstmSequence and LstmSequenceGrad (./lstm-sequence.ts): tfjs-layers runs the BiLSTM step by step through
+ *     about 34,000 small ops per training step (it trained at half its wasm speed on native). In the addon a
+ *     direction is one call: one TensorFlow MatMul per time step from C++, the gates and cell update in one pass.
+ *     Where the addon lacks the workbook's kernels, the same as TensorFlow ops composed here: a dozen per time step,
+ *     about eight per step for the gradient, with what does not depend on the recurrence (the gate derivatives)
+ *     computed for all steps at once, and the mask blend skipped at steps where every film is real.
+ *   - KerasAdam: Keras's Adam in one pass per weight, in the addon (TF.js runs fourteen element-wise ops).
  *
- * LstmSequence on native:
- *
- * Why: on native TensorFlow, tfjs-layers runs the BiLSTM step by step through about 34,000 small ops per
- * training step, each a JavaScript -> TensorFlow call whose dispatch costs more than its arithmetic: the
- * BiLSTM trained at half its wasm speed. Here a direction is a dozen TensorFlow ops per time step (one MatMul,
- * the gates, the cell update), and its gradient about eight per step plus one MatMul for the recurrent
- * kernel's gradient over all steps. Everything element-wise that does not depend on the recurrence (the gate
- * derivatives) is computed for all steps at once, before the loop. Steps where every film is real (no padding)
- * skip the mask blend; with length-bucketed batches that is most of them.
- *
- * The kernels compose tfjs ops: inside a kernel the engine records no gradient, so only the kernel itself is
- * on the tape, and its gradient is LstmSequenceGrad (registered in ./lstm-sequence.ts for every backend).
+ * Kernels that compose tfjs ops record no gradient inside (the engine tapes only the outermost kernel), so
+ * LstmSequence's gradient is LstmSequenceGrad, registered in ./lstm-sequence.ts for every backend.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from "@tensorflow/tfjs";
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, lstmSequenceDims, registerLstmSequenceGradient } from "./lstm-sequence";
+import { kernelRoute } from "./layer-route";
 
 const BACKEND = "tensorflow";
 
@@ -71,7 +68,7 @@ export const STEP = "Step";
 
 /** tfjs's Step: 1 where x > 0, alpha elsewhere, NaN where x is NaN. alpha = 0 (every ReLU gradient) in three ops. */
 export function nativeStep({ inputs, attrs, backend }: NativeKernelArgs): Tensor {
-  const x = input(inputs, "x");
+  const x = input(inputs, "x", STEP);
   const alpha = Number(attrs?.["alpha"] ?? 0);
   if (x.dtype !== "float32") throw new Error(`${STEP}: float32 input expected, got ${x.dtype}`);
   return tf.tidy(() => {
@@ -106,9 +103,9 @@ export function nativeDropoutMask({ attrs, backend }: NativeKernelArgs): Tensor 
   });
 }
 
-function input(inputs: NamedTensorInfoMap, name: string): Tensor {
+function input(inputs: NamedTensorInfoMap, name: string, kernel: string): Tensor {
   const t = inputs[name];
-  if (!(t instanceof tf.Tensor)) throw new Error(`${LSTM_SEQUENCE}: input '${name}' is missing or not a tensor`);
+  if (!(t instanceof tf.Tensor)) throw new Error(`${kernel}: input '${name}' is missing or not a tensor`);
   return t;
 }
 
@@ -149,7 +146,7 @@ export const addonKernelCalls = new Map<string, number>();
 function runAddon(backend: NativeBackendLike, name: string, inputs: NamedTensorInfoMap, names: string[], params: number[] = []): Tensor[] {
   const run = addonKernels(backend);
   if (run === undefined) throw new Error(`${name}: this tfjs-node addon has no workbook kernels (run npm run native again)`);
-  const tensors = names.map((n) => input(inputs, n));
+  const tensors = names.map((n) => input(inputs, n, name));
   addonKernelCalls.set(name, (addonKernelCalls.get(name) ?? 0) + 1);
   return run(name, backend.getInputTensorIds(tensors), params).map((m) => backend.createOutputTensor(m));
 }
@@ -160,7 +157,7 @@ function runAddon(backend: NativeBackendLike, name: string, inputs: NamedTensorI
  */
 export function nativeLstmSequence(args: NativeKernelArgs): Tensor[] {
   const { inputs, backend } = args;
-  lstmSequenceDims(input(inputs, "xw"), input(inputs, "recurrentKernel"));
+  lstmSequenceDims(input(inputs, "xw", LSTM_SEQUENCE), input(inputs, "recurrentKernel", LSTM_SEQUENCE));
   if (addonLstm && addonKernels(backend) !== undefined)
     return runAddon(backend, "lstm_forward", inputs, ["xw", "recurrentKernel", "mask", "recurrentDropout"]);
   return composedLstmSequence(args);
@@ -169,7 +166,7 @@ export function nativeLstmSequence(args: NativeKernelArgs): Tensor[] {
 /** LstmSequenceGrad: in the addon where it can, else composed of TensorFlow ops (composedLstmSequenceGrad). */
 export function nativeLstmSequenceGrad(args: NativeKernelArgs): Tensor[] {
   const { inputs, backend } = args;
-  lstmSequenceDims(input(inputs, "gates"), input(inputs, "recurrentKernel"));
+  lstmSequenceDims(input(inputs, "gates", LSTM_SEQUENCE_GRAD), input(inputs, "recurrentKernel", LSTM_SEQUENCE_GRAD));
   if (addonLstm && addonKernels(backend) !== undefined)
     return runAddon(backend, "lstm_backward", inputs, ["dh", "recurrentKernel", "mask", "recurrentDropout", "h", "c", "gates", "tanhC"]);
   return composedLstmSequenceGrad(args);
@@ -177,10 +174,10 @@ export function nativeLstmSequenceGrad(args: NativeKernelArgs): Tensor[] {
 
 /** LstmSequence as TensorFlow ops from JavaScript: a dozen per time step. */
 export function composedLstmSequence({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
-  const xw = input(inputs, "xw");
-  const kernelU = input(inputs, "recurrentKernel");
-  const mask = input(inputs, "mask");
-  const dropout = input(inputs, "recurrentDropout");
+  const xw = input(inputs, "xw", LSTM_SEQUENCE);
+  const kernelU = input(inputs, "recurrentKernel", LSTM_SEQUENCE);
+  const mask = input(inputs, "mask", LSTM_SEQUENCE);
+  const dropout = input(inputs, "recurrentDropout", LSTM_SEQUENCE);
   const { T, B } = lstmSequenceDims(xw, kernelU);
   const full = fullSteps(mask, T, B);
   return tf.tidy(() => {
@@ -227,14 +224,14 @@ export function composedLstmSequence({ inputs }: { inputs: NamedTensorInfoMap })
 
 /** LstmSequenceGrad as TensorFlow ops from JavaScript: about eight per time step. */
 export function composedLstmSequenceGrad({ inputs }: { inputs: NamedTensorInfoMap }): Tensor[] {
-  const dh = input(inputs, "dh");
-  const kernelU = input(inputs, "recurrentKernel");
-  const mask = input(inputs, "mask");
-  const dropout = input(inputs, "recurrentDropout");
-  const hIn = input(inputs, "h");
-  const cIn = input(inputs, "c");
-  const gatesIn = input(inputs, "gates");
-  const tanhC = input(inputs, "tanhC");
+  const dh = input(inputs, "dh", LSTM_SEQUENCE_GRAD);
+  const kernelU = input(inputs, "recurrentKernel", LSTM_SEQUENCE_GRAD);
+  const mask = input(inputs, "mask", LSTM_SEQUENCE_GRAD);
+  const dropout = input(inputs, "recurrentDropout", LSTM_SEQUENCE_GRAD);
+  const hIn = input(inputs, "h", LSTM_SEQUENCE_GRAD);
+  const cIn = input(inputs, "c", LSTM_SEQUENCE_GRAD);
+  const gatesIn = input(inputs, "gates", LSTM_SEQUENCE_GRAD);
+  const tanhC = input(inputs, "tanhC", LSTM_SEQUENCE_GRAD);
   const { T, B, units } = lstmSequenceDims(gatesIn, kernelU);
   const full = fullSteps(mask, T, B);
   return tf.tidy(() => {
@@ -307,17 +304,14 @@ export function nativeKerasAdam({ inputs, attrs, backend }: NativeKernelArgs): T
   return runAddon(backend, "adam", inputs, ["w", "m", "v", "g"], params);
 }
 
-let fusedAdamEnabled = true;
+const adamRoute = kernelRoute(KERAS_ADAM);
 
 /** Turns the fused Adam route on or off (on by default; off: TF.js's element-wise ops, for comparisons). */
-export function setFusedAdam(on: boolean): void {
-  fusedAdamEnabled = on;
-}
+export const setFusedAdam = adamRoute.set;
 
 /** Whether the active backend runs Adam through KERAS_ADAM (native TensorFlow whose addon has the workbook kernels). */
 export function fusedAdamActive(): boolean {
-  if (!fusedAdamEnabled || tf.getKernel(KERAS_ADAM, tf.getBackend()) == null) return false;
-  return addonKernels(tf.backend() as unknown as NativeBackendLike) !== undefined;
+  return adamRoute.active() && addonKernels(tf.backend() as unknown as NativeBackendLike) !== undefined;
 }
 
 export const FUSED_CONV2D = "FusedConv2D";

@@ -26,8 +26,6 @@ import type { EpochRecord, TrainingHistory } from "../models/history";
 import { LossFunction, binaryCrossentropyLoss } from "../models/losses";
 import { kerasAdam } from "./adam";
 
-export { kerasAdam } from "./adam";
-
 export interface TrainOptions {
   epochs: number;
   /** Coursework: 64. Validation uses the same batch size. */

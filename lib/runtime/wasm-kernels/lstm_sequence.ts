@@ -12,17 +12,7 @@
  * one matMul over all steps at the end. The input projection x . W + b of all steps is done
  * by the caller as one matMul (runtime/fused-lstm.ts).
  *
- * The step is tfjs-layers' LSTMCell (implementation 2) with tanh activation and sigmoid recurrent
- * activation, and K.rnn's masking:
- *   z = xw_t + (h_{t-1} * r) . U          (r: the recurrent dropout mask, or none)
- *   i, f, g, o = sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)
- *   c' = f * c_{t-1} + i * g;   h' = o * tanh(c')
- *   h_t = m_t ? h' : h_{t-1};   c_t = m_t ? c' : c_{t-1}    (m_t: the time step's mask, 1 or 0)
- * The output at step t is h_t (a masked step repeats the previous output, as K.rnn does).
- *
- * Inputs (time-major): xw [T, B, 4u] (x . W + b), recurrentKernel U [u, 4u], mask [T, B] (1 / 0) and
- * recurrentDropout r [B, u] (ones without recurrent dropout). Outputs: h [T, B, u], and for the gradient
- * c [T, B, u], gates [T, B, 4u] (i, f, g, o after their activations) and tanh(c) [T, B, u].
+ * What the kernels compute (tfjs-layers' LSTMCell, K.rnn's masking), their inputs and outputs: ../lstm-sequence.ts.
  */
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, lstmSequenceDims } from "../lstm-sequence";

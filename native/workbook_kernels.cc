@@ -18,15 +18,16 @@
 //                  MatMul (dz_t U^T); dU is one MatMul over all steps at the end.
 //   Both follow the wasm kernels (lib/runtime/wasm-kernels/lstm_sequence.ts) statement for statement.
 //   fused_conv2d   inputs [x (N,H,W,C), filter (kh,kw,C,F), bias (F)], params [stride_h, stride_w, valid (0: SAME,
-//                  1: VALID), relu (0/1)]: TensorFlow's _FusedConv2D (the convolution with its bias and ReLU fused,
-//                  as Grappler makes it for Keras), which tfjs-node cannot call (its fused_ops attribute is a list
-//                  of strings).
+//                  1: VALID), relu (0/1)]: the convolution with its bias and ReLU fused, as Grappler makes it for
+//                  Keras: oneDNN's _MklNativeFusedConv2D, else TensorFlow's _FusedConv2D. tfjs-node cannot call
+//                  either (their fused_ops attribute is a list of strings).
 //   dropout_mask   no inputs, params [rate, seed0, seed1, ...shape]: a float32 tensor of `shape` holding
 //                  1 / (1 - rate) where a uniform draw u >= rate, else 0. u comes from a counter-based generator
 //                  (splitmix64 of the seed and the element's index, 24 bits), so a seed gives the same mask on any
 //                  number of threads.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,31 +66,30 @@ void ParallelFor(int64_t n, F f) {
   for (auto &t : threads) t.join();
 }
 
+// One range of Adam's update. The arguments are values and restrict pointers so that the loop vectorises: captured
+// by reference in a lambda, every float is reloaded after each store (a store through float* may change it).
+void AdamRange(const float *__restrict w, const float *__restrict m, const float *__restrict v, const float *__restrict g,
+               float *__restrict w_out, float *__restrict m_out, float *__restrict v_out, int64_t begin, int64_t end,
+               float alpha, float one_minus_beta1, float one_minus_beta2, float epsilon) {
+  for (int64_t i = begin; i < end; i++) {
+    const float gi = g[i];
+    const float mi = m[i] + (gi - m[i]) * one_minus_beta1;
+    const float vi = v[i] + (gi * gi - v[i]) * one_minus_beta2;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    w_out[i] = w[i] - alpha * mi / (std::sqrt(vi) + epsilon);
+  }
+}
+
 void Adam(const float *w, const float *m, const float *v, const float *g, float *w_out, float *m_out, float *v_out,
           int64_t n, float alpha, float beta1, float beta2, float epsilon) {
   const float one_minus_beta1 = 1.0f - beta1, one_minus_beta2 = 1.0f - beta2;
-  ParallelFor(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      const float gi = g[i];
-      const float mi = m[i] + (gi - m[i]) * one_minus_beta1;
-      const float vi = v[i] + (gi * gi - v[i]) * one_minus_beta2;
-      m_out[i] = mi;
-      v_out[i] = vi;
-      w_out[i] = w[i] - alpha * mi / (std::sqrt(vi) + epsilon);
-    }
+  ParallelFor(n, [=](int64_t begin, int64_t end) {
+    AdamRange(w, m, v, g, w_out, m_out, v_out, begin, end, alpha, one_minus_beta1, one_minus_beta2, epsilon);
   });
 }
 
 using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
-
-// A float32 tensor of `dims`, owned by the caller (TF_DeleteTensor).
-TF_Tensor *NewFloatTensor(std::vector<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims) n *= d;
-  return TF_AllocateTensor(TF_FLOAT, dims.data(), static_cast<int>(dims.size()), static_cast<size_t>(n) * sizeof(float));
-}
-
-float *Data(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
 
 // Runs `op` (its inputs and attributes set; TFE_OpAddInput leaves failures in `status`) for its one output, and
 // deletes it: the output's handle, or nullptr with `status` set.
@@ -100,6 +100,43 @@ TFE_TensorHandle *ExecuteOne(TFE_Op *op, TF_Status *status) {
   TFE_DeleteOp(op);
   return TF_GetCode(status) == TF_OK ? out : nullptr;
 }
+
+// A float32 tensor of `dims`, uninitialised, owned by the caller (TF_DeleteTensor). Its memory comes from the
+// allocator of TensorFlow's CPU device (TensorFlow's Empty op), which keeps freed blocks for reuse; TF_AllocateTensor
+// maps fresh pages for every large tensor, and their first touch cost 3.7 ms on a 2M-element dropout mask where the
+// mask's arithmetic takes 0.6 ms. Falls back to TF_AllocateTensor if the op fails.
+TF_Tensor *NewFloatTensor(TFE_Context *context, std::vector<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  TF_AutoStatus status;
+  std::vector<int32_t> shape(dims.begin(), dims.end());
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  TF_Tensor *shape_tensor = TF_AllocateTensor(TF_INT32, &rank, 1, shape.size() * sizeof(int32_t));
+  if (!shape.empty()) std::copy(shape.begin(), shape.end(), static_cast<int32_t *>(TF_TensorData(shape_tensor)));
+  TFE_TensorHandle *shape_handle = TFE_NewTensorHandle(shape_tensor, status.status);
+  TF_DeleteTensor(shape_tensor);
+  TF_Tensor *result = nullptr;
+  if (TF_GetCode(status.status) == TF_OK) {
+    TFE_Op *op = TFE_NewOp(context, "Empty", status.status);
+    if (TF_GetCode(status.status) == TF_OK) {
+      TFE_OpAddInput(op, shape_handle, status.status);
+      TFE_OpSetAttrType(op, "dtype", TF_FLOAT);
+      TFE_OpSetAttrBool(op, "init", 0);
+    }
+    TFE_TensorHandle *out = op != nullptr ? ExecuteOne(op, status.status) : nullptr;
+    if (out != nullptr) {
+      result = TFE_TensorHandleResolve(out, status.status);  // shares the buffer (host memory)
+      TFE_DeleteTensorHandle(out);
+      if (TF_GetCode(status.status) != TF_OK) result = nullptr;
+    }
+    TFE_DeleteTensorHandle(shape_handle);
+  }
+  if (result != nullptr) return result;
+  return TF_AllocateTensor(TF_FLOAT, dims.data(), static_cast<int>(dims.size()), static_cast<size_t>(n) * sizeof(float));
+}
+
+float *Data(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
+
 
 // TensorFlow's MatMul of two handles: the product's handle (nullptr and `status` set on failure).
 TFE_TensorHandle *MatMulHandle(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a,
@@ -130,7 +167,7 @@ TF_Tensor *MatMul(TFE_Context *context, TF_Tensor *a, TFE_TensorHandle *b, bool 
 bool LstmForward(TFE_Context *context, const float *xw, TFE_TensorHandle *kernel_u, const float *mask, const float *r,
                  int64_t T, int64_t B, int64_t units, float *h, float *c, float *gates, float *tanh_c, TF_Status *status) {
   const int64_t G = 4 * units, BU = B * units;
-  TF_Tensor *hd = NewFloatTensor({B, units});
+  TF_Tensor *hd = NewFloatTensor(context, {B, units});
   std::vector<float> z(B * G);
   for (int64_t t = 0; t < T; t++) {
     const float *xs = xw + t * B * G;
@@ -175,7 +212,7 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
                                int64_t T, int64_t B, int64_t units, float *dxw, TF_Status *status) {
   const int64_t G = 4 * units, BU = B * units;
   std::vector<float> dh_next(BU, 0.0f), dc_next(BU, 0.0f);
-  TF_Tensor *dz = NewFloatTensor({B, G});
+  TF_Tensor *dz = NewFloatTensor(context, {B, G});
   for (int64_t t = T - 1; t >= 0; t--) {
     float *dxs = dxw + t * B * G;
     for (int64_t b = 0; b < B; b++) {
@@ -218,8 +255,8 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
   if (TF_GetCode(status) != TF_OK) return nullptr;
   // dU = sum over t >= 1 of (h_{t-1} r)^T dz_t = HD^T DZ, HD [(T-1)B, u], DZ [(T-1)B, 4u]
   const int64_t n = std::max<int64_t>(T - 1, 1) * B;
-  TF_Tensor *hd_all = NewFloatTensor({n, units});
-  TF_Tensor *dz_all = NewFloatTensor({n, G});
+  TF_Tensor *hd_all = NewFloatTensor(context, {n, units});
+  TF_Tensor *dz_all = NewFloatTensor(context, {n, G});
   if (T > 1) {
     float *a = Data(hd_all);
     for (int64_t row = 0; row < n; row++) {
@@ -248,17 +285,20 @@ uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// One range of a dropout mask (values and a restrict pointer, as AdamRange, so that the loop vectorises).
+void DropoutMaskRange(float *__restrict out, int64_t begin, int64_t end, uint64_t key, uint32_t threshold, float scale) {
+  for (int64_t i = begin; i < end; i++) {
+    const uint32_t bits = static_cast<uint32_t>(SplitMix64(key ^ static_cast<uint64_t>(i)) >> 40);
+    out[i] = bits >= threshold ? scale : 0.0f;
+  }
+}
+
 void DropoutMask(float *out, int64_t n, float rate, uint64_t seed) {
   const float scale = 1.0f / (1.0f - rate);
   // keep where u = bits / 2^24 >= rate, i.e. bits >= ceil(rate 2^24)
   const uint32_t threshold = static_cast<uint32_t>(std::ceil(static_cast<double>(rate) * 16777216.0));
   const uint64_t key = SplitMix64(seed);
-  ParallelFor(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; i++) {
-      const uint32_t bits = static_cast<uint32_t>(SplitMix64(key ^ static_cast<uint64_t>(i)) >> 40);
-      out[i] = bits >= threshold ? scale : 0.0f;
-    }
-  });
+  ParallelFor(n, [=](int64_t begin, int64_t end) { DropoutMaskRange(out, begin, end, key, threshold, scale); });
 }
 
 }  // namespace
@@ -289,11 +329,14 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: input tensor %d is not referenced", name.c_str(), id);
       return nullptr;
     }
-    inputs[i].tensor = TFE_TensorHandleResolve(entry->second, tf_status.status);
-    ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
-    if (TF_TensorType(inputs[i].tensor) != TF_FLOAT) {
+    if (TFE_TensorHandleDataType(entry->second) != TF_FLOAT) {
       NAPI_THROW_ERROR(env, "workbookKernel %s: input %u is not float32", name.c_str(), i);
       return nullptr;
+    }
+    // fused_conv2d passes handles on to TensorFlow; resolving them to tensors would cost a copy of each.
+    if (name != "fused_conv2d") {
+      inputs[i].tensor = TFE_TensorHandleResolve(entry->second, tf_status.status);
+      ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
     }
   }
 
@@ -314,7 +357,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     TF_Tensor *t = inputs[like].tensor;
     std::vector<int64_t> dims(TF_NumDims(t));
     for (size_t d = 0; d < dims.size(); d++) dims[d] = TF_Dim(t, static_cast<int>(d));
-    return TF_AllocateTensor(TF_FLOAT, dims.data(), static_cast<int>(dims.size()), TF_TensorByteSize(t));
+    return NewFloatTensor(tfe_context_, dims);
   };
   const auto data = [&](uint32_t i) { return static_cast<const float *>(TF_TensorData(inputs[i].tensor)); };
 
@@ -355,11 +398,11 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     const int64_t T = TF_Dim(seq, 0), B = TF_Dim(seq, 1), units = TF_Dim(u_tensor, 0);
     TFE_TensorHandle *u_handle = tfe_handle_map_.find(input_ids[1])->second;
     if (forward) {
-      for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor({T, B, k == 2 ? 4 * units : units}));
+      for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor(tfe_context_, {T, B, k == 2 ? 4 * units : units}));
       LstmForward(tfe_context_, data(0), u_handle, data(2), data(3), T, B, units, Data(outputs[0]), Data(outputs[1]),
                   Data(outputs[2]), Data(outputs[3]), tf_status.status);
     } else {
-      outputs.push_back(NewFloatTensor({T, B, 4 * units}));
+      outputs.push_back(NewFloatTensor(tfe_context_, {T, B, 4 * units}));
       extra_handles.push_back(LstmBackward(tfe_context_, data(0), u_handle, data(2), data(3), data(4), data(5), data(6),
                                            data(7), T, B, units, Data(outputs[0]), tf_status.status));
     }
@@ -373,26 +416,43 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: 3 inputs and 4 params expected, got %u and %u", num_inputs, num_params);
       return nullptr;
     }
-    TFE_Op *op = TFE_NewOp(tfe_context_, "_FusedConv2D", tf_status.status);
-    ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
-    for (uint32_t i = 0; i < 3 && TF_GetCode(tf_status.status) == TF_OK; i++)
-      TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[i])->second, tf_status.status);
-    const int64_t strides[4] = {1, static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]), 1};
-    const int64_t dilations[4] = {1, 1, 1, 1};
-    const bool relu = params[3] != 0;
-    const void *fused_ops[2] = {"BiasAdd", "Relu"};
-    const size_t fused_lengths[2] = {7, 4};
-    TFE_OpSetAttrType(op, "T", TF_FLOAT);
-    TFE_OpSetAttrInt(op, "num_args", 1);
-    const TF_DataType arg_types[1] = {TF_FLOAT};
-    TFE_OpSetAttrTypeList(op, "TArgs", arg_types, 1);
-    TFE_OpSetAttrIntList(op, "strides", strides, 4);
-    TFE_OpSetAttrString(op, "padding", params[2] != 0 ? "VALID" : "SAME", params[2] != 0 ? 5 : 4);
-    TFE_OpSetAttrIntList(op, "explicit_paddings", nullptr, 0);
-    TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
-    TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
-    TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
-    TFE_TensorHandle *out = ExecuteOne(op, tf_status.status);
+    // oneDNN's fused convolution where this TensorFlow has it, else TensorFlow's own _FusedConv2D. Eager mode
+    // rewrites Conv2D (and its gradients, MatMul, BatchMatMul) to oneDNN's kernels but not _FusedConv2D, whose
+    // Eigen kernel took 4.5 ms where oneDNN takes 0.9 (the CNN's first layer, batch 64); in a graph, TensorFlow's
+    // layout pass makes the same substitution for Keras.
+    static bool onednn_fused = getenv("TF_ENABLE_ONEDNN_OPTS") == nullptr || std::string(getenv("TF_ENABLE_ONEDNN_OPTS")) != "0";
+    TFE_TensorHandle *out = nullptr;
+    for (int attempt = onednn_fused ? 0 : 1; attempt < 2 && out == nullptr; attempt++) {
+      TF_SetStatus(tf_status.status, TF_OK, "");
+      TFE_Op *op = TFE_NewOp(tfe_context_, attempt == 0 ? "_MklNativeFusedConv2D" : "_FusedConv2D", tf_status.status);
+      if (TF_GetCode(tf_status.status) != TF_OK) {
+        onednn_fused = false;
+        continue;
+      }
+      for (uint32_t i = 0; i < 3 && TF_GetCode(tf_status.status) == TF_OK; i++)
+        TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[i])->second, tf_status.status);
+      const int64_t strides[4] = {1, static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]), 1};
+      const int64_t dilations[4] = {1, 1, 1, 1};
+      const bool relu = params[3] != 0;
+      const void *fused_ops[2] = {"BiasAdd", "Relu"};
+      const size_t fused_lengths[2] = {7, 4};
+      TFE_OpSetAttrType(op, "T", TF_FLOAT);
+      TFE_OpSetAttrInt(op, "num_args", 1);
+      const TF_DataType arg_types[1] = {TF_FLOAT};
+      TFE_OpSetAttrTypeList(op, "TArgs", arg_types, 1);
+      TFE_OpSetAttrIntList(op, "strides", strides, 4);
+      TFE_OpSetAttrString(op, "padding", params[2] != 0 ? "VALID" : "SAME", params[2] != 0 ? 5 : 4);
+      TFE_OpSetAttrIntList(op, "explicit_paddings", nullptr, 0);
+      TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
+      TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
+      TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
+      // oneDNN's kernels are registered under this label (what TensorFlow's own rewrites set).
+      if (attempt == 0) TFE_OpSetAttrString(op, "_kernel", "MklNameChangeOp", 15);
+      out = ExecuteOne(op, tf_status.status);
+      // A TensorFlow without oneDNN's kernels (not an x86 build) never has them; any other refusal falls back for
+      // this call only. TF_ENABLE_ONEDNN_OPTS=0 (TensorFlow's own switch) keeps to _FusedConv2D.
+      if (out == nullptr && attempt == 0 && TF_GetCode(tf_status.status) == TF_NOT_FOUND) onednn_fused = false;
+    }
     if (out == nullptr) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: %s", TF_Message(tf_status.status));
       return nullptr;
@@ -409,7 +469,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       dims.push_back(static_cast<int64_t>(params[i]));
       n *= dims.back();
     }
-    outputs.push_back(NewFloatTensor(dims));
+    outputs.push_back(NewFloatTensor(tfe_context_, dims));
     const uint64_t seed = (static_cast<uint64_t>(static_cast<uint32_t>(params[1])) << 32) | static_cast<uint32_t>(params[2]);
     DropoutMask(Data(outputs[0]), n, static_cast<float>(params[0]), seed);
   } else {

@@ -10,6 +10,7 @@ import { nativeOrSkip } from "./helpers";
 import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
+import { nativeGradientCalls } from "../lib/runtime/native-gradients";
 
 describe("native TensorFlow's own kernels", function () {
   this.timeout(60000);
@@ -38,7 +39,7 @@ describe("native TensorFlow's own kernels", function () {
     }
   });
 
-  it("FusedConv2D (TensorFlow's _FusedConv2D where it applies) equals the cpu backend's convolutions, and so do its gradients", async () => {
+  it("FusedConv2D (oneDNN's or TensorFlow's fused convolution where it applies) equals the cpu backend's convolutions, and so do its gradients", async () => {
     const random = (shape: [number, number, number, number], seed: number) =>
       tf.randomUniform(shape, -1, 1, "float32", seed) as tf.Tensor4D;
     const cases = [
@@ -87,6 +88,64 @@ describe("native TensorFlow's own kernels", function () {
         ),
       );
     }
+  });
+
+  /** `f`'s values on native and on the cpu backend, and how often each native gradient route ran meanwhile. */
+  async function nativeAndCpu(f: () => number[][]): Promise<{ native: number[][]; cpu: number[][]; calls: Map<string, number> }> {
+    const before = new Map(nativeGradientCalls);
+    const native = f();
+    const calls = new Map([...nativeGradientCalls].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
+    await tf.setBackend("cpu");
+    const cpu = f();
+    await tf.setBackend("tensorflow");
+    return { native, cpu, calls };
+  }
+
+  // oneDNN's kernels exist in x86 builds unless switched off
+  const oneDnn = process.arch === "x64" && process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
+
+  it("max pooling's gradient (oneDNN's where TensorFlow has it) equals the cpu backend's", async () => {
+    const cases = [
+      { size: 2, strides: 2, pad: "valid", shape: [2, 8, 8, 3] },
+      { size: 3, strides: 2, pad: "same", shape: [2, 9, 7, 4] },
+      { size: 2, strides: 1, pad: "same", shape: [1, 5, 5, 2] },
+    ] as const;
+    for (const c of cases) {
+      const { native, cpu, calls } = await nativeAndCpu(() =>
+        tf.tidy(() => {
+          // distinct values (no ties), a ReLU's zeros after it
+          const x = tf.relu(tf.randomUniform([...c.shape], -1, 1, "float32", 7)) as tf.Tensor4D;
+          const w = tf.randomUniform(tf.maxPool(x, c.size, c.strides, c.pad).shape, -1, 1, "float32", 8);
+          const dx = tf.grad((xv: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xv as tf.Tensor4D, c.size, c.strides, c.pad), w)))(x);
+          return [Array.from(dx.dataSync())];
+        }),
+      );
+      assert.equal((calls.get("onednn_max_pool_grad") ?? 0) > 0, oneDnn, `route taken, ${JSON.stringify(c)}`);
+      // overlapping windows add gradients in another order: float32 rounding
+      native[0]!.forEach((v, i) =>
+        assert.ok(Math.abs(v - cpu[0]![i]!) <= 1e-6 * (1 + Math.abs(cpu[0]![i]!)), `${JSON.stringify(c)}[${i}]`),
+      );
+      assert.ok(native[0]!.some((v) => v !== 0));
+    }
+  });
+
+  it("ReLU's gradient (TensorFlow's ReluGrad) equals the cpu backend's: dy above 0, 0 at and below", async () => {
+    const values = [-3, -0.5, 0, 1e-30, 0.5, 7, -Infinity, Infinity];
+    const { native, cpu, calls } = await nativeAndCpu(() =>
+      tf.tidy(() => {
+        const dy = tf.tensor1d(values.map((_, i) => i + 1.5));
+        return [
+          Array.from(
+            tf
+              .grad((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), dy)))(tf.tensor1d(values))
+              .dataSync(),
+          ),
+        ];
+      }),
+    );
+    assert.equal(calls.get("relu_grad"), 1);
+    assert.deepEqual(native, cpu);
+    assert.deepEqual(native[0], [0, 0, 0, 4.5, 5.5, 6.5, 0, 8.5]); // by hand: dy where x > 0
   });
 
   const mask = (shape: number[], rate: number, seed: [number, number]) =>

@@ -9,10 +9,12 @@
  *     Math.random (so a seeded run stays reproducible): in the addon (a counter-based generator, about 0.5 ns a
  *     number), else TensorFlow's stateless Philox (about 3 ns). tfjs's own dropout draws every number in JavaScript
  *     (about 8 ns each: 38 ms per training step of the CNN) and uploads them. See ./fast-dropout.ts.
- *   - FusedConv2D (a convolution with its bias and activation, every Conv2D layer's forward pass): tfjs-node runs
- *     Conv2D, Add and Relu; here TensorFlow's own _FusedConv2D, through the addon, where the layer is NHWC with
- *     'same' or 'valid' padding, no dilation, a bias and a ReLU or no activation (7.6 ms against 9.8 on the CNN's
- *     32x32x32 layer, batch 64, the same numbers). Other convolutions take tfjs-node's kernel.
+ *   - FusedConv2D (a convolution with its bias and activation, every Conv2D layer's forward pass outside
+ *     training): tfjs-node runs Conv2D, Add and Relu; here oneDNN's fused convolution (else TensorFlow's
+ *     _FusedConv2D), through the addon, where the layer is NHWC with 'same' or 'valid' padding, no dilation, a bias
+ *     and a ReLU or no activation: bias and ReLU come free (Eigen's _FusedConv2D, used first, was slower than oneDNN's
+ *     plain convolution: 4.5 ms against 0.9 on the CNN's first layer). Other convolutions take tfjs-node's kernel.
+ *   - MaxPoolGrad and the ReLU's gradient: see ./native-gradients.ts.
  *   - LstmSequence and LstmSequenceGrad (./lstm-sequence.ts): tfjs-layers runs the BiLSTM step by step through
  *     about 34,000 small ops per training step (it trained at half its wasm speed on native). In the addon a
  *     direction is one call: one TensorFlow MatMul per time step from C++, the gates and cell update in one pass.
@@ -28,6 +30,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from "@tensorflow/tfjs";
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, lstmSequenceDims, registerLstmSequenceGradient } from "./lstm-sequence";
 import { kernelRoute } from "./layer-route";
+import { keepStockKernel, nativeGradientKernelConfigs, reluGradient } from "./native-gradients";
 
 const BACKEND = "tensorflow";
 
@@ -368,6 +371,7 @@ export const nativeKernelConfigs: readonly KernelConfig[] = [
   { kernelName: DROPOUT_MASK, backendName: BACKEND, kernelFunc: nativeDropoutMask as unknown as KernelConfig["kernelFunc"] },
   { kernelName: LSTM_SEQUENCE, backendName: BACKEND, kernelFunc: nativeLstmSequence as unknown as KernelConfig["kernelFunc"] },
   { kernelName: LSTM_SEQUENCE_GRAD, backendName: BACKEND, kernelFunc: nativeLstmSequenceGrad as unknown as KernelConfig["kernelFunc"] },
+  ...nativeGradientKernelConfigs,
 ];
 
 /**
@@ -380,11 +384,13 @@ export function registerNativeKernels(): void {
     if (existing?.kernelFunc === config.kernelFunc) continue;
     if (existing != null) {
       stockKernels.set(config.kernelName, existing.kernelFunc);
+      keepStockKernel(config.kernelName, existing.kernelFunc);
       tf.unregisterKernel(config.kernelName, BACKEND);
     }
     tf.registerKernel(config);
   }
   registerLstmSequenceGradient();
+  if (tf.getGradient("Relu") !== reluGradient) tf.registerGradient(reluGradient);
 }
 
 /** True when every kernel of this module is the registered 'tensorflow' kernel. */

@@ -121,7 +121,7 @@ tf.setBackend("tensorflow").then(() => {
 });
 ' "./$addon_dir" "$package"
 # 5. On a GPU machine, say why TensorFlow does not use the GPU, and what to do. (Untested: the project's GPU
-#    machines have no package index, so this build has never run on one; see the README.)
+#    machines have no package index, so this build has never run on one; see docs/backends.md.)
 if [ "$flavor" = "gpu" ] && ! node -e '
 const tf = require("@tensorflow/tfjs");
 require(process.argv[1]);

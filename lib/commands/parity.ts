@@ -35,6 +35,7 @@ import { trainRun } from "../train/lifecycle";
 import { silentProgress } from "../train/progress";
 import { kerasAdam } from "../train/adam";
 import { integerOption, parseArgs } from "./args";
+import { ParityRow, PathRoots, datasetNote, parityReport, reportPath } from "./parity-report";
 
 const USAGE =
   "usage: npm run parity -- [--data DIR] [--preset coursework|quick|smoke] [--epochs N] [--seeds N] [--no-training] [--sample N]";
@@ -55,6 +56,11 @@ interface Manifest {
   metrics: object[];
   models: object[];
   training: object[];
+}
+
+/** What the committed report's paths are written relative to: the project, and the dataset's setting. */
+function reportRoots(): PathRoots {
+  return { projectDir: PROJECT_DIR, settings: { [ENV.dataDir]: process.env[ENV.dataDir] } };
 }
 
 /** Raw little-endian float32 (or int32, uint8) values, what numpy.fromfile reads. */
@@ -158,7 +164,7 @@ async function metricCheck(trained: Trained, loaded: LoadedSplit, dir: string): 
   writeRaw(path.join(dir, `${name}-yprob.f32`), predictions.probabilities);
   const allGenres = genres.reduce((sum, g) => sum + (e.perGenre[g]?.f1 ?? 0), 0) / genres.length;
   return {
-    name: `${name} (${trained.dir})`,
+    name: `${name} (${reportPath(trained.dir, reportRoots())})`,
     films: rows.length,
     genres: genres.length,
     yTrue: `${name}-ytrue.f32`,
@@ -295,53 +301,21 @@ async function workbookTraining(
   };
 }
 
-interface Row {
-  group: string;
-  check: string;
-  tolerance: string;
-  measured: string;
-  ok: boolean;
-  /** ok; explained: outside the tolerance for a reason the report gives; differs: a difference to fix. */
-  status: "ok" | "explained" | "differs";
-  note: string;
-  explanation: string;
-}
-
-function report(rows: readonly Row[], header: string[]): string {
-  const escape = (s: string) => s.replace(/\|/g, "\\|");
-  const lines = [
-    "# Parity with Keras",
-    "",
-    ...header,
-    "",
-    "| | check | tolerance | measured |",
-    "|---|---|---|---|",
-    ...rows.map(
-      (r) =>
-        `| ${r.status === "differs" ? "**differs**" : r.status} | ${escape(r.group)}: ${escape(r.check)}${r.note ? ` (${escape(r.note)})` : ""} | ${escape(r.tolerance)} | ${escape(r.measured)} |`,
-    ),
-    "",
-    ...(rows.some((r) => r.status === "explained") ? ["## Why the explained rows differ", ""] : []),
-    ...rows.filter((r) => r.status === "explained").flatMap((r) => [`- **${escape(r.group)}: ${escape(r.check)}.** ${r.explanation}.`, ""]),
-  ];
-  return lines.join("\n");
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const backend = await selectBackend();
   console.log(`parity: ${describeBackend(backend)}`);
   let dataDir = options.dataDir;
-  let datasetNote = `the real dataset (${dataDir})`;
+  let dataset = datasetNote({ dir: dataDir, fixture: false }, reportRoots());
   if (!fs.existsSync(path.join(dataDir, CSV_FILE))) {
     dataDir = path.join(workbookPaths().outDir, "parity", "fixture-dataset");
     await writeFixtureDataset(dataDir);
-    datasetNote = `a generated FIXTURE dataset (no dataset at ${options.dataDir})`;
+    dataset = datasetNote({ dir: dataDir, fixture: true, missing: options.dataDir }, reportRoots());
   }
   const loaded = splitDataset(loadDataset(dataDir), { seed: 42, validationFraction: 0.2 }, () => undefined);
   console.log(
-    `parity: ${datasetNote}: ${loaded.dataset.films.length} films, ${loaded.split.train.length} training, ${loaded.split.validation.length} validation`,
+    `parity: ${dataset}: ${loaded.dataset.films.length} films, ${loaded.split.train.length} training, ${loaded.split.validation.length} validation`,
   );
   const dir = path.join(workbookPaths().outDir, "parity", "exchange");
   fs.rmSync(dir, { recursive: true, force: true });
@@ -375,7 +349,7 @@ async function main(): Promise<void> {
   if (peer.status !== 0) throw new WorkbookError(`peers/keras_parity.py failed (exit ${peer.status})`);
   const results = JSON.parse(fs.readFileSync(path.join(dir, "results.json"), "utf8")) as {
     environment: Record<string, unknown>;
-    rows: Row[];
+    rows: ParityRow[];
   };
   for (const kind of Object.keys(curves)) {
     const file = path.join(dir, `keras-training-${kind}.json`);
@@ -383,7 +357,7 @@ async function main(): Promise<void> {
   }
   const env = results.environment;
   const header = [
-    `Written by \`npm run parity\` on ${new Date().toISOString().slice(0, 10)} (${((Date.now() - started) / 60000).toFixed(0)} minutes), on ${datasetNote}.`,
+    `Written by \`npm run parity\` on ${new Date().toISOString().slice(0, 10)} (${((Date.now() - started) / 60000).toFixed(0)} minutes), on ${dataset}.`,
     `Workbook: ${describeBackend(backend)}. Keras ${String(env["keras"])} on TensorFlow ${String(env["tensorflow"])} (CPU), ${String(env["threads"])} threads.`,
     `Metrics on the validation predictions of the \`${options.preset}\` preset's models (${trained.found.map((m) => m.info.kind).join(", ") || "none trained"}); ` +
       (options.training
@@ -391,7 +365,7 @@ async function main(): Promise<void> {
         : "training not run (--no-training)."),
   ];
   const failed = results.rows.filter((r) => r.status === "differs");
-  fs.writeFileSync(path.join(PROJECT_DIR, "docs", "PARITY.md"), report(results.rows, header));
+  fs.writeFileSync(path.join(PROJECT_DIR, "docs", "PARITY.md"), parityReport(results.rows, header));
   fs.writeFileSync(
     path.join(PROJECT_DIR, "docs", "parity.json"),
     JSON.stringify({ written: new Date().toISOString(), header, environment: env, rows: results.rows, curves }, null, 1),

@@ -56,7 +56,7 @@ const COURSEWORK_RUN = { batchSize: 64, learningRate: 1e-4, seed: 42, validation
 /**
  * coursework: the template (40 epochs, lr 1e-4, all films). quick: 6 epochs at lr 1e-3, inside the
  * workbook's 15-minute budget on 2 cores and below the genre-frequency prior's validation loss (at 1e-4 or
- * 5e-4 a few epochs leave the CNN above it; README, "How the defaults were chosen"). smoke: one epoch on
+ * 5e-4 a few epochs leave the CNN above it; docs/results.md, "How the defaults were chosen"). smoke: one epoch on
  * 200 films.
  */
 export const CNN_PRESETS: Record<PresetName, CnnSettings> = {
@@ -126,7 +126,7 @@ export interface FusionSettings extends RunSettings {
  * The joint model reads the poster with the trained CNN, frozen (fine-tuning it took twice as long and did
  * no better), and the overview with the 'tfidf' branch, trained from scratch (the BiLSTM loses to a bag of
  * words on 4,553 overviews); class-weighted loss with its probability correction (train/losses.ts) so that
- * rare genres count; augmented posters. The experiments behind each choice are in the README ("How the
+ * rare genres count; augmented posters. The experiments behind each choice are in docs/results.md ("How the
  * defaults were chosen"). quick: the same on the quick CNN at lr 1e-3; smoke: one epoch on 200 films.
  */
 const JOINT_RUN = {
@@ -213,7 +213,8 @@ export const DATA_PRESETS: Record<PresetName, DataSettings> = {
  * overfits within a few epochs and lowers both F1s. The poster side is regularised hard (64 units, dropout 0.5
  * on the features, L2) because 1,285 poster features on 4,553 films overfit otherwise; the weighted loss's
  * epoch is chosen on the plain BCE of its corrected probabilities. quick reads posters at 160x160: as good
- * as 224 for the joint model, and half the extraction time (README, "How the defaults were chosen").
+ * as 224 for the joint model, and half the extraction time (docs/install.md, "Pretrained encoders (offline)";
+ * the other choices: docs/results.md).
  */
 const PRETRAINED_RUN = {
   ...COURSEWORK_RUN,
@@ -253,7 +254,7 @@ export interface TfidfBaselineSettings extends RunSettings {
 
 /**
  * The logistic regression, trained in well under a minute at a constant learning rate (how each value was
- * chosen: README, "How the defaults were chosen"). It is scored on its weighted-loss probabilities as
+ * chosen: docs/results.md, "How the defaults were chosen"). It is scored on its weighted-loss probabilities as
  * trained, its best showing on tuned macro F1: the threshold grid stops at 0.05, below which the corrected
  * probabilities of rare genres fall. The same at every preset but for smoke's film subset.
  */

@@ -44,7 +44,7 @@ export const TFIDF_BRANCH_LAYER = "tfidf_dense";
 
 /**
  * L2 penalty on the kernel of every layer that reads TF-IDF rows (the linear baseline's and the TF-IDF
- * trunk's). Chosen on the linear baseline, where it gained 0.01-0.02 tuned macro F1 over none (README,
+ * trunk's). Chosen on the linear baseline, where it gained 0.01-0.02 tuned macro F1 over none (docs/results.md,
  * "How the defaults were chosen").
  */
 export const TFIDF_L2 = 1e-5;

@@ -1,6 +1,6 @@
 /**
  * The spaces `npm run tune` and notebook 08 search when none is given: the settings that moved the validation
- * loss most while the presets were chosen (README, "How the defaults were chosen"), around the presets' values.
+ * loss most while the presets were chosen (docs/results.md, "How the defaults were chosen"), around the presets' values.
  */
 import type { SearchSpace } from "./space";
 

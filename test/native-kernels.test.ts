@@ -11,6 +11,7 @@ import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
 import { nativeGradientCalls } from "../lib/runtime/native-gradients";
+import { fusedConvActive } from "../lib/runtime/fused-conv";
 
 describe("native TensorFlow's own kernels", function () {
   this.timeout(60000);
@@ -146,6 +147,47 @@ describe("native TensorFlow's own kernels", function () {
     assert.equal(calls.get("relu_grad"), 1);
     assert.deepEqual(native, cpu);
     assert.deepEqual(native[0], [0, 0, 0, 4.5, 5.5, 6.5, 0, 8.5]); // by hand: dy where x > 0
+  });
+
+  it("a Conv2D layer with a bias and a ReLU runs fused while training, with the cpu backend's output and gradients", async () => {
+    assert.equal(fusedConvActive(), true);
+    for (const [strides, padding] of [
+      [1, "same"],
+      [2, "valid"],
+    ] as const) {
+      const layer = tf.layers.conv2d({
+        filters: 5,
+        kernelSize: 3,
+        strides,
+        padding,
+        activation: "relu",
+        kernelInitializer: "glorotUniform",
+      });
+      const x = tf.randomUniform([2, 7, 7, 3], -1, 1, "float32", 4);
+      layer.apply(x); // builds the weights
+      layer.setWeights([tf.randomUniform([3, 3, 3, 5], -1, 1, "float32", 5), tf.randomUniform([5], -0.5, 0.5, "float32", 6)]);
+      const run = () =>
+        tf.tidy(() => {
+          const w = tf.randomUniform([2, padding === "same" ? 7 : 3, padding === "same" ? 7 : 3, 5], -1, 1, "float32", 9);
+          const f = () => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, w)) as tf.Scalar;
+          const { value, grads } = tf.variableGrads(
+            f,
+            layer.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val),
+          );
+          const dx = tf.grad((xv: tf.Tensor) => tf.sum(tf.mul(layer.apply(xv, { training: true }) as tf.Tensor, w)))(x);
+          return [value, dx, ...Object.values(grads)].map((t) => Array.from(t.dataSync()));
+        });
+      // the route taken: one FusedConv2D, no separate bias Add or Relu, while gradients are recorded
+      const profile = await tf.profile(() => tf.grad((xv: tf.Tensor) => tf.sum(layer.apply(xv, { training: true }) as tf.Tensor))(x));
+      assert.ok(profile.kernelNames.includes("FusedConv2D") && !profile.kernelNames.includes("Relu"), profile.kernelNames.join());
+      const { native, cpu, calls } = await nativeAndCpu(run);
+      assert.ok((calls.get("relu_grad") ?? 0) >= 2, "the ReLU's gradient from the fused op's output");
+      native.forEach((values, k) =>
+        values.forEach((v, i) =>
+          assert.ok(Math.abs(v - cpu[k]![i]!) <= 1e-5 * (1 + Math.abs(cpu[k]![i]!)), `${padding} output ${k}[${i}]: ${v} vs ${cpu[k]![i]}`),
+        ),
+      );
+    }
   });
 
   const mask = (shape: number[], rate: number, seed: [number, number]) =>

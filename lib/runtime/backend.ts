@@ -34,6 +34,7 @@ import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { fusedLstmActive, installFusedLstm } from "./fused-lstm";
 import { registerNativeKernels } from "./native-kernels";
 import { installFastDropout } from "./fast-dropout";
+import { installFusedConv } from "./fused-conv";
 import {
   WASM_THREADS_ENV_VAR,
   autoWasmThreads,
@@ -206,6 +207,7 @@ async function loadNative(moduleName: string, loader: ModuleLoader): Promise<str
   registerNativeKernels();
   installFusedLstm();
   installFastDropout();
+  installFusedConv();
   return activate("tensorflow");
 }
 

@@ -1,0 +1,82 @@
+/**
+ * tfjs-layers' Conv2D layers with a bias and a ReLU as one fused convolution in training too, where the active
+ * backend has the ReluGrad kernel (native TensorFlow, ./native-gradients.ts).
+ *
+ * Why: while gradients are recorded, tfjs runs such a layer as three ops (Conv2D, Add, Relu: two extra passes over
+ * the layer's output), because tfjs-core fuses only a linear activation under a gradient tape. The ReLU's gradient
+ * needs only the layer's output (dy where y > 0), so the fused op can keep it: forward one FusedConv2D (oneDNN's
+ * fused convolution, ./native-kernels.ts); backward ReluGrad, then the two convolution gradients and the bias's
+ * (the sum of the ReLU's gradient), as tfjs-core's own fused conv2d computes them for a linear activation.
+ *
+ * The layer stays tfjs-layers' Conv2D: same config, weights and saved format; only its `call` takes this route,
+ * for 2-D convolutions, channels last, no dilation, 'same' or 'valid' padding, with a bias and a ReLU. Anything
+ * else takes the stock call.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { RELU_GRAD } from "./native-gradients";
+import { kernelRoute, routeLayerCall } from "./layer-route";
+
+interface ConvLike {
+  rank: number;
+  kernel: { read(): tf.Tensor } | null;
+  bias: { read(): tf.Tensor } | null;
+  strides: number[];
+  padding: string;
+  dataFormat: string;
+  dilationRate: number[];
+  activation: { getClassName(): string };
+  invokeCallHook(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): void;
+}
+
+const route = kernelRoute(RELU_GRAD);
+
+/** Turns the route on or off (on by default; off: tfjs-layers' own call, for comparisons). */
+export const setFusedConv = route.set;
+
+/** Whether a Conv2D layer's call on the active backend takes this route. */
+export const fusedConvActive = route.active;
+
+/** relu(conv2d(x, filter) + bias), NHWC, as one op, with its gradient from the output. */
+export function conv2dBiasRelu(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  bias: tf.Tensor1D,
+  strides: [number, number],
+  pad: "same" | "valid",
+): tf.Tensor4D {
+  const attrs = { strides, pad, dataFormat: "NHWC", dilations: [1, 1] };
+  const op = tf.customGrad((...args: (tf.Tensor | ((saved: tf.Tensor[]) => void))[]) => {
+    const [xv, fv, bv, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, (saved: tf.Tensor[]) => void];
+    const y = tf.engine().runKernel("FusedConv2D", { x: xv, filter: fv, bias: bv }, { ...attrs, activation: "relu" }) as tf.Tensor4D;
+    save([xv, fv, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, fs, ys] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const dz = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: ys }) as tf.Tensor4D;
+        return [
+          tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter: fs }, { ...attrs, inputShape: xs.shape }) as tf.Tensor,
+          tf.engine().runKernel("Conv2DBackpropFilter", { x: xs, dy: dz }, { ...attrs, filterShape: fs.shape }) as tf.Tensor,
+          tf.sum(dz, [0, 1, 2]),
+        ];
+      },
+    };
+  });
+  return op(x, filter, bias) as tf.Tensor4D;
+}
+
+function fusedCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | undefined {
+  if (!fusedConvActive() || layer.rank !== 2 || layer.kernel == null || layer.bias == null) return undefined;
+  if (layer.activation.getClassName() !== "relu" || layer.dataFormat !== "channelsLast") return undefined;
+  if (!layer.dilationRate.every((d) => d === 1) || (layer.padding !== "same" && layer.padding !== "valid")) return undefined;
+  const x = Array.isArray(inputs) ? (inputs.length === 1 ? inputs[0] : undefined) : inputs;
+  if (x === undefined || x.dtype !== "float32" || x.rank !== 4) return undefined;
+  layer.invokeCallHook(inputs, kwargs);
+  const strides: [number, number] = [layer.strides[0] ?? 1, layer.strides[1] ?? layer.strides[0] ?? 1];
+  return conv2dBiasRelu(x as tf.Tensor4D, layer.kernel.read() as tf.Tensor4D, layer.bias.read() as tf.Tensor1D, strides, layer.padding);
+}
+
+/** Routes every Conv2D layer's call through fusedCall (idempotent; each call checks the active backend). */
+export function installFusedConv(): void {
+  routeLayerCall<ConvLike>("Conv2D", fusedCall);
+}

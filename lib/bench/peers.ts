@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR, workbookPaths } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
-import type { BenchOptions, BenchResult, RecordedBatch } from "./bench-results";
+import type { BenchOptions, BenchResult, RecordedBatch } from "./results";
 
 /** What the peers replay: the batch size, the step counts, and the LSTM's batches in the order they were used. */
 export interface PeerPlan {

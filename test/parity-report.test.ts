@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ParityRow, PathRoots, datasetNote, parityReport, reportPath } from "../lib/commands/parity-report";
+import { ParityRow, PathRoots, datasetNote, parityReport, reportPath } from "../lib/parity/report";
 import { PROJECT_DIR } from "../lib/runtime/config";
 
 /** An absolute POSIX or Windows path anywhere in a text. */

@@ -71,7 +71,7 @@ export { prepareHeadRun } from "./kinds/heads";
 
 // evaluation: comparing models, the leaderboard, the gate, explanations
 export { compareModels, comparedModel, decisiveFilms, hitAgreement } from "./eval/comparison";
-export { leaderboardContenders, scoreContenders } from "./eval/leaderboard";
+export { leaderboardContenders, leaderboardDifference, scoreContenders } from "./eval/leaderboard";
 export { gateSummary, leaningFilms } from "./eval/gate";
 export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eval/explain";
 

@@ -70,7 +70,7 @@ export { PretrainedRun } from "./kinds/pretrained";
 export { prepareHeadRun } from "./kinds/heads";
 
 // evaluation: comparing models, the leaderboard, the gate, explanations
-export { compareModels, comparedModel, decisiveFilms, hitAgreement } from "./eval/comparison";
+export { compareModels, comparedModel, comparisonDifference, decisiveFilms, hitAgreement } from "./eval/comparison";
 export { leaderboardContenders, leaderboardDifference, scoreContenders } from "./eval/leaderboard";
 export { gateSummary, leaningFilms } from "./eval/gate";
 export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eval/explain";
@@ -92,6 +92,7 @@ export {
   perGenreF1Figure,
   predictionBiasFigure,
   showComparisonCards,
+  showComparisonDifference,
   showComparisonTable,
   showHitAgreement,
 } from "./workbook/comparison";

@@ -77,6 +77,7 @@ export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eva
 
 // training
 export { trainRun } from "./train/lifecycle";
+export { CrossValidation, crossValidate, describeCrossValidation } from "./train/cross-validate";
 
 // hyperparameter search
 export { SearchState, Trial, bestTrial, halvingRungs } from "./tune/search";

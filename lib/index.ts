@@ -70,13 +70,14 @@ export { PretrainedRun } from "./kinds/pretrained";
 export { prepareHeadRun } from "./kinds/heads";
 
 // evaluation: comparing models, the leaderboard, the gate, explanations
-export { compareModels, comparedModel, decisiveFilms, hitAgreement } from "./eval/comparison";
-export { leaderboardContenders, scoreContenders } from "./eval/leaderboard";
+export { compareModels, comparedModel, comparisonDifference, decisiveFilms, hitAgreement } from "./eval/comparison";
+export { leaderboardContenders, leaderboardDifference, scoreContenders } from "./eval/leaderboard";
 export { gateSummary, leaningFilms } from "./eval/gate";
 export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eval/explain";
 
 // training
 export { trainRun } from "./train/lifecycle";
+export { CrossValidation, crossValidate, describeCrossValidation } from "./train/cross-validate";
 
 // hyperparameter search
 export { SearchState, Trial, bestTrial, halvingRungs } from "./tune/search";
@@ -92,6 +93,7 @@ export {
   perGenreF1Figure,
   predictionBiasFigure,
   showComparisonCards,
+  showComparisonDifference,
   showComparisonTable,
   showHitAgreement,
 } from "./workbook/comparison";

@@ -1,21 +1,52 @@
 import * as assert from "node:assert/strict";
-import type { Evaluation } from "../lib/eval/metrics";
-import { ContenderRole, ScoredContender, crossFittedDecisions, twoFolds, weightedLateFusion } from "../lib/eval/leaderboard";
-import { leaderboardNarrative, pretrainedNarrative } from "../lib/workbook/leaderboard";
+import {
+  Contender,
+  ContenderRole,
+  Leaderboard,
+  ScoredContender,
+  crossFittedDecisions,
+  leaderboardDifference,
+  scoreContenders,
+  twoFolds,
+  weightedLateFusion,
+} from "../lib/eval/leaderboard";
+import { leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "../lib/workbook/leaderboard";
+import { twoFigureVerdict } from "../lib/workbook/intervals";
 
 const LINEAR_BASELINE_NAME = "TF-IDF + logistic regression";
 const TEXT_BRANCH_NAME = "TF-IDF MLP (the joint model's text branch, no poster)";
 
 // Expected values are built by hand from the folds, never from the functions' own output.
 
-/** A scored leaderboard row with only what the narratives read: tuned macro/micro F1 and the BCE at 0.5. */
-const row = (name: string, role: ContenderRole, macro: number, micro: number, bce: number): ScoredContender => ({
-  name,
-  role,
-  probabilities: new Float32Array(0),
-  atHalf: { bce } as Evaluation,
-  tuned: { macroF1: macro, microF1: micro } as Evaluation,
-});
+/**
+ * Hand-made predictions on 200 films of 4 genres, each film with one true genre (film f: genre f % 4). A model is
+ * "right" on a film when it gives its true genre 0.9 and the others 0.1; "wrong" when it gives the true genre 0.1
+ * and the next genre 0.9. Any threshold in (0.1, 0.9] separates a right model's films, so a model wrong on a
+ * share w of each genre's films scores F1 1 - w on every genre at the tuned thresholds (precision and recall are
+ * both 1 - w), as long as 1 - w clearly beats predicting the genre for every film (F1 0.4): w <= 0.4 here.
+ */
+const FILMS = 200;
+const GENRES = ["A", "B", "C", "D"];
+const G = GENRES.length;
+const yTrue = Float32Array.from({ length: FILMS * G }, (_, k) => (k % G === Math.floor(k / G) % G ? 1 : 0));
+
+/** A model wrong on the films `wrong` says are wrong. */
+function model(wrong: (film: number) => boolean): Float32Array {
+  const p = new Float32Array(FILMS * G).fill(0.1);
+  for (let f = 0; f < FILMS; f++) p[f * G + (((f % G) + (wrong(f) ? 1 : 0)) % G)] = 0.9;
+  return p;
+}
+/**
+ * Wrong on a share w of each genre's 50 films: the k-th film of a genre is wrong when (k * 37) % 50 < 50 w (37 is
+ * prime to 50, so exactly 50 w of them). A larger share's wrong films include a smaller one's.
+ */
+const share = (w: number) => (f: number) => (Math.floor(f / G) * 37) % 50 < Math.round(50 * w);
+/** A film that even a model wrong on 30% of each genre gets right. */
+const SPARE = Array.from({ length: FILMS }, (_, f) => f).find((f) => !share(0.3)(f)) as number;
+const perfect = model(() => false);
+const contender = (name: string, role: ContenderRole, probabilities: Float32Array): Contender => ({ name, role, probabilities });
+const board = (rows: Contender[], seed = 5) => scoreContenders(yTrue, GENRES, rows, seed, { resamples: 1000 });
+const byName = (b: Leaderboard, name: string) => b.rows.find((r) => r.name === name) as ScoredContender;
 
 describe("leaderboard: cross-fitted scoring and late fusion", () => {
   it("twoFolds splits n films into two seeded halves (sizes differ by at most one)", () => {
@@ -58,49 +89,170 @@ describe("leaderboard: cross-fitted scoring and late fusion", () => {
     assert.deepEqual(fused.weights, [1, 1]);
     fused.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (a[k] as number)) < 1e-6, `cell ${k}`));
   });
+});
 
-  it("leaderboardNarrative gives a verdict per comparison and what the poster adds over the text branch alone", () => {
-    const scored = [
-      row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
-      row(TEXT_BRANCH_NAME, "text-branch", 0.37, 0.52, 0.2),
-      row("CNN", "poster", 0.24, 0.33, 0.227),
-      row("late", "late", 0.4, 0.4, 0.221),
-      row("joint", "joint", 0.39, 0.55, 0.19),
-    ];
-    const text = leaderboardNarrative(scored);
-    assert.match(text, /The joint model beats the linear text baseline .*macro F1 0\.3900 vs 0\.3800, micro F1 0\.5500 vs 0\.5000/);
-    // 0.39 - 0.37 = +0.02 macro, 0.55 - 0.52 = +0.03 micro, 0.19 - 0.20 = -0.01 BCE
-    assert.match(
-      text,
-      /What the poster adds: .*macro F1 0\.3700, micro F1 0\.5200, val BCE 0\.2000; the joint model \+0\.0200 macro, \+0\.0300 micro, -0\.0100 BCE/,
-    );
-    assert.match(text, /The joint model beats the better single model \(CNN\)/);
-    assert.match(text, /The joint model is mixed against the better late fusion \(late\)/);
-    assert.match(text, /the TF-IDF \+ logistic regression baseline is better than: CNN\./);
+describe("leaderboard: how sure each row is", () => {
+  it("a model that differs from the best on one film of 200 is within noise of it; one wrong on 30% is behind", () => {
+    const b = board([
+      contender("perfect", "joint", perfect),
+      contender(
+        "one film off",
+        "overview",
+        model((f) => f === 17),
+      ),
+      contender("wrong on 30%", "linear", model(share(0.3))),
+    ]);
+    const best = byName(b, "perfect");
+    for (const m of ["microF1", "macroF1"] as const) {
+      assert.equal(best.standing[m].rank, "best", m);
+      assert.deepEqual([best.standing[m].interval.low, best.standing[m].interval.estimate, best.standing[m].interval.high], [1, 1, 1], m);
+      const close = byName(b, "one film off").standing[m];
+      assert.equal(close.rank, "within noise", `${m}: ${JSON.stringify(close)}`);
+      assert.ok(close.vsBest && close.vsBest.low < 0 && close.vsBest.high >= 0, JSON.stringify(close.vsBest));
+      const far = byName(b, "wrong on 30%").standing[m];
+      assert.equal(far.rank, "behind", m);
+      // F1 1 - 0.3 = 0.7 on every genre: 0.3 below the best, far outside the noise of 200 films
+      assert.ok(Math.abs(far.interval.estimate - 0.7) < 1e-9, `${m} ${far.interval.estimate}`);
+      assert.ok(far.vsBest && Math.abs(far.vsBest.estimate + 0.3) < 1e-9 && far.vsBest.high < 0, JSON.stringify(far.vsBest));
+    }
+    // one film of 200 wrong: one false negative and one false positive, micro F1 = 2 x 199 / (2 x 199 + 2)
+    assert.ok(Math.abs(byName(b, "one film off").standing.microF1.interval.estimate - 398 / 400) < 1e-9);
   });
 
-  it("pretrainedNarrative says whether the pretrained joint model beats every earlier model, what the poster adds, and how it fares against the heads' late fusion", () => {
-    const scored = [
-      row(LINEAR_BASELINE_NAME, "linear", 0.38, 0.5, 0.42),
-      row("CNN", "poster", 0.22, 0.28, 0.244),
-      row("joint 05", "joint", 0.384, 0.554, 0.193),
-      row("text head", "text-head", 0.5, 0.61, 0.167),
-      row("poster head", "poster-head", 0.24, 0.42, 0.219),
-      row("late heads", "late-heads", 0.51, 0.62, 0.166),
-      row("pretrained", "pretrained", 0.52, 0.63, 0.163),
-    ];
-    const text = pretrainedNarrative(scored);
-    assert.match(text, /beats every earlier model on both micro and macro F1 \(tuned\): micro 0\.6300, macro 0\.5200/);
-    // best earlier on macro: joint 05 (0.384): 0.52 - 0.384 = +0.136, 0.63 - 0.554 = +0.076
-    assert.match(text, /best earlier model on macro F1 is joint 05: \+0\.1360 macro, \+0\.0760 micro/);
-    // 0.63 - 0.61 = +0.02 micro, 0.52 - 0.50 = +0.02 macro, 0.163 - 0.167 = -0.004 BCE
-    assert.match(text, /with the poster the model gets \+0\.0200 micro, \+0\.0200 macro, -0\.0040 BCE: the poster adds to the text/);
-    assert.match(text, /late fusion of the two heads .* the joint model wins: \+0\.0100 micro, \+0\.0100 macro/);
-    assert.match(text, /MobileNetV2's features score micro 0\.4200, macro 0\.2400 against the coursework CNN's 0\.2800 \/ 0\.2200/);
+  it("the intervals are seeded: the same seed gives the same leaderboard, another seed other intervals", () => {
+    const rows = [contender("a", "poster", model(share(0.2))), contender("b", "overview", model(share(0.25)))];
+    const standings = (seed: number) => board(rows, seed).rows.map((r) => r.standing);
+    assert.deepEqual(standings(3), standings(3));
+    assert.notDeepEqual(standings(3), standings(4));
+  });
 
-    const worse = pretrainedNarrative(scored.map((s) => (s.role === "pretrained" ? row("pretrained", "pretrained", 0.37, 0.6, 0.17) : s)));
-    assert.match(worse, /does \*\*not\*\* beat on both F1s/);
-    assert.match(worse, /the poster \*\*does not add\*\* to the text/);
-    assert.match(worse, /\*\*does not win\*\*/);
+  it("showLeaderboard writes each tuned F1 with its interval, and 'within noise' of the best only for the row whose difference covers 0", () => {
+    const b = board([
+      contender("perfect", "joint", perfect),
+      contender(
+        "one film off",
+        "overview",
+        model((f) => f === 17),
+      ),
+      contender("wrong on 30%", "linear", model(share(0.3))),
+    ]);
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => lines.push(line);
+    try {
+      showLeaderboard(b);
+    } finally {
+      console.log = log;
+    }
+    const table = lines.join("\n").split("\n");
+    const rowOf = (name: string) => table.find((l) => l.startsWith(name)) ?? "";
+    assert.match(table[0] as string, /micro F1 tuned \[95%\] +micro F1 vs the best +macro F1 tuned \[95%\] +macro F1 vs the best/);
+    assert.match(rowOf("perfect"), /1\.0000 \[1\.0000, 1\.0000\] \* +best +1\.0000 \[1\.0000, 1\.0000\] \* +best/);
+    assert.match(rowOf("one film off"), /0\.9950 \[0\.9\d+, 1\.0000\] +within noise: -0\.0050 \[-0\.0\d+, \+0\.0000\]/);
+    assert.match(rowOf("wrong on 30%"), /0\.7000 \[0\.6\d+, 0\.7\d+\] +-0\.3000 \[-0\.3\d+, -0\.2\d+\]/);
+    assert.doesNotMatch(rowOf("wrong on 30%"), /within noise/);
+  });
+
+  it("one verdict on two differences: ahead or behind only where the interval lies on one side of 0", () => {
+    const d = (estimate: number, low: number, high: number) => ({ estimate, low, high, withinNoise: low <= 0 && high >= 0 });
+    const words = { ahead: "wins", behind: "loses", noise: "ties", mixed: "is mixed" };
+    const up = d(0.02, 0.01, 0.03);
+    const down = d(-0.02, -0.03, -0.01);
+    const noise = d(0.02, -0.01, 0.05);
+    assert.equal(twoFigureVerdict(["micro", up], ["macro", up], words), "wins");
+    assert.equal(twoFigureVerdict(["micro", down], ["macro", down], words), "loses");
+    assert.equal(twoFigureVerdict(["micro", noise], ["macro", d(-0.02, -0.05, 0.01)], words), "ties");
+    assert.equal(twoFigureVerdict(["micro", up], ["macro", down], words), "is mixed");
+    assert.equal(twoFigureVerdict(["micro", noise], ["macro", up], words), "wins on macro only (micro within noise)");
+    assert.equal(twoFigureVerdict(["micro", down], ["macro", noise], words), "loses on micro only (macro within noise)");
+  });
+
+  it("leaderboardDifference pairs two rows film by film: identical predictions differ by exactly 0, within noise", () => {
+    const b = board([contender("a", "poster", model(share(0.2))), contender("a again", "overview", model(share(0.2)))]);
+    const d = leaderboardDifference(b, byName(b, "a"), byName(b, "a again"));
+    for (const m of ["microF1", "macroF1", "bce"] as const) {
+      assert.deepEqual([d[m].low, d[m].estimate, d[m].high], [0, 0, 0], m);
+      assert.equal(d[m].withinNoise, true, m);
+    }
+  });
+
+  it("leaderboardNarrative: wins where the paired interval lies above 0, within noise where it covers 0, loses below", () => {
+    const b = board([
+      contender(LINEAR_BASELINE_NAME, "linear", model(share(0.3))),
+      contender(
+        TEXT_BRANCH_NAME,
+        "text-branch",
+        model((f) => f === 17),
+      ),
+      contender(
+        "CNN",
+        "poster",
+        model((f) => share(0.3)(f) || f === SPARE),
+      ),
+      contender("late", "late", model(share(0.4))),
+      contender("joint", "joint", perfect),
+    ]);
+    const text = leaderboardNarrative(b);
+    assert.match(
+      text,
+      /Against the linear text baseline \(TF-IDF \+ logistic regression\), the joint model wins: macro F1 1\.0000 vs 0\.7000 \(\+0\.3000 \[/,
+    );
+    assert.match(text, /What the poster adds: .* the poster adds nothing beyond noise\./);
+    assert.match(text, /What the poster adds: .*the joint model \+0\.0\d+ \[\+0\.0000, \+0\.0\d+\], within noise macro/);
+    assert.match(text, /Against the better single model \(CNN\), the joint model wins/);
+    assert.match(text, /Against the better late fusion \(late\), the joint model wins/);
+    // late (F1 0.6) is 0.1 below (wrong on 20 more films, right on none more) the baseline: beaten; the CNN is one film worse than the baseline: within noise
+    assert.match(text, /the TF-IDF \+ logistic regression baseline is better than: late \(the paired difference's interval lies above 0\)/);
+    assert.match(text, /Below the TF-IDF \+ logistic regression baseline on macro F1 \(tuned\), but within noise of it: CNN\./);
+
+    const losing = board([contender(LINEAR_BASELINE_NAME, "linear", perfect), contender("joint", "joint", model(share(0.3)))]);
+    assert.match(leaderboardNarrative(losing), /the joint model \*\*loses\*\*: macro F1 0\.7000 vs 1\.0000 \(-0\.3000 \[/);
+    const tied = board([
+      contender(LINEAR_BASELINE_NAME, "linear", perfect),
+      contender(
+        "joint",
+        "joint",
+        model((f) => f === 3),
+      ),
+    ]);
+    assert.match(
+      leaderboardNarrative(tied),
+      /the joint model is \*\*within noise\*\*: macro F1 0\.99\d+ vs 1\.0000 \(-0\.0\d+ \[-0\.0\d+, \+0\.0000\], within noise\)/,
+    );
+  });
+
+  it("pretrainedNarrative: beats every earlier model only beyond noise; the poster's and the late fusion's verdicts from the paired bootstrap", () => {
+    const rows = (pretrained: Float32Array) => [
+      contender(LINEAR_BASELINE_NAME, "linear", model(share(0.3))),
+      contender("CNN", "poster", model(share(0.4))),
+      contender("joint 05", "joint", model(share(0.2))),
+      contender(
+        "text head",
+        "text-head",
+        model((f) => f === 17),
+      ),
+      contender("poster head", "poster-head", model(share(0.2))),
+      contender("late heads", "late-heads", model(share(0.1))),
+      contender("pretrained", "pretrained", pretrained),
+    ];
+    const text = pretrainedNarrative(board(rows(perfect)));
+    assert.match(text, /beats every earlier model on both micro and macro F1 \(tuned\), beyond noise: micro 1\.0000, macro 1\.0000/);
+    assert.match(text, /best earlier model on macro F1 is joint 05: \+0\.2000 \[\+0\.\d+, \+0\.\d+\] macro, \+0\.2000 \[/);
+    assert.match(
+      text,
+      /with the poster the model gets \+0\.0\d+ \[\+0\.0000, \+0\.0\d+\], within noise micro, .*: the poster adds nothing beyond noise to the text/,
+    );
+    assert.match(text, /late fusion of the two heads .* the joint model wins: \+0\.1000 \[/);
+    assert.match(text, /MobileNetV2's features score micro 0\.8000, macro 0\.8000 against the coursework CNN's 0\.6000 \/ 0\.6000/);
+
+    // the pretrained model one film off joint 05's predictions: not beaten beyond noise; worse than the heads' fusion
+    const close = pretrainedNarrative(board(rows(model((f) => share(0.2)(f) || f === SPARE))));
+    assert.match(
+      close,
+      /does \*\*not\*\* beat on both F1s beyond noise: joint 05 \(micro 0\.8000, -0\.0\d+ \[-0\.0\d+, \+0\.0000\], within noise; macro/,
+    );
+    assert.doesNotMatch(close, /does \*\*not\*\* beat[^\n]*CNN/);
+    assert.match(close, /the poster \*\*takes away\*\* from the text/);
+    assert.match(close, /late fusion of the two heads .* the joint model \*\*loses\*\*/);
   });
 });

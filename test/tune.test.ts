@@ -16,7 +16,7 @@ import {
 } from "../lib/tune/search";
 import { applySettings, sampleSettings, validateSpace } from "../lib/tune/space";
 import { PRETRAINED_PRESETS } from "../lib/kinds/presets";
-import { DefaultCheck, tuneNarrative } from "../lib/workbook/tune";
+import { DefaultCheck, defaultCheck, tuneNarrative } from "../lib/workbook/tune";
 
 const PLAN: SearchPlan = {
   kind: "pretrained",
@@ -171,6 +171,44 @@ describe("tune: successive halving on a synthetic objective", () => {
       tuneNarrative(state, check),
       /reached a validation loss of [\d.]+ at epoch 3 of 5 \(stopped early; the rung allowed 9\)\./,
     );
+  });
+
+  describe("the winner against the default: differences by the paired bootstrap", () => {
+    // 200 films of 4 genres, each with one true genre (film f: genre f % 4). A model is right on a film when it gives
+    // the true genre 0.9 and the others 0.1, wrong when it gives the true genre 0.1 and the next genre 0.9.
+    const FILMS = 200;
+    const GENRES = ["A", "B", "C", "D"];
+    const G = GENRES.length;
+    const yTrue = Float32Array.from({ length: FILMS * G }, (_, k) => (k % G === Math.floor(k / G) % G ? 1 : 0));
+    const model = (name: string, wrong: (film: number) => boolean) => {
+      const p = new Float32Array(FILMS * G).fill(0.1);
+      for (let f = 0; f < FILMS; f++) p[f * G + (((f % G) + (wrong(f) ? 1 : 0)) % G)] = 0.9;
+      return { name, role: "pretrained" as const, probabilities: p };
+    };
+    const narrative = async (check: DefaultCheck) =>
+      tuneNarrative(await runSearch(tempDir(), newSearch(PLAN), synthetic(), { events: quiet }), check);
+
+    it("a winner whose predictions differ from the default's on one film of 200 is within noise of it", async () => {
+      const check = defaultCheck(yTrue, GENRES, [model("default", () => false), model("best", (f) => f === 17)], 7);
+      for (const m of ["microF1", "macroF1", "bce"] as const) assert.equal(check.difference?.[m].withinNoise, true, m);
+      assert.match(check.rows[2]?.[2] as string, /^-0\.0050 \[-0\.\d+, \+0\.0000\] within noise$/);
+      const text = await narrative(check);
+      assert.match(text, /micro F1 0\.9950 vs 1\.0000 \(-0\.0050 \[-0\.\d+, \+0\.0000\], within noise\)/);
+      assert.match(text, /on these films the winner is \*\*within noise\*\* of the default/);
+    });
+
+    it("a winner right on every film against a default wrong on 30% of them is ahead on every figure, beyond noise", async () => {
+      const check = defaultCheck(yTrue, GENRES, [model("default", (f) => (f * 37) % 100 < 30), model("best", () => false)], 7);
+      assert.ok(check.difference && check.difference.microF1.low > 0 && check.difference.bce.high < 0, JSON.stringify(check.difference));
+      const text = await narrative(check);
+      assert.match(text, /micro F1 1\.0000 vs 0\.7000 \(\+0\.3000 \[\+0\.\d+, \+0\.\d+\]\)/);
+      assert.match(text, /the winner is ahead on micro F1, macro F1, validation BCE\./);
+      assert.doesNotMatch(text, /within noise/);
+      const behind = await narrative(
+        defaultCheck(yTrue, GENRES, [model("default", () => false), model("best", (f) => (f * 37) % 100 < 30)], 7),
+      );
+      assert.match(behind, /the winner is \*\*behind\*\* on micro F1, macro F1, validation BCE\./);
+    });
   });
 
   it("keeps to a budget in minutes: no evaluation starts that would take the search past it", async () => {

@@ -4,7 +4,8 @@
  * the same training and validation films.
  */
 import { Dataset, Split, describeProblems, loadDataset, splitTrainValidation, subsetDataset } from "./dataset";
-import { sample, seededRandom } from "../runtime/random";
+import { WorkbookError } from "../runtime/errors";
+import { sample, seededRandom, shuffled } from "../runtime/random";
 
 /** What decides the films of a run and its split (every run's settings have them). */
 export interface SplitSettings {
@@ -50,4 +51,21 @@ export function splitDataset(full: Dataset, settings: SplitSettings, log: (line:
 /** Whether two split settings give the same films and the same split. */
 export function sameSplit(a: SplitSettings, b: SplitSettings): boolean {
   return a.seed === b.seed && a.validationFraction === b.validationFraction && (a.films ?? null) === (b.films ?? null);
+}
+
+/**
+ * k seeded folds of a split's training films, for cross-validation: the training films are shuffled (seeded) and
+ * dealt out in turn, so fold sizes differ by at most one; fold i's split trains on the other folds' films and holds
+ * out its own (as its `validation`). The split's validation films are in no fold.
+ */
+export function trainingFolds(split: Split, k: number, seed: number): Split[] {
+  if (!(Number.isInteger(k) && k >= 2)) throw new WorkbookError(`cross-validation needs a whole number of folds >= 2, got ${k}`);
+  if (k > split.train.length) throw new WorkbookError(`${k} folds of ${split.train.length} training films: at most one fold per film`);
+  const fold = new Map<number, number>();
+  shuffled([...split.train], seededRandom(seed)).forEach((row, i) => fold.set(row, i % k));
+  return Array.from({ length: k }, (_, i) => ({
+    train: split.train.filter((r) => fold.get(r) !== i),
+    validation: split.train.filter((r) => fold.get(r) === i),
+    seed: split.seed,
+  }));
 }

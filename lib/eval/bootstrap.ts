@@ -9,7 +9,8 @@
  * bootstrap draws the same films for both models, so what they share (hard films, easy films) cancels out.
  *
  * Every metric is computed from per-film parts summed over the drawn films (for each genre: true positives, false
- * positives, false negatives; a film's cross-entropy; its top-k hit), so a resample costs films x genres additions.
+ * positives, false negatives, kept sparse since most cells are true negatives; a film's cross-entropy; its top-k hit),
+ * so a resample costs about films x (true or predicted genres per film) additions.
  */
 import { seededRandom } from "../runtime/random";
 import { filmHits } from "./metrics";
@@ -40,10 +41,13 @@ export type Intervals = Record<HeadlineMetric, Interval>;
 interface FilmParts {
   films: number;
   genres: number;
-  /** [film * genres + genre]: 1 where the film is a true positive of the genre */
-  tp: Uint8Array;
-  fp: Uint8Array;
-  fn: Uint8Array;
+  /**
+   * The film's decided cells that count towards F1, sparse (most cells are true negatives): film f's are
+   * cells[start[f]] to cells[start[f + 1] - 1], each genre * 3 + 0 (true positive), 1 (false positive) or 2 (false
+   * negative).
+   */
+  start: Uint32Array;
+  cells: Uint32Array;
   /** the film's mean binary cross-entropy over genres (probabilities clipped as meanBinaryCrossEntropy clips) */
   bce: Float64Array;
   top1: Uint8Array;
@@ -58,16 +62,9 @@ function filmParts(yTrue: ArrayLike<number>, yProb: ArrayLike<number>, genres: n
   const films = yTrue.length / genres;
   if (films === 0) throw new Error("bootstrap: no films");
   const threshold = (j: number) => (typeof thresholds === "number" ? thresholds : (thresholds[j] as number));
-  const parts: FilmParts = {
-    films,
-    genres,
-    tp: new Uint8Array(films * genres),
-    fp: new Uint8Array(films * genres),
-    fn: new Uint8Array(films * genres),
-    bce: new Float64Array(films),
-    top1: Uint8Array.from(filmHits(yTrue, yProb, genres, 1), Number),
-    top3: Uint8Array.from(filmHits(yTrue, yProb, genres, 3), Number),
-  };
+  const start = new Uint32Array(films + 1);
+  const cells: number[] = [];
+  const bce = new Float64Array(films);
   for (let f = 0; f < films; f++) {
     let loss = 0;
     for (let j = 0; j < genres; j++) {
@@ -75,23 +72,29 @@ function filmParts(yTrue: ArrayLike<number>, yProb: ArrayLike<number>, genres: n
       const truth = (yTrue[i] as number) !== 0;
       const p = yProb[i] as number;
       const predicted = p >= threshold(j);
-      parts.tp[i] = truth && predicted ? 1 : 0;
-      parts.fp[i] = !truth && predicted ? 1 : 0;
-      parts.fn[i] = truth && !predicted ? 1 : 0;
+      if (truth || predicted) cells.push(j * 3 + (truth && predicted ? 0 : predicted ? 1 : 2));
       const q = Math.min(1 - CLIP, Math.max(CLIP, p));
       loss -= truth ? Math.log(q) : Math.log(1 - q);
     }
-    parts.bce[f] = loss / genres;
+    bce[f] = loss / genres;
+    start[f + 1] = cells.length;
   }
-  return parts;
+  return {
+    films,
+    genres,
+    start,
+    cells: Uint32Array.from(cells),
+    bce,
+    top1: Uint8Array.from(filmHits(yTrue, yProb, genres, 1), Number),
+    top3: Uint8Array.from(filmHits(yTrue, yProb, genres, 3), Number),
+  };
 }
 
 /** The headline metrics of the films drawn (`weights[f]`: how many times film f was drawn). */
 function metricsOf(parts: FilmParts, weights: ArrayLike<number>): Record<HeadlineMetric, number> {
   const { films, genres } = parts;
-  const tp = new Float64Array(genres);
-  const fp = new Float64Array(genres);
-  const fn = new Float64Array(genres);
+  // counts[genre * 3 + 0 | 1 | 2]: the drawn films' true positives, false positives, false negatives of the genre
+  const counts = new Float64Array(genres * 3);
   let n = 0;
   let bce = 0;
   let top1 = 0;
@@ -103,24 +106,22 @@ function metricsOf(parts: FilmParts, weights: ArrayLike<number>): Record<Headlin
     bce += w * (parts.bce[f] as number);
     top1 += w * (parts.top1[f] as number);
     top3 += w * (parts.top3[f] as number);
-    for (let j = 0, i = f * genres; j < genres; j++, i++) {
-      tp[j]! += w * (parts.tp[i] as number);
-      fp[j]! += w * (parts.fp[i] as number);
-      fn[j]! += w * (parts.fn[i] as number);
-    }
+    for (let k = parts.start[f] as number, end = parts.start[f + 1] as number; k < end; k++) counts[parts.cells[k] as number]! += w;
   }
   let microTp = 0;
   let microDenominator = 0;
   let macroSum = 0;
   let withPositives = 0;
   for (let j = 0; j < genres; j++) {
-    const t = tp[j] as number;
+    const t = counts[j * 3] as number;
+    const fp = counts[j * 3 + 1] as number;
+    const fn = counts[j * 3 + 2] as number;
     microTp += t;
-    microDenominator += 2 * t + (fp[j] as number) + (fn[j] as number);
+    microDenominator += 2 * t + fp + fn;
     // macro F1 over the genres with a positive film among those drawn (as evaluate() does on the films it gets)
-    if (t + (fn[j] as number) > 0) {
+    if (t + fn > 0) {
       withPositives++;
-      macroSum += (2 * t) / (2 * t + (fp[j] as number) + (fn[j] as number));
+      macroSum += (2 * t) / (2 * t + fp + fn);
     }
   }
   return {

@@ -6,12 +6,19 @@
  * models are compared. Tuning and scoring on the same films would flatter every model, so both are
  * cross-fitted: the validation films are split in two seeded halves, each half is scored with what was
  * tuned on the other half, and the two halves' decisions are pooled.
+ *
+ * How sure each figure is (eval/bootstrap.ts): every row's tuned micro and macro F1 comes with its 95% bootstrap
+ * interval over films, and the ranking pairs each row with the best one on the same films (the paired bootstrap):
+ * where the interval of the difference covers 0 the row is "within noise" of the best, not ranked apart. The
+ * cross-fitted thresholds are held fixed in the resamples, so the intervals leave out the thresholds' own variance.
+ * Seeded by the leaderboard's seed: the same seed gives the same intervals.
  */
 import type { Dataset, Split } from "../data/dataset";
 import type { ModelRole } from "../kinds/kind";
 import { kindSpec } from "../kinds/registry";
 import { frequencyPrior, priorPredictions } from "../models/baselines";
 import { seededRandom, shuffled } from "../runtime/random";
+import { BootstrapOptions, Difference, Interval, bootstrapIntervals, pairedBootstrap } from "./bootstrap";
 import type { Comparison, ModelResult } from "./comparison";
 import { Evaluation, meanBinaryCrossEntropy, evaluate, tuneThresholds } from "./metrics";
 
@@ -55,10 +62,38 @@ export function roleGroup(role: ContenderRole): string {
   return ROLE_GROUP[role];
 }
 
+/** The leaderboard's ranked figures: F1 at the cross-fitted tuned thresholds. */
+export type RankedMetric = "microF1" | "macroF1";
+export const RANKED_METRICS: readonly RankedMetric[] = ["microF1", "macroF1"];
+
+/** Where a row stands on one ranked figure. */
+export interface Standing {
+  /** the row's figure with its 95% bootstrap interval over films */
+  interval: Interval;
+  /** this row minus the best row, paired over the same films (absent for the best row itself) */
+  vsBest?: Difference;
+  /** "within noise": the interval of the difference to the best row covers 0; "behind": it lies below 0 */
+  rank: "best" | "within noise" | "behind";
+}
+
 export interface ScoredContender extends Contender {
   atHalf: Evaluation;
   /** Decisions at per-genre thresholds tuned on the other half of the films (cross-fitted). */
   tuned: Evaluation;
+  /** Those 0/1 decisions, row-major [films, genres]: what `tuned` scores. */
+  decisions: Float32Array;
+  standing: Record<RankedMetric, Standing>;
+}
+
+/** Scored contenders on the same films, with what their intervals and paired differences need. */
+export interface Leaderboard {
+  genres: readonly string[];
+  yTrue: Float32Array;
+  /** the seed of the cross-fitting halves and of the bootstrap */
+  seed: number;
+  /** bootstrap resamples (default 2000) */
+  resamples?: number;
+  rows: ScoredContender[];
 }
 
 /** Two seeded halves of n films: fold[i] is 0 or 1. */
@@ -103,21 +138,80 @@ export function crossFittedDecisions(
   return decisions;
 }
 
-/** Scores every contender at 0.5 and at cross-fitted tuned thresholds. */
+/**
+ * Scores every contender at 0.5 and at cross-fitted tuned thresholds, each tuned F1 with its 95% interval and its
+ * standing against the best row (seeded by `seed`).
+ */
 export function scoreContenders(
   yTrue: Float32Array,
   genres: readonly string[],
   contenders: readonly Contender[],
   seed: number,
-): ScoredContender[] {
+  options: { resamples?: number } = {},
+): Leaderboard {
   const fold = twoFolds(yTrue.length / genres.length, seed);
-  return contenders.map((c) => {
+  const scored = contenders.map((c) => {
     const atHalf = evaluate(yTrue, c.probabilities, genres, 0.5);
+    const decisions = crossFittedDecisions(yTrue, c.probabilities, genres, fold);
     // Decisions given as 0/1 "probabilities" at threshold 0.5: the F1 figures are exact; the probability-based
     // figures (BCE, top-k) of `tuned` are meaningless and are taken from atHalf instead.
-    const tuned = evaluate(yTrue, crossFittedDecisions(yTrue, c.probabilities, genres, fold), genres, 0.5);
-    return { ...c, atHalf, tuned };
+    const tuned = evaluate(yTrue, decisions, genres, 0.5);
+    return { ...c, atHalf, tuned, decisions };
   });
+  const board = { genres, yTrue, seed, ...options, rows: [] as ScoredContender[] };
+  const bootstrap = bootstrapOptions(board);
+  const intervals = scored.map((s) => bootstrapIntervals(yTrue, s.decisions, genres.length, 0.5, bootstrap));
+  const best = Object.fromEntries(
+    RANKED_METRICS.map((m) => [m, intervals.reduce((b, iv, i) => (iv[m].estimate > (intervals[b] as typeof iv)[m].estimate ? i : b), 0)]),
+  ) as Record<RankedMetric, number>;
+  board.rows = scored.map((s, i) => {
+    const standing = (m: RankedMetric): Standing => {
+      const interval = (intervals[i] as (typeof intervals)[number])[m];
+      if (i === best[m]) return { interval, rank: "best" };
+      const vsBest = pairedDecisions(board, s, scored[best[m]] as typeof s)[m];
+      return { interval, vsBest, rank: vsBest.withinNoise ? "within noise" : "behind" };
+    };
+    return { ...s, standing: { microF1: standing("microF1"), macroF1: standing("macroF1") } };
+  });
+  return board;
+}
+
+function bootstrapOptions(board: Pick<Leaderboard, "seed" | "resamples">): BootstrapOptions {
+  return { seed: board.seed, ...(board.resamples === undefined ? {} : { resamples: board.resamples }) };
+}
+
+function pairedDecisions(
+  board: Pick<Leaderboard, "genres" | "yTrue" | "seed" | "resamples">,
+  a: { decisions: Float32Array },
+  b: { decisions: Float32Array },
+) {
+  return pairedBootstrap(
+    board.yTrue,
+    { probabilities: a.decisions, thresholds: 0.5 },
+    { probabilities: b.decisions, thresholds: 0.5 },
+    board.genres.length,
+    bootstrapOptions(board),
+  );
+}
+
+/**
+ * Row a minus row b of a leaderboard on the same films, paired: tuned micro and macro F1 (their cross-fitted
+ * decisions) and the BCE of the probabilities, each with its 95% interval and whether it covers 0 (within noise).
+ */
+export function leaderboardDifference(
+  board: Leaderboard,
+  a: ScoredContender,
+  b: ScoredContender,
+): Record<RankedMetric | "bce", Difference> {
+  const f1 = pairedDecisions(board, a, b);
+  const bce = pairedBootstrap(
+    board.yTrue,
+    { probabilities: a.probabilities, thresholds: 0.5 },
+    { probabilities: b.probabilities, thresholds: 0.5 },
+    board.genres.length,
+    bootstrapOptions(board),
+  ).bce;
+  return { microF1: f1.microF1, macroF1: f1.macroF1, bce };
 }
 
 /**

@@ -3,10 +3,12 @@
  * predicted vs true genre shares, the films only one model gets right, and the narrative computed from it.
  */
 import type { Film } from "../data/dataset";
+import type { Difference, HeadlineMetric } from "../eval/bootstrap";
 import type { Comparison, HitAgreement, ModelResult } from "../eval/comparison";
-import { topGenresPerFilm } from "../eval/comparison";
+import { comparisonDifference, topGenresPerFilm } from "../eval/comparison";
 import { Evaluation, predictedVsTrueCounts } from "../eval/metrics";
 import { showFilmCard } from "./cards";
+import { formatDifference } from "./intervals";
 import { Figure, escapeHtml, showHtml, showTable } from "./plots";
 
 /** Film cards for the given films of a comparison (by Id), every model's top genres side by side. */
@@ -56,6 +58,43 @@ export function showComparisonTable(comparison: Comparison): void {
     columns,
     rows,
     `${comparison.films.length} validation films; "tuned": per-genre thresholds tuned on the training run's validation split`,
+  );
+}
+
+/** The metrics the comparison's narrative weighs, with whether lower is better. */
+const WEIGHED: [HeadlineMetric, string, boolean][] = [
+  ["bce", "binary cross-entropy", true],
+  ["microF1", "micro F1", false],
+  ["macroF1", "macro F1", false],
+  ["top3HitRate", "top-3 hit rate", false],
+];
+
+/** The better model on a metric by the paired difference (first minus second), or undefined where it is within noise. */
+function betterBy(comparison: Comparison, d: Difference, lowerIsBetter: boolean): ModelResult | undefined {
+  if (d.withinNoise) return undefined;
+  const [a, b] = comparison.models;
+  return (lowerIsBetter ? d.estimate < 0 : d.estimate > 0) ? a : b;
+}
+
+/**
+ * The first model minus the second at threshold 0.5 (eval/comparison.ts comparisonDifference): each metric, both
+ * figures, the difference with its 95% paired-bootstrap interval, and the better model, or "within noise" where
+ * the interval covers 0.
+ */
+export function showComparisonDifference(comparison: Comparison, difference: Record<HeadlineMetric, Difference>): void {
+  const [a, b] = comparison.models;
+  if (!a || !b) return;
+  showTable(
+    ["metric", `${a.name} @0.5`, `${b.name} @0.5`, "difference [95%]", "better"],
+    WEIGHED.map(([metric, label, lower]) => [
+      label,
+      show(a.atHalf[metric]),
+      show(b.atHalf[metric]),
+      formatDifference(difference[metric]),
+      betterBy(comparison, difference[metric], lower)?.name ?? "within noise",
+    ]),
+    `${comparison.films.length} validation films; difference: ${a.name} minus ${b.name}, with its 95% interval from the paired bootstrap over the films ` +
+      `(the same films drawn for both); "within noise" where the interval covers 0`,
   );
 }
 
@@ -152,17 +191,27 @@ export function showHitAgreement(comparison: Comparison, agreement: HitAgreement
   }
 }
 
-/** A few sentences stating what the comparison shows, computed from its numbers. */
-export function comparisonNarrative(comparison: Comparison, agreement: HitAgreement): string {
+/**
+ * A few sentences stating what the comparison shows, computed from its numbers. Which model has the lower loss
+ * or the higher F1 rests on the paired bootstrap (`difference`, comparisonDifference's by default): where the
+ * difference's interval covers 0 the two are said to be within noise.
+ */
+export function comparisonNarrative(
+  comparison: Comparison,
+  agreement: HitAgreement,
+  difference: Record<HeadlineMetric, Difference> = comparisonDifference(comparison),
+): string {
   const [a, b] = comparison.models;
   if (!a || !b) return "";
   const n = comparison.films.length;
   const pct = (x: number) => `${((100 * x) / n).toFixed(0)}%`;
-  const better = (get: (e: Evaluation) => number | null, lowerIsBetter = false) => {
-    const va = get(a.atHalf) ?? NaN;
-    const vb = get(b.atHalf) ?? NaN;
-    if (!(Number.isFinite(va) && Number.isFinite(vb)) || va === vb) return "neither model";
-    return (lowerIsBetter ? va < vb : va > vb) ? a.name : b.name;
+  const clause = ([metric, label, lower]: [HeadlineMetric, string, boolean]) => {
+    const d = difference[metric];
+    const figures = `${a.name} ${show(a.atHalf[metric])}, ${b.name} ${show(b.atHalf[metric])}; ${formatDifference(d)}`;
+    const better = betterBy(comparison, d, lower);
+    return better
+      ? `**${better.name}** has the ${lower ? "lower" : "higher"} ${label} (${figures})`
+      : `the two are **within noise** on ${label} (${figures}: the interval covers 0)`;
   };
   const dominant = (m: ModelResult) => {
     const shares = predictedVsTrueCounts(comparison.yTrue, m.probabilities, comparison.genres, 0.5);
@@ -175,10 +224,8 @@ export function comparisonNarrative(comparison: Comparison, agreement: HitAgreem
   const da = dominant(a);
   const db = dominant(b);
   const lines = [
-    `On these ${n} validation films, **${better((e) => e.bce, true)}** has the lower binary cross-entropy ` +
-      `(${a.name} ${show(a.atHalf.bce)}, ${b.name} ${show(b.atHalf.bce)}), **${better((e) => e.microF1)}** the higher micro F1 ` +
-      `(${show(a.atHalf.microF1)} vs ${show(b.atHalf.microF1)}) and **${better((e) => e.macroF1)}** the higher macro F1 ` +
-      `(${show(a.atHalf.macroF1)} vs ${show(b.atHalf.macroF1)}).`,
+    `On these ${n} validation films at threshold 0.5 (${a.name} minus ${b.name}, with its 95% paired-bootstrap interval over the films): ` +
+      `${WEIGHED.slice(0, 3).map(clause).join("; ")}.`,
     `At threshold 0.5, ${a.name} predicts ${da.predicted.length} of the ${comparison.genres.length} genres at least once (${da.predicted.join(", ") || "none"}), ` +
       `${b.name} ${db.predicted.length} (${db.predicted.join(", ") || "none"}). Drama or Comedy is in the top 3 of ${pct(da.dramaOrComedyTop3)} of the films for ${a.name} ` +
       `and ${pct(db.dramaOrComedyTop3)} for ${b.name}.`,

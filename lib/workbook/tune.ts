@@ -4,9 +4,9 @@
  * curves coloured by rung, the best settings as a change to paste into a config cell, and the winner checked
  * against the preset's default on the validation films with the leaderboards' cross-fitted thresholds.
  */
-import { crossFittedDecisions, twoFolds } from "../eval/leaderboard";
-import { evaluate } from "../eval/metrics";
-import { predictFilms } from "../eval/inference";
+import type { Difference } from "../eval/bootstrap";
+import { Contender, RankedMetric, leaderboardDifference, scoreContenders } from "../eval/leaderboard";
+import { Predictions, predictFilms, predictionRow } from "../eval/inference";
 import { Film, labelMatrix } from "../data/dataset";
 import type { LoadedSplit } from "../data/split";
 import { KindConfig, KindId, Trained, kindSpec, loadModel, loadPresetModel } from "../kinds/registry";
@@ -16,6 +16,7 @@ import type { ProgressReporter } from "../train/progress";
 import { formatBatchLine } from "../train/progress";
 import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
+import { describeDifference, direction, formatDifference, signed } from "./intervals";
 import { Figure, escapeHtml, inNotebook, showTable } from "./plots";
 
 const RUNG_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3b"];
@@ -310,14 +311,47 @@ export function showBest(state: SearchState, base: object): void {
 
 export interface DefaultCheck {
   columns: string[];
+  /** one row per model (name, films, tuned micro F1, tuned macro F1, val BCE), then, for two models, their difference */
   rows: (string | number)[][];
   text: string;
+  /**
+   * For two models: the second minus the first (the search's best minus the preset's model) on the same films,
+   * paired (eval/leaderboard.ts leaderboardDifference): tuned micro and macro F1 and the BCE, each with its 95%
+   * interval, within noise where it covers 0.
+   */
+  difference?: Record<RankedMetric | "bce", Difference>;
 }
 
 /**
- * The winner against the preset's default model, on the same validation films, with the leaderboards'
- * thresholds: tuned per genre on one half of the films and applied to the other (two folds, seeded by the split's
- * seed), so that neither is flattered by thresholds tuned on the films they are scored on.
+ * The check on the models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`):
+ * each model's F1 at thresholds cross-fitted on two seeded halves of the films, its BCE, and for two models their
+ * paired difference.
+ */
+export function defaultCheck(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): DefaultCheck {
+  const board = scoreContenders(yTrue, genres, models, seed);
+  const films = yTrue.length / genres.length;
+  const rows: (string | number)[][] = board.rows.map((s) => [
+    s.name,
+    films,
+    (s.tuned.microF1 ?? 0).toFixed(4),
+    (s.tuned.macroF1 ?? 0).toFixed(4),
+    s.atHalf.bce.toFixed(4),
+  ]);
+  const text = rows.map((r) => `${r[0]}: micro F1 ${r[2]}, macro F1 ${r[3]}, val BCE ${r[4]} (${r[1]} films)`).join("; ");
+  const columns = ["model", "films", "micro F1 (tuned)", "macro F1 (tuned)", "val BCE"];
+  const [first, second] = board.rows;
+  if (board.rows.length !== 2 || !first || !second) return { columns, rows, text };
+  const difference = leaderboardDifference(board, second, first);
+  const cell = (d: Difference) => `${formatDifference(d)}${d.withinNoise ? " within noise" : ""}`;
+  rows.push(["difference [95%]", films, cell(difference.microF1), cell(difference.macroF1), cell(difference.bce)]);
+  return { columns, rows, text, difference };
+}
+
+/**
+ * The winner against the preset's default model, on the same validation films (those both could predict), with
+ * the leaderboards' thresholds: tuned per genre on one half of the films and applied to the other (two folds,
+ * seeded by the split's seed), so that neither is flattered by thresholds tuned on the films they are scored on;
+ * their difference paired over the films (defaultCheck).
  */
 export async function checkAgainstDefault(
   loaded: LoadedSplit,
@@ -326,21 +360,25 @@ export async function checkAgainstDefault(
 ): Promise<DefaultCheck> {
   const rows = loaded.split.validation;
   const genres = loaded.dataset.genres;
-  const scored: (string | number)[][] = [];
-  for (const { name, trained } of models) {
-    const predictions = await predictFilms(trained, loaded.dataset, rows, { cacheDir: options.cacheDir, log: () => undefined });
-    const rowOf = new Map(rows.map((r) => [(loaded.dataset.films[r] as Film).id, r]));
-    const scoredRows = predictions.ids.map((id) => rowOf.get(id) as number);
-    const yTrue = Float32Array.from(labelMatrix(loaded.dataset, scoredRows));
-    const probabilities = predictions.probabilities;
-    const fold = twoFolds(scoredRows.length, options.seed);
-    const tuned = evaluate(yTrue, crossFittedDecisions(yTrue, probabilities, genres, fold), genres, 0.5);
-    const atHalf = evaluate(yTrue, probabilities, genres, 0.5);
-    scored.push([name, scoredRows.length, (tuned.microF1 ?? 0).toFixed(4), (tuned.macroF1 ?? 0).toFixed(4), atHalf.bce.toFixed(4)]);
-  }
-  const columns = ["model", "films", "micro F1 (tuned)", "macro F1 (tuned)", "val BCE"];
-  const text = scored.map((r) => `${r[0]}: micro F1 ${r[2]}, macro F1 ${r[3]}, val BCE ${r[4]} (${r[1]} films)`).join("; ");
-  return { columns, rows: scored, text };
+  const predictions: Predictions[] = [];
+  for (const { trained } of models)
+    predictions.push(await predictFilms(trained, loaded.dataset, rows, { cacheDir: options.cacheDir, log: () => undefined }));
+  const common = predictions.reduce<string[]>((ids, p) => ids.filter((id) => p.ids.includes(id)), predictions[0]?.ids ?? []);
+  const rowOf = new Map(rows.map((r) => [(loaded.dataset.films[r] as Film).id, r]));
+  const yTrue = Float32Array.from(
+    labelMatrix(
+      loaded.dataset,
+      common.map((id) => rowOf.get(id) as number),
+    ),
+  );
+  const contenders = models.map(({ name, trained }, k) => {
+    const p = predictions[k] as Predictions;
+    const index = new Map(p.ids.map((id, i) => [id, i]));
+    const probabilities = new Float32Array(common.length * genres.length);
+    common.forEach((id, i) => probabilities.set(predictionRow(p, index.get(id) as number), i * genres.length));
+    return { name, role: kindSpec(trained).role, probabilities };
+  });
+  return defaultCheck(yTrue, genres, contenders, options.seed);
 }
 
 /** checkAgainstDefault, shown as a table. */
@@ -353,7 +391,8 @@ export async function showDefaultCheck(
   showTable(
     check.columns,
     check.rows,
-    `${loaded.split.validation.length} validation films; thresholds cross-fitted on two halves of them, as in the leaderboards`,
+    `${loaded.split.validation.length} validation films; thresholds cross-fitted on two halves of them, as in the leaderboards; ` +
+      "difference: the second model minus the first, with its 95% interval from the paired bootstrap over the films, within noise where it covers 0",
   );
   return check;
 }
@@ -401,8 +440,10 @@ function valueAt(settings: object, setting: string): unknown {
 
 /**
  * What the search found, in words, from its state and the check against the default: the number of trials and
- * evaluations, the minutes, the winner's settings, and both models' figures. The winner was chosen on these
- * validation films, so its figures there are flattered by the choice itself: said, not hidden.
+ * evaluations, the minutes, the winner's settings, and both models' figures with their paired differences. Whether
+ * the winner is ahead rests on the paired bootstrap: a difference whose interval covers 0 is within noise. The
+ * winner was chosen on these validation films, so its figures there are flattered by the choice itself: said, not
+ * hidden.
  */
 export function tuneNarrative(state: SearchState, check: DefaultCheck): string {
   const evaluations = state.trials.flatMap((t) => t.evaluations);
@@ -410,12 +451,34 @@ export function tuneNarrative(state: SearchState, check: DefaultCheck): string {
   const best = bestTrial(state);
   if (!best) return "No trial has finished yet: run the search cell.";
   const [base, tuned] = check.rows;
-  const differs = (k: number) => Number(tuned?.[k]) - Number(base?.[k]);
-  const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(4)}`;
+  const d = check.difference;
+  const differs = (k: number, metric: RankedMetric | "bce") =>
+    d ? describeDifference(d[metric]) : signed(Number(tuned?.[k]) - Number(base?.[k]));
   return [
     `The search trained ${state.trials.length} trials in ${evaluations.length} evaluations (${minutes.toFixed(1)} minutes of training)${state.stopped ? `, and stopped early (${state.stopped})` : ""}.`,
     `Its best trial, **${best.trial.id}** (${describeSettings(best.trial.settings)}), reached a validation loss of ${best.evaluation.bestValLoss.toFixed(4)} ${epochsRun(best.evaluation)}.`,
-    `Against the preset's default on the same ${base?.[1]} validation films, with thresholds cross-fitted on two halves of them: micro F1 ${tuned?.[2]} vs ${base?.[2]} (${signed(differs(2))}), macro F1 ${tuned?.[3]} vs ${base?.[3]} (${signed(differs(3))}), validation BCE ${tuned?.[4]} vs ${base?.[4]} (${signed(differs(4))}).`,
+    `Against the preset's default on the same ${base?.[1]} validation films, with thresholds cross-fitted on two halves of them: micro F1 ${tuned?.[2]} vs ${base?.[2]} (${differs(2, "microF1")}), macro F1 ${tuned?.[3]} vs ${base?.[3]} (${differs(3, "macroF1")}), validation BCE ${tuned?.[4]} vs ${base?.[4]} (${differs(4, "bce")}).`,
+    ...(d ? [winnerVerdict(d)] : []),
     `The winner was picked for its loss on these very films, so a small lead here may not survive on new films: a lead worth acting on is one well above the spread between training seeds of one setting (notebook 04's parity section shows that spread for the coursework models).`,
   ].join("\n\n");
+}
+
+/** Where the winner is ahead of the default, behind it, or within noise of it, by the paired differences' intervals. */
+function winnerVerdict(d: Record<RankedMetric | "bce", Difference>): string {
+  // a lower BCE is better: the winner is ahead where the difference lies below 0
+  const figures: [string, number][] = [
+    ["micro F1", direction(d.microF1)],
+    ["macro F1", direction(d.macroF1)],
+    ["validation BCE", -direction(d.bce)],
+  ];
+  const named = (sign: number) => figures.filter(([, s]) => s === sign).map(([label]) => label);
+  const [ahead, behind, noise] = [named(1), named(-1), named(0)];
+  if (noise.length === figures.length)
+    return "Every difference's 95% interval (paired bootstrap over the films) covers 0: on these films the winner is **within noise** of the default.";
+  const parts = [
+    ahead.length > 0 ? `ahead on ${ahead.join(", ")}` : "",
+    behind.length > 0 ? `**behind** on ${behind.join(", ")}` : "",
+    noise.length > 0 ? `within noise on ${noise.join(", ")}` : "",
+  ].filter(Boolean);
+  return `By the 95% intervals of the paired differences over the films, the winner is ${parts.join("; ")}.`;
 }

@@ -5,7 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { MODEL_JSON } from "../models/checkpoint";
 import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/folder";
+import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import type { LoadedSplit } from "../data/split";
 import { WorkbookError } from "../runtime/errors";
@@ -68,6 +70,8 @@ export async function loadModel(dir: string): Promise<Trained> {
   const spec = kindSpec(trained);
   const info = trained.info as ModelInfo;
   spec.checkInfo(info, file);
+  // a poster model's imageSize (the kind's default filled in by checkInfo) is the side of the posters its model reads
+  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, path.join(dir, MODEL_JSON));
   for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
   return trained as Trained;
 }

@@ -20,6 +20,7 @@ import { TfidfVectorizer } from "../data/tfidf";
 import { loadJson, saveJson, writeDurable, writeError } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
+import { ModelInfoBase, SavedThresholds, checkAgainstModel, checkHistoryJson, checkInfoJson, checkThresholdsJson } from "./folder-schema";
 import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 // The classes a saved model may name (the joint model's gated unit, the LSTM's orthogonal initialiser) are
 // registered with tf.serialization when their modules load: loading a folder needs them.
@@ -29,52 +30,14 @@ import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
 import { checkPathName } from "../runtime/config";
 
-/**
- * <dir>/info.json: everything needed to use a trained model again, besides its weights. These are the fields
- * every kind of model has; each kind adds its own (lib/kinds/, where `ModelInfo` is the union of all kinds).
- */
-export interface ModelInfoBase {
-  /** The model kind's id (lib/kinds/registry.ts): cnn, lstm, fusion, pretrained, ... */
-  kind: string;
-  /** Output order of the model: the dataset's genre columns. */
-  genres: string[];
-  preset: string;
-  /** The notebook's or command's settings for this run (epochs, learning rate, ...). */
-  settings: Record<string, unknown>;
-  dataset: {
-    dir: string;
-    films: number;
-    trainFilms: number;
-    validationFilms: number;
-    seed: number;
-    /** The split itself: the Ids of the training and validation films. */
-    trainIds?: string[];
-    validationIds?: string[];
-  };
-  backend: string;
-  /** Set when the output layer was corrected after a weighted loss (models/losses.ts weightedBceCorrection). */
-  outputCorrection?: string;
-  started: string;
-  finished?: string;
-  bestEpoch?: number;
-  bestValLoss?: number;
-  interrupted?: boolean;
-}
+// The files' types and their checks (what each may hold, and against the others and the model) are in ./folder-schema.ts.
+export type { ModelInfoBase, SavedThresholds } from "./folder-schema";
 
 export const INFO_JSON = "info.json";
 export const VOCABULARY_JSON = "vocabulary.json";
 export const HISTORY_JSON = "history.json";
 export const THRESHOLDS_JSON = "thresholds.json";
 export const TFIDF_JSON = "tfidf.json";
-
-/** <dir>/thresholds.json: per-genre thresholds maximising each genre's F1 on the training run's validation split. */
-export interface SavedThresholds {
-  genres: string[];
-  thresholds: number[];
-  tunedOn: string;
-  films: number;
-  perGenre: Record<string, unknown>;
-}
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
 export function modelDir(outDir: string, preset: string, kind: string): string {
@@ -105,38 +68,28 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   if (!fs.existsSync(dir)) throw new WorkbookError(await missingFolderMessage(dir));
   need(dir, INFO_JSON, "model description");
   need(dir, MODEL_JSON, "weights");
-  const info = checkInfo(await loadJson(path.join(dir, INFO_JSON), "model description"), path.join(dir, INFO_JSON));
+  const infoFile = path.join(dir, INFO_JSON);
+  const info = checkInfoJson(await loadJson(infoFile, "model description"), infoFile);
   const model = await loadCheckpoint(dir);
-  const outputs = model.outputs[0]?.shape[1];
-  if (outputs !== info.genres.length) {
-    throw new WorkbookError(
-      `${path.join(dir, MODEL_JSON)}: the model has ${outputs} outputs but ${path.join(dir, INFO_JSON)} lists ${info.genres.length} genres (files of two runs?)`,
-    );
-  }
   const trained: TrainedModel = { dir, info, model };
-  if (fs.existsSync(path.join(dir, HISTORY_JSON))) {
-    const file = path.join(dir, HISTORY_JSON);
-    const history = await loadJson<TrainingHistory>(file, "training history");
-    if (!Array.isArray(history?.epochs)) throw new WorkbookError(`${file}: not a training history (no "epochs" list)`);
-    trained.history = history;
-  }
-  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) {
-    const file = path.join(dir, THRESHOLDS_JSON);
-    const thresholds = await loadJson<SavedThresholds>(file, "thresholds");
-    if (
-      !Array.isArray(thresholds?.thresholds) ||
-      thresholds.thresholds.length !== info.genres.length ||
-      !thresholds.thresholds.every((t) => typeof t === "number")
-    ) {
-      throw new WorkbookError(`${file}: expected ${info.genres.length} numeric thresholds, one per genre of ${INFO_JSON}`);
-    }
-    if (Array.isArray(thresholds.genres) && thresholds.genres.join("\u0000") !== info.genres.join("\u0000")) {
-      throw new WorkbookError(`${file}: its genres differ from those of ${path.join(dir, INFO_JSON)} (files of two runs?)`);
-    }
-    trained.thresholds = thresholds;
-  }
-  if (fs.existsSync(path.join(dir, TFIDF_JSON))) trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
-  if (fs.existsSync(path.join(dir, VOCABULARY_JSON))) trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
+  const present = (name: string) => (fs.existsSync(path.join(dir, name)) ? path.join(dir, name) : undefined);
+  const historyFile = present(HISTORY_JSON);
+  if (historyFile) trained.history = checkHistoryJson(await loadJson(historyFile, "training history"), historyFile);
+  const thresholdsFile = present(THRESHOLDS_JSON);
+  const tfidfFile = present(TFIDF_JSON);
+  if (tfidfFile) trained.tfidf = await TfidfVectorizer.load(tfidfFile);
+  const vocabularyFile = present(VOCABULARY_JSON);
+  if (vocabularyFile) trained.vectorizer = await TextVectorizer.load(vocabularyFile);
+  checkAgainstModel({
+    model,
+    modelFile: path.join(dir, MODEL_JSON),
+    infoFile,
+    genres: info.genres,
+    ...(vocabularyFile && trained.vectorizer ? { vocabulary: { file: vocabularyFile, size: trained.vectorizer.vocabularySize() } } : {}),
+    ...(tfidfFile && trained.tfidf ? { tfidf: { file: tfidfFile, features: trained.tfidf.features } } : {}),
+  });
+  if (thresholdsFile)
+    trained.thresholds = checkThresholdsJson(await loadJson(thresholdsFile, "thresholds"), thresholdsFile, info.genres, infoFile);
   return trained;
 }
 
@@ -165,31 +118,29 @@ export function need(dir: string, file: string, what: string): void {
   }
 }
 
-/** info.json's common fields, checked for what loading and using the model needs; errors name the file and the key. */
-function checkInfo(json: unknown, file: string): ModelInfoBase {
-  const fail = (problem: string): never => {
-    throw new WorkbookError(`${file}: ${problem}`);
-  };
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
+/**
+ * Whether info.json describes a model at all (its kind, genres, settings and dataset are there): what proves that a
+ * folder is a model folder that a run may replace. Loading checks it fully (folder-schema.ts checkInfoJson).
+ */
+function describesModel(json: unknown): boolean {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return false;
   const info = json as Partial<ModelInfoBase>;
-  if (typeof info.kind !== "string" || info.kind === "") fail(`"kind" must name the model's kind, got ${JSON.stringify(info.kind)}`);
-  if (!Array.isArray(info.genres) || info.genres.length === 0 || !info.genres.every((g) => typeof g === "string")) {
-    fail(`"genres" must be the list of the model's output genres, got ${JSON.stringify(info.genres)}`);
-  }
-  if (typeof info.settings !== "object" || info.settings === null) fail(`missing key "settings"`);
-  if (typeof info.dataset !== "object" || info.dataset === null) fail(`missing key "dataset"`);
-  return info as ModelInfoBase;
+  return (
+    typeof info.kind === "string" &&
+    info.kind !== "" &&
+    Array.isArray(info.genres) &&
+    info.genres.length > 0 &&
+    info.genres.every((g) => typeof g === "string") &&
+    typeof info.settings === "object" &&
+    info.settings !== null &&
+    typeof info.dataset === "object" &&
+    info.dataset !== null
+  );
 }
 
-/** Whether `dir/info.json` is a model description (checkInfo): what proves that a folder is a model folder. */
+/** Whether `dir/info.json` is a model description (describesModel): what proves that a folder is a model folder. */
 async function provesModelFolder(dir: string): Promise<boolean> {
-  const file = path.join(dir, INFO_JSON);
-  try {
-    checkInfo(await loadJson(file), file);
-    return true;
-  } catch {
-    return false;
-  }
+  return describesModel(await loadJson(path.join(dir, INFO_JSON)).catch(() => undefined));
 }
 
 /** A trained model's overview encoder (its tfidf.json or vocabulary.json), with a clear error when it has none. */

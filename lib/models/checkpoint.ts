@@ -19,7 +19,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { isInside, loadJson, syncDir, writeDurable, writeError } from "../runtime/files";
+import { isInside, loadJson, makeFolder, syncDir, writeDurable } from "../runtime/files";
 import { WorkbookError } from "../runtime/errors";
 import { fieldRefusal } from "./folder-schema";
 
@@ -77,9 +77,7 @@ export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.
       const step = async (name: SaveStep): Promise<void> => {
         if (options.afterStep) await options.afterStep(name);
       };
-      await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
-        throw writeError(error, dir, "checkpoint folder");
-      });
+      await makeFolder(dir, "checkpoint folder");
       const weightData = new Uint8Array(toArrayBuffer(artifacts.weightData));
       const weightsFile = await writeNewWeightsFile(dir, weightData);
       await step("weights-written");

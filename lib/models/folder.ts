@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
-import { loadJson, saveJson, writeDurable, writeError } from "../runtime/files";
+import { loadJson, makeFolder, saveJson, writeDurable, writeError } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
 import { ModelInfoBase, SavedThresholds, checkAgainstModel, checkHistoryJson, checkInfoJson, checkThresholdsJson } from "./folder-schema";
@@ -161,9 +161,7 @@ export async function writeRunFiles(
   dir: string,
   files: { info: ModelInfoBase; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
 ): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
-    throw writeError(error, dir, "run folder");
-  });
+  await makeFolder(dir, "run folder");
   for (const stale of [VOCABULARY_JSON, TFIDF_JSON]) await fsp.rm(path.join(dir, stale), { force: true });
   if (files.vectorizer) await files.vectorizer.save(path.join(dir, VOCABULARY_JSON));
   if (files.tfidf) await files.tfidf.save(path.join(dir, TFIDF_JSON));
@@ -306,7 +304,7 @@ export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_
   const runs = runsDir(target);
   const probe = path.join(runs, `.write-test-${process.pid}`);
   try {
-    await fsp.mkdir(runs, { recursive: true });
+    await makeFolder(runs, "model folder's runs folder");
     await writeDurable(probe, "x");
   } catch (error) {
     throw writeError(error, runs, "model folder's runs folder");
@@ -325,9 +323,7 @@ export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_
 async function takeLock(target: string, run: string, log: (line: string) => void): Promise<string> {
   const lockFile = `${target.replace(/[\\/]+$/, "")}.lock`;
   const content: LockContent = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), run };
-  await fsp.mkdir(path.dirname(lockFile), { recursive: true }).catch((error: unknown) => {
-    throw writeError(error, path.dirname(lockFile), "folder");
-  });
+  await makeFolder(path.dirname(lockFile));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fsp.writeFile(lockFile, JSON.stringify(content), { flag: "wx" });
@@ -374,7 +370,7 @@ export async function startRunFolder(target: string, log: (line: string) => void
   const lockFile = await takeLock(target, id, log);
   const dir = path.join(runsDir(target), id);
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeFolder(dir, "run folder");
     await writeMarker(dir, { run: id });
   } catch (error) {
     await fsp.rm(lockFile, { force: true });

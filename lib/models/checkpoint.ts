@@ -19,7 +19,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { isInside, loadJson, makeFolder, syncDir, writeDurable } from "../runtime/files";
+import { isInside, linkNote, loadJson, makeFolder, syncDir, writeDurable } from "../runtime/files";
 import { WorkbookError } from "../runtime/errors";
 import { fieldRefusal } from "./folder-schema";
 
@@ -231,9 +231,9 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
               groupBuffers.push(await fsp.readFile(weightFile));
             } catch (error) {
               const code = (error as NodeJS.ErrnoException).code;
-              throw new WorkbookError(
-                `${weightFile}: cannot read the weights that ${file} refers to (${code === "ENOENT" ? "file not found" : code})`,
-              );
+              const link = linkNote(weightFile);
+              const why = link !== undefined ? `it is ${link}` : code === "ENOENT" ? "file not found" : code;
+              throw new WorkbookError(`${weightFile}: cannot read the weights that ${file} refers to (${why})`);
             }
           }
           // A truncated or foreign file would otherwise fail deep inside TF.js without naming it.

@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
-import { loadJson, makeFolder, saveJson, writeDurable, writeError } from "../runtime/files";
+import { linkNote, loadJson, makeFolder, saveJson, writeDurable, writeError } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
 import { ModelInfoBase, SavedThresholds, checkAgainstModel, checkHistoryJson, checkInfoJson, checkThresholdsJson } from "./folder-schema";
@@ -72,7 +72,8 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   const info = checkInfoJson(await loadJson(infoFile, "model description"), infoFile);
   const model = await loadCheckpoint(dir);
   const trained: TrainedModel = { dir, info, model };
-  const present = (name: string) => (fs.existsSync(path.join(dir, name)) ? path.join(dir, name) : undefined);
+  // a file that is there, a link that cannot be followed included (reading it then says where it points)
+  const present = (name: string) => (fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false }) ? path.join(dir, name) : undefined);
   const historyFile = present(HISTORY_JSON);
   if (historyFile) trained.history = checkHistoryJson(await loadJson(historyFile, "training history"), historyFile);
   const thresholdsFile = present(THRESHOLDS_JSON);
@@ -98,22 +99,27 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
  * switched, or while an old-style folder was being moved into the runs folder), which one to use and how.
  */
 async function missingFolderMessage(dir: string): Promise<string> {
+  // a link whose run is gone is named with what it points at, and replaced (ln -sfn) rather than made
+  const link = linkNote(dir);
+  const what = link === undefined ? `${dir} not found` : `${dir} is ${link}`;
   const withModel = (await listRuns(dir)).filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
-  if (withModel.length === 0)
-    return `${dir} not found: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
+  if (withModel.length === 0) return `${what}: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
   const complete = withModel.filter((r) => fs.existsSync(path.join(r.dir, THRESHOLDS_JSON)));
   const chosen = (complete.at(-1) ?? withModel.at(-1)) as RunRecord;
   return (
-    `${dir} not found, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
-    `The newest ${complete.length > 0 ? "complete one" : "one"} is ${chosen.dir}: load that folder, or make it the model folder again with: ln -s ${path.join(path.basename(runsDir(dir)), chosen.id)} ${dir}`
+    `${what}, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
+    `The newest ${complete.length > 0 ? "complete one" : "one"} is ${chosen.dir}: load that folder, or make it the model folder again with: ` +
+    `ln -s${link === undefined ? "" : "fn"} ${path.join(path.basename(runsDir(dir)), chosen.id)} ${dir}`
   );
 }
 
 /** An error naming the file when a model folder lacks it ("what" says what the file holds). */
 export function need(dir: string, file: string, what: string): void {
-  if (!fs.existsSync(path.join(dir, file))) {
+  const where = path.join(dir, file);
+  if (!fs.existsSync(where)) {
+    const link = linkNote(where);
     throw new WorkbookError(
-      `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
+      `${where} ${link === undefined ? "not found" : `is ${link}`}: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
     );
   }
 }
@@ -470,7 +476,8 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   for (const id of names) {
     const dir = path.join(root, id);
-    if (!(await fsp.stat(dir)).isDirectory()) continue;
+    // a run is a folder the run made there, never a link (pruneRuns names the links and leaves them alone)
+    if (!(await fsp.lstat(dir)).isDirectory()) continue;
     const record: RunRecord = { id, dir, current: current === (await fsp.realpath(dir)) };
     const info = await loadJson<ModelInfoBase>(path.join(dir, INFO_JSON)).catch(() => undefined);
     const history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON)).catch(() => undefined);
@@ -523,6 +530,7 @@ export async function pruneRuns(target: string, keep: number): Promise<PruneResu
     const runs = await listRuns(target);
     const unrecognised: RunRecord[] = [];
     for (const r of runs) if (!r.current && !(await madeByWorkbook(r))) unrecognised.push(r);
+    const linked = await linksIn(runsDir(target));
     const others = runs.filter((r) => !r.current && !unrecognised.includes(r));
     const withModel = others.filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
     const empty = others.filter((r) => !withModel.includes(r));
@@ -539,10 +547,19 @@ export async function pruneRuns(target: string, keep: number): Promise<PruneResu
     }
     for (const link of links) await fsp.rm(link, { force: true });
     const dirs = (list: RunRecord[]) => list.map((r) => r.dir);
-    return { runs: dirs(doomed), empty: dirs(empty), links, unrecognised: dirs(unrecognised) };
+    return { runs: dirs(doomed), empty: dirs(empty), links, unrecognised: [...dirs(unrecognised), ...linked] };
   } finally {
     await fsp.rm(lock, { force: true });
   }
+}
+
+/** The links in a folder (none when it is not there). */
+async function linksIn(dir: string): Promise<string[]> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+  return entries
+    .filter((e) => e.isSymbolicLink())
+    .map((e) => path.join(dir, e.name))
+    .sort();
 }
 
 /** A notebook's model folder of this kind at its preset (out/models/<preset>/<kind>). */

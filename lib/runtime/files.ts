@@ -2,6 +2,7 @@
  * Files that are never seen half-written: data is written to a temporary file, fsynced, then renamed over
  * the target (atomic on POSIX). A process killed at any moment leaves either the old file or the new one.
  */
+import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { WorkbookError } from "./errors";
@@ -127,6 +128,28 @@ export async function saveJson(file: string, value: unknown, options: { indent?:
   await syncDir(dir);
 }
 
+/**
+ * What `file` points at when it is a symbolic link, in words for a message ("a link to ../run, which is not there"),
+ * with why it cannot be followed when it cannot; undefined when it is no link.
+ */
+export function linkNote(file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readlinkSync(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    fs.statSync(file);
+    return `a link to ${text}`;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") return `a link to ${text}, which cannot be followed (it points to itself or into a loop of links)`;
+    if (code === "ENOENT" || code === "ENOTDIR") return `a link to ${text}, which is not there`;
+    return `a link to ${text}, which cannot be followed (${code})`;
+  }
+}
+
 /** Reads a JSON file; a missing file or bad JSON is an error that names the file. */
 export async function loadJson<T = unknown>(file: string, what = "JSON file"): Promise<T> {
   let text: string;
@@ -134,9 +157,9 @@ export async function loadJson<T = unknown>(file: string, what = "JSON file"): P
     text = await fsp.readFile(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new WorkbookError(`${file}: cannot read the ${what} (${code === "ENOENT" ? "file not found" : (error as Error).message})`, {
-      cause: error,
-    });
+    const link = linkNote(file);
+    const why = link !== undefined ? `it is ${link}` : code === "ENOENT" ? "file not found" : (error as Error).message;
+    throw new WorkbookError(`${file}: cannot read the ${what} (${why})`, { cause: error });
   }
   try {
     return JSON.parse(text) as T;

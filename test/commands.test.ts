@@ -445,6 +445,13 @@ describe("commands on a fixture dataset: train, predict, evaluate", function () 
     assert.ok((html.match(/data:image\/png;base64,/g) ?? []).length >= 2, "occlusion and Grad-CAM heat maps, embedded");
     assert.doesNotMatch(html, /src="(?!data:)/, "nothing is loaded from elsewhere");
     assert.equal((html.match(/<tr><td>/g) ?? []).length, 25);
+    // the film was given without its genres: they are unknown, not "none", and no top genre is marked wrong
+    assert.match(html, /true genres: <b>unknown<\/b> \(none were given with the film\)/);
+    assert.doesNotMatch(html, /&#10007;|&#10003;/);
+    assert.match(
+      r.stdout,
+      /^tt9000005\.jpg: true genres unknown \(none were given with the film\)\n {2}cnn \(.*\): \w+ 0\.\d\d, \w+ 0\.\d\d, \w+ 0\.\d\d$/m,
+    );
 
     const words = path.join(dir, "why-words.html");
     const t = run("explain", ["--model", lstmDir, "--overview", "A detective hunts a killer in the city.", "--out", words], env);

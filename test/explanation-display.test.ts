@@ -6,7 +6,15 @@ import * as assert from "node:assert/strict";
 import { Jimp } from "jimp";
 import type { Dataset, Film } from "../lib/data/dataset";
 import type { GenreWord, WordEvidence } from "../lib/eval/explain";
-import { explanationCardHtml, explanationNarrative, heatMapPng, highlightedOverviewHtml, legendHtml } from "../lib/workbook/explanations";
+import {
+  ModelView,
+  explanationCardHtml,
+  explanationCardText,
+  explanationNarrative,
+  heatMapPng,
+  highlightedOverviewHtml,
+  legendHtml,
+} from "../lib/workbook/explanations";
 
 async function pixels(png: Uint8Array): Promise<number[][]> {
   const image = await Jimp.read(Buffer.from(png));
@@ -64,6 +72,31 @@ describe("explanation display", () => {
     assert.equal((html.match(/<tr>/g) ?? []).length, 3); // the header and two genres
     assert.equal((html.match(/<th /g) ?? []).length, 3); // the genre column and two models
     assert.match(html, /probability by 10\.0 points/);
+  });
+
+  it("a film given without its genres (npm run explain): the true genres are unknown, and no top genre is marked right or wrong", () => {
+    const views: ModelView[] = [{ model: "cnn", probabilities: [0.7, 0.2, 0.1], genres: [{ genre: "Horror", posters: [] }] }];
+    const genres = ["Horror", "Comedy", "Drama"];
+    const unknown = explanationCardHtml({ id: "poster.jpg", overview: "" }, genres, views);
+    assert.match(unknown, /poster\.jpg<\/b> &mdash; true genres: <b>unknown<\/b> \(none were given with the film\)/);
+    assert.doesNotMatch(unknown, /none<\/b>/);
+    assert.doesNotMatch(unknown, /&#10007;|&#10003;/, "no cross and no tick without the true genres");
+    assert.match(unknown, /<span [^>]*>Horror 0\.70<\/span> <span [^>]*>Comedy 0\.20<\/span> <span [^>]*>Drama 0\.10<\/span>/);
+    assert.match(unknown, /<b>Horror<\/b><div [^>]*>explained<\/div>/);
+    assert.equal(
+      explanationCardText({ id: "poster.jpg" }, genres, views),
+      "poster.jpg: true genres unknown (none were given with the film)\n  cnn: Horror 0.70, Comedy 0.20, Drama 0.10",
+    );
+    // a film of the dataset that has no genre: "none", and every top genre is wrong
+    const none = explanationCardHtml({ id: "tt1", genres: [], overview: "" }, genres, views);
+    assert.match(none, /true genres: <b>none<\/b>/);
+    assert.equal((none.match(/&#10007;/g) ?? []).length, 3);
+    assert.equal(
+      explanationCardText({ id: "tt1", genres: ["Comedy"] }, genres, views),
+      "tt1: true genres Comedy\n  cnn: Horror 0.70, Comedy 0.20, Drama 0.10",
+    );
+    const known = explanationCardHtml({ id: "tt1", genres: ["Comedy"], overview: "" }, genres, views);
+    assert.match(known, /&#10007; Horror 0\.70<\/span> <span [^>]*>&#10003; Comedy 0\.20/);
   });
 
   it("the narrative says Drama's words are generic when its five most specific words are in more overviews", () => {

@@ -37,7 +37,7 @@ const MODEL_INFO = {
   genres: GENRES,
   preset: "smoke",
   settings: {},
-  dataset: { dir: "x", films: 1, trainFilms: 1, validationFilms: 1, seed: 1 },
+  dataset: { dir: "x", films: 2, trainFilms: 1, validationFilms: 1, seed: 1 },
   backend: "cpu",
   started: "now",
 };
@@ -106,24 +106,33 @@ describe("model folders: damaged files are errors that name the file", function 
     fs.writeFileSync(file, "");
     await assert.rejects(loadTrainedModel(dir), /info\.json: the model description is not valid JSON .*the file is empty/);
     fs.writeFileSync(file, JSON.stringify({ ...info, genres: undefined }));
-    await assert.rejects(loadTrainedModel(dir), /info\.json: "genres" must be the list of the model's output genres/);
+    await assert.rejects(
+      loadTrainedModel(dir),
+      /info\.json: genres is missing; expected a list of 1 to 1000 genre names \(the model's outputs, in order\)/,
+    );
     fs.writeFileSync(file, JSON.stringify({ ...info, kind: "rnn" }));
     await assert.rejects(
       loadModel(dir),
       /info\.json: "kind" must be one of cnn, lstm, fusion, pretrained, text-head, poster-head, linear, text-branch, got "rnn"/,
     );
     fs.writeFileSync(file, JSON.stringify({ ...info, kind: undefined }));
-    await assert.rejects(loadTrainedModel(dir), /info\.json: "kind" must name the model's kind/);
+    await assert.rejects(loadTrainedModel(dir), /info\.json: kind is missing; expected the name of the model's kind/);
   });
 
   it("files of two runs: a model with other outputs than info.json's genres, thresholds for other genres", async () => {
     const file = path.join(dir, "info.json");
     const info = JSON.parse(fs.readFileSync(file, "utf8"));
     fs.writeFileSync(file, JSON.stringify({ ...info, genres: [...GENRES, "Western"] }));
-    await assert.rejects(loadTrainedModel(dir), /the model has 3 outputs but .*info\.json lists 4 genres/);
+    await assert.rejects(
+      loadTrainedModel(dir),
+      /info\.json: genres is a list of 4; expected 3 genres, one per output of the model in .*model\.json \(files of two runs\?\)/,
+    );
     fs.writeFileSync(file, JSON.stringify(info));
     fs.writeFileSync(path.join(dir, "thresholds.json"), JSON.stringify({ genres: GENRES, thresholds: [0.5, 0.5] }));
-    await assert.rejects(loadTrainedModel(dir), /thresholds\.json: expected 3 numeric thresholds/);
+    await assert.rejects(
+      loadTrainedModel(dir),
+      /thresholds\.json: thresholds is a list of 2; expected 3 numbers from 0 to 1, one per genre of .*info\.json/,
+    );
   });
 });
 

@@ -13,7 +13,7 @@ import { topK } from "../eval/metrics";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { selectBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
-import { cardScale, explanationCardHtml, modelView } from "../workbook/explanations";
+import { cardScale, explanationCardHtml, explanationCardText, modelView } from "../workbook/explanations";
 import { escapeHtml } from "../workbook/plots";
 import { parseArgs } from "./args";
 
@@ -44,9 +44,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const poster = posterFile === undefined ? undefined : await decodePoster(path.resolve(posterFile));
   const model = { name: `${spec.id} (${trained.dir})`, trained };
+  // the film's true genres are not given: the card says they are unknown and marks no genre right or wrong
   const film = {
     id: posterFile ? path.basename(posterFile) : "overview",
-    genres: [],
     overview: overview ?? "",
     ...(poster ? { poster } : {}),
   };
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   freeEncoders(encoders);
   const seconds = (performance.now() - started) / 1000;
   const card = explanationCardHtml(
-    { id: film.id, genres: [], overview: film.overview, ...(posterFile ? { posterPng: fs.readFileSync(path.resolve(posterFile)) } : {}) },
+    { id: film.id, overview: film.overview, ...(posterFile ? { posterPng: fs.readFileSync(path.resolve(posterFile)) } : {}) },
     trained.info.genres,
     [view],
     { scale },
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     `<p style="font-size:12px;color:#666">Poster: occlusion (a grey ${30}-pixel patch slid over the poster; red where hiding it lowers the genre). ` +
     `Overview: each word removed in turn (red words raise the genre, blue words lower it). One colour scale for the card. Explained in ${seconds.toFixed(1)} s.</p></body></html>`;
   fs.writeFileSync(path.resolve(out), html);
+  console.log(explanationCardText(film, trained.info.genres, [view]));
   console.log(
     `${film.id}: ${genres.map((g) => `${g} ${(view.probabilities[trained.info.genres.indexOf(g)] as number).toFixed(3)}`).join(", ")}`,
   );

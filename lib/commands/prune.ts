@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { RUN_MARKER, modelDir, pruneRuns } from "../models/folder";
 import { KIND_IDS } from "../kinds/registry";
 import { parsePreset, workbookPaths } from "../runtime/config";
+import { linkNote } from "../runtime/files";
 import { integerOption, parseArgs } from "./args";
 
 const USAGE = "usage: npm run prune -- (--model MODEL_DIR | --preset coursework|quick|smoke) [--keep N]";
@@ -32,6 +33,14 @@ async function main(): Promise<void> {
   for (const target of targets) {
     const { runs, empty, links, unrecognised } = await pruneRuns(target, keep);
     const names = (dirs: string[]) => dirs.map((d) => path.basename(d)).join(", ");
+    // a link among them is named with what it points at
+    const named = (dirs: string[]) =>
+      dirs
+        .map((d) => {
+          const link = linkNote(d);
+          return link === undefined ? path.basename(d) : `${path.basename(d)} (${link})`;
+        })
+        .join(", ");
     const deleted = [
       ...(runs.length > 0 ? [`deleted ${runs.length} older run(s): ${names(runs)}`] : []),
       ...(empty.length > 0 ? [`deleted ${empty.length} run(s) that never wrote a checkpoint: ${names(empty)}`] : []),
@@ -40,7 +49,7 @@ async function main(): Promise<void> {
     const left =
       unrecognised.length === 0
         ? ""
-        : `; left ${unrecognised.length} folder(s) that no training run of this workbook made (no ${RUN_MARKER}), delete them yourself if they are not needed: ${names(unrecognised)}`;
+        : `; left ${unrecognised.length} folder(s) that no training run of this workbook made (no ${RUN_MARKER}), delete them yourself if they are not needed: ${named(unrecognised)}`;
     console.log(`${target}: ${deleted.length === 0 ? "nothing to delete" : deleted.join("; ")}${left}`);
   }
 }

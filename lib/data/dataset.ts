@@ -100,7 +100,7 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
 
   // A record (a line that starts with an Id) that is not where a row starts was swallowed by the row before it:
   // a quote that was never closed makes the parser read on across lines. Both are reported, neither is used.
-  const swallowedBy = swallowedRecords(parsed.recordStarts, rows);
+  const swallowedBy = swallowedRecords(parsed.recordStarts, rows, header.columns.length);
   for (const [row, swallowed] of swallowedBy) {
     for (const record of swallowed) {
       report(
@@ -318,8 +318,18 @@ function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** The rows (by object) that ran on over later records, with those records' lines and Ids. */
-function swallowedRecords(recordStarts: readonly { line: number; id: string }[], rows: readonly CsvRow[]): Map<CsvRow, { line: number; id: string }[]> {
+/**
+ * The rows (by object) that ran on over later records, with those records' lines and Ids. Only a row the parser
+ * could not read cleanly (its errors) or with another number of fields than the header can have run on: a quote
+ * that is never closed is closed by a later record's quote, which the parser reports, and leaves that record's
+ * other fields in the row. A well-formed row whose quoted overview holds a line that starts like a record (an Id,
+ * then a comma) is valid CSV, and that line is text.
+ */
+function swallowedRecords(
+  recordStarts: readonly { line: number; id: string }[],
+  rows: readonly CsvRow[],
+  columns: number,
+): Map<CsvRow, { line: number; id: string }[]> {
   const rowStartLines = new Set(rows.map((r) => r.line));
   const out = new Map<CsvRow, { line: number; id: string }[]>();
   let r = 0;
@@ -327,6 +337,7 @@ function swallowedRecords(recordStarts: readonly { line: number; id: string }[],
     if (rowStartLines.has(record.line)) continue;
     while (r + 1 < rows.length && (rows[r + 1] as CsvRow).line <= record.line) r++;
     const row = rows[r] as CsvRow;
+    if (row.errors.length === 0 && row.fields.length === columns) continue;
     out.set(row, [...(out.get(row) ?? []), record]);
   }
   return out;

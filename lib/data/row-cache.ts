@@ -12,6 +12,8 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { ENV } from "../runtime/config";
+import { makeFolder, writeError } from "../runtime/files";
 
 const CACHE_FORMAT_VERSION = 1;
 
@@ -176,16 +178,19 @@ async function readCache(
 
 /** Atomic write: temp file then rename, data before metadata (metadata marks the cache valid). */
 async function writeCache(binFile: string, metaFile: string, data: Float32Array, meta: CacheMeta): Promise<void> {
-  await fsp.mkdir(path.dirname(binFile), { recursive: true });
+  const place = { place: `set ${ENV.cacheDir}` };
+  await makeFolder(path.dirname(binFile), "cache folder", place);
   const binTmp = `${binFile}.tmp-${process.pid}`;
   const metaTmp = `${metaFile}.tmp-${process.pid}`;
+  let writing = binFile;
   try {
     await fsp.writeFile(binTmp, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     await fsp.rename(binTmp, binFile);
+    writing = metaFile;
     await fsp.writeFile(metaTmp, JSON.stringify(meta));
     await fsp.rename(metaTmp, metaFile);
   } catch (err) {
     await Promise.all([fsp.rm(binTmp, { force: true }), fsp.rm(metaTmp, { force: true })]);
-    throw err;
+    throw writeError(err, writing, "cache file", place);
   }
 }

@@ -444,7 +444,8 @@ export interface FilmExplanation {
 /** Explains one film with one trained model: occlusion (and Grad-CAM where it applies), word removal, the gate. */
 export async function explainFilm(
   explained: ExplainedModel,
-  film: { genres: readonly string[]; overview: string; poster?: DecodedPoster },
+  /** The film; `genres`, its true genres, when they are known (they are explained first). */
+  film: { genres?: readonly string[]; overview: string; poster?: DecodedPoster },
   options: ExplainOptions = {},
   encoders: Encoders = {},
 ): Promise<FilmExplanation> {
@@ -456,7 +457,7 @@ export async function explainFilm(
   const worded = explain.overviews ? await wordEffects(explain, film.overview) : undefined;
   const probabilities = occluded?.probabilities ?? worded?.probabilities ?? new Float32Array(genres.length);
   const topGenre = topK(probabilities, genres, 1)[0]?.genre;
-  const wanted = options.genres ?? [...new Set([...film.genres, ...(topGenre ? [topGenre] : [])])];
+  const wanted = options.genres ?? [...new Set([...(film.genres ?? []), ...(topGenre ? [topGenre] : [])])];
   const shown: FilmExplanation["shown"] = [];
   for (const genre of wanted.filter((g) => genres.includes(g)).slice(0, options.maxGenres ?? 2)) {
     const entry: FilmExplanation["shown"][number] = { genre };

@@ -5,10 +5,13 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { MODEL_JSON } from "../models/checkpoint";
 import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/folder";
+import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import type { LoadedSplit } from "../data/split";
 import { WorkbookError } from "../runtime/errors";
+import { linkNote } from "../runtime/files";
 import { CNN_KIND, CnnInfo } from "./cnn";
 import { FUSION_KIND, FusionInfo } from "./fusion";
 import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
@@ -68,6 +71,8 @@ export async function loadModel(dir: string): Promise<Trained> {
   const spec = kindSpec(trained);
   const info = trained.info as ModelInfo;
   spec.checkInfo(info, file);
+  // a poster model's imageSize (the kind's default filled in by checkInfo) is the side of the posters its model reads
+  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, path.join(dir, MODEL_JSON));
   for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
   return trained as Trained;
 }
@@ -84,10 +89,15 @@ export function howToTrain(kind: KindId, preset: PresetName | string): string {
   return `notebook ${spec.trainedBy.notebook}, or 'npm run train -- ${spec.trainedBy.command} --preset ${preset}'`;
 }
 
+/** Whether a preset's model folder is there: a link whose run is gone is (loading it says where it points), nothing is not. */
+function trainedThere(dir: string): boolean {
+  return fs.existsSync(dir) || linkNote(dir) !== undefined;
+}
+
 /** The model of this kind that the notebooks (or `npm run train`) trained at the config's preset, loaded. */
 export async function loadPresetModel(config: { outDir: string; preset: string }, kind: KindId): Promise<Trained> {
   const dir = modelFolder(config, kind);
-  if (!fs.existsSync(dir)) {
+  if (!trainedThere(dir)) {
     throw new WorkbookError(
       `no ${kindSpec(kind).title} trained at preset ${config.preset} (${dir}): train it with ${howToTrain(kind, config.preset)}`,
     );
@@ -114,7 +124,7 @@ export async function loadPresetModels(
   const result: PresetModels = { found: [], missing: [] };
   for (const kind of kinds) {
     const dir = modelFolder(config, kind);
-    if (!fs.existsSync(dir)) result.missing.push({ kind, dir, how: howToTrain(kind, config.preset) });
+    if (!trainedThere(dir)) result.missing.push({ kind, dir, how: howToTrain(kind, config.preset) });
     else result.found.push(await loadModel(dir));
   }
   const required = options.required === "all" ? kinds : options.required === "one" ? [] : (options.required ?? []);

@@ -19,8 +19,9 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { isInside, loadJson, syncDir, writeDurable, writeError } from "../runtime/files";
+import { isInside, linkNote, loadJson, makeFolder, syncDir, writeDurable } from "../runtime/files";
 import { WorkbookError } from "../runtime/errors";
+import { fieldRefusal } from "./folder-schema";
 
 export const MODEL_JSON = "model.json";
 const WEIGHT_FILE = /^weights(?:-(\d+))?\.bin$/;
@@ -76,9 +77,7 @@ export function fileSaveHandler(dir: string, options: FileSaveOptions = {}): tf.
       const step = async (name: SaveStep): Promise<void> => {
         if (options.afterStep) await options.afterStep(name);
       };
-      await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
-        throw writeError(error, dir, "checkpoint folder");
-      });
+      await makeFolder(dir, "checkpoint folder");
       const weightData = new Uint8Array(toArrayBuffer(artifacts.weightData));
       const weightsFile = await writeNewWeightsFile(dir, weightData);
       await step("weights-written");
@@ -135,6 +134,7 @@ export async function readModelJson(dirOrFile: string): Promise<tf.io.ModelJSON>
   if (modelJson.modelTopology == null) throw new WorkbookError(`${file}: no modelTopology (not a TF.js layers model)`);
   if (!Array.isArray(modelJson.weightsManifest)) throw new WorkbookError(`${file}: no weightsManifest (the list of weight files)`);
   checkWeightPaths(modelJson.weightsManifest as unknown[], file);
+  checkWeightEntries(modelJson.weightsManifest as unknown[], file);
   return modelJson;
 }
 
@@ -153,6 +153,30 @@ function checkWeightPaths(manifest: readonly unknown[], file: string): void {
           `${file}: weightsManifest[${g}].paths[${i}] is ${JSON.stringify(p)}: expected the plain name of a file inside the model folder (no /, \\, .. or absolute path)`,
         );
       }
+    });
+  });
+}
+
+/** The most dimensions, and the largest size of one dimension, a weight may have. */
+const MAX_RANK = 8;
+const MAX_DIMENSION = 2 ** 30;
+
+/** Each weight's shape (a list of sizes) and dtype (one TF.js stores), before any byte count is worked out from them. */
+function checkWeightEntries(manifest: readonly unknown[], file: string): void {
+  manifest.forEach((group, g) => {
+    const weights = (group as { weights?: unknown }).weights;
+    const where = `weightsManifest[${g}].weights`;
+    if (!Array.isArray(weights)) throw fieldRefusal(file, where, weights, "a list of the weights in the file");
+    weights.forEach((entry: unknown, i) => {
+      const { shape, dtype } = (entry ?? {}) as { shape?: unknown; dtype?: unknown };
+      if (!Array.isArray(shape) || shape.length > MAX_RANK)
+        throw fieldRefusal(file, `${where}[${i}].shape`, shape, `a list of at most ${MAX_RANK} sizes`);
+      shape.forEach((size: unknown, d) => {
+        if (typeof size !== "number" || !Number.isInteger(size) || size < 0 || size > MAX_DIMENSION)
+          throw fieldRefusal(file, `${where}[${i}].shape[${d}]`, size, `an integer from 0 to ${MAX_DIMENSION}`);
+      });
+      if (typeof dtype !== "string" || !Object.hasOwn(BYTES_PER_VALUE, dtype))
+        throw fieldRefusal(file, `${where}[${i}].dtype`, dtype, `one of ${Object.keys(BYTES_PER_VALUE).join(", ")}`);
     });
   });
 }
@@ -207,9 +231,9 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
               groupBuffers.push(await fsp.readFile(weightFile));
             } catch (error) {
               const code = (error as NodeJS.ErrnoException).code;
-              throw new WorkbookError(
-                `${weightFile}: cannot read the weights that ${file} refers to (${code === "ENOENT" ? "file not found" : code})`,
-              );
+              const link = linkNote(weightFile);
+              const why = link !== undefined ? `it is ${link}` : code === "ENOENT" ? "file not found" : code;
+              throw new WorkbookError(`${weightFile}: cannot read the weights that ${file} refers to (${why})`);
             }
           }
           // A truncated or foreign file would otherwise fail deep inside TF.js without naming it.

@@ -17,9 +17,10 @@ import * as tf from "@tensorflow/tfjs";
 import type { OverviewEncoder } from "../data/batches";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
-import { loadJson, saveJson, writeDurable, writeError } from "../runtime/files";
+import { linkNote, loadJson, makeFolder, saveJson, writeDurable, writeError } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
+import { ModelInfoBase, SavedThresholds, checkAgainstModel, checkHistoryJson, checkInfoJson, checkThresholdsJson } from "./folder-schema";
 import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
 // The classes a saved model may name (the joint model's gated unit, the LSTM's orthogonal initialiser) are
 // registered with tf.serialization when their modules load: loading a folder needs them.
@@ -29,52 +30,14 @@ import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
 import { checkPathName } from "../runtime/config";
 
-/**
- * <dir>/info.json: everything needed to use a trained model again, besides its weights. These are the fields
- * every kind of model has; each kind adds its own (lib/kinds/, where `ModelInfo` is the union of all kinds).
- */
-export interface ModelInfoBase {
-  /** The model kind's id (lib/kinds/registry.ts): cnn, lstm, fusion, pretrained, ... */
-  kind: string;
-  /** Output order of the model: the dataset's genre columns. */
-  genres: string[];
-  preset: string;
-  /** The notebook's or command's settings for this run (epochs, learning rate, ...). */
-  settings: Record<string, unknown>;
-  dataset: {
-    dir: string;
-    films: number;
-    trainFilms: number;
-    validationFilms: number;
-    seed: number;
-    /** The split itself: the Ids of the training and validation films. */
-    trainIds?: string[];
-    validationIds?: string[];
-  };
-  backend: string;
-  /** Set when the output layer was corrected after a weighted loss (models/losses.ts weightedBceCorrection). */
-  outputCorrection?: string;
-  started: string;
-  finished?: string;
-  bestEpoch?: number;
-  bestValLoss?: number;
-  interrupted?: boolean;
-}
+// The files' types and their checks (what each may hold, and against the others and the model) are in ./folder-schema.ts.
+export type { ModelInfoBase, SavedThresholds } from "./folder-schema";
 
 export const INFO_JSON = "info.json";
 export const VOCABULARY_JSON = "vocabulary.json";
 export const HISTORY_JSON = "history.json";
 export const THRESHOLDS_JSON = "thresholds.json";
 export const TFIDF_JSON = "tfidf.json";
-
-/** <dir>/thresholds.json: per-genre thresholds maximising each genre's F1 on the training run's validation split. */
-export interface SavedThresholds {
-  genres: string[];
-  thresholds: number[];
-  tunedOn: string;
-  films: number;
-  perGenre: Record<string, unknown>;
-}
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
 export function modelDir(outDir: string, preset: string, kind: string): string {
@@ -105,38 +68,29 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   if (!fs.existsSync(dir)) throw new WorkbookError(await missingFolderMessage(dir));
   need(dir, INFO_JSON, "model description");
   need(dir, MODEL_JSON, "weights");
-  const info = checkInfo(await loadJson(path.join(dir, INFO_JSON), "model description"), path.join(dir, INFO_JSON));
+  const infoFile = path.join(dir, INFO_JSON);
+  const info = checkInfoJson(await loadJson(infoFile, "model description"), infoFile);
   const model = await loadCheckpoint(dir);
-  const outputs = model.outputs[0]?.shape[1];
-  if (outputs !== info.genres.length) {
-    throw new WorkbookError(
-      `${path.join(dir, MODEL_JSON)}: the model has ${outputs} outputs but ${path.join(dir, INFO_JSON)} lists ${info.genres.length} genres (files of two runs?)`,
-    );
-  }
   const trained: TrainedModel = { dir, info, model };
-  if (fs.existsSync(path.join(dir, HISTORY_JSON))) {
-    const file = path.join(dir, HISTORY_JSON);
-    const history = await loadJson<TrainingHistory>(file, "training history");
-    if (!Array.isArray(history?.epochs)) throw new WorkbookError(`${file}: not a training history (no "epochs" list)`);
-    trained.history = history;
-  }
-  if (fs.existsSync(path.join(dir, THRESHOLDS_JSON))) {
-    const file = path.join(dir, THRESHOLDS_JSON);
-    const thresholds = await loadJson<SavedThresholds>(file, "thresholds");
-    if (
-      !Array.isArray(thresholds?.thresholds) ||
-      thresholds.thresholds.length !== info.genres.length ||
-      !thresholds.thresholds.every((t) => typeof t === "number")
-    ) {
-      throw new WorkbookError(`${file}: expected ${info.genres.length} numeric thresholds, one per genre of ${INFO_JSON}`);
-    }
-    if (Array.isArray(thresholds.genres) && thresholds.genres.join("\u0000") !== info.genres.join("\u0000")) {
-      throw new WorkbookError(`${file}: its genres differ from those of ${path.join(dir, INFO_JSON)} (files of two runs?)`);
-    }
-    trained.thresholds = thresholds;
-  }
-  if (fs.existsSync(path.join(dir, TFIDF_JSON))) trained.tfidf = await TfidfVectorizer.load(path.join(dir, TFIDF_JSON));
-  if (fs.existsSync(path.join(dir, VOCABULARY_JSON))) trained.vectorizer = await TextVectorizer.load(path.join(dir, VOCABULARY_JSON));
+  // a file that is there, a link that cannot be followed included (reading it then says where it points)
+  const present = (name: string) => (fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false }) ? path.join(dir, name) : undefined);
+  const historyFile = present(HISTORY_JSON);
+  if (historyFile) trained.history = checkHistoryJson(await loadJson(historyFile, "training history"), historyFile);
+  const thresholdsFile = present(THRESHOLDS_JSON);
+  const tfidfFile = present(TFIDF_JSON);
+  if (tfidfFile) trained.tfidf = await TfidfVectorizer.load(tfidfFile);
+  const vocabularyFile = present(VOCABULARY_JSON);
+  if (vocabularyFile) trained.vectorizer = await TextVectorizer.load(vocabularyFile);
+  checkAgainstModel({
+    model,
+    modelFile: path.join(dir, MODEL_JSON),
+    infoFile,
+    genres: info.genres,
+    ...(vocabularyFile && trained.vectorizer ? { vocabulary: { file: vocabularyFile, size: trained.vectorizer.vocabularySize() } } : {}),
+    ...(tfidfFile && trained.tfidf ? { tfidf: { file: tfidfFile, features: trained.tfidf.features } } : {}),
+  });
+  if (thresholdsFile)
+    trained.thresholds = checkThresholdsJson(await loadJson(thresholdsFile, "thresholds"), thresholdsFile, info.genres, infoFile);
   return trained;
 }
 
@@ -145,51 +99,54 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
  * switched, or while an old-style folder was being moved into the runs folder), which one to use and how.
  */
 async function missingFolderMessage(dir: string): Promise<string> {
+  // a link whose run is gone is named with what it points at, and replaced (ln -sfn) rather than made
+  const link = linkNote(dir);
+  const what = link === undefined ? `${dir} not found` : `${dir} is ${link}`;
   const withModel = (await listRuns(dir)).filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
-  if (withModel.length === 0)
-    return `${dir} not found: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
+  if (withModel.length === 0) return `${what}: it is not a trained model folder. Train one with notebook 02/03 or 'npm run train'.`;
   const complete = withModel.filter((r) => fs.existsSync(path.join(r.dir, THRESHOLDS_JSON)));
   const chosen = (complete.at(-1) ?? withModel.at(-1)) as RunRecord;
   return (
-    `${dir} not found, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
-    `The newest ${complete.length > 0 ? "complete one" : "one"} is ${chosen.dir}: load that folder, or make it the model folder again with: ln -s ${path.join(path.basename(runsDir(dir)), chosen.id)} ${dir}`
+    `${what}, but ${runsDir(dir)} holds ${withModel.length} trained run(s) (a training run was probably killed while it switched the folder). ` +
+    `The newest ${complete.length > 0 ? "complete one" : "one"} is ${chosen.dir}: load that folder, or make it the model folder again with: ` +
+    `ln -s${link === undefined ? "" : "fn"} ${path.join(path.basename(runsDir(dir)), chosen.id)} ${dir}`
   );
 }
 
 /** An error naming the file when a model folder lacks it ("what" says what the file holds). */
 export function need(dir: string, file: string, what: string): void {
-  if (!fs.existsSync(path.join(dir, file))) {
+  const where = path.join(dir, file);
+  if (!fs.existsSync(where)) {
+    const link = linkNote(where);
     throw new WorkbookError(
-      `${path.join(dir, file)} not found: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
+      `${where} ${link === undefined ? "not found" : `is ${link}`}: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
     );
   }
 }
 
-/** info.json's common fields, checked for what loading and using the model needs; errors name the file and the key. */
-function checkInfo(json: unknown, file: string): ModelInfoBase {
-  const fail = (problem: string): never => {
-    throw new WorkbookError(`${file}: ${problem}`);
-  };
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return fail("expected a JSON object");
+/**
+ * Whether info.json describes a model at all (its kind, genres, settings and dataset are there): what proves that a
+ * folder is a model folder that a run may replace. Loading checks it fully (folder-schema.ts checkInfoJson).
+ */
+function describesModel(json: unknown): boolean {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return false;
   const info = json as Partial<ModelInfoBase>;
-  if (typeof info.kind !== "string" || info.kind === "") fail(`"kind" must name the model's kind, got ${JSON.stringify(info.kind)}`);
-  if (!Array.isArray(info.genres) || info.genres.length === 0 || !info.genres.every((g) => typeof g === "string")) {
-    fail(`"genres" must be the list of the model's output genres, got ${JSON.stringify(info.genres)}`);
-  }
-  if (typeof info.settings !== "object" || info.settings === null) fail(`missing key "settings"`);
-  if (typeof info.dataset !== "object" || info.dataset === null) fail(`missing key "dataset"`);
-  return info as ModelInfoBase;
+  return (
+    typeof info.kind === "string" &&
+    info.kind !== "" &&
+    Array.isArray(info.genres) &&
+    info.genres.length > 0 &&
+    info.genres.every((g) => typeof g === "string") &&
+    typeof info.settings === "object" &&
+    info.settings !== null &&
+    typeof info.dataset === "object" &&
+    info.dataset !== null
+  );
 }
 
-/** Whether `dir/info.json` is a model description (checkInfo): what proves that a folder is a model folder. */
+/** Whether `dir/info.json` is a model description (describesModel): what proves that a folder is a model folder. */
 async function provesModelFolder(dir: string): Promise<boolean> {
-  const file = path.join(dir, INFO_JSON);
-  try {
-    checkInfo(await loadJson(file), file);
-    return true;
-  } catch {
-    return false;
-  }
+  return describesModel(await loadJson(path.join(dir, INFO_JSON)).catch(() => undefined));
 }
 
 /** A trained model's overview encoder (its tfidf.json or vocabulary.json), with a clear error when it has none. */
@@ -210,9 +167,7 @@ export async function writeRunFiles(
   dir: string,
   files: { info: ModelInfoBase; vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer },
 ): Promise<void> {
-  await fsp.mkdir(dir, { recursive: true }).catch((error: unknown) => {
-    throw writeError(error, dir, "run folder");
-  });
+  await makeFolder(dir, "run folder");
   for (const stale of [VOCABULARY_JSON, TFIDF_JSON]) await fsp.rm(path.join(dir, stale), { force: true });
   if (files.vectorizer) await files.vectorizer.save(path.join(dir, VOCABULARY_JSON));
   if (files.tfidf) await files.tfidf.save(path.join(dir, TFIDF_JSON));
@@ -355,7 +310,7 @@ export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_
   const runs = runsDir(target);
   const probe = path.join(runs, `.write-test-${process.pid}`);
   try {
-    await fsp.mkdir(runs, { recursive: true });
+    await makeFolder(runs, "model folder's runs folder");
     await writeDurable(probe, "x");
   } catch (error) {
     throw writeError(error, runs, "model folder's runs folder");
@@ -374,9 +329,7 @@ export async function checkOutputFolder(target: string, minFreeBytes = MIN_FREE_
 async function takeLock(target: string, run: string, log: (line: string) => void): Promise<string> {
   const lockFile = `${target.replace(/[\\/]+$/, "")}.lock`;
   const content: LockContent = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), run };
-  await fsp.mkdir(path.dirname(lockFile), { recursive: true }).catch((error: unknown) => {
-    throw writeError(error, path.dirname(lockFile), "folder");
-  });
+  await makeFolder(path.dirname(lockFile));
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fsp.writeFile(lockFile, JSON.stringify(content), { flag: "wx" });
@@ -423,7 +376,7 @@ export async function startRunFolder(target: string, log: (line: string) => void
   const lockFile = await takeLock(target, id, log);
   const dir = path.join(runsDir(target), id);
   try {
-    await fsp.mkdir(dir, { recursive: true });
+    await makeFolder(dir, "run folder");
     await writeMarker(dir, { run: id });
   } catch (error) {
     await fsp.rm(lockFile, { force: true });
@@ -523,7 +476,8 @@ export async function listRuns(target: string): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   for (const id of names) {
     const dir = path.join(root, id);
-    if (!(await fsp.stat(dir)).isDirectory()) continue;
+    // a run is a folder the run made there, never a link (pruneRuns names the links and leaves them alone)
+    if (!(await fsp.lstat(dir)).isDirectory()) continue;
     const record: RunRecord = { id, dir, current: current === (await fsp.realpath(dir)) };
     const info = await loadJson<ModelInfoBase>(path.join(dir, INFO_JSON)).catch(() => undefined);
     const history = await loadJson<TrainingHistory>(path.join(dir, HISTORY_JSON)).catch(() => undefined);
@@ -576,6 +530,7 @@ export async function pruneRuns(target: string, keep: number): Promise<PruneResu
     const runs = await listRuns(target);
     const unrecognised: RunRecord[] = [];
     for (const r of runs) if (!r.current && !(await madeByWorkbook(r))) unrecognised.push(r);
+    const linked = await linksIn(runsDir(target));
     const others = runs.filter((r) => !r.current && !unrecognised.includes(r));
     const withModel = others.filter((r) => fs.existsSync(path.join(r.dir, MODEL_JSON)));
     const empty = others.filter((r) => !withModel.includes(r));
@@ -592,10 +547,19 @@ export async function pruneRuns(target: string, keep: number): Promise<PruneResu
     }
     for (const link of links) await fsp.rm(link, { force: true });
     const dirs = (list: RunRecord[]) => list.map((r) => r.dir);
-    return { runs: dirs(doomed), empty: dirs(empty), links, unrecognised: dirs(unrecognised) };
+    return { runs: dirs(doomed), empty: dirs(empty), links, unrecognised: [...dirs(unrecognised), ...linked] };
   } finally {
     await fsp.rm(lock, { force: true });
   }
+}
+
+/** The links in a folder (none when it is not there). */
+async function linksIn(dir: string): Promise<string[]> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+  return entries
+    .filter((e) => e.isSymbolicLink())
+    .map((e) => path.join(dir, e.name))
+    .sort();
 }
 
 /** A notebook's model folder of this kind at its preset (out/models/<preset>/<kind>). */

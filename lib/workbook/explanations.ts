@@ -109,19 +109,52 @@ export interface ModelView {
   gateShare?: number;
 }
 
+/** No genres given (a film explained from its poster or overview alone, npm run explain): unknown, which is not "none". */
+const UNKNOWN_GENRES = "unknown";
+const NOT_GIVEN = "(none were given with the film)";
+
+/** A film's true genres as a card says them: unknown when none were given; "none" for a film of the dataset without one. */
+function trueGenresHtml(genres: readonly string[] | undefined): string {
+  if (genres === undefined) return `<b>${UNKNOWN_GENRES}</b> ${NOT_GIVEN}`;
+  return `<b>${escapeHtml(genres.join(", ") || "none")}</b>`;
+}
+
+/** The card as text (outside a notebook, and npm run explain's output): the film's true genres, each model's top genres. */
+export function explanationCardText(
+  film: { id: string; genres?: readonly string[] },
+  allGenres: readonly string[],
+  views: readonly ModelView[],
+  top = 3,
+): string {
+  const truth = film.genres === undefined ? `${UNKNOWN_GENRES} ${NOT_GIVEN}` : film.genres.join(", ") || "none";
+  const lines = views.map(
+    (v) =>
+      `  ${v.model}: ${topK(v.probabilities, allGenres, top)
+        .map((r) => `${r.genre} ${r.probability.toFixed(2)}`)
+        .join(", ")}`,
+  );
+  return [`${film.id}: true genres ${truth}`, ...lines].join("\n");
+}
+
 /**
  * A film card with attributions that fits a screen: the poster (its own aspect ratio) and the film, then a grid with
  * the models across and the explained genres down; each cell holds the model's heat maps beside its shaded overview.
  * One colour scale for the whole card, in probability points (legendHtml).
  */
 export function explanationCardHtml(
-  film: { id: string; genres: readonly string[]; posterPng?: Uint8Array; overview: string },
+  film: { id: string; genres?: readonly string[]; posterPng?: Uint8Array; overview: string },
   allGenres: readonly string[],
   views: readonly ModelView[],
   options: { top?: number; scale?: number } = {},
 ): string {
   const top = options.top ?? 3;
+  const known = film.genres !== undefined;
   const truth = new Set(film.genres);
+  // right (a tick), wrong (a cross), or neither when the film's genres were not given
+  const marked = (genre: string, text: string) =>
+    known
+      ? `<span style="margin-right:6px;white-space:nowrap;color:${truth.has(genre) ? "#1a7f37" : "#b42318"}">${truth.has(genre) ? "&#10003;" : "&#10007;"} ${text}</span>`
+      : `<span style="margin-right:6px;white-space:nowrap">${text}</span>`;
   const poster = film.posterPng
     ? `<img src="${dataUri(film.posterPng)}" style="width:100px;height:auto;flex:none;align-self:flex-start;border:1px solid #ccc"/>`
     : "";
@@ -132,10 +165,7 @@ export function explanationCardHtml(
   const header = views
     .map((view) => {
       const ranked = topK(view.probabilities, allGenres, top)
-        .map(
-          (r) =>
-            `<span style="margin-right:6px;white-space:nowrap;color:${truth.has(r.genre) ? "#1a7f37" : "#b42318"}">${truth.has(r.genre) ? "&#10003;" : "&#10007;"} ${escapeHtml(r.genre)} ${r.probability.toFixed(2)}</span>`,
-        )
+        .map((r) => marked(r.genre, `${escapeHtml(r.genre)} ${r.probability.toFixed(2)}`))
         .join(" ");
       const gate =
         view.gateShare === undefined
@@ -161,13 +191,13 @@ export function explanationCardHtml(
           return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
         })
         .join("");
-      const mark = truth.has(genre) ? "true genre" : "predicted";
+      const mark = !known ? "explained" : truth.has(genre) ? "true genre" : "predicted";
       return `<tr>${td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`)}${cells}</tr>`;
     })
     .join("");
   return (
     `<div data-card="explanation" style="margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px;font-size:13px">` +
-    `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: <b>${escapeHtml(film.genres.join(", ") || "none")}</b></div>` +
+    `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: ${trueGenresHtml(film.genres)}</div>` +
     `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div></div></div>` +
     `<div style="overflow-x:auto"><table style="border-collapse:collapse;margin-top:6px"><thead><tr>${th("")}${header}</tr></thead><tbody>${body}</tbody></table></div>` +
     `${legendHtml(options.scale)}</div>`
@@ -224,15 +254,9 @@ export async function showExplanationCards(films: readonly ExplainedFilm[], genr
     const scale = cardScale(explanations, genres);
     const views: ModelView[] = [];
     for (const explanation of explanations) views.push(await modelView(explanation, genres, poster, scale));
-    const summary = views.map(
-      (v) =>
-        `  ${v.model}: ${topK(v.probabilities, genres, 3)
-          .map((r) => `${r.genre} ${r.probability.toFixed(2)}`)
-          .join(", ")}`,
-    );
     showHtml(
       explanationCardHtml({ ...film, posterPng: fs.readFileSync(film.posterFile) }, genres, views, { scale }),
-      [`${film.id}: true ${film.genres.join(", ")}`, ...summary].join("\n"),
+      explanationCardText(film, genres, views),
     );
   }
 }

@@ -23,7 +23,7 @@ export { EncoderInfo, describeEncoder } from "./encoders/provenance";
 export { MOBILENET_CLASSES } from "./encoders/mobilenet";
 
 // models: the folder a trained model lives in
-export { TrainedModel, historyOf, modelFolder, sharedSplit } from "./models/folder";
+export { TrainedModel, historyOf, modelFolder, sharedSplit } from "./models/model-folder";
 export { TrainingHistory } from "./models/history";
 export { LossConfig } from "./models/losses";
 

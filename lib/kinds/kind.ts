@@ -13,7 +13,7 @@ import type { TextVectorizer } from "../data/text";
 import type { TfidfVectorizer } from "../data/tfidf";
 import type { ImageEncoder } from "../encoders/mobilenet";
 import type { SentenceEncoder } from "../encoders/use-lite";
-import type { ModelInfoBase, TrainedModel } from "../models/folder";
+import type { ModelInfoBase, TrainedModel } from "../models/model-folder";
 import type { ConfiguredLoss } from "../models/losses";
 import type { BackendInfo } from "../runtime/backend";
 import type { PresetName, WorkbookPaths } from "../runtime/config";

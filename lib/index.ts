@@ -13,8 +13,8 @@ export { sample, seededRandom, shuffled } from "./runtime/random";
 export { WorkbookError } from "./runtime/errors";
 
 // data: the table, the split, posters and overviews
-export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
-export { LoadedSplit, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
+export { Dataset, Film, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
+export { LoadedSplit, Split, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
 export { loadFilmPosters } from "./data/posters";
 export { MAX_OVERVIEW_WORDS, TextVectorizer, limitOverview, tokenCounts, tokenize } from "./data/text";
 

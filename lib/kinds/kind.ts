@@ -6,7 +6,8 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { TrainingData } from "../data/batches";
-import type { Dataset, Split } from "../data/dataset";
+import type { Dataset } from "../data/dataset";
+import type { Split } from "../data/split";
 import type { DecodedPoster } from "../data/posters";
 import type { LoadedSplit } from "../data/split";
 import type { TextVectorizer } from "../data/text";

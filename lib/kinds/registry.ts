@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MODEL_JSON } from "../models/checkpoint";
-import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/folder";
+import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/model-folder";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import type { LoadedSplit } from "../data/split";
@@ -59,7 +59,7 @@ export function kindSpec(of: string | { info: { kind: string } }): KindSpec<Mode
 }
 
 /**
- * Loads a model folder of any kind (models/folder.ts loadTrainedModel), then checks what its kind needs: its
+ * Loads a model folder of any kind (models/model-folder.ts loadTrainedModel), then checks what its kind needs: its
  * info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do.
  */
 export async function loadModel(dir: string): Promise<Trained> {

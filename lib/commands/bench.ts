@@ -10,71 +10,84 @@ import * as path from "node:path";
 import { BACKEND_CANDIDATES, type BackendCandidate } from "../runtime/backend";
 import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";
 import { runBench, type BenchOptions } from "../bench/bench";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, parseCommand, runCommand, usageLine } from "./args";
 
 export type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "../bench/bench";
 
-export const BENCH_USAGE =
-  "usage: npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N] [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR] [--no-encoders] [--encoder-films N] [--batching bucketed|padded] [--peers] [--backends wasm,tensorflow]";
+export const BENCH_COMMAND = {
+  name: "bench",
+  summary:
+    "The speed benchmark: the coursework models' training and prediction steps on each backend, the encoders and, with --peers, Keras and PyTorch on the same batches. One JSON line per model, encoder and peer on stdout; the ratios to the peers on stderr.",
+  options: {
+    model: { type: "string", value: "MODEL", choices: ["cnn", "lstm", "both"], description: "which model to time (default both)" },
+    steps: { type: "integer", min: 1, description: "timed training steps (default 12)" },
+    warmup: { type: "integer", min: 0, description: "untimed steps first (default 3)" },
+    "predict-steps": { type: "integer", min: 1, description: "timed prediction steps (default 30, or --steps if more)" },
+    threads: { type: "string", value: "N|auto", description: "WebAssembly threads (default: the backend's own)" },
+    batch: { type: "integer", min: 1, description: "batch size (default 64; 4 with --small)" },
+    small: { type: "boolean", description: "tiny models and synthetic data: checks that the benchmark runs, times nothing real" },
+    profile: { type: "boolean", description: "time per kernel as well" },
+    data: { type: "string", value: "DIR", description: `the dataset folder (default ${ENV.dataDir}, else ${DEFAULT_DATA_DIR})` },
+    seed: { type: "integer", min: 0, description: "seed of the batches and weights (default 1)" },
+    "no-encoders": { type: "boolean", description: "leave out the pretrained encoders" },
+    "encoder-films": { type: "integer", min: 8, description: "films the encoders are timed on (default 256)" },
+    batching: { type: "string", value: "MODE", choices: ["bucketed", "padded"], description: "the BiLSTM's batches (default bucketed)" },
+    peers: { type: "boolean", description: "also run Keras and PyTorch on the same batches (.venv-peers)" },
+    backends: { type: "string", value: "LIST", description: `backends to time, comma-separated, of ${BACKEND_CANDIDATES.join(", ")}` },
+  },
+} as const satisfies CommandSpec;
 
-export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const args = parseArgs(
-    argv,
-    {
-      values: ["model", "steps", "warmup", "predict-steps", "batch", "threads", "data", "seed", "encoder-films", "batching", "backends"],
-      flags: ["small", "profile", "no-encoders", "peers"],
-    },
-    BENCH_USAGE,
-  );
-  if (args.help) throw new Error(BENCH_USAGE);
-  const model = args.values["model"] ?? "both";
-  if (model !== "both" && model !== "cnn" && model !== "lstm")
-    throw new Error(`--model must be cnn, lstm or both, got '${model}'\n${BENCH_USAGE}`);
-  const batching = args.values["batching"] ?? "bucketed";
-  if (batching !== "bucketed" && batching !== "padded")
-    throw new Error(`--batching must be bucketed or padded, got '${batching}'\n${BENCH_USAGE}`);
-  const threads = args.values["threads"];
-  const small = args.flags["small"] === true;
-  const steps = integerOption(args, "steps", 1, BENCH_USAGE) ?? 12;
-  const backends = args.values["backends"]?.split(",").map((b) => b.trim());
+export const BENCH_USAGE = usageLine(BENCH_COMMAND);
+
+/** The benchmark's options from the parsed command line (defaults filled in; a bad --threads or --backends is a usage error). */
+export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const { values } = args;
+  const model = values.model ?? "both";
+  const small = values.small;
+  const steps = values.steps ?? 12;
+  const threadsText = values.threads;
+  const threads = threadsText === undefined ? undefined : threadsText === "auto" ? ("auto" as const) : Number(threadsText);
+  if (typeof threads === "number" && !(Number.isInteger(threads) && threads >= 1))
+    throw new UsageError(`--threads needs an integer >= 1 or auto, got '${threadsText}'`);
+  const backends = values.backends?.split(",").map((b) => b.trim());
   const unknown = backends?.filter((b) => !(BACKEND_CANDIDATES as readonly string[]).includes(b)) ?? [];
   if (unknown.length > 0 || backends?.length === 0) {
-    throw new Error(`--backends takes a list of ${BACKEND_CANDIDATES.join(", ")}; got '${args.values["backends"]}'\n${BENCH_USAGE}`);
+    throw new UsageError(`--backends takes a list of ${BACKEND_CANDIDATES.join(", ")}; got '${values.backends}'`);
   }
   return {
     ...(backends ? { backends: backends as BackendCandidate[] } : {}),
     models: model === "both" ? ["cnn", "lstm"] : [model],
     steps,
-    warmup: integerOption(args, "warmup", 0, BENCH_USAGE) ?? 3,
-    predictSteps: integerOption(args, "predict-steps", 1, BENCH_USAGE) ?? Math.max(30, steps),
-    batchSize: integerOption(args, "batch", 1, BENCH_USAGE) ?? (small ? 4 : 64),
-    ...(threads === undefined
-      ? {}
-      : { threads: threads === "auto" ? ("auto" as const) : (integerOption(args, "threads", 1, BENCH_USAGE) as number) }),
+    warmup: values.warmup ?? 3,
+    predictSteps: values["predict-steps"] ?? Math.max(30, steps),
+    batchSize: values.batch ?? (small ? 4 : 64),
+    ...(threads === undefined ? {} : { threads }),
     small,
-    profile: args.flags["profile"] === true,
-    dataDir: args.values["data"] !== undefined ? path.resolve(args.values["data"]) : env[ENV.dataDir] || DEFAULT_DATA_DIR,
-    seed: integerOption(args, "seed", 0, BENCH_USAGE) ?? 1,
-    encoders: !small && args.flags["no-encoders"] !== true,
-    encoderFilms: integerOption(args, "encoder-films", 8, BENCH_USAGE) ?? 256,
-    batching,
-    peers: args.flags["peers"] === true,
+    profile: values.profile,
+    dataDir: values.data !== undefined ? path.resolve(values.data) : env[ENV.dataDir] || DEFAULT_DATA_DIR,
+    seed: values.seed ?? 1,
+    encoders: !small && !values["no-encoders"],
+    encoderFilms: values["encoder-films"] ?? 256,
+    batching: values.batching ?? "bucketed",
+    peers: values.peers,
   };
 }
 
-async function main(): Promise<void> {
-  const options = parseBenchArgs(process.argv.slice(2));
-  const results = await runBench(options);
-  for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+/** The benchmark's options from a command line (what the tests call); --help here is a usage error. */
+export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const parsed = parseCommand(BENCH_COMMAND, argv);
+  if (parsed === undefined) throw new UsageError("--help is answered by the command, not by parseBenchArgs");
+  return benchOptions(parsed, env);
 }
 
 if (require.main === module) {
-  main().then(
-    // Pthread workers of the threaded wasm binary are unref'd, but exit explicitly all the same.
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
+  // Pthread workers of the threaded wasm binary are unref'd, but exit explicitly all the same.
+  void runCommand(
+    BENCH_COMMAND,
+    async (args) => {
+      const results = await runBench(benchOptions(args));
+      for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
     },
+    { exit: true },
   );
 }

@@ -13,9 +13,23 @@ import { describeProblems, labelRow, loadDataset } from "../data/dataset";
 import { Evaluation, evaluate } from "../eval/metrics";
 import { HEADLINE_METRICS, Intervals, bootstrapIntervals } from "../eval/bootstrap";
 import { kindSpec, loadModel } from "../kinds/registry";
-import { parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, runCommand } from "./args";
 
-const USAGE = "usage: npm run evaluate -- --model MODEL_DIR --data DATASET_DIR [--json OUT_FILE]";
+const COMMAND = {
+  name: "evaluate",
+  summary:
+    "Evaluates a trained model folder on every film of a dataset (not a split), at threshold 0.5 and at the per-genre thresholds its training tuned, each headline figure with its 95% bootstrap interval over films.",
+  options: {
+    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
+    data: {
+      type: "string",
+      value: "DATASET_DIR",
+      required: true,
+      description: "the dataset folder (IMDB_overview_genres.csv and Images/)",
+    },
+    json: { type: "string", value: "OUT_FILE", description: "also write the figures to this JSON file" },
+  },
+} as const satisfies CommandSpec;
 
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined ? "n/a" : v.toFixed(digits));
 
@@ -43,14 +57,12 @@ function printEvaluation(title: string, e: Evaluation): void {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), { values: ["model", "data", "json"] }, USAGE);
-  if (!args.values["model"] || !args.values["data"]) throw new Error(`--model and --data are required\n${USAGE}`);
+async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
   const backend = await selectBackend({ log: () => undefined });
   console.log(describeBackend(backend));
-  const trained = await loadModel(path.resolve(args.values["model"]));
+  const trained = await loadModel(path.resolve(values.model));
   console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, best epoch ${trained.info.bestEpoch ?? "?"})`);
-  const dataset = loadDataset(path.resolve(args.values["data"]), { checkPosters: kindSpec(trained).reads.poster });
+  const dataset = loadDataset(path.resolve(values.data), { checkPosters: kindSpec(trained).reads.poster });
   console.log(describeProblems(dataset, 10));
 
   const predictions = await predictFilms(
@@ -100,13 +112,10 @@ async function main(): Promise<void> {
   } else {
     console.log(`\nno thresholds.json in ${trained.dir}: tuned-threshold figures not available (retrain to create it)`);
   }
-  if (args.values["json"]) {
-    await saveJson(path.resolve(args.values["json"]), report);
-    console.log(`\nwrote ${path.resolve(args.values["json"])}`);
+  if (values.json) {
+    await saveJson(path.resolve(values.json), report);
+    console.log(`\nwrote ${path.resolve(values.json)}`);
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`evaluate: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

@@ -15,29 +15,39 @@ import { selectBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
 import { cardScale, explanationCardHtml, explanationCardText, modelView } from "../workbook/explanations";
 import { escapeHtml } from "../workbook/plots";
-import { parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, runCommand, usageLine } from "./args";
 
-const USAGE = 'usage: npm run explain -- --model MODEL_DIR [--poster FILE] [--overview "TEXT"] [--genre GENRE] --out REPORT.html';
+const COMMAND = {
+  name: "explain",
+  summary:
+    "Why the model gives a film its genres: one self-contained HTML page (the poster's heat map per genre, the overview with each word shaded by its effect, every genre's probability) that opens in a browser without a server.",
+  options: {
+    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
+    poster: { type: "string", value: "FILE", description: "the film's poster (JPEG), for a model that reads posters" },
+    overview: { type: "string", value: '"TEXT"', description: "the film's overview, for a model that reads overviews" },
+    genre: { type: "string", value: "GENRE", description: "the genre to explain (default: the model's two most probable)" },
+    out: { type: "string", value: "REPORT.html", required: true, description: "the page to write" },
+  },
+} as const satisfies CommandSpec;
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), { values: ["model", "poster", "overview", "genre", "out"] }, USAGE);
-  if (args.help) return console.log(USAGE);
-  const modelDir = args.values["model"];
-  const out = args.values["out"];
-  if (!modelDir || !out) throw new Error(`--model and --out are required\n${USAGE}`);
+async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
+  const modelDir = values.model;
+  const out = values.out;
   await selectBackend({ log: () => undefined });
   const trained = await loadModel(path.resolve(modelDir));
   const spec = kindSpec(trained);
-  const posterFile = args.values["poster"];
-  const givenOverview = args.values["overview"];
+  const posterFile = values.poster;
+  const givenOverview = values.overview;
   const overview = givenOverview === undefined ? undefined : overviewToRead(givenOverview, (line) => console.error(`explain: ${line}`));
   if (spec.reads.poster && posterFile === undefined)
-    throw new WorkbookError(`${trained.dir} holds a ${spec.id} model, which reads posters: give the film's poster with --poster\n${USAGE}`);
+    throw new WorkbookError(
+      `${trained.dir} holds a ${spec.id} model, which reads posters: give the film's poster with --poster\n${usageLine(COMMAND)}`,
+    );
   if (spec.reads.overview && overview === undefined)
     throw new WorkbookError(
-      `${trained.dir} holds a ${spec.id} model, which reads overviews: give the film's overview with --overview\n${USAGE}`,
+      `${trained.dir} holds a ${spec.id} model, which reads overviews: give the film's overview with --overview\n${usageLine(COMMAND)}`,
     );
-  const genre = args.values["genre"];
+  const genre = values.genre;
   if (genre !== undefined && !trained.info.genres.includes(genre)) {
     throw new WorkbookError(`unknown genre '${genre}': the model predicts ${trained.info.genres.join(", ")}`);
   }
@@ -84,7 +94,4 @@ async function main(): Promise<void> {
   console.log(`wrote ${path.resolve(out)} (${seconds.toFixed(1)} s)`);
 }
 
-main().catch((e: unknown) => {
-  console.error(`explain: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

@@ -4,33 +4,39 @@
  *   npm run parity -- [--data DIR] [--preset quick] [--epochs N] [--seeds N] [--no-training] [--sample N]
  */
 import * as path from "node:path";
-import { DEFAULT_DATA_DIR, ENV, parsePreset } from "../runtime/config";
+import { DEFAULT_DATA_DIR, ENV, PRESET_NAMES } from "../runtime/config";
 import type { ParityOptions } from "../parity/checks";
 import { runParity } from "../parity/run";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, runCommand } from "./args";
 
-const USAGE =
-  "usage: npm run parity -- [--data DIR] [--preset coursework|quick|smoke] [--epochs N] [--seeds N] [--no-training] [--sample N]";
-function parseOptions(argv: string[]): ParityOptions {
-  const args = parseArgs(argv, { values: ["data", "preset", "epochs", "seeds", "sample"], flags: ["no-training"] }, USAGE);
-  if (args.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+const COMMAND = {
+  name: "parity",
+  summary:
+    "The workbook checked against Keras itself: the same layers, losses, metrics and training runs on both sides (peers/keras_parity.py), with a report of every difference.",
+  options: {
+    data: { type: "string", value: "DIR", description: `the dataset folder (default ${ENV.dataDir}, else ${DEFAULT_DATA_DIR})` },
+    preset: {
+      type: "string",
+      value: "PRESET",
+      choices: PRESET_NAMES,
+      description: "the preset of the trained models compared (default quick)",
+    },
+    epochs: { type: "integer", min: 1, description: "epochs of each training run compared (default 5)" },
+    seeds: { type: "integer", min: 2, description: "seeds per side, for the spread between runs (default 3)" },
+    "no-training": { type: "boolean", description: "leave out the training runs" },
+    sample: { type: "integer", min: 1, description: "posters whose decoding is compared with jimp's, byte for byte (default 500)" },
+  },
+} as const satisfies CommandSpec;
+
+function parityOptions({ values }: ParsedCommand<typeof COMMAND.options>): ParityOptions {
   return {
-    dataDir: args.values["data"] !== undefined ? path.resolve(args.values["data"]) : process.env[ENV.dataDir] || DEFAULT_DATA_DIR,
-    preset: args.values["preset"] !== undefined ? parsePreset(args.values["preset"], "--preset") : "quick",
-    epochs: integerOption(args, "epochs", 1, USAGE) ?? 5,
-    seeds: integerOption(args, "seeds", 2, USAGE) ?? 3,
-    training: args.flags["no-training"] !== true,
-    sample: integerOption(args, "sample", 1, USAGE) ?? 500,
+    dataDir: values.data !== undefined ? path.resolve(values.data) : process.env[ENV.dataDir] || DEFAULT_DATA_DIR,
+    preset: values.preset ?? "quick",
+    epochs: values.epochs ?? 5,
+    seeds: values.seeds ?? 3,
+    training: !values["no-training"],
+    sample: values.sample ?? 500,
   };
 }
 
-runParity(parseOptions(process.argv.slice(2))).then(
-  (code) => (process.exitCode = code),
-  (e: unknown) => {
-    console.error(`parity: ${e instanceof Error ? e.message : String(e)}`);
-    process.exitCode = 2;
-  },
-);
+void runCommand(COMMAND, (args) => runParity(parityOptions(args)), { failureCode: 2 });

@@ -9,39 +9,50 @@ import { selectBackend } from "../runtime/backend";
 import { workbookPaths } from "../runtime/config";
 import { loadDataset, describeProblems } from "../data/dataset";
 import { kindSpec, loadModel } from "../kinds/registry";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 
-const USAGE =
-  "usage: npm run predict -- --model MODEL_DIR (--poster FILE | --overview TEXT | --poster FILE --overview TEXT | --data DATASET_DIR) [--top 3] [--json]";
+const COMMAND = {
+  name: "predict",
+  summary:
+    "Prints each film's top genres with their probabilities: one film given by its poster and/or overview, or every film of a dataset.",
+  options: {
+    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
+    poster: { type: "string", value: "FILE", description: "one film's poster (JPEG)" },
+    overview: { type: "string", value: "TEXT", description: "one film's overview" },
+    data: { type: "string", value: "DATASET_DIR", description: "every film of this dataset folder" },
+    top: { type: "integer", min: 1, description: "genres printed per film (default 3)" },
+    json: { type: "boolean", description: "one JSON line per film; the other lines go to stderr" },
+  },
+  notes: ["Give one of --poster, --overview, --data; a model that reads both (a joint model) takes --poster and --overview."],
+} as const satisfies CommandSpec;
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), { values: ["model", "poster", "overview", "data", "top"], flags: ["json"] }, USAGE);
-  const modelDirArg = args.values["model"];
-  const inputs = ["poster", "overview", "data"].filter((k) => args.values[k] !== undefined);
+async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
+  const modelDirArg = values.model;
+  const inputs = (["poster", "overview", "data"] as const).filter((k) => values[k] !== undefined);
   const posterAndOverview = inputs.length === 2 && inputs.includes("poster") && inputs.includes("overview");
-  if (!modelDirArg || (inputs.length !== 1 && !posterAndOverview)) {
-    throw new Error(`give --model and one of --poster, --overview, --data (a joint model: --poster and --overview)\n${USAGE}`);
+  if (inputs.length !== 1 && !posterAndOverview) {
+    throw new UsageError("give one of --poster, --overview, --data (a joint model: --poster and --overview)");
   }
-  const top = integerOption(args, "top", 1, USAGE) ?? 3;
-  const log = args.flags["json"] ? (line: string) => console.error(line) : (line: string) => console.log(line);
+  const top = values.top ?? 3;
+  const log = values.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
 
   await selectBackend({ log: () => undefined });
   const trained = await loadModel(path.resolve(modelDirArg));
   const genres = trained.info.genres;
   const print = (id: string, probabilities: ArrayLike<number>) => {
     const ranked = topK(probabilities, genres, top);
-    if (args.flags["json"])
+    if (values.json)
       console.log(JSON.stringify({ id, top: ranked.map((r) => ({ genre: r.genre, probability: Number(r.probability.toFixed(6)) })) }));
     else console.log(`${id}: ${ranked.map((r) => `${r.genre} ${r.probability.toFixed(3)}`).join(", ")}`);
   };
 
-  if (args.values["data"] === undefined) {
-    const posterFile = args.values["poster"] === undefined ? undefined : path.resolve(args.values["poster"]);
-    const overview = args.values["overview"];
+  if (values.data === undefined) {
+    const posterFile = values.poster === undefined ? undefined : path.resolve(values.poster);
+    const overview = values.overview;
     const film = { ...(posterFile !== undefined ? { posterFile } : {}), ...(overview !== undefined ? { overview } : {}) };
     print(posterFile ?? "overview", await predictFilm(trained, film, (l) => console.error(l)));
   } else {
-    const dataset = loadDataset(path.resolve(args.values["data"] as string), { checkPosters: kindSpec(trained).reads.poster });
+    const dataset = loadDataset(path.resolve(values.data), { checkPosters: kindSpec(trained).reads.poster });
     log(describeProblems(dataset, 10));
     const predictions: Predictions = await predictFilms(
       trained,
@@ -53,7 +64,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`predict: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

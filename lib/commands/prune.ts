@@ -11,23 +11,30 @@ import * as path from "node:path";
 import { modelDir } from "../models/model-folder";
 import { RUN_MARKER, pruneRuns } from "../models/run-folders";
 import { KIND_IDS } from "../kinds/registry";
-import { parsePreset, workbookPaths } from "../runtime/config";
+import { PRESET_NAMES, workbookPaths } from "../runtime/config";
 import { linkNote } from "../runtime/files";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 
-const USAGE = "usage: npm run prune -- (--model MODEL_DIR | --preset coursework|quick|smoke) [--keep N]";
+const COMMAND = {
+  name: "prune",
+  summary:
+    "Deletes old training runs: keeps the run a model folder points at and the newest others that hold a model, deletes the rest, with the runs that never wrote a checkpoint and the links that killed runs left. Only folders a training run of this workbook made are deleted.",
+  options: {
+    model: { type: "string", value: "MODEL_DIR", description: "the model folder whose runs to prune" },
+    preset: { type: "string", value: "PRESET", choices: PRESET_NAMES, description: "every model folder of out/models/<preset>/" },
+    keep: { type: "integer", min: 0, description: "older runs with a model kept besides the current one (default 2)" },
+  },
+  notes: ["Give --model or --preset."],
+} as const satisfies CommandSpec;
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), { values: ["model", "preset", "keep"] }, USAGE);
-  if (args.help) return console.log(USAGE);
-  const keep = integerOption(args, "keep", 0, USAGE) ?? 2;
-  const model = args.values["model"];
-  const preset = args.values["preset"];
-  if ((model === undefined) === (preset === undefined)) throw new Error(`give --model or --preset\n${USAGE}`);
+async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
+  const keep = values.keep ?? 2;
+  const { model, preset } = values;
+  if ((model === undefined) === (preset === undefined)) throw new UsageError("give --model or --preset");
   const targets =
     model !== undefined
       ? [path.resolve(model)]
-      : KIND_IDS.map((kind) => modelDir(workbookPaths().outDir, parsePreset(preset as string, "--preset"), kind)).filter((t) =>
+      : KIND_IDS.map((kind) => modelDir(workbookPaths().outDir, preset as (typeof PRESET_NAMES)[number], kind)).filter((t) =>
           fs.existsSync(`${t}.runs`),
         );
   if (targets.length === 0) console.log("no training runs to prune");
@@ -55,7 +62,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e: unknown) => {
-  console.error(`prune: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

@@ -8,38 +8,51 @@ import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
 import { presetDifferences } from "../kinds/presets";
 import type { RunContext } from "../kinds/kind";
-import { KIND_IDS, isKindId, kindSpec } from "../kinds/registry";
+import { KIND_IDS, KindId, kindSpec } from "../kinds/registry";
 import { trainRun } from "../train/lifecycle";
-import { WorkbookError } from "../runtime/errors";
-import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
+import { ENV, PRESET_NAMES, presetFromEnv, workbookPaths } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, runCommand } from "./args";
 
-const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--training-seed N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]`;
+const COMMAND = {
+  name: "train",
+  summary:
+    "Trains a model of any kind outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C stops after the current batch and keeps the best checkpoint.",
+  positionals: { name: "<kind>", description: `the model kind: ${KIND_IDS.join(", ")}`, count: "one", choices: KIND_IDS },
+  options: {
+    preset: {
+      type: "string",
+      value: "PRESET",
+      choices: PRESET_NAMES,
+      description: "the preset's settings (default WORKBOOK_PRESET, else quick)",
+    },
+    epochs: { type: "integer", min: 1, description: "epochs instead of the preset's" },
+    "training-seed": {
+      type: "integer",
+      min: 0,
+      description: "changes the initial weights, shuffling, dropout and augmentation but not the split (a second run to compare with)",
+    },
+    out: { type: "string", value: "MODEL_DIR", description: "the model folder (default out/models/<preset>/<kind>)" },
+    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+    cnn: { type: "string", value: "CNN_DIR", description: "fusion: the trained CNN to start from (default the preset's)" },
+    lstm: { type: "string", value: "LSTM_DIR", description: "fusion: the trained LSTM to start from (default the preset's)" },
+  },
+} as const satisfies CommandSpec;
 
-async function main(): Promise<void> {
-  const options = parseArgs(
-    process.argv.slice(2),
-    { values: ["preset", "epochs", "training-seed", "out", "data", "cnn", "lstm"], positionals: true },
-    USAGE,
-  );
-  if (options.help) return console.log(USAGE);
-  const [kind, ...extra] = options.positionals;
-  if (kind === undefined || !isKindId(kind))
-    throw new WorkbookError(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
-  if (extra.length > 0) throw new WorkbookError(`unexpected argument ${extra[0]}\n${USAGE}`);
-  const preset = options.values["preset"] === undefined ? presetFromEnv() : parsePreset(options.values["preset"], "--preset");
-  const epochs = integerOption(options, "epochs", 1, USAGE);
-  const trainingSeed = integerOption(options, "training-seed", 0, USAGE);
-  const dir = options.values["out"] === undefined ? undefined : path.resolve(options.values["out"]);
-  const env = { ...process.env, ...(options.values["data"] === undefined ? {} : { [ENV.dataDir]: path.resolve(options.values["data"]) }) };
+async function main({ values, positionals }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
+  const kind = positionals[0] as KindId;
+  const preset = values.preset ?? presetFromEnv();
+  const epochs = values.epochs;
+  const trainingSeed = values["training-seed"];
+  const dir = values.out === undefined ? undefined : path.resolve(values.out);
+  const env = { ...process.env, ...(values.data === undefined ? {} : { [ENV.dataDir]: path.resolve(values.data) }) };
 
   const backend = await selectBackend();
   console.log(describeBackend(backend));
   const override = { ...(epochs === undefined ? {} : { epochs }), ...(trainingSeed === undefined ? {} : { trainingSeed }) };
   const branchDirs = Object.fromEntries(
-    (["cnn", "lstm"] as const).filter((k) => options.values[k] !== undefined).map((k) => [k, path.resolve(options.values[k] as string)]),
+    (["cnn", "lstm"] as const).filter((k) => values[k] !== undefined).map((k) => [k, path.resolve(values[k] as string)]),
   );
   const context: RunContext = { paths: workbookPaths(env), preset, backend, branchDirs, ...(dir === undefined ? {} : { dir }) };
   const spec = kindSpec(kind);
@@ -62,7 +75,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
-  console.error(`train: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

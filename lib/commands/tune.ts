@@ -7,9 +7,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KIND_IDS, isKindId, kindConfig } from "../kinds/registry";
+import { KIND_IDS, KindId, kindConfig } from "../kinds/registry";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { ENV, checkPathName, parsePreset, presetFromEnv } from "../runtime/config";
+import { ENV, PRESET_NAMES, checkPathName, presetFromEnv } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { terminalProgress } from "../train/progress";
 import { bestTrial, trialStatus } from "../tune/search";
@@ -17,9 +17,32 @@ import { SearchSpace, describeSettings } from "../tune/space";
 import { DEFAULT_SPACES } from "../tune/spaces";
 import { tune } from "../tune/tune";
 import { bestChange, trialsTable } from "../workbook/tune";
-import { integerOption, parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 
-const USAGE = `usage: npm run tune -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] --trials N [--minutes M] [--space SPACE.json] [--name NAME] [--min-epochs N] [--max-epochs N] [--eta N] [--seed N] [--random] [--data DATASET_DIR]`;
+const COMMAND = {
+  name: "tune",
+  summary:
+    "A hyperparameter search from the terminal: a line per evaluation, the trials table at the end and the best settings as a change to the config cell. The search lives in out/tune/<preset>/<kind>-<name>; the same command again continues it (Ctrl-C stops after the current batch and keeps every finished evaluation).",
+  positionals: { name: "<kind>", description: `the model kind: ${KIND_IDS.join(", ")}`, count: "one", choices: KIND_IDS },
+  options: {
+    preset: {
+      type: "string",
+      value: "PRESET",
+      choices: PRESET_NAMES,
+      description: "the preset searched around (default WORKBOOK_PRESET, else quick)",
+    },
+    trials: { type: "integer", min: 1, required: true, description: "trials drawn from the space" },
+    minutes: { type: "string", value: "M", description: "stop after this many minutes (a number above 0)" },
+    space: { type: "string", value: "SPACE.json", description: "the search space (default: the kind's own, where it has one)" },
+    name: { type: "string", value: "NAME", description: "the search's name, part of its folder (default search)" },
+    "min-epochs": { type: "integer", min: 1, description: "epochs of the first rung" },
+    "max-epochs": { type: "integer", min: 1, description: "epochs of the last rung (default the preset's)" },
+    eta: { type: "integer", min: 2, description: "each rung keeps the best 1/eta of the trials, at eta times the epochs (default 3)" },
+    seed: { type: "integer", min: 0, description: "seed of the trials drawn (default the preset's)" },
+    random: { type: "boolean", description: "random search: every trial at the most epochs, no halving" },
+    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+  },
+} as const satisfies CommandSpec;
 
 function readSpace(file: string): SearchSpace {
   let text: string;
@@ -35,40 +58,26 @@ function readSpace(file: string): SearchSpace {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(
-    process.argv.slice(2),
-    {
-      values: ["preset", "trials", "minutes", "space", "name", "min-epochs", "max-epochs", "eta", "seed", "data"],
-      flags: ["random"],
-      positionals: true,
-    },
-    USAGE,
-  );
-  if (args.help) return console.log(USAGE);
-  const [kind, ...extra] = args.positionals;
-  if (kind === undefined || !isKindId(kind))
-    throw new WorkbookError(`${kind === undefined ? "which model?" : `unknown model '${kind}'`}\n${USAGE}`);
-  if (extra.length > 0) throw new WorkbookError(`unexpected argument ${extra[0]}\n${USAGE}`);
+async function main({ values, positionals }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
+  const kind = positionals[0] as KindId;
   // refused before the backend starts; searchDir checks it again for callers from a notebook
-  if (args.values["name"] !== undefined) checkPathName(args.values["name"], "the search's name (--name)");
-  const trials = integerOption(args, "trials", 1, USAGE);
-  if (trials === undefined) throw new WorkbookError(`--trials is required\n${USAGE}`);
-  const minutesText = args.values["minutes"];
+  if (values.name !== undefined) checkPathName(values.name, "the search's name (--name)");
+  const trials = values.trials;
+  const minutesText = values.minutes;
   const minutes = minutesText === undefined ? undefined : Number(minutesText);
-  if (minutes !== undefined && !(minutes > 0)) throw new WorkbookError(`--minutes must be a number above 0, got ${minutesText}\n${USAGE}`);
-  const preset = args.values["preset"] === undefined ? presetFromEnv() : parsePreset(args.values["preset"], "--preset");
-  const spaceFile = args.values["space"];
+  if (minutes !== undefined && !(minutes > 0)) throw new UsageError(`--minutes must be a number above 0, got '${minutesText}'`);
+  const preset = values.preset ?? presetFromEnv();
+  const spaceFile = values.space;
   const space = spaceFile === undefined ? DEFAULT_SPACES[kind] : readSpace(path.resolve(spaceFile));
   if (!space) throw new WorkbookError(`there is no default search space for ${kind}: give one with --space FILE.json`);
-  const env = { ...process.env, ...(args.values["data"] === undefined ? {} : { [ENV.dataDir]: path.resolve(args.values["data"]) }) };
+  const env = { ...process.env, ...(values.data === undefined ? {} : { [ENV.dataDir]: path.resolve(values.data) }) };
 
   console.log(describeBackend(await selectBackend()));
   const config = kindConfig(kind, { preset, env });
-  const minEpochs = integerOption(args, "min-epochs", 1, USAGE);
-  const maxEpochs = integerOption(args, "max-epochs", 1, USAGE);
-  const eta = integerOption(args, "eta", 2, USAGE);
-  const seed = integerOption(args, "seed", 0, USAGE);
+  const minEpochs = values["min-epochs"];
+  const maxEpochs = values["max-epochs"];
+  const eta = values.eta;
+  const seed = values.seed;
   let running = "";
   const { dir, state } = await tune({
     config,
@@ -79,8 +88,8 @@ async function main(): Promise<void> {
     ...(eta === undefined ? {} : { eta }),
     ...(seed === undefined ? {} : { seed }),
     ...(minutes === undefined ? {} : { minutes }),
-    ...(args.values["name"] === undefined ? {} : { name: args.values["name"] }),
-    method: args.flags["random"] ? "random" : "halving",
+    ...(values.name === undefined ? {} : { name: values.name }),
+    method: values.random ? "random" : "halving",
     progress: () => terminalProgress(),
     events: {
       onStart(trial, rung, epochs) {
@@ -111,7 +120,4 @@ async function main(): Promise<void> {
   console.log(`the search is in ${dir}${state.stopped ? `; stopped: ${state.stopped}` : ""}`);
 }
 
-main().catch((e: unknown) => {
-  console.error(`tune: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 1;
-});
+void runCommand(COMMAND, main);

@@ -9,18 +9,21 @@ import { DatasetError, describeProblems, loadDataset } from "../data/dataset";
 import { PosterError, decodePoster } from "../data/posters";
 import { ENV } from "../runtime/config";
 import { progressPrinter } from "../runtime/progress";
-import { parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 
-const USAGE = "usage: npm run validate -- --data DATASET_DIR [--skip-posters]";
+const COMMAND = {
+  name: "validate",
+  summary:
+    "Checks a dataset folder before training on it: the CSV (columns, every row, its encoding, its quoting), the genre columns, and that every poster decodes. Every problem on its own line with its file, line and Id; status 1 when the dataset cannot be used.",
+  options: {
+    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+    "skip-posters": { type: "boolean", description: "check the CSV only" },
+  },
+} as const satisfies CommandSpec;
 
-async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2), { values: ["data"], flags: ["skip-posters"] }, USAGE);
-  if (args.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const dir = args.values["data"] ?? process.env[ENV.dataDir];
-  if (!dir) throw new Error(`give the dataset folder with --data (or set ${ENV.dataDir})\n${USAGE}`);
+async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<number> {
+  const dir = values.data ?? process.env[ENV.dataDir];
+  if (!dir) throw new UsageError(`give the dataset folder with --data (or set ${ENV.dataDir})`);
   let dataset;
   try {
     dataset = loadDataset(path.resolve(dir));
@@ -32,7 +35,7 @@ async function main(): Promise<number> {
     throw error;
   }
   console.log(describeProblems(dataset, Infinity));
-  if (args.flags["skip-posters"]) return 0;
+  if (values["skip-posters"]) return 0;
 
   const progress = progressPrinter("decoding posters", 0.1);
   const unreadable: { id: string; reason: string }[] = [];
@@ -55,12 +58,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (error: unknown) => {
-    console.error(`validate: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+void runCommand(COMMAND, main);

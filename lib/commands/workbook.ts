@@ -20,17 +20,16 @@ import {
   DEFAULT_DATA_DIR,
   ENV,
   PROJECT_DIR,
+  PRESET_NAMES,
   PresetName,
   jupyterPython,
-  parsePreset,
   presetFromEnv,
   workbookPaths,
 } from "../runtime/config";
 import { CSV_FILE } from "../data/dataset";
 import { writeFixtureDataset } from "../data/fixture";
-import { parseArgs } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 import { cellList, entryPoints } from "./entry-points";
-import { WorkbookError } from "../runtime/errors";
 
 interface Options {
   preset: PresetName;
@@ -48,42 +47,61 @@ interface Options {
   entryPoints: boolean;
 }
 
-const USAGE =
-  "usage: npm run workbook -- [--preset coursework|quick|smoke] [--data DATASET_DIR] [--out DIR] [--fixture-if-missing] [--notebooks DIR] [--interrupt-at PATTERN] [--cells LIST | --entry-points] [NOTEBOOK_PREFIX...]";
-
-function parseOptions(argv: string[]): Options {
-  const args = parseArgs(
-    argv,
-    {
-      values: ["preset", "data", "out", "notebooks", "interrupt-at", "cells"],
-      flags: ["fixture-if-missing", "entry-points"],
-      positionals: true,
+const COMMAND = {
+  name: "workbook",
+  summary:
+    "Executes every notebook in notebooks/ in order, headless, on the project's tslab kernel, and writes each executed notebook (signed) and its HTML export to the output folder. The dataset and preset reach the notebooks through IMDB_DATA_DIR and WORKBOOK_PRESET.",
+  positionals: {
+    name: "NOTEBOOK_PREFIX",
+    description: "run only the notebooks whose names start with one of these (e.g. 01)",
+    count: "any",
+  },
+  options: {
+    preset: {
+      type: "string",
+      value: "PRESET",
+      choices: PRESET_NAMES,
+      description: "the notebooks' preset (default WORKBOOK_PRESET, else quick)",
     },
-    USAGE,
-  );
-  if (args.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir}, else ${DEFAULT_DATA_DIR})` },
+    out: { type: "string", value: "DIR", description: "the output folder (default WORKBOOK_OUT_DIR, else out/)" },
+    "fixture-if-missing": { type: "boolean", description: "without the dataset, a generated fixture dataset instead of an error" },
+    notebooks: { type: "string", value: "DIR", description: "the notebooks' folder (default notebooks/)" },
+    "interrupt-at": {
+      type: "string",
+      value: "PATTERN",
+      description:
+        "interrupt the kernel the first time a cell's output matches this regular expression, and go on (rehearses an interrupted cell)",
+    },
+    cells: {
+      type: "string",
+      value: "LIST",
+      description: "run only these code cells (e.g. 1,10,12-15) of each notebook, in a fresh kernel",
+    },
+    "entry-points": { type: "boolean", description: "after the notebooks, run every entry point they document, each in a fresh kernel" },
+  },
+  notes: ["--cells and --entry-points do not go together."],
+} as const satisfies CommandSpec;
+
+function parseOptions({ values, positionals }: ParsedCommand<typeof COMMAND.options>): Options {
   const paths = workbookPaths();
-  const data = args.values["data"];
-  const cells = args.values["cells"];
+  const data = values.data;
+  const cells = values.cells;
   if (cells !== undefined && !/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(cells)) {
-    throw new WorkbookError(`--cells ${cells}: expected code cell numbers such as 1,10 or 12-15\n${USAGE}`);
+    throw new UsageError(`--cells ${cells}: expected code cell numbers such as 1,10 or 12-15`);
   }
-  if (cells !== undefined && args.flags["entry-points"] === true)
-    throw new WorkbookError(`--cells and --entry-points do not go together\n${USAGE}`);
+  if (cells !== undefined && values["entry-points"]) throw new UsageError("--cells and --entry-points do not go together");
   return {
-    preset: args.values["preset"] !== undefined ? parsePreset(args.values["preset"], "--preset") : presetFromEnv(),
+    preset: values.preset ?? presetFromEnv(),
     dataDir: data !== undefined ? path.resolve(data) : paths.dataDir,
     dataDirGiven: data !== undefined || Boolean(process.env[ENV.dataDir]),
-    outDir: args.values["out"] !== undefined ? path.resolve(args.values["out"]) : paths.outDir,
-    fixtureIfMissing: args.flags["fixture-if-missing"] === true,
-    notebooksDir: args.values["notebooks"] !== undefined ? path.resolve(args.values["notebooks"]) : path.join(PROJECT_DIR, "notebooks"),
-    filters: args.positionals,
-    ...(args.values["interrupt-at"] !== undefined ? { interruptAt: args.values["interrupt-at"] } : {}),
+    outDir: values.out !== undefined ? path.resolve(values.out) : paths.outDir,
+    fixtureIfMissing: values["fixture-if-missing"],
+    notebooksDir: values.notebooks !== undefined ? path.resolve(values.notebooks) : path.join(PROJECT_DIR, "notebooks"),
+    filters: positionals,
+    ...(values["interrupt-at"] !== undefined ? { interruptAt: values["interrupt-at"] } : {}),
     ...(cells !== undefined ? { cells } : {}),
-    entryPoints: args.flags["entry-points"] === true,
+    entryPoints: values["entry-points"],
   };
 }
 
@@ -138,8 +156,8 @@ function runNotebook(
   });
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+async function main(args: ParsedCommand<typeof COMMAND.options>): Promise<number> {
+  const options = parseOptions(args);
   const python = findJupyterPython();
   const dataset = await resolveDataset(options);
   const notebooksDir = options.notebooksDir;
@@ -204,10 +222,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nentry points: ${entryPassed} passed, ${entryFailed} failed`);
   }
-  process.exitCode = failed > 0 || entryFailed > 0 ? 1 : 0;
+  return failed > 0 || entryFailed > 0 ? 1 : 0;
 }
 
-main().catch((e: unknown) => {
-  console.error(`workbook: ${e instanceof Error ? e.message : String(e)}`);
-  process.exitCode = 2;
-});
+void runCommand(COMMAND, main, { failureCode: 2 });

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { Film } from "../lib/data/dataset";
 import type { Comparison, ModelResult } from "../lib/eval/comparison";
 import { leaderboardContenders } from "../lib/eval/leaderboard";
-import { KIND_IDS, howToTrain, kindConfig, kindSpec, loadPresetModel, loadPresetModels } from "../lib/kinds/registry";
+import { KIND_IDS, configSettings, howToTrain, kindConfig, kindSpec, loadPresetModel, loadPresetModels } from "../lib/kinds/registry";
 import { CNN_PRESETS } from "../lib/kinds/presets";
 import { startNotebook } from "../lib/workbook/notebook";
 
@@ -28,11 +28,13 @@ describe("kinds: one registry of model kinds", () => {
     );
   });
 
-  it("a kind's config is its preset's settings with the paths and its kind", () => {
+  it("a kind's config is its preset's settings with the paths and its kind; configSettings gives back the settings", () => {
     const config = kindConfig("cnn", { preset: "smoke", env: { WORKBOOK_OUT_DIR: "/somewhere" } });
     assert.equal(config.kind, "cnn");
     assert.equal(config.epochs, CNN_PRESETS.smoke.epochs);
     assert.equal(config.outDir, "/somewhere");
+    assert.deepEqual(configSettings(config), CNN_PRESETS.smoke);
+    assert.deepEqual(configSettings({ ...config, epochs: 3 }), { ...CNN_PRESETS.smoke, epochs: 3 });
   });
 
   it("models that were never trained are listed at once, with what trains each; a required one is an error naming all", async () => {
@@ -82,6 +84,27 @@ describe("kinds: one registry of model kinds", () => {
       lines[0]!,
       /^preset smoke \(cnn\): differs from the coursework: learningRate 0\.01 \(coursework: 0\.0001\); epochs 1 \(coursework: 40\); films 200 \(coursework: all\); changed in this notebook: learningRate$/,
     );
+  });
+
+  it("npm run train starts the same way: the preset and paths it is given, its options as the changes", () => {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => lines.push(line);
+    try {
+      const config = startNotebook(
+        "lstm",
+        { epochs: 2 },
+        { preset: "coursework", env: { WORKBOOK_OUT_DIR: "/elsewhere" }, changesMade: "on the command line" },
+      );
+      assert.equal(config.preset, "coursework");
+      assert.equal(config.outDir, "/elsewhere");
+      assert.equal(config.kind, "lstm");
+    } finally {
+      console.log = log;
+    }
+    assert.deepEqual(lines, [
+      "preset coursework (lstm): differs from the coursework: epochs 2 (coursework: 20); changed on the command line: epochs",
+    ]);
   });
 });
 

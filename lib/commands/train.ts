@@ -6,13 +6,12 @@
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { presetDifferences } from "../kinds/presets";
-import type { RunContext } from "../kinds/kind";
-import { KIND_IDS, KindId, kindSpec } from "../kinds/registry";
+import { KIND_IDS, KindId, prepareRun } from "../kinds/registry";
 import { trainRun } from "../train/lifecycle";
-import { ENV, PRESET_NAMES, presetFromEnv, workbookPaths } from "../runtime/config";
+import { ENV, PRESET_NAMES, presetFromEnv } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
+import { startNotebook } from "../workbook/notebook";
 import { CommandSpec, ParsedCommand, runCommand } from "./args";
 
 const COMMAND = {
@@ -54,12 +53,9 @@ async function main({ values, positionals }: ParsedCommand<typeof COMMAND.option
   const branchDirs = Object.fromEntries(
     (["cnn", "lstm"] as const).filter((k) => values[k] !== undefined).map((k) => [k, path.resolve(values[k] as string)]),
   );
-  const context: RunContext = { paths: workbookPaths(env), preset, backend, branchDirs, ...(dir === undefined ? {} : { dir }) };
-  const spec = kindSpec(kind);
-  const settings = { ...spec.presets[preset], ...override };
-  const differences = presetDifferences(settings, spec.presets.coursework);
-  console.log(`${kind}, preset ${preset}: ${differences.length === 0 ? "the preset's coursework settings" : differences.join("; ")}`);
-  const run = await spec.prepare(settings, context);
+  // the run starts as a notebook's does: the preset's settings with the options' changes, said in one line, then prepared
+  const config = startNotebook(kind, override, { preset, env, changesMade: "on the command line" });
+  const run = await prepareRun(config, { backend, branchDirs, ...(dir === undefined ? {} : { dir }) });
   console.log(summaryLines(run.model).join("\n"));
   console.log(`model folder: ${run.dir}`);
 

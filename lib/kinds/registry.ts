@@ -9,7 +9,6 @@ import { MODEL_JSON } from "../models/checkpoint";
 import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/model-folder";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
-import type { LoadedSplit } from "../data/split";
 import { WorkbookError } from "../runtime/errors";
 import { linkNote } from "../runtime/files";
 import { CNN_KIND, CnnInfo } from "./cnn";
@@ -153,22 +152,31 @@ export function kindConfig<K extends KindId>(kind: K, options: { preset?: Preset
 /** A notebook's settings for one kind of model: the preset's settings (changed as the notebook says), the paths, the kind. */
 export type KindConfig<K extends KindId = KindId> = NotebookConfig<SettingsOf<K>> & { kind: K };
 
+/** The keys a config adds to a kind's settings: its paths, its preset, its kind. */
+const CONFIG_KEYS = ["dataDir", "cacheDir", "outDir", "preset", "kind"] as const;
+
+/** The settings in a config (a notebook's, a kind's): the config without its paths, preset and kind. What a kind's prepare takes. */
+export function configSettings<C extends object>(config: C): Omit<C, (typeof CONFIG_KEYS)[number]> {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !(CONFIG_KEYS as readonly string[]).includes(key))) as Omit<
+    C,
+    (typeof CONFIG_KEYS)[number]
+  >;
+}
+
 /**
  * Prepares a run of the config's kind (its dataset and split, inputs, model and loss): what the notebooks'
- * "Data and model" cells call. `loaded` reuses a dataset and split already loaded (they must follow the split settings).
+ * "Data and model" cells and `npm run train` call. `loaded` reuses a dataset and split already loaded (they must
+ * follow the split settings); `dir`, `branchDirs`, `backend` and `log` as in RunContext.
  */
 export async function prepareRun<K extends KindId>(
   config: KindConfig<K>,
-  options: { loaded?: LoadedSplit; dir?: string; log?: (line: string) => void } = {},
+  options: Omit<RunContext, "paths" | "preset"> = {},
 ): Promise<RunOf<K>> {
   const spec = kindSpec(config.kind) as unknown as KindSpec<ModelInfo, RunSettings>;
   const context: RunContext = {
+    ...options,
     paths: { dataDir: config.dataDir, cacheDir: config.cacheDir, outDir: config.outDir },
     preset: config.preset,
-    ...(options.loaded ? { loaded: options.loaded } : {}),
-    ...(options.dir ? { dir: options.dir } : {}),
-    ...(options.log ? { log: options.log } : {}),
   };
-  const { kind: _kind, dataDir: _d, cacheDir: _c, outDir: _o, preset: _p, ...settings } = config;
-  return (await spec.prepare(settings as unknown as RunSettings, context)) as unknown as RunOf<K>;
+  return (await spec.prepare(configSettings(config) as unknown as RunSettings, context)) as unknown as RunOf<K>;
 }

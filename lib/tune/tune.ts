@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { LoadedSplit, loadSplitDataset } from "../data/split";
 import { crossFittedDecisions, twoFolds } from "../eval/leaderboard";
 import { evaluate } from "../eval/metrics";
-import { KindConfig, KindId, prepareRun } from "../kinds/registry";
+import { KindConfig, KindId, configSettings, prepareRun } from "../kinds/registry";
 import type { ProgressReporter } from "../train/progress";
 import { trainRun, validationPredictions } from "../train/lifecycle";
 import { WorkbookError } from "../runtime/errors";
@@ -60,8 +60,7 @@ export function trialConfig<K extends KindId>(config: KindConfig<K>, settings: T
 export async function tune<K extends KindId>(options: TuneOptions<K>): Promise<TuneResult> {
   const { config } = options;
   const log = options.log ?? console.log;
-  const { kind: _kind, dataDir: _d, cacheDir: _c, outDir: _o, preset: _p, ...settings } = config;
-  validateSpace(options.space, settings, config.kind);
+  validateSpace(options.space, configSettings(config), config.kind);
   const maxEpochs = options.maxEpochs ?? config.epochs;
   const eta = options.eta ?? 3;
   const plan: SearchPlan = {

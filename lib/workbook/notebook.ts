@@ -5,32 +5,50 @@
 import type * as tf from "@tensorflow/tfjs";
 import type { Film } from "../data/dataset";
 import type { LoadedSplit } from "../data/split";
-import { KindConfig, KindId, SettingsOf, isKindId, kindConfig, kindSpec } from "../kinds/registry";
+import { KindConfig, KindId, SettingsOf, configSettings, isKindId, kindConfig, kindSpec } from "../kinds/registry";
 import { presetDifferences } from "../kinds/presets";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { escapeHtml, showHtml } from "./plots";
 
+/** Where a config's changes come from (said in its first line) and where its preset and paths are read. */
+export interface ConfigSource {
+  /** The preset (default WORKBOOK_PRESET, else quick). */
+  preset?: PresetName;
+  /** The environment the paths are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the changes were made, for the line: "in this notebook" (the default), "on the command line". */
+  changesMade?: string;
+}
+
 /**
  * A notebook's configuration: the settings of a model kind (or a notebook's own presets) at the active preset
  * (WORKBOOK_PRESET, default quick), with the notebook's changes on top, and the paths. Prints, as the notebook's
- * first output, the preset and what it and the changes differ from the coursework's settings.
+ * first output, the preset and what it and the changes differ from the coursework's settings. `npm run train`
+ * starts the same way, its options as the changes.
  */
-export function startNotebook<K extends KindId>(kind: K, changes?: Partial<SettingsOf<K>>): KindConfig<K>;
-export function startNotebook<T extends object>(presets: Record<PresetName, T>, changes?: Partial<T>): NotebookConfig<T>;
-export function startNotebook(of: KindId | Record<PresetName, object>, changes: object = {}): NotebookConfig<object> {
+export function startNotebook<K extends KindId>(kind: K, changes?: Partial<SettingsOf<K>>, source?: ConfigSource): KindConfig<K>;
+export function startNotebook<T extends object>(
+  presets: Record<PresetName, T>,
+  changes?: Partial<T>,
+  source?: ConfigSource,
+): NotebookConfig<T>;
+export function startNotebook(
+  of: KindId | Record<PresetName, object>,
+  changes: object = {},
+  source: ConfigSource = {},
+): NotebookConfig<object> {
   if (typeof of === "string" && !isKindId(of)) throw new WorkbookError(`unknown model kind '${of as string}'`);
   const presets = typeof of === "string" ? (kindSpec(of).presets as Record<PresetName, object>) : of;
-  const base = typeof of === "string" ? kindConfig(of) : notebookConfig(presets);
+  const where = { ...(source.preset ? { preset: source.preset } : {}), ...(source.env ? { env: source.env } : {}) };
+  const base = typeof of === "string" ? kindConfig(of, where) : notebookConfig(presets, where);
   const config = { ...base, ...changes };
-  const settings = (c: object) =>
-    Object.fromEntries(Object.entries(c).filter(([k]) => !["dataDir", "cacheDir", "outDir", "preset", "kind"].includes(k)));
-  const differences = presetDifferences(settings(config), presets.coursework);
+  const differences = presetDifferences(configSettings(config), presets.coursework);
   const changed = Object.keys(changes);
   console.log(
     `preset ${config.preset}${typeof of === "string" ? ` (${of})` : ""}: ` +
       (differences.length === 0 ? "the coursework's settings" : `differs from the coursework: ${differences.join("; ")}`) +
-      (changed.length > 0 ? `; changed in this notebook: ${changed.join(", ")}` : ""),
+      (changed.length > 0 ? `; changed ${source.changesMade ?? "in this notebook"}: ${changed.join(", ")}` : ""),
   );
   return config;
 }

@@ -8,10 +8,20 @@ import { leaderboardContenders } from "../lib/eval/leaderboard";
 import { KIND_IDS, configSettings, howToTrain, kindConfig, kindSpec, loadPresetModel, loadPresetModels } from "../lib/kinds/registry";
 import { CNN_PRESETS } from "../lib/kinds/presets";
 import { startNotebook } from "../lib/workbook/notebook";
+import { POSTER_EVIDENCE_MODELS, WORD_EVIDENCE_MODELS } from "../lib/eval/explain";
+import { PRESET_NAMES, PROJECT_DIR } from "../lib/runtime/config";
+import { validateSpace } from "../lib/tune/space";
+import { DEFAULT_SPACES } from "../lib/tune/spaces";
 
 describe("kinds: one registry of model kinds", () => {
+  it("the registry holds the kinds docs/ARCHITECTURE.md promises", () => {
+    const docs = fs.readFileSync(path.join(PROJECT_DIR, "docs", "ARCHITECTURE.md"), "utf8");
+    const promised = /^kinds\/registry: (.+)$/m.exec(docs)?.[1]?.split(", ");
+    assert.ok(promised && promised.length > 0, "ARCHITECTURE.md lists the kinds");
+    assert.deepEqual([...KIND_IDS].sort(), [...promised].sort());
+  });
+
   it("every kind is declared under its own id, with presets at every preset and what trains it", () => {
-    assert.deepEqual(KIND_IDS, ["cnn", "lstm", "fusion", "pretrained", "text-head", "poster-head", "linear", "text-branch"]);
     for (const id of KIND_IDS) {
       const spec = kindSpec(id);
       assert.equal(spec.id, id);
@@ -22,10 +32,28 @@ describe("kinds: one registry of model kinds", () => {
         new RegExp(`^notebook \\d\\d-[a-z-]+, or 'npm run train -- ${spec.trainedBy.command} --preset quick'$`),
       );
     }
-    assert.throws(
-      () => kindSpec("rnn"),
-      /unknown model kind 'rnn': use one of cnn, lstm, fusion, pretrained, text-head, poster-head, linear, text-branch/,
-    );
+    assert.throws(() => kindSpec("rnn"), new RegExp(`unknown model kind 'rnn': use one of ${KIND_IDS.join(", ")}$`));
+  });
+
+  it("a kind's search space names its own settings at every preset; the default spaces are the kinds' own", () => {
+    for (const id of KIND_IDS) {
+      const space = kindSpec(id).tuneSpace;
+      assert.equal(DEFAULT_SPACES[id], space, id);
+      if (space) for (const preset of PRESET_NAMES) validateSpace(space, kindSpec(id).presets[preset], id);
+    }
+    // the kinds notebook 08 searches without being given a space
+    assert.ok(DEFAULT_SPACES["pretrained"] && DEFAULT_SPACES["cnn"]);
+  });
+
+  it("the explanations across films use the kinds that read what they explain, in the order of their ranks", () => {
+    for (const kind of WORD_EVIDENCE_MODELS) assert.ok(kindSpec(kind).reads.overview, `${kind} reads overviews`);
+    for (const kind of POSTER_EVIDENCE_MODELS) assert.ok(kindSpec(kind).reads.poster, `${kind} reads posters`);
+    const ranks = (kinds: readonly string[], of: "words" | "posters") => kinds.map((k) => kindSpec(k).evidence?.[of] as number);
+    const isAscending = (xs: number[]) => xs.every((x, i) => i === 0 || (xs[i - 1] as number) < x);
+    assert.ok(isAscending(ranks(WORD_EVIDENCE_MODELS, "words")) && isAscending(ranks(POSTER_EVIDENCE_MODELS, "posters")));
+    // what eval/explain.ts documents: the strongest readers of overviews first, the coursework CNN first for posters
+    assert.deepEqual(WORD_EVIDENCE_MODELS, ["pretrained", "text-head", "fusion", "lstm"]);
+    assert.deepEqual(POSTER_EVIDENCE_MODELS, ["cnn", "fusion", "pretrained"]);
   });
 
   it("a kind's config is its preset's settings with the paths and its kind; configSettings gives back the settings", () => {

@@ -10,7 +10,7 @@ import { STOP_WORDS } from "../data/stop-words";
 import { tokenize } from "../data/text";
 import { progressPrinter } from "../runtime/progress";
 import type { Encoders } from "../kinds/kind";
-import { KindId, Trained, kindSpec, modelName } from "../kinds/registry";
+import { KindId, Trained, evidenceKinds, kindSpec, modelName } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";
 import { OcclusionOptions, PosterMap, explainable, gradCam, gradCamApplies, occlusionMaps, wordEffects } from "./attribution";
 import { loadEncoders } from "./inference";
@@ -224,10 +224,11 @@ export interface WordEvidence {
 }
 
 /**
- * The models the word evidence prefers, in order: the strongest readers of overviews first (the joint model on the
- * pretrained encoders, the pretrained text head, the joint GMU model), the coursework LSTM last.
+ * The models the word evidence prefers, in order (each kind's KindSpec.evidence.words): the strongest readers of
+ * overviews first (the joint model on the pretrained encoders, the pretrained text head, the joint GMU model), the
+ * coursework LSTM last.
  */
-export const WORD_EVIDENCE_MODELS: readonly KindId[] = ["pretrained", "text-head", "fusion", "lstm"];
+export const WORD_EVIDENCE_MODELS: readonly KindId[] = evidenceKinds("words");
 
 /**
  * Leave-one-word-out over the films `rows` with a model that reads overviews (the first of `models` in
@@ -288,8 +289,8 @@ export interface GenreEvidence {
   darkerShare: number;
 }
 
-/** The models the poster evidence prefers, in order: the coursework CNN first. */
-export const POSTER_EVIDENCE_MODELS: readonly KindId[] = ["cnn", "fusion", "pretrained"];
+/** The models the poster evidence prefers, in order (each kind's KindSpec.evidence.posters): the coursework CNN first. */
+export const POSTER_EVIDENCE_MODELS: readonly KindId[] = evidenceKinds("posters");
 
 /**
  * Where on a poster each genre's evidence lives: occlusion with a poster model (the first of `models` in

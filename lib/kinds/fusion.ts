@@ -130,6 +130,14 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
   role: "joint",
   trainedBy: { notebook: "05-fusion", command: "fusion" },
   presets: FUSION_PRESETS,
+  // the settings that moved the validation loss most while the presets were chosen (docs/results.md), around them
+  tuneSpace: {
+    learningRate: { logRange: [1e-4, 3e-3] },
+    fusion: { choice: ["gmu", "concat"] },
+    units: { choice: [64, 128, 256] },
+  },
+  // the joint GMU model reads overviews better than the LSTM, and posters after the CNN
+  evidence: { words: 3, posters: 2 },
 
   /**
    * The same split as the single models; with start 'trained' the branches (and the vocabulary) come from the

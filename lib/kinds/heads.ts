@@ -87,6 +87,8 @@ function headKind(head: Head): KindSpec<HeadInfo, PretrainedSettings> {
     role: head === "text" ? "text-head" : "poster-head",
     trainedBy: { notebook: "06-pretrained", command: id },
     presets: PRETRAINED_PRESETS,
+    // the text head reads overviews with the pretrained sentence encoder, second only to the joint model on it
+    ...(head === "text" ? { evidence: { words: 2 } } : {}),
     // Trained alone (npm run train): prepared like the joint model, for the same films, then the head's model.
     prepare: async (settings, context) =>
       prepareHeadRun(await preparePretrainedRun(settings, { ...context, dir: undefined }), head, context),

@@ -87,6 +87,26 @@ export interface RowInputs {
  */
 export type ModelRole = "linear" | "text-branch" | "poster" | "overview" | "joint" | "text-head" | "poster-head" | "pretrained";
 
+/** A value a setting takes in a search. */
+export type SettingValue = number | string | boolean;
+
+/** The values one setting may take in a search: choices, a range (of integers if asked), or a range on a log scale. */
+export type Param =
+  { choice: readonly SettingValue[] } | { range: readonly [number, number]; integer?: boolean } | { logRange: readonly [number, number] };
+
+/** A search space over a kind's settings, by setting path ("text.dropout"); tune/space.ts checks and draws from it. */
+export type SearchSpace = Record<string, Param>;
+
+/**
+ * Which explanations across films may use a kind's model, and how much they prefer it: `words`, leaving each
+ * word out (eval/explain.ts wordEvidence); `posters`, occlusion (genreEvidence). The lowest rank among the models
+ * trained is used; a kind without one is not.
+ */
+export interface EvidenceRanks {
+  words?: number;
+  posters?: number;
+}
+
 export interface KindSpec<I extends ModelInfoBase = ModelInfoBase, S extends RunSettings = RunSettings> {
   id: I["kind"];
   /** How notebooks and tables name the kind, e.g. "CNN (poster)". */
@@ -101,6 +121,10 @@ export interface KindSpec<I extends ModelInfoBase = ModelInfoBase, S extends Run
   trainedBy: { notebook: string; command: string };
   /** Its settings at each preset. */
   presets: Record<PresetName, S>;
+  /** What `npm run tune` and notebook 08 search when no space is given (none: a space must be given). */
+  tuneSpace?: SearchSpace;
+  /** Its rank among the models that explanations across films use (none: they do not use it). */
+  evidence?: EvidenceRanks;
   /** The dataset, split, inputs, model and loss of a run with these settings. */
   prepare(settings: S, context: RunContext): Promise<PreparedRun<S, I>>;
   /** The folder's files this model needs besides info.json and the weights, with what they hold. */

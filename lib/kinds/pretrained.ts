@@ -105,6 +105,18 @@ export const PRETRAINED_KIND = {
   role: "pretrained",
   trainedBy: { notebook: "06-pretrained", command: "pretrained" },
   presets: PRETRAINED_PRESETS,
+  // the settings that moved the validation loss most while the presets were chosen (docs/results.md), around them
+  tuneSpace: {
+    learningRate: { logRange: [3e-4, 3e-3] },
+    dropout: { range: [0.2, 0.6] },
+    "text.units": { choice: [128, 256, 512] },
+    "text.dropout": { range: [0.2, 0.6] },
+    "poster.units": { choice: [32, 64, 128] },
+    fusion: { choice: ["gmu", "concat"] },
+    "loss.cap": { choice: [3, 10, 30] },
+  },
+  // the strongest reader of overviews (the pretrained sentence encoder): the word evidence's first choice
+  evidence: { words: 1, posters: 3 },
   prepare: preparePretrainedRun,
   requiredFiles: (info) => (info.tfidf ? [{ file: TFIDF_JSON, what: "TF-IDF vocabulary" }] : []),
   checkInfo: (info, file) => checkEncoderInfo(info, file, BOTH),

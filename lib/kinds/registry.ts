@@ -14,7 +14,7 @@ import { linkNote } from "../runtime/files";
 import { CNN_KIND, CnnInfo } from "./cnn";
 import { FUSION_KIND, FusionInfo } from "./fusion";
 import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
-import type { KindSpec, RunContext } from "./kind";
+import type { EvidenceRanks, KindSpec, RunContext } from "./kind";
 import type { RunSettings } from "./presets";
 import { LSTM_KIND, LstmInfo } from "./lstm";
 import { PRETRAINED_KIND, PretrainedInfo } from "./pretrained";
@@ -74,6 +74,18 @@ export async function loadModel(dir: string): Promise<Trained> {
   if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, path.join(dir, MODEL_JSON));
   for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
   return trained as Trained;
+}
+
+/**
+ * The kinds whose models an explanation across films may use (KindSpec.evidence): `words`, leaving words out;
+ * `posters`, occlusion. In order of preference, the first trained one is used.
+ */
+export function evidenceKinds(evidence: keyof EvidenceRanks): KindId[] {
+  const ranked = KIND_IDS.flatMap((kind) => {
+    const rank = kindSpec(kind).evidence?.[evidence];
+    return rank === undefined ? [] : [{ kind, rank }];
+  });
+  return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.kind);
 }
 
 /** How tables name a trained model: its kind's description of it, or the kind's title. */

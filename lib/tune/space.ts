@@ -5,12 +5,10 @@
  */
 import { WorkbookError } from "../runtime/errors";
 
-export type SettingValue = number | string | boolean;
+import type { SearchSpace, SettingValue } from "../kinds/kind";
 
-export type Param =
-  { choice: readonly SettingValue[] } | { range: readonly [number, number]; integer?: boolean } | { logRange: readonly [number, number] };
-
-export type SearchSpace = Record<string, Param>;
+// declared with the kinds, which name their default spaces (KindSpec.tuneSpace)
+export type { Param, SearchSpace, SettingValue } from "../kinds/kind";
 
 /** The values one trial takes, by setting path. */
 export type TrialSettings = Record<string, SettingValue>;

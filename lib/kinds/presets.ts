@@ -26,6 +26,10 @@ export interface RunSettings extends SplitSettings {
    * `seed` (several training runs on one split: `npm run parity`). Undefined: `seed`.
    */
   trainingSeed?: number;
+  /** Batch overviews of similar length together (the kinds that pad overviews per batch; see LstmSettings). */
+  bucketByLength?: boolean;
+  /** The loss that chooses the kept epoch: the training loss (undefined), or the corrected probabilities' plain BCE. */
+  selectOn?: "loss" | "corrected-bce";
 }
 
 /** The seed of a run's weights, shuffling, dropout and augmentation (RunSettings.trainingSeed, else the split's seed). */

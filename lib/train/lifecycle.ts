@@ -11,19 +11,12 @@ import { readModelJson, fileSaveHandler } from "../models/checkpoint";
 import { saveInfo, saveThresholds, writeRunFiles } from "../models/model-folder";
 import { finishRunFolder, publishRun, startRunFolder, unpublishRun } from "../models/run-folders";
 import type { TrainingHistory } from "../models/history";
-import { LossFunction, correctOutputLayer, correctedBinaryCrossentropy } from "../models/losses";
+import { correctOutputLayer, correctedBinaryCrossentropy } from "../models/losses";
 import type { PreparedRun } from "../kinds/kind";
 import { WorkbookError } from "../runtime/errors";
 import type { ProgressReporter } from "./progress";
-import { courseworkSchedule, stopOnSigint, trainModel } from "./trainer";
+import { TrainOptions, courseworkSchedule, stopOnSigint, trainModel } from "./trainer";
 import { trainingSeed } from "../kinds/presets";
-
-/** trainModel's validationLoss for the run's settings (selection on the corrected probabilities' BCE). */
-function selectionLoss(run: PreparedRun): { validationLoss?: LossFunction } {
-  const selectOn = (run.settings as { selectOn?: string }).selectOn ?? "loss";
-  if (selectOn !== "corrected-bce" || !run.loss.correction) return {};
-  return { validationLoss: correctedBinaryCrossentropy(run.loss.correction) };
-}
 
 const trainedRuns = new WeakSet<PreparedRun>();
 
@@ -33,6 +26,72 @@ function changedSettings(prepared: object, current: object): string[] {
   return Object.entries(prepared)
     .filter(([key, value]) => key in now && JSON.stringify(value) !== JSON.stringify(now[key]))
     .map(([key, value]) => `${key} ${JSON.stringify(value)} -> ${JSON.stringify(now[key])}`);
+}
+
+/**
+ * The guards before a run trains: the settings must not have changed since it was prepared (its model, data and
+ * loss were built from them), and a run trains once (its model holds the trained weights after). Marks it trained.
+ */
+function claimRun(run: PreparedRun, config: object | undefined): void {
+  if (config) {
+    const changed = changedSettings(run.settings, config);
+    if (changed.length > 0) {
+      throw new WorkbookError(
+        `the configuration changed since the run was prepared (${changed.join("; ")}): run the cell that prepares it ` +
+          `(prepareRun) again, so that the model, the data and the loss follow the new settings`,
+      );
+    }
+  }
+  if (trainedRuns.has(run)) {
+    throw new WorkbookError(
+      `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepareRun) first`,
+    );
+  }
+  trainedRuns.add(run);
+}
+
+/** What the trainer takes from the run's settings and loss: epochs, batches, learning rate and schedule, seed, losses. */
+function trainerSettings(run: PreparedRun): Omit<TrainOptions, "checkpointDir" | "onCheckpoint" | "progress" | "shouldStop" | "metadata"> {
+  const { settings } = run;
+  const correction = run.loss.correction;
+  return {
+    epochs: settings.epochs,
+    batchSize: settings.batchSize,
+    bucketByLength: settings.bucketByLength === true,
+    learningRate: settings.learningRate,
+    schedule: settings.learningRateSchedule === "constant" ? (_epoch: number, lr0: number) => lr0 : courseworkSchedule,
+    seed: trainingSeed(settings),
+    loss: run.loss.loss,
+    // the kept epoch chosen on the corrected probabilities' plain BCE where the settings ask and the loss is corrected
+    ...(settings.selectOn === "corrected-bce" && correction ? { validationLoss: correctedBinaryCrossentropy(correction) } : {}),
+    ...(settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: settings.earlyStoppingPatience }),
+  };
+}
+
+/**
+ * After a weighted loss, the kept (restored, best) weights get their probabilities corrected (genres left out of
+ * the loss predict a tiny constant instead of an untrained 0.5) and are saved again under the same checkpoint
+ * metadata; info.json says so.
+ */
+async function correctOutputs(run: PreparedRun, runDir: string): Promise<void> {
+  if (!run.loss.correction) return;
+  correctOutputLayer(run.model, run.loss.correction);
+  const { userDefinedMetadata } = await readModelJson(runDir);
+  await run.model.save(fileSaveHandler(runDir, userDefinedMetadata ? { userDefinedMetadata } : {}));
+  run.info.outputCorrection = run.loss.correction.description;
+}
+
+/** Per-genre thresholds tuned on the run's validation films, saved for evaluation elsewhere (thresholds.json). */
+async function saveValidationThresholds(run: PreparedRun, runDir: string): Promise<void> {
+  const { yTrue, yProb } = await validationPredictions(run);
+  const tuning = tuneThresholds(yTrue, yProb, run.dataset.genres);
+  await saveThresholds(runDir, {
+    genres: run.dataset.genres,
+    thresholds: tuning.thresholds,
+    tunedOn: "validation split",
+    films: run.data.validation.length,
+    perGenre: tuning.perGenre,
+  });
 }
 
 /**
@@ -58,21 +117,7 @@ export async function trainRun(
   } = {},
 ): Promise<TrainingHistory> {
   const log = options.log ?? console.log;
-  if (options.config) {
-    const changed = changedSettings(run.settings, options.config);
-    if (changed.length > 0) {
-      throw new WorkbookError(
-        `the configuration changed since the run was prepared (${changed.join("; ")}): run the cell that prepares it ` +
-          `(prepareRun) again, so that the model, the data and the loss follow the new settings`,
-      );
-    }
-  }
-  if (trainedRuns.has(run)) {
-    throw new WorkbookError(
-      `this run has been trained already, and its model holds the trained weights: to train again from fresh weights, run the cell that prepares it (prepareRun) first`,
-    );
-  }
-  trainedRuns.add(run);
+  claimRun(run, options.config);
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends
   // SIGINT to the kernel) stops after the current batch and keeps the best checkpoint.
   const interrupt = options.shouldStop ? undefined : await stopOnSigint(log);
@@ -89,21 +134,13 @@ export async function trainRun(
       ...(run.tfidf ? { tfidf: run.tfidf } : {}),
     });
     const history = await trainModel(run.model, run.data, {
-      epochs: run.settings.epochs,
-      batchSize: run.settings.batchSize,
-      bucketByLength: (run.settings as { bucketByLength?: boolean }).bucketByLength === true,
-      learningRate: run.settings.learningRate,
-      schedule: run.settings.learningRateSchedule === "constant" ? (_epoch: number, lr0: number) => lr0 : courseworkSchedule,
-      seed: trainingSeed(run.settings),
-      loss: run.loss.loss,
-      ...selectionLoss(run),
+      ...trainerSettings(run),
       checkpointDir: folder.dir,
       onCheckpoint: async () => {
         if (published) return;
         await publishRun(folder, log);
         published = true;
       },
-      ...(run.settings.earlyStoppingPatience === undefined ? {} : { earlyStoppingPatience: run.settings.earlyStoppingPatience }),
       ...(options.progress ? { progress: options.progress } : {}),
       shouldStop: options.shouldStop ?? interrupt?.shouldStop ?? (() => false),
       metadata: { kind: run.kind, preset: run.info.preset, genres: run.info.genres, run: folder.id },
@@ -124,25 +161,9 @@ export async function trainRun(
         `interrupted: ${run.dir} keeps the weights of epoch ${history.bestEpoch} (val_loss ${history.bestValLoss.toFixed(4)}), its history and thresholds`,
       );
     }
-    if (run.loss.correction && history.bestEpoch > 0) {
-      // The (restored, best) weights get their probabilities corrected (for a weighted loss; genres left out of the
-      // loss predict a tiny constant instead of an untrained 0.5), and are saved again under the same checkpoint
-      // metadata; info.json says so.
-      correctOutputLayer(run.model, run.loss.correction);
-      const { userDefinedMetadata } = await readModelJson(folder.dir);
-      await run.model.save(fileSaveHandler(folder.dir, userDefinedMetadata ? { userDefinedMetadata } : {}));
-      run.info.outputCorrection = run.loss.correction.description;
-    }
+    if (history.bestEpoch > 0) await correctOutputs(run, folder.dir);
     await saveInfo(folder.dir, run.info);
-    const { yTrue, yProb } = await validationPredictions(run);
-    const tuning = tuneThresholds(yTrue, yProb, run.dataset.genres);
-    await saveThresholds(folder.dir, {
-      genres: run.dataset.genres,
-      thresholds: tuning.thresholds,
-      tunedOn: "validation split",
-      films: run.data.validation.length,
-      perGenre: tuning.perGenre,
-    });
+    await saveValidationThresholds(run, folder.dir);
     run.runDir = folder.dir;
     return history;
   } catch (error) {

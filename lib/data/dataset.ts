@@ -213,31 +213,58 @@ interface RowReader {
   report: Report;
 }
 
-/** One CSV row as a film and its labels; a row that cannot be used is reported (with why) and gives undefined. */
+/** Why a row cannot be used, or what is wrong with one that can: the message and the column it is about. */
+interface RowNote {
+  message: string;
+  column?: string;
+}
+
+/**
+ * One CSV row as a film and its labels; a row that cannot be used is reported (with why) and gives undefined.
+ * The checks, in order: the row's shape and Id, its genre cells, its overview, its poster; then what is wrong
+ * but does not stop it (warnings).
+ */
 function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Array } | undefined {
   const { fields, line } = row;
   const { header, report } = reader;
-  const { genres } = header;
   const id = (fields[header.idCol] ?? "").trim();
-  if (row.errors.length > 0) {
-    report("skip", line, id, `the CSV parser could not read this row (${row.errors.join("; ")}); row skipped`);
+  const skip = (why: RowNote): undefined => {
+    report("skip", line, id, `${why.message}; row skipped`, why.column);
     return undefined;
-  }
-  if (fields.length !== header.columns.length) {
-    report("skip", line, id, `row has ${fields.length} fields, the header has ${header.columns.length}; row skipped`);
-    return undefined;
-  }
-  if (!ID_PATTERN.test(id)) {
-    report("skip", line, id, `malformed Id '${id}' (expected tt followed by 7 or 8 digits); row skipped`, "Id");
-    return undefined;
-  }
-  const firstLine = reader.firstLineOfId.get(id);
-  if (firstLine !== undefined) {
-    report("skip", line, id, `duplicate Id ${id} (first seen on line ${firstLine}); row skipped`, "Id");
-    return undefined;
-  }
-  reader.firstLineOfId.set(id, line);
+  };
 
+  const shape = shapeProblem(row, reader, id);
+  if (shape) return skip(shape);
+  reader.firstLineOfId.set(id, line);
+  const labels = readLabels(fields, header);
+  if ("skip" in labels) return skip(labels.skip);
+  const overview = readOverview(fields, header);
+  if ("skip" in overview) return skip(overview.skip);
+  if (overview.warning) report("warning", line, id, overview.warning.message, overview.warning.column);
+  const poster = posterProblem(id, reader);
+  if (poster) return skip(poster);
+
+  const oneHot = header.genres.filter((_, g) => labels.labels[g] === 1);
+  for (const warning of rowWarnings(fields, header, oneHot)) report("warning", line, id, warning.message, warning.column);
+  const posterFile = path.join(reader.imagesDir, `${id}.jpg`);
+  return { film: { id, line, overview: overview.text, genres: oneHot, posterFile }, labels: labels.labels };
+}
+
+/** What the parser could not read, a field count other than the header's, a malformed Id, an Id seen before. */
+function shapeProblem(row: CsvRow, reader: RowReader, id: string): RowNote | undefined {
+  const { fields } = row;
+  const columns = reader.header.columns.length;
+  if (row.errors.length > 0) return { message: `the CSV parser could not read this row (${row.errors.join("; ")})` };
+  if (fields.length !== columns) return { message: `row has ${fields.length} fields, the header has ${columns}` };
+  if (!ID_PATTERN.test(id)) return { message: `malformed Id '${id}' (expected tt followed by 7 or 8 digits)`, column: "Id" };
+  const firstLine = reader.firstLineOfId.get(id);
+  if (firstLine !== undefined) return { message: `duplicate Id ${id} (first seen on line ${firstLine})`, column: "Id" };
+  return undefined;
+}
+
+/** The one-hot genre cells as labels; a cell other than 0 or 1 stops the row, naming every such cell. */
+function readLabels(fields: string[], header: Header): { labels: Uint8Array } | { skip: RowNote } {
+  const { genres } = header;
   const labels = new Uint8Array(genres.length);
   const badGenres: string[] = [];
   const badCells: string[] = [];
@@ -249,66 +276,62 @@ function readRow(row: CsvRow, reader: RowReader): { film: Film; labels: Uint8Arr
       badCells.push(`${genres[g]}='${cell}'`);
     }
   });
-  if (badCells.length > 0) {
-    report("skip", line, id, `genre value(s) not 0/1: ${badCells.join(", ")}; row skipped`, badGenres.join(", "));
-    return undefined;
-  }
+  if (badCells.length > 0) return { skip: { message: `genre value(s) not 0/1: ${badCells.join(", ")}`, column: badGenres.join(", ") } };
+  return { labels };
+}
 
-  const fullOverview = (fields[header.overviewCol] ?? "").trim();
-  if (fullOverview === "") {
-    report("skip", line, id, "empty overview; row skipped", "Overview");
-    return undefined;
-  }
-  const limited = limitOverview(fullOverview);
-  if (limited.cut) {
-    report(
-      "warning",
-      line,
-      id,
-      `overview has ${limited.words} words; only its first ${MAX_OVERVIEW_WORDS} are kept (no model reads more, see MAX_OVERVIEW_WORDS)`,
-      "Overview",
-    );
-  }
-  const overview = limited.text;
+/** The overview, cut to MAX_OVERVIEW_WORDS words (a warning says so); an empty one stops the row. */
+function readOverview(fields: string[], header: Header): { text: string; warning?: RowNote } | { skip: RowNote } {
+  const full = (fields[header.overviewCol] ?? "").trim();
+  if (full === "") return { skip: { message: "empty overview", column: "Overview" } };
+  const limited = limitOverview(full);
+  if (!limited.cut) return { text: limited.text };
+  return {
+    text: limited.text,
+    warning: {
+      message: `overview has ${limited.words} words; only its first ${MAX_OVERVIEW_WORDS} are kept (no model reads more, see MAX_OVERVIEW_WORDS)`,
+      column: "Overview",
+    },
+  };
+}
 
+/** A poster that is missing, a link to nothing or into a loop, or empty (when posters are checked). */
+function posterProblem(id: string, reader: RowReader): RowNote | undefined {
+  if (!reader.posterSizes) return undefined;
   const posterName = `${id}.jpg`;
-  const posterFile = path.join(reader.imagesDir, posterName);
-  if (reader.posterSizes && !reader.posterSizes.has(posterName)) {
-    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is missing; row skipped`);
-    return undefined;
+  const where = path.join(IMAGES_DIR, posterName);
+  const size = reader.posterSizes.get(posterName);
+  if (size === undefined) return { message: `poster ${where} is missing` };
+  if (size === BROKEN_LINK) {
+    const target = fs.readlinkSync(path.join(reader.imagesDir, posterName));
+    return { message: `poster ${where} is a link to ${target}, which is not there` };
   }
-  if (reader.posterSizes && reader.posterSizes.get(posterName) === BROKEN_LINK) {
-    const target = fs.readlinkSync(posterFile);
-    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is a link to ${target}, which is not there; row skipped`);
-    return undefined;
-  }
-  if (reader.posterSizes && reader.posterSizes.get(posterName) === LINK_LOOP) {
-    const where = path.join(IMAGES_DIR, posterName);
-    report("skip", line, id, `poster ${where} is a link that cannot be followed (it points to itself or into a loop of links); row skipped`);
-    return undefined;
-  }
-  if (reader.posterSizes && reader.posterSizes.get(posterName) === 0) {
-    report("skip", line, id, `poster ${path.join(IMAGES_DIR, posterName)} is empty (0 bytes); row skipped`);
-    return undefined;
-  }
-  if (fields.some((f) => f.includes(REPLACEMENT_CHARACTER))) {
-    report(
-      "warning",
-      line,
-      id,
-      "the row holds bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably Latin-1 or Windows-1252; save it as UTF-8",
-    );
-  }
+  if (size === LINK_LOOP) return { message: `poster ${where} is a link that cannot be followed (it points to itself or into a loop of links)` };
+  if (size === 0) return { message: `poster ${where} is empty (0 bytes)` };
+  return undefined;
+}
 
-  const oneHot = genres.filter((_, g) => labels[g] === 1);
-  const listed = parseGenreList(fields[header.genreListCol] ?? "");
-  if (listed === undefined) {
-    report("warning", line, id, `Genre cell '${fields[header.genreListCol]}' is not a list literal; the one-hot columns are used`, "Genre");
-  } else if (!sameSet(listed, oneHot)) {
-    report("warning", line, id, `Genre list [${listed.join(", ")}] disagrees with the one-hot columns [${oneHot.join(", ")}]; the one-hot columns are used`, "Genre");
+/** What is wrong with a usable row: bytes that are not UTF-8, a Genre list that is not one or disagrees with the one-hot columns, no genre. */
+function rowWarnings(fields: string[], header: Header, oneHot: string[]): RowNote[] {
+  const warnings: RowNote[] = [];
+  if (fields.some((f) => f.includes(REPLACEMENT_CHARACTER))) {
+    warnings.push({
+      message:
+        "the row holds bytes that are not valid UTF-8 (shown as \uFFFD): the file is probably Latin-1 or Windows-1252; save it as UTF-8",
+    });
   }
-  if (oneHot.length === 0) report("warning", line, id, "film has no genre (all genre columns are 0)");
-  return { film: { id, line, overview, genres: oneHot, posterFile }, labels };
+  const cell = fields[header.genreListCol];
+  const listed = parseGenreList(cell ?? "");
+  if (listed === undefined) {
+    warnings.push({ message: `Genre cell '${cell}' is not a list literal; the one-hot columns are used`, column: "Genre" });
+  } else if (!sameSet(listed, oneHot)) {
+    warnings.push({
+      message: `Genre list [${listed.join(", ")}] disagrees with the one-hot columns [${oneHot.join(", ")}]; the one-hot columns are used`,
+      column: "Genre",
+    });
+  }
+  if (oneHot.length === 0) warnings.push({ message: "film has no genre (all genre columns are 0)" });
+  return warnings;
 }
 
 const REPLACEMENT_CHARACTER = "\uFFFD";

@@ -12,7 +12,7 @@ import { describeBackend, selectBackend } from "../runtime/backend";
 import { ENV, PRESET_NAMES, checkPathName, presetFromEnv } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { terminalProgress } from "../train/progress";
-import { bestTrial, trialStatus } from "../tune/search";
+import { SearchEvents, bestTrial, trialStatus } from "../tune/search";
 import { SearchSpace, describeSettings } from "../tune/space";
 import { DEFAULT_SPACES } from "../tune/spaces";
 import { tune } from "../tune/tune";
@@ -58,6 +58,26 @@ function readSpace(file: string): SearchSpace {
   }
 }
 
+/** A line when a trial starts a rung, and one with its figures when it is evaluated. */
+function printedEvents(): SearchEvents {
+  let running = "";
+  return {
+    onStart(trial, rung, epochs) {
+      running = trial.id;
+      console.log(`tune: ${trial.id}, rung ${rung + 1}, ${epochs} epoch(s): ${describeSettings(trial.settings)}`);
+    },
+    onEvaluation(s) {
+      const trial = s.trials.find((t) => t.id === running);
+      const e = trial?.evaluations.at(-1);
+      if (trial && e) {
+        console.log(
+          `tune: ${trial.id}: best val_loss ${e.bestValLoss.toFixed(4)} (epoch ${e.bestEpoch}), micro F1 ${e.microF1?.toFixed(4)}, macro F1 ${e.macroF1?.toFixed(4)}, ${e.minutes.toFixed(1)} min; ${trialStatus(s, trial)}`,
+        );
+      }
+    },
+  };
+}
+
 async function main({ values, positionals }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
   const kind = positionals[0] as KindId;
   // refused before the backend starts; searchDir checks it again for callers from a notebook
@@ -78,7 +98,6 @@ async function main({ values, positionals }: ParsedCommand<typeof COMMAND.option
   const maxEpochs = values["max-epochs"];
   const eta = values.eta;
   const seed = values.seed;
-  let running = "";
   const { dir, state } = await tune({
     config,
     space,
@@ -91,21 +110,7 @@ async function main({ values, positionals }: ParsedCommand<typeof COMMAND.option
     ...(values.name === undefined ? {} : { name: values.name }),
     method: values.random ? "random" : "halving",
     progress: () => terminalProgress(),
-    events: {
-      onStart(trial, rung, epochs) {
-        running = trial.id;
-        console.log(`tune: ${trial.id}, rung ${rung + 1}, ${epochs} epoch(s): ${describeSettings(trial.settings)}`);
-      },
-      onEvaluation(s) {
-        const trial = s.trials.find((t) => t.id === running);
-        const e = trial?.evaluations.at(-1);
-        if (trial && e) {
-          console.log(
-            `tune: ${trial.id}: best val_loss ${e.bestValLoss.toFixed(4)} (epoch ${e.bestEpoch}), micro F1 ${e.microF1?.toFixed(4)}, macro F1 ${e.macroF1?.toFixed(4)}, ${e.minutes.toFixed(1)} min; ${trialStatus(s, trial)}`,
-          );
-        }
-      },
-    },
+    events: printedEvents(),
   });
   const { columns, rows } = trialsTable(state);
   console.log(`\n${columns.join(" | ")}\n${rows.map((r) => r.join(" | ")).join("\n")}`);

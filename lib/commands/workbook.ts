@@ -156,6 +156,60 @@ function runNotebook(
   });
 }
 
+/** How the notebooks run: the runner's Python, the notebooks' folder, where executed notebooks go, their environment. */
+interface Runner {
+  python: string;
+  notebooksDir: string;
+  executedDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Runs each notebook (whole, or the chosen cells in a fresh kernel); the names of those that passed, and how many failed. */
+async function runNotebooks(runner: Runner, notebooks: string[], options: Options): Promise<{ passed: string[]; failed: number }> {
+  const passed: string[] = [];
+  let failed = 0;
+  for (const name of notebooks) {
+    const stem = name.replace(/\.ipynb$/, "");
+    const cells = options.cells;
+    console.log(`\n== ${name}${cells !== undefined ? `, code cells ${cells} in a fresh kernel` : ""}`);
+    const status = await runNotebook(runner.python, path.join(runner.notebooksDir, name), runner.executedDir, runner.env, {
+      ...(options.interruptAt !== undefined ? { interruptAt: options.interruptAt } : {}),
+      ...(cells !== undefined ? { cells, saveAs: `${stem}.cells-${cells.replace(/,/g, "_")}` } : {}),
+    });
+    if (status === 0) passed.push(name);
+    else {
+      failed++;
+      console.log(`== ${name} FAILED`);
+    }
+  }
+  console.log(`\n${passed.length} passed, ${failed} failed`);
+  return { passed, failed };
+}
+
+/** Runs every entry point the notebooks document, each in a fresh kernel; how many failed. */
+async function runEntryPoints(runner: Runner, notebooks: string[]): Promise<number> {
+  let entryPassed = 0;
+  let entryFailed = 0;
+  for (const name of notebooks) {
+    for (const [entry, cells] of entryPoints(path.join(runner.notebooksDir, name))) {
+      const list = cellList(cells);
+      console.log(`\n== ${name}, entry point '${entry}': code cells ${list} in a fresh kernel`);
+      const stem = name.replace(/\.ipynb$/, "");
+      const status = await runNotebook(runner.python, path.join(runner.notebooksDir, name), runner.executedDir, runner.env, {
+        cells: list,
+        saveAs: `${stem}.entry-${entry}`,
+      });
+      if (status === 0) entryPassed++;
+      else {
+        entryFailed++;
+        console.log(`== ${name}, entry point '${entry}' FAILED`);
+      }
+    }
+  }
+  console.log(`\nentry points: ${entryPassed} passed, ${entryFailed} failed`);
+  return entryFailed;
+}
+
 async function main(args: ParsedCommand<typeof COMMAND.options>): Promise<number> {
   const options = parseOptions(args);
   const python = findJupyterPython();
@@ -180,48 +234,9 @@ async function main(args: ParsedCommand<typeof COMMAND.options>): Promise<number
   console.log(`executed notebooks and HTML go to ${executedDir}`);
   if (dataset.dataDir !== DEFAULT_DATA_DIR) console.log(`(${ENV.dataDir}=${dataset.dataDir})`);
 
-  let passed = 0;
-  let failed = 0;
-  const passedNotebooks: string[] = [];
-  for (const name of notebooks) {
-    const stem = name.replace(/\.ipynb$/, "");
-    const cells = options.cells;
-    console.log(`\n== ${name}${cells !== undefined ? `, code cells ${cells} in a fresh kernel` : ""}`);
-    const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, {
-      ...(options.interruptAt !== undefined ? { interruptAt: options.interruptAt } : {}),
-      ...(cells !== undefined ? { cells, saveAs: `${stem}.cells-${cells.replace(/,/g, "_")}` } : {}),
-    });
-    if (status === 0) {
-      passed++;
-      passedNotebooks.push(name);
-    } else {
-      failed++;
-      console.log(`== ${name} FAILED`);
-    }
-  }
-  console.log(`\n${passed} passed, ${failed} failed`);
-
-  let entryFailed = 0;
-  if (options.entryPoints) {
-    let entryPassed = 0;
-    for (const name of passedNotebooks) {
-      for (const [entry, cells] of entryPoints(path.join(notebooksDir, name))) {
-        const list = cellList(cells);
-        console.log(`\n== ${name}, entry point '${entry}': code cells ${list} in a fresh kernel`);
-        const stem = name.replace(/\.ipynb$/, "");
-        const status = await runNotebook(python, path.join(notebooksDir, name), executedDir, env, {
-          cells: list,
-          saveAs: `${stem}.entry-${entry}`,
-        });
-        if (status === 0) entryPassed++;
-        else {
-          entryFailed++;
-          console.log(`== ${name}, entry point '${entry}' FAILED`);
-        }
-      }
-    }
-    console.log(`\nentry points: ${entryPassed} passed, ${entryFailed} failed`);
-  }
+  const runner: Runner = { python, notebooksDir, executedDir, env };
+  const { passed, failed } = await runNotebooks(runner, notebooks, options);
+  const entryFailed = options.entryPoints ? await runEntryPoints(runner, passed) : 0;
   return failed > 0 || entryFailed > 0 ? 1 : 0;
 }
 

@@ -97,20 +97,7 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
     report("warning", 1, undefined, `genre columns differ from the coursework's 25: ${header.genres.join(", ")}`);
   }
 
-  // A record (a line that starts with an Id) that is not where a row starts was swallowed by the row before it:
-  // a quote that was never closed makes the parser read on across lines. Both are reported, neither is used.
-  const swallowedBy = swallowedRecords(parsed.recordStarts, rows, header.columns.length);
-  for (const [row, swallowed] of swallowedBy) {
-    for (const record of swallowed) {
-      report(
-        "skip",
-        record.line,
-        record.id,
-        `this record was read as part of the row that starts on line ${row.line} (a quote there is not closed); record skipped`,
-      );
-    }
-  }
-
+  const swallowedBy = reportSwallowedRecords(parsed.recordStarts, rows, header.columns.length, report);
   const reader: RowReader = {
     header,
     imagesDir,
@@ -146,6 +133,31 @@ export function loadDataset(dir: string, options: LoadDatasetOptions = {}): Data
   const labels = new Uint8Array(films.length * genres.length);
   labelRows.forEach((row, i) => labels.set(row, i * genres.length));
   return { dir, csvFile, imagesDir, genres, films, labels, problems, rowsRead: records };
+}
+
+/**
+ * A record (a line that starts with an Id) that is not where a row starts was swallowed by the row before it: a
+ * quote that was never closed makes the parser read on across lines. Each swallowed record is reported here, its
+ * row when the rows are read; neither is used. The swallowed records by the row that swallowed them.
+ */
+function reportSwallowedRecords(
+  recordStarts: Parameters<typeof swallowedRecords>[0],
+  rows: CsvRow[],
+  columns: number,
+  report: Report,
+): ReturnType<typeof swallowedRecords> {
+  const swallowedBy = swallowedRecords(recordStarts, rows, columns);
+  for (const [row, swallowed] of swallowedBy) {
+    for (const record of swallowed) {
+      report(
+        "skip",
+        record.line,
+        record.id,
+        `this record was read as part of the row that starts on line ${row.line} (a quote there is not closed); record skipped`,
+      );
+    }
+  }
+  return swallowedBy;
 }
 
 function fatal(file: string, message: string): DatasetError {

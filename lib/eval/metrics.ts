@@ -495,19 +495,7 @@ export function evaluate(
     }
   });
 
-  // Keras-style micro precision/recall through the trainer's own counting, genre by genre (each column
-  // at its threshold), accumulated as Keras accumulates batches.
-  let keras = emptyCounts();
-  for (let j = 0; j < g; j++) {
-    const labels = new Array<number>(films);
-    const probs = new Array<number>(films);
-    for (let f = 0; f < films; f++) {
-      labels[f] = yTrue[f * g + j] as number;
-      probs[f] = yProb[f * g + j] as number;
-    }
-    keras = addCounts(keras, countsAtThreshold(labels, probs, th[j] as number));
-  }
-
+  const keras = kerasStyleCounts(yTrue, yProb, th, films, g);
   const microPredicted = micro.tp + micro.fp;
   const microSupport = micro.tp + micro.fn;
   const microF1Denominator = 2 * micro.tp + micro.fp + micro.fn;
@@ -538,6 +526,30 @@ export function evaluate(
     genresWithoutPositives,
     genresNeverPredicted,
   };
+}
+
+/**
+ * Keras-style micro counts through the trainer's own counting, genre by genre (each column at its threshold),
+ * accumulated as Keras accumulates batches: what kerasPrecision and kerasRecall are computed from.
+ */
+function kerasStyleCounts(
+  yTrue: ArrayLike<number>,
+  yProb: ArrayLike<number>,
+  th: readonly number[],
+  films: number,
+  g: number,
+): ConfusionCounts {
+  let keras = emptyCounts();
+  for (let j = 0; j < g; j++) {
+    const labels = new Array<number>(films);
+    const probs = new Array<number>(films);
+    for (let f = 0; f < films; f++) {
+      labels[f] = yTrue[f * g + j] as number;
+      probs[f] = yProb[f * g + j] as number;
+    }
+    keras = addCounts(keras, countsAtThreshold(labels, probs, th[j] as number));
+  }
+  return keras;
 }
 
 /** Options of tuneThresholds. */
@@ -584,47 +596,14 @@ export function tuneThresholds(
   const perGenre: ThresholdTuning["perGenre"] = {};
   const genresWithoutPositives: string[] = [];
   genres.forEach((name, j) => {
-    // the column's non-NaN probabilities (float32) sorted ascending, with their labels
-    const cells: { p: number; positive: boolean }[] = [];
-    let support = 0;
-    for (let f = 0; f < films; f++) {
-      const positive = (yTrue[f * g + j] as number) !== 0;
-      if (positive) support++;
-      const p = Math.fround(yProb[f * g + j] as number);
-      if (!Number.isNaN(p)) cells.push({ p, positive });
-    }
-    cells.sort((a, b) => a.p - b.p);
-    const n = cells.length;
-    // positivesBelow[i] = positive labels among cells[0..i)
-    const positivesBelow = new Int32Array(n + 1);
-    cells.forEach((c, i) => {
-      positivesBelow[i + 1] = (positivesBelow[i] as number) + (c.positive ? 1 : 0);
-    });
-    const positivesSorted = positivesBelow[n] as number;
-    const f1At = (t: number): number => {
-      const t32 = Math.fround(t);
-      // first index whose probability is > t32
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((cells[mid] as { p: number }).p > t32) hi = mid;
-        else lo = mid + 1;
-      }
-      const predicted = n - lo;
-      const tp = positivesSorted - (positivesBelow[lo] as number);
-      const fp = predicted - tp;
-      const fn = support - tp;
-      return (2 * tp) / (2 * tp + fp + fn);
-    };
-
+    const { support, probabilities, f1At } = genreF1(yTrue, yProb, j, films, g);
     if (support === 0) {
       thresholds.push(0.5);
       genresWithoutPositives.push(name);
       perGenre[name] = { threshold: 0.5, f1: null, f1At05: null, noPositives: true };
       return;
     }
-    const candidates = options.includeProbabilities ? grid.concat(cells.map((c) => c.p)) : grid;
+    const candidates = options.includeProbabilities ? grid.concat(probabilities) : grid;
     let best = NaN;
     let bestF1 = -1;
     for (const t of candidates) {
@@ -638,6 +617,52 @@ export function tuneThresholds(
     perGenre[name] = { threshold: best, f1: bestF1, f1At05: f1At(0.5), noPositives: false };
   });
   return { thresholds, perGenre, genresWithoutPositives };
+}
+
+/**
+ * One genre's F1 at any threshold, from its column sorted once: the column's positive films (support), its
+ * non-NaN float32 probabilities in ascending order, and f1At(t) by a binary search (prediction = prob > t in float32).
+ */
+function genreF1(
+  yTrue: ArrayLike<number>,
+  yProb: ArrayLike<number>,
+  j: number,
+  films: number,
+  g: number,
+): { support: number; probabilities: number[]; f1At: (t: number) => number } {
+  const cells: { p: number; positive: boolean }[] = [];
+  let support = 0;
+  for (let f = 0; f < films; f++) {
+    const positive = (yTrue[f * g + j] as number) !== 0;
+    if (positive) support++;
+    const p = Math.fround(yProb[f * g + j] as number);
+    if (!Number.isNaN(p)) cells.push({ p, positive });
+  }
+  cells.sort((a, b) => a.p - b.p);
+  const n = cells.length;
+  // positivesBelow[i] = positive labels among cells[0..i)
+  const positivesBelow = new Int32Array(n + 1);
+  cells.forEach((c, i) => {
+    positivesBelow[i + 1] = (positivesBelow[i] as number) + (c.positive ? 1 : 0);
+  });
+  const positivesSorted = positivesBelow[n] as number;
+  const f1At = (t: number): number => {
+    const t32 = Math.fround(t);
+    // first index whose probability is > t32
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((cells[mid] as { p: number }).p > t32) hi = mid;
+      else lo = mid + 1;
+    }
+    const predicted = n - lo;
+    const tp = positivesSorted - (positivesBelow[lo] as number);
+    const fp = predicted - tp;
+    const fn = support - tp;
+    return (2 * tp) / (2 * tp + fp + fn);
+  };
+  return { support, probabilities: cells.map((c) => c.p), f1At };
 }
 
 /** Tie-break of tuneThresholds: is t a better pick than `current` (closer to 0.5; equally close: higher)? */

@@ -94,6 +94,17 @@ async function saveValidationThresholds(run: PreparedRun, runDir: string): Promi
   });
 }
 
+export interface TrainRunOptions {
+  progress?: ProgressReporter;
+  shouldStop?: () => boolean;
+  log?: (line: string) => void;
+  /**
+   * The settings as they are now (a notebook's config): training is refused when they differ from those
+   * the run was prepared with, since the model, the data and the loss were built from those.
+   */
+  config?: object;
+}
+
 /**
  * Trains the run's model. Everything goes into the run's own folder, `<dir>.runs/<run id>/`: info.json (and
  * the vocabulary or TF-IDF) first, model.json + weights at each new best val_loss, history.json after every
@@ -103,19 +114,7 @@ async function saveValidationThresholds(run: PreparedRun, runDir: string): Promi
  * previous model, whole, and a run that is interrupted before then leaves nothing behind. A lock refuses a
  * second run into the same model folder while this one trains.
  */
-export async function trainRun(
-  run: PreparedRun,
-  options: {
-    progress?: ProgressReporter;
-    shouldStop?: () => boolean;
-    log?: (line: string) => void;
-    /**
-     * The settings as they are now (a notebook's config): training is refused when they differ from those
-     * the run was prepared with, since the model, the data and the loss were built from those.
-     */
-    config?: object;
-  } = {},
-): Promise<TrainingHistory> {
+export async function trainRun(run: PreparedRun, options: TrainRunOptions = {}): Promise<TrainingHistory> {
   const log = options.log ?? console.log;
   claimRun(run, options.config);
   // Without a caller's own stop signal, an interrupt (Ctrl-C, or the notebook's interrupt button, which sends

@@ -295,23 +295,95 @@ export async function trainModel(model: tf.LayersModel, data: TrainingData, opti
   return withSeededMathRandom(options.seed, () => trainLoop(model, data, options));
 }
 
+/** What the epochs of one training share: the model's weights, the optimizer, the losses, the shuffling's random source. */
+interface TrainingState {
+  variables: tf.Variable[];
+  optimizer: ReturnType<typeof kerasAdam>;
+  lossFn: LossFunction;
+  validationLossFn: LossFunction;
+  random: () => number;
+  progress: ProgressReporter;
+  stopRequested: () => boolean;
+}
+
+/** One epoch: its training pass (shuffled or length-bucketed batches) and validation pass; undefined when stopped. */
+async function runEpoch(
+  model: tf.LayersModel,
+  data: TrainingData,
+  options: TrainOptions,
+  state: TrainingState,
+  epoch: number,
+  lr: number,
+): Promise<EpochRecord | undefined> {
+  const { progress, stopRequested } = state;
+  const batches =
+    options.bucketByLength === true && data.lengthOf !== undefined
+      ? lengthBucketedBatches(data.train, options.batchSize, data.lengthOf, state.random)
+      : chunks(shuffled(data.train, state.random), options.batchSize);
+  progress.epochStart(epoch, options.epochs, lr, batches.length);
+  const train = await runPass(
+    batches,
+    data.makeBatch,
+    (batch) => trainStep(model, state.optimizer, state.variables, state.lossFn, batch),
+    stopRequested,
+    (b, n, loss) => progress.batchEnd(b, n, loss),
+  );
+  if (train.interrupted) return undefined;
+  const validation = await runPass(
+    chunks(data.validation, options.batchSize),
+    data.makeBatch,
+    (batch) => evalStep(model, state.validationLossFn, batch),
+    stopRequested,
+  );
+  if (validation.interrupted) return undefined;
+  return {
+    epoch,
+    loss: train.loss,
+    precision: precision(train.counts),
+    recall: recall(train.counts),
+    val_loss: validation.loss,
+    val_precision: precision(validation.counts),
+    val_recall: recall(validation.counts),
+    lr,
+    seconds: 0,
+  };
+}
+
+/** A new best epoch's weights: kept in memory, and written as the checkpoint (with the epoch's record) where asked. */
+async function keepBest(model: tf.LayersModel, options: TrainOptions, record: EpochRecord): Promise<WeightSnapshot[]> {
+  const best = await snapshotWeights(model);
+  if (options.checkpointDir !== undefined) {
+    const metadata = { ...(options.metadata ?? {}), checkpoint: { ...record, seconds: undefined } };
+    await model.save(fileSaveHandler(options.checkpointDir, { userDefinedMetadata: metadata }));
+    await options.onCheckpoint?.();
+  }
+  return best;
+}
+
 async function trainLoop(model: tf.LayersModel, data: TrainingData, options: TrainOptions): Promise<TrainingHistory> {
   const schedule = options.schedule ?? courseworkSchedule;
   const lossFn = options.loss ?? binaryCrossentropyLoss;
-  const validationLossFn = options.validationLoss ?? lossFn;
   const restoreBest = options.restoreBest ?? true;
   const progress = options.progress ?? notebookProgress();
   const historyFile = options.checkpointDir !== undefined ? path.join(options.checkpointDir, HISTORY_JSON) : undefined;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (variables.length === 0) throw new Error("trainModel: the model has no trainable weights (is it built?)");
 
-  const random = seededRandom(options.seed);
   const history: TrainingHistory = { epochs: [], bestEpoch: 0, bestValLoss: Infinity, stoppedEarly: false, interrupted: false };
   const stopRequested = (): boolean => options.shouldStop?.() === true;
   let best: WeightSnapshot[] | undefined;
   let sinceBest = 0;
 
   const optimizer = kerasAdam(options.learningRate);
+  const state: TrainingState = {
+    variables,
+    optimizer,
+    lossFn,
+    validationLossFn: options.validationLoss ?? lossFn,
+    random: seededRandom(options.seed),
+    progress,
+    stopRequested,
+  };
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       if (epoch > 1 && stopRequested()) {
@@ -321,55 +393,17 @@ async function trainLoop(model: tf.LayersModel, data: TrainingData, options: Tra
       const started = performance.now();
       const lr = schedule(epoch, options.learningRate);
       setLearningRate(optimizer, lr);
-      const batches =
-        options.bucketByLength === true && data.lengthOf !== undefined
-          ? lengthBucketedBatches(data.train, options.batchSize, data.lengthOf, random)
-          : chunks(shuffled(data.train, random), options.batchSize);
-      progress.epochStart(epoch, options.epochs, lr, batches.length);
-      const train = await runPass(
-        batches,
-        data.makeBatch,
-        (batch) => trainStep(model, optimizer, variables, lossFn, batch),
-        stopRequested,
-        (b, n, loss) => progress.batchEnd(b, n, loss),
-      );
-      if (train.interrupted) {
+      const record = await runEpoch(model, data, options, state, epoch, lr);
+      if (!record) {
         history.interrupted = true;
         break;
       }
-      const validation = await runPass(
-        chunks(data.validation, options.batchSize),
-        data.makeBatch,
-        (batch) => evalStep(model, validationLossFn, batch),
-        stopRequested,
-      );
-      if (validation.interrupted) {
-        history.interrupted = true;
-        break;
-      }
-
-      const record: EpochRecord = {
-        epoch,
-        loss: train.loss,
-        precision: precision(train.counts),
-        recall: recall(train.counts),
-        val_loss: validation.loss,
-        val_precision: precision(validation.counts),
-        val_recall: recall(validation.counts),
-        lr,
-        seconds: 0,
-      };
       const isBest = record.val_loss < history.bestValLoss; // NaN never improves (Keras np.less)
       if (isBest) {
         history.bestEpoch = epoch;
         history.bestValLoss = record.val_loss;
         sinceBest = 0;
-        best = await snapshotWeights(model);
-        if (options.checkpointDir !== undefined) {
-          const metadata = { ...(options.metadata ?? {}), checkpoint: { ...record, seconds: undefined } };
-          await model.save(fileSaveHandler(options.checkpointDir, { userDefinedMetadata: metadata }));
-          await options.onCheckpoint?.();
-        }
+        best = await keepBest(model, options, record);
       } else {
         sinceBest++;
       }

@@ -1,10 +1,6 @@
 /**
- * `npm run bench`: the options of lib/bench/bench.ts's benchmark, its JSON lines on stdout (one per model, encoder
- * and peer), the ratios to the peers on stderr.
- *
- *   npm run bench -- [--model cnn|lstm|both] [--steps N] [--warmup N] [--predict-steps N]
- *                    [--threads N|auto] [--batch N] [--small] [--profile] [--data DIR]
- *                    [--no-encoders] [--encoder-films N] [--batching bucketed|padded] [--peers] [--backends LIST]
+ * `npm run bench`: the options of lib/bench/bench.ts's benchmark (BENCH_COMMAND; `npm run bench -- --help`), its
+ * JSON lines on stdout (one per model, encoder and peer), the ratios to the peers on stderr.
  */
 import * as path from "node:path";
 import { BACKEND_CANDIDATES, type BackendCandidate } from "../runtime/backend";

@@ -1,5 +1,5 @@
 /**
- * `npm run evaluate -- --model DIR --data DATASET_DIR [--json OUT]` evaluates a trained model folder on
+ * `npm run evaluate` (options: COMMAND below, `--help`) evaluates a trained model folder on
  * every film of a dataset in the coursework layout (not a split), at threshold 0.5 and at the per-genre
  * thresholds that training tuned on its own validation split (never tuned on the data evaluated here), each headline
  * figure with its 95% bootstrap interval over films (eval/bootstrap.ts; seeded, so reruns print the same).

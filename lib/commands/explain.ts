@@ -1,5 +1,5 @@
 /**
- * `npm run explain -- --model DIR [--poster P.jpg] [--overview "..."] [--genre G] --out report.html`: why the
+ * `npm run explain` (options: COMMAND below, `--help`): why the
  * model gives a film its genres. Writes one self-contained HTML page (the poster's heat map per genre, the
  * overview with each word shaded by its effect, every genre's probability) that opens in a browser without a
  * server. Without --genre: the model's two most probable genres.

@@ -1,8 +1,4 @@
-/**
- * `npm run parity`: the workbook checked against Keras itself (lib/parity/run.ts), its options parsed here.
- *
- *   npm run parity -- [--data DIR] [--preset quick] [--epochs N] [--seeds N] [--no-training] [--sample N]
- */
+/** `npm run parity`: the workbook checked against Keras itself (lib/parity/run.ts), its options (COMMAND, `--help`) parsed here. */
 import * as path from "node:path";
 import { DEFAULT_DATA_DIR, ENV, PRESET_NAMES } from "../runtime/config";
 import type { ParityOptions } from "../parity/checks";

@@ -1,6 +1,5 @@
 /**
- * `npm run predict -- --model DIR (--poster FILE | --overview TEXT | --data DATASET_DIR) [--top 3] [--json]`
- * prints each film's top genres with their probabilities.
+ * `npm run predict` (options: COMMAND below, `--help`) prints each film's top genres with their probabilities.
  */
 import * as path from "node:path";
 import { Predictions, predictFilm, predictFilms, predictionRow } from "../eval/inference";

@@ -1,5 +1,5 @@
 /**
- * `npm run prune -- (--model MODEL_DIR | --preset P) [--keep N]`: deletes old training runs. Every run is
+ * `npm run prune` (options: COMMAND below, `--help`): deletes old training runs. Every run is
  * kept in `<model folder>.runs/`; this keeps the one the model folder points at and the newest N others that
  * hold a model (default 2), and deletes the rest, with the runs that never wrote a checkpoint and the links
  * that killed runs left. With --preset, every model folder of out/models/<preset>/. Only folders that a training

@@ -1,5 +1,5 @@
 /**
- * `npm run train -- <kind> [--preset P] [--epochs N] [--training-seed N] [--out DIR] [--data DIR]`: trains a model of
+ * `npm run train -- <kind>` (options: COMMAND below, `--help`): trains a model of
  * any kind (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>).
  * --training-seed changes the initial weights, shuffling, dropout and augmentation but not the split (a second run
  * to compare with). Ctrl-C stops after the current batch and keeps the best checkpoint.

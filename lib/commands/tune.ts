@@ -1,6 +1,5 @@
 /**
- * `npm run tune -- <kind> [--preset P] --trials N [--minutes M] [--space FILE.json] [--name NAME] [--min-epochs N]
- * [--max-epochs N] [--eta N] [--seed N] [--random]`: a hyperparameter search (lib/tune/) from the terminal, with
+ * `npm run tune -- <kind> --trials N` (options: COMMAND below, `--help`): a hyperparameter search (lib/tune/) from the terminal, with
  * a line per evaluation, the trials table at the end and the best settings as a config change. The search lives
  * in out/tune/<preset>/<kind>-<name>; running the same command again continues it (Ctrl-C stops after the
  * current batch and keeps every finished evaluation).

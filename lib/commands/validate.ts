@@ -1,5 +1,5 @@
 /**
- * `npm run validate -- --data DATASET_DIR [--skip-posters]`: checks a dataset folder before training on it:
+ * `npm run validate` (options: COMMAND below, `--help`): checks a dataset folder before training on it:
  * the CSV (columns, every row, its encoding, its quoting), the genre columns, and that every poster decodes.
  * Prints the same report the notebooks print, every problem on its own line with its file, line and Id.
  * Exits 1 when something is fatal (the dataset cannot be used), 0 otherwise.

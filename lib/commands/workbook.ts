@@ -1,9 +1,7 @@
 /**
  * `npm run workbook`: executes every notebook in notebooks/ in order, headless, on the project's tslab
- * kernel, and writes each executed notebook (signed) and its HTML export to the output folder.
- *
- *   npm run workbook -- [--preset coursework|quick|smoke] [--data DIR] [--out DIR] [--fixture-if-missing]
- *                       [--notebooks DIR] [--interrupt-at PATTERN] [--cells LIST | --entry-points] [NAME...]
+ * kernel, and writes each executed notebook (signed) and its HTML export to the output folder (options: COMMAND
+ * below, `--help`).
  *
  * NAME filters notebooks by prefix (e.g. `01`). The dataset and preset reach the notebooks through
  * IMDB_DATA_DIR and WORKBOOK_PRESET, read in each notebook's first cell. While a cell runs, its latest

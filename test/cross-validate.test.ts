@@ -189,7 +189,7 @@ describe("cross-validation", function () {
       assert.match(lines.join("\n"), /cross-validation: fold 3 of 3 \(32 training films, 16 held out\)/);
       assert.match(
         lines.at(-1) ?? "",
-        /cross-validation of linear, 3 folds .*: 12 validation films, .* on 48 training films: microF1 [\d.]+ \[[\d.]+, [\d.]+\].* the ensemble minus fold 1's model alone .*: microF1 [-+][\d.]+ \[/,
+        /cross-validation of linear, 3 folds .*: 12 validation films, .* on 48 training films: microF1 [\d.]+ \[[\d.]+, [\d.]+\].* fold 1's model alone, at its own thresholds .*: microF1 [\d.]+ \[.*; the ensemble minus that model alone: microF1 [-+][\d.]+ \[/,
       );
 
       // the ensemble folder, loaded like any model: its predictions are the mean worked out above

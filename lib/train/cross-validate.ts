@@ -79,6 +79,8 @@ export interface FoldRun {
 
 export interface CrossValidation extends CrossValidatedScores {
   kind: KindId;
+  /** The genres, in the order of every per-genre figure (thresholds, probabilities). */
+  genres: string[];
   /** The ensemble model folder. */
   dir: string;
   /** Seed of the folds. */
@@ -182,7 +184,15 @@ export async function crossValidate<K extends KindId>(kind: K | KindConfig<K>, o
     await publishRun(run, log);
     published = true;
     const runs = trained.map((t, i) => ({ ...t.run, dir: foldFolder(target, i + 1) }));
-    const result: CrossValidation = { kind: config.kind, dir: target, seed, runs, outOfFoldProbabilities: outOfFold, ...scores };
+    const result: CrossValidation = {
+      kind: config.kind,
+      genres: loaded.dataset.genres,
+      dir: target,
+      seed,
+      runs,
+      outOfFoldProbabilities: outOfFold,
+      ...scores,
+    };
     log(describeCrossValidation(result));
     return result;
   } catch (error) {
@@ -351,9 +361,15 @@ export function describeCrossValidation(cv: CrossValidation): string {
     const d = cv.againstSingle.difference[m];
     return `${m} ${s(d.estimate)} [${s(d.low)}, ${s(d.high)}]${d.withinNoise ? " (within noise)" : ""}`;
   });
+  const single = cv.folds[cv.againstSingle.single];
+  const alone = (["microF1", "macroF1"] as const).map((m) => {
+    const iv = single?.intervalsTuned[m];
+    return iv ? `${m} ${f(iv.estimate)} [${f(iv.low)}, ${f(iv.high)}]` : `${m} n/a`;
+  });
   return (
     `cross-validation of ${cv.kind}, ${cv.runs.length} folds (epochs kept: ${cv.runs.map((r) => r.bestEpoch).join(", ")}), kept as an ensemble in ${cv.dir}: ` +
     `${cv.validation.films} validation films, the models averaged, thresholds tuned out of fold on ${cv.trainingIds.length} training films: ${figures.join(", ")} (95% intervals); ` +
-    `the ensemble minus fold ${cv.againstSingle.single + 1}'s model alone (its own thresholds): ${differences.join(", ")}`
+    `fold ${cv.againstSingle.single + 1}'s model alone, at its own thresholds (tuned on its held-out fold): ${alone.join(", ")}; ` +
+    `the ensemble minus that model alone: ${differences.join(", ")}`
   );
 }

@@ -49,7 +49,10 @@ describe("notebook 09's narrative: the ensemble against one model alone, by the 
       fold((f) => (f === 0 ? 0.1 : 0.9), 0.1),
       fold(() => 0.95, 0.05),
     );
-    assert.match(text, /^Against one model alone \(fold 1's, trained on 160 films, .*\), the ensemble of the 2 fold models is \*\*within noise\*\* of it: /);
+    assert.match(
+      text,
+      /^Against one model alone \(fold 1's, trained on 160 films, .*\), the ensemble of the 2 fold models is \*\*within noise\*\* of it: /,
+    );
     assert.match(text, /micro F1 \+0\.\d{4} \[\+0\.0000, \+0\.\d{4}\], within noise/);
     assert.doesNotMatch(text, /ahead|behind/);
   });

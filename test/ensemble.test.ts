@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { TfidfVectorizer } from "../lib/data/tfidf";
-import { explainable } from "../lib/eval/explain";
+import { explainable } from "../lib/eval/attribution";
 import { predictFilm } from "../lib/eval/inference";
 import { kindSpec, loadModel, modelName } from "../lib/kinds/registry";
 import { fileSaveHandler } from "../lib/models/checkpoint";

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { checkFoldFolders, checkFoldInfo, checkEnsembleInfo, describesEnsemble, EnsembleModelInfo } from "../models/ensemble-folder";
-import { INFO_JSON, THRESHOLDS_JSON, TrainedModel } from "../models/folder";
+import { INFO_JSON, THRESHOLDS_JSON, TrainedModel } from "../models/model-folder";
 import { checkInfoJson, checkThresholdsJson } from "../models/folder-schema";
 import { ensureBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { MODEL_JSON } from "../models/checkpoint";
-import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/folder";
+import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/model-folder";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import type { LoadedSplit } from "../data/split";
@@ -73,7 +73,7 @@ export function kindSpec(of: string | { info: { kind: string }; folds?: readonly
 type EnsembleOf = ModelInfo & EnsembleModelInfo;
 
 /**
- * Loads a model folder of any kind (models/folder.ts loadTrainedModel), then checks what its kind needs: its
+ * Loads a model folder of any kind (models/model-folder.ts loadTrainedModel), then checks what its kind needs: its
  * info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do. An ensemble folder (its
  * info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
  */

@@ -24,19 +24,8 @@ import { CrossValidatedScores, crossValidatedScores } from "../eval/cross-valida
 import { Predictions, predictFilms } from "../eval/inference";
 import { KindConfig, KindId, Trained, kindConfig, loadModel, prepareRun } from "../kinds/registry";
 import { EnsembleModelInfo, foldFolder } from "../models/ensemble-folder";
-import {
-  HISTORY_JSON,
-  INFO_JSON,
-  checkOutputFolder,
-  finishRunFolder,
-  modelFolder,
-  publishRun,
-  runsDir,
-  saveInfo,
-  saveThresholds,
-  startRunFolder,
-  unpublishRun,
-} from "../models/folder";
+import { HISTORY_JSON, INFO_JSON, modelFolder, runsDir, saveInfo, saveThresholds } from "../models/model-folder";
+import { checkOutputFolder, finishRunFolder, publishRun, startRunFolder, unpublishRun } from "../models/run-folders";
 import { checkHistoryJson, checkInfoJson } from "../models/folder-schema";
 import { checkPathName } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";

@@ -109,6 +109,7 @@ export {
   crossValidationNarrative,
   describeEnsemble,
   foldScoresFigure,
+  showEnsembleAgainstEachFold,
   showEnsembleAgainstSingle,
   showFoldScores,
   thresholdsFigure,

@@ -113,6 +113,14 @@ describe("cross-validation", function () {
     });
     const b = againstB.againstSingle.difference.microF1;
     assert.deepEqual([b.estimate, b.low, b.high, b.withinNoise], [1, 1, 1, false]);
+    assert.deepEqual(
+      scores.againstEach.map((d) => [d.microF1.estimate, d.microF1.low, d.microF1.high, d.microF1.withinNoise]),
+      [
+        [0, 0, 0, true],
+        [1, 1, 1, false],
+      ],
+      "against each fold's model alone, in fold order",
+    );
     assert.throws(
       () => crossValidatedScores(["Drama"], { yTrue: oofTrue, yProb: oofProb }, { ...validation, foldThresholds: [[0.5]] }),
       /1 folds' thresholds for 2 folds/,

@@ -46,6 +46,8 @@ export interface CrossValidatedScores {
    * thresholds), paired over the validation films: neither side chose anything on them.
    */
   againstSingle: { single: number; difference: Record<HeadlineMetric, Difference> };
+  /** The same for every fold's model alone, in fold order (againstSingle is one of them, chosen before any was seen). */
+  againstEach: Record<HeadlineMetric, Difference>[];
 }
 /** The mean of the folds' probabilities, cell by cell. */
 export function averageProbabilities(folds: readonly Float32Array[]): Float32Array {
@@ -79,11 +81,19 @@ export function crossValidatedScores(
   if (validation.foldThresholds.length !== validation.folds.length)
     throw new Error(`crossValidatedScores: ${validation.foldThresholds.length} folds' thresholds for ${validation.folds.length} folds`);
   const single = options.single ?? 0;
-  const singleProbabilities = validation.folds[single];
-  const singleThresholds = validation.foldThresholds[single];
-  if (!singleProbabilities || !singleThresholds) throw new Error(`crossValidatedScores: no fold ${single} to compare with`);
+  if (!Number.isInteger(single) || single < 0 || single >= validation.folds.length)
+    throw new Error(`crossValidatedScores: no fold ${single} to compare with`);
   const { single: _single, ...bootstrap } = options;
   const validationTunedThresholds = tuneThresholds(validation.yTrue, probabilities, genres).thresholds;
+  const againstEach = validation.folds.map((p, i) =>
+    pairedBootstrap(
+      validation.yTrue,
+      { probabilities, thresholds },
+      { probabilities: p, thresholds: validation.foldThresholds[i] as readonly number[] },
+      g,
+      bootstrap,
+    ),
+  );
   return {
     thresholds,
     tuning,
@@ -105,15 +115,7 @@ export function crossValidatedScores(
         intervalsTuned: bootstrapIntervals(validation.yTrue, p, g, own, bootstrap),
       };
     }),
-    againstSingle: {
-      single,
-      difference: pairedBootstrap(
-        validation.yTrue,
-        { probabilities, thresholds },
-        { probabilities: singleProbabilities, thresholds: singleThresholds },
-        g,
-        bootstrap,
-      ),
-    },
+    againstSingle: { single, difference: againstEach[single] as Record<HeadlineMetric, Difference> },
+    againstEach,
   };
 }

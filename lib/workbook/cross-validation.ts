@@ -6,13 +6,13 @@
  */
 import type { CrossValidation } from "../train/cross-validate";
 import type { Interval } from "../eval/bootstrap";
-import { VerdictWords, describeDifference, formatInterval, twoFigureVerdict } from "./intervals";
+import { VerdictWords, describeDifference, direction, formatInterval, twoFigureVerdict } from "./intervals";
 import { Figure, showTable } from "./plots";
 
 /** What the display functions read of a cross-validation. */
 export type CrossValidationView = Pick<
   CrossValidation,
-  "kind" | "runs" | "folds" | "validation" | "againstSingle" | "thresholds" | "genres"
+  "kind" | "runs" | "folds" | "validation" | "againstSingle" | "againstEach" | "thresholds" | "genres"
 >;
 
 const F1 = ["microF1", "macroF1"] as const;
@@ -91,6 +91,15 @@ export function thresholdsFigure(cv: CrossValidationView): Figure {
   };
 }
 
+/** The ensemble minus each fold's model alone, paired over the validation films: micro and macro F1, "within noise" where the interval covers 0. */
+export function showEnsembleAgainstEachFold(cv: CrossValidationView): void {
+  showTable(
+    ["ensemble minus", "micro F1 [95%]", "macro F1 [95%]"],
+    cv.againstEach.map((d, i) => [`fold ${i + 1}'s model alone`, ...F1.map((m) => describeDifference(d[m]))]),
+    `${cv.validation.films} validation films; paired bootstrap intervals, "within noise" where they cover 0`,
+  );
+}
+
 /** The ensemble, one model alone, and their paired difference (ensemble minus model), micro and macro F1. */
 export function showEnsembleAgainstSingle(cv: CrossValidationView): void {
   const single = cv.againstSingle.single;
@@ -132,6 +141,16 @@ export function crossValidationNarrative(cv: CrossValidationView): string {
   const single = cv.againstSingle.single;
   const d = cv.againstSingle.difference;
   const verdict = twoFigureVerdict(["micro F1", d.microF1], ["macro F1", d.macroF1], VERDICT);
+  const each = F1.map((m) => {
+    const counts = [1, 0, -1].map((side) => cv.againstEach.filter((x) => direction(x[m]) === side).length);
+    const [ahead, noise, behind] = counts as [number, number, number];
+    const parts = [
+      ...(ahead > 0 ? [`ahead of ${ahead}`] : []),
+      ...(noise > 0 ? [`within noise of ${noise}`] : []),
+      ...(behind > 0 ? [`behind ${behind}`] : []),
+    ];
+    return `on ${m === "microF1" ? "micro" : "macro"} F1 ${parts.join(", ")}`;
+  });
   const micro = cv.folds.map((f) => f.tuned.microF1 ?? NaN);
   const spread = micro.length > 0 ? `${Math.min(...micro).toFixed(4)} to ${Math.max(...micro).toFixed(4)}` : "n/a";
   const moved = cv.thresholds.filter((t, g) => Math.abs(t - (cv.validation.validationTunedThresholds[g] as number)) > 1e-9).length;
@@ -140,7 +159,8 @@ export function crossValidationNarrative(cv: CrossValidationView): string {
     `Against one model alone (fold ${single + 1}'s, trained on ${cv.runs[single]?.trainFilms ?? "?"} films, its epoch and thresholds ` +
       `chosen on its own held-out fold), the ensemble of the ${k} fold models ${verdict}: micro F1 ${describeDifference(d.microF1)}, ` +
       `macro F1 ${describeDifference(d.macroF1)} (the ensemble minus the model alone, 95% paired interval over the ${cv.validation.films} validation films).`,
-    `Alone, the ${k} fold models score micro F1 ${spread} on the same films: the spread of one model's luck of the draw.`,
+    `Alone, the ${k} fold models score micro F1 ${spread} on the same films: the spread of one model's luck of the draw. ` +
+      `Against each of them alone (paired, as above), the ensemble is ${each.join("; ")}.`,
     `The out-of-fold thresholds differ from those the validation films would pick for themselves on ${moved} of ${cv.thresholds.length} genres. ` +
       `Those would score the ensemble micro F1 ${flattered === null ? "n/a" : flattered.toFixed(4)} on the same films, ` +
       `against ${formatInterval(cv.validation.intervalsTuned.microF1)} at the out-of-fold ones: a figure tuned on the films it scores, not a result.`,

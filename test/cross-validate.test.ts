@@ -6,7 +6,9 @@ import * as path from "node:path";
 import { writeFixtureDataset } from "../lib/data/fixture";
 import { loadSplitDataset, trainingFolds } from "../lib/data/split";
 import { averageProbabilities, crossValidatedScores } from "../lib/eval/cross-validation";
+import { compareModels } from "../lib/eval/comparison";
 import { predictFilms } from "../lib/eval/inference";
+import { leaderboardContenders, scoreContenders } from "../lib/eval/leaderboard";
 import { kindConfig, loadModel } from "../lib/kinds/registry";
 import { CrossValidation, crossValidate, estimateCrossValidation } from "../lib/train/cross-validate";
 import { PROJECT_DIR } from "../lib/runtime/config";
@@ -207,6 +209,32 @@ describe("cross-validation", function () {
       assert.deepEqual(predicted.ids, cv.validationIds);
       predicted.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (validationSum[k] as number)) < 1e-6, `ensemble, cell ${k}`));
       assert.deepEqual(ensemble.thresholds?.thresholds, cv.thresholds);
+
+      // and on a leaderboard beside one of its folds, as any model is
+      const fold1 = await loadModel(cv.runs[0]?.dir as string);
+      const comparison = await compareModels(
+        [
+          { trained: ensemble, id: "ensemble" },
+          { trained: fold1, id: "fold-1" },
+        ],
+        loaded.dataset,
+        rows,
+        { cacheDir: config.cacheDir, log: () => undefined },
+      );
+      const board = scoreContenders(
+        comparison.yTrue,
+        comparison.genres,
+        leaderboardContenders(comparison, loaded.dataset, loaded.split, 1),
+        1,
+      );
+      const row = board.rows.find((r) => r.name === "TF-IDF + logistic regression, 3-fold ensemble");
+      assert.ok(row, board.rows.map((r) => r.name).join(", "));
+      row.probabilities.forEach((p, k) => assert.ok(Math.abs(p - (validationSum[k] as number)) < 1e-6, `leaderboard row, cell ${k}`));
+      assert.ok(
+        board.rows.some((r) => r.name === "TF-IDF + logistic regression"),
+        "the fold model's own row",
+      );
+      fold1.model.dispose();
       ensemble.model.dispose();
     });
 
@@ -252,6 +280,7 @@ describe("cross-validation", function () {
       assert.equal(predicted.stdout.trim().split("\n").length, 60, "one line per film");
       const evaluated = command("evaluate", ["--model", cv.dir, "--data", data]);
       assert.equal(evaluated.status, 0, evaluated.output);
+      assert.match(evaluated.output, /\(linear, preset smoke, an ensemble of 3 folds, epochs kept \d, \d, \d\)/);
       assert.match(
         evaluated.output,
         /at the per-genre thresholds tuned on the training run's out-of-fold probabilities of the training films \(3 folds\) \(48 films\)/,

@@ -15,7 +15,6 @@
  * Cheap for the heads, the pretrained joint model and the TF-IDF baselines; the CNN, the BiLSTM and the joint model
  * that trains both need `acceptCost`, and are told the time it will take first.
  */
-import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { Film, labelMatrix } from "../data/dataset";
@@ -299,7 +298,6 @@ async function writeEnsemble(
     films: scores.trainingIds.length,
     perGenre: scores.tuning.perGenre,
   });
-  if (!fs.existsSync(path.join(dir, INFO_JSON))) throw new WorkbookError(`${dir}: the ensemble's info.json was not written`);
 }
 
 /** The out-of-fold and validation scores, on the validation films every fold model could predict. */

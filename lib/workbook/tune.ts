@@ -5,9 +5,7 @@
  * against the preset's default on the validation films with the leaderboards' cross-fitted thresholds.
  */
 import type { Difference } from "../eval/bootstrap";
-import { Contender, RankedMetric, leaderboardDifference, scoreContenders } from "../eval/leaderboard";
-import { Predictions, predictFilms, predictionRow } from "../eval/inference";
-import { Film, labelMatrix } from "../data/dataset";
+import { Contender, HeadToHead, RankedMetric, headToHead, scoreHeadToHead } from "../eval/leaderboard";
 import type { LoadedSplit } from "../data/split";
 import { KindConfig, KindId, Trained, kindSpec, loadModel, loadPresetModel } from "../kinds/registry";
 import { loadSplitDataset } from "../data/split";
@@ -316,20 +314,15 @@ export interface DefaultCheck {
   text: string;
   /**
    * For two models: the second minus the first (the search's best minus the preset's model) on the same films,
-   * paired (eval/leaderboard.ts leaderboardDifference): tuned micro and macro F1 and the BCE, each with its 95%
+   * paired (eval/leaderboard.ts scoreHeadToHead): tuned micro and macro F1 and the BCE, each with its 95%
    * interval, within noise where it covers 0.
    */
   difference?: Record<RankedMetric | "bce", Difference>;
 }
 
-/**
- * The check on the models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`):
- * each model's F1 at thresholds cross-fitted on two seeded halves of the films, its BCE, and for two models their
- * paired difference.
- */
-export function defaultCheck(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): DefaultCheck {
-  const board = scoreContenders(yTrue, genres, models, seed);
-  const films = yTrue.length / genres.length;
+/** The check's table and sentence: each model's cross-fitted F1 and BCE, then, for two models, their difference. */
+function defaultCheckTable({ board, difference }: HeadToHead): DefaultCheck {
+  const films = board.yTrue.length / board.genres.length;
   const rows: (string | number)[][] = board.rows.map((s) => [
     s.name,
     films,
@@ -339,46 +332,33 @@ export function defaultCheck(yTrue: Float32Array, genres: readonly string[], mod
   ]);
   const text = rows.map((r) => `${r[0]}: micro F1 ${r[2]}, macro F1 ${r[3]}, val BCE ${r[4]} (${r[1]} films)`).join("; ");
   const columns = ["model", "films", "micro F1 (tuned)", "macro F1 (tuned)", "val BCE"];
-  const [first, second] = board.rows;
-  if (board.rows.length !== 2 || !first || !second) return { columns, rows, text };
-  const difference = leaderboardDifference(board, second, first);
+  if (!difference) return { columns, rows, text };
   const cell = (d: Difference) => `${formatDifference(d)}${d.withinNoise ? " within noise" : ""}`;
   rows.push(["difference [95%]", films, cell(difference.microF1), cell(difference.macroF1), cell(difference.bce)]);
   return { columns, rows, text, difference };
 }
 
 /**
+ * The check on the models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`):
+ * each model's F1 at thresholds cross-fitted on two seeded halves of the films, its BCE, and for two models their
+ * paired difference (eval/leaderboard.ts scoreHeadToHead).
+ */
+export function defaultCheck(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): DefaultCheck {
+  return defaultCheckTable(scoreHeadToHead(yTrue, genres, models, seed));
+}
+
+/**
  * The winner against the preset's default model, on the same validation films (those both could predict), with
  * the leaderboards' thresholds: tuned per genre on one half of the films and applied to the other (two folds,
  * seeded by the split's seed), so that neither is flattered by thresholds tuned on the films they are scored on;
- * their difference paired over the films (defaultCheck).
+ * their difference paired over the films (eval/leaderboard.ts headToHead).
  */
 export async function checkAgainstDefault(
   loaded: LoadedSplit,
   models: { name: string; trained: Trained }[],
   options: { cacheDir: string; seed: number },
 ): Promise<DefaultCheck> {
-  const rows = loaded.split.validation;
-  const genres = loaded.dataset.genres;
-  const predictions: Predictions[] = [];
-  for (const { trained } of models)
-    predictions.push(await predictFilms(trained, loaded.dataset, rows, { cacheDir: options.cacheDir, log: () => undefined }));
-  const common = predictions.reduce<string[]>((ids, p) => ids.filter((id) => p.ids.includes(id)), predictions[0]?.ids ?? []);
-  const rowOf = new Map(rows.map((r) => [(loaded.dataset.films[r] as Film).id, r]));
-  const yTrue = Float32Array.from(
-    labelMatrix(
-      loaded.dataset,
-      common.map((id) => rowOf.get(id) as number),
-    ),
-  );
-  const contenders = models.map(({ name, trained }, k) => {
-    const p = predictions[k] as Predictions;
-    const index = new Map(p.ids.map((id, i) => [id, i]));
-    const probabilities = new Float32Array(common.length * genres.length);
-    common.forEach((id, i) => probabilities.set(predictionRow(p, index.get(id) as number), i * genres.length));
-    return { name, role: kindSpec(trained).role, probabilities };
-  });
-  return defaultCheck(yTrue, genres, contenders, options.seed);
+  return defaultCheckTable(await headToHead(models, loaded.dataset, loaded.split.validation, options));
 }
 
 /** checkAgainstDefault, shown as a table. */

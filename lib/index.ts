@@ -124,7 +124,6 @@ export {
   showBestEpoch,
   showDataFrame,
   showFigure,
-  showMarkdown,
   showOverviewEncoding,
   showPosterFiles,
   showPreprocessedPosters,
@@ -133,3 +132,4 @@ export {
   showVocabulary,
   trainingCurveFigure,
 } from "./workbook/plots";
+export { showMarkdown } from "./workbook/display";

@@ -2,7 +2,8 @@
 import * as fs from "node:fs";
 import type { Film } from "../data/dataset";
 import { topK } from "../eval/metrics";
-import { dataUri, escapeHtml, showHtml } from "./plots";
+import { dataUri, escapeHtml } from "./plots";
+import { showHtml } from "./display";
 
 export interface CardPrediction {
   /** e.g. "CNN (poster)". */

@@ -13,7 +13,8 @@ import type { PosterMap } from "../eval/attribution";
 import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
 import { checkReportClaims } from "../eval/report-claims";
-import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
+import { dataUri, escapeHtml, showTable } from "./plots";
+import { showHtml } from "./display";
 
 /** The largest absolute value (a loop: maps have too many values to spread into Math.max). */
 function maxAbs(values: ArrayLike<number>): number {

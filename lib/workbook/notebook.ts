@@ -9,7 +9,8 @@ import { KindConfig, KindId, SettingsOf, isKindId, kindConfig, kindSpec } from "
 import { presetDifferences } from "../kinds/presets";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
-import { escapeHtml, showHtml } from "./plots";
+import { escapeHtml } from "./plots";
+import { showHtml } from "./display";
 
 /**
  * A notebook's configuration: the settings of a model kind (or a notebook's own presets) at the active preset

@@ -5,7 +5,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../runtime/config";
-import { Figure, escapeHtml, showFigure, showHtml, showMarkdown } from "./plots";
+import { Figure, escapeHtml, showFigure } from "./plots";
+import { showHtml, showMarkdown } from "./display";
 
 interface ParityRow {
   group: string;

@@ -15,56 +15,14 @@ import type { Split } from "../data/split";
 import type { PosterSet } from "../data/posters";
 import { MOBILENET_CLASSES } from "../encoders/mobilenet";
 import { TextVectorizer, tokenize } from "../data/text";
+import { displayBundle, inNotebook, showHtml, showMarkdown } from "./display";
+
+let plotlyLoaded = false;
 
 export interface Figure {
   data: Record<string, unknown>[];
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
-}
-
-/** MIME type -> content: strings for text types, JSON values for JSON types. */
-export type MimeBundle = Record<string, unknown>;
-
-interface TslabJupyter {
-  lastWriteDisplayData?: (message: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void;
-}
-
-let plotlyLoaded = false;
-
-/** The tslab kernel's output channel, or undefined outside a notebook. */
-function notebookChannel(): TslabJupyter | undefined {
-  try {
-    // tslab only exposes single-MIME display helpers publicly; a figure needs a bundle of two MIME types,
-    // so this goes through the kernel's own display function (the same module instance the kernel uses).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const jupyter = require("tslab/dist/jupyter") as TslabJupyter;
-    return typeof jupyter.lastWriteDisplayData === "function" ? jupyter : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when running inside a tslab kernel. */
-export function inNotebook(): boolean {
-  return notebookChannel() !== undefined;
-}
-
-/** Sends a display_data message with several MIME types; prints the text/plain part outside a notebook. */
-export function displayBundle(bundle: MimeBundle): void {
-  const channel = notebookChannel();
-  if (!channel?.lastWriteDisplayData) {
-    console.log(String(bundle["text/plain"] ?? "[rich output: open the notebook to see it]"));
-    return;
-  }
-  channel.lastWriteDisplayData({ data: bundle, metadata: {}, transient: {} }, false);
-}
-
-export function showHtml(html: string, text = "[HTML output]"): void {
-  displayBundle({ "text/html": html, "text/plain": text });
-}
-
-export function showMarkdown(markdown: string): void {
-  displayBundle({ "text/markdown": markdown, "text/plain": markdown });
 }
 
 /**

@@ -15,7 +15,8 @@ import { formatBatchLine } from "../train/progress";
 import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
 import { describeDifference, direction, formatDifference, signed } from "./intervals";
-import { Figure, escapeHtml, inNotebook, showTable } from "./plots";
+import { Figure, escapeHtml, showTable } from "./plots";
+import { updatableDisplays } from "./display";
 
 const RUNG_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3b"];
 
@@ -78,7 +79,7 @@ function searchCaption(state: SearchState): string {
  * one progress line for the evaluation that is running. Outside a notebook, one line per evaluation.
  */
 export function liveTuning(): { events: SearchEvents; progress: () => ProgressReporter } {
-  const tslab = tslabDisplays();
+  const tslab = updatableDisplays();
   let current = "";
   let table: { html(s: string): void } | undefined;
   let line: { text(s: string): void } | undefined;
@@ -141,13 +142,6 @@ export function liveTuning(): { events: SearchEvents; progress: () => ProgressRe
       };
     },
   };
-}
-
-function tslabDisplays(): (() => { html(s: string): void; text(s: string): void }) | undefined {
-  if (!inNotebook()) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tslab = require("tslab") as { newDisplay: () => { html(s: string): void; text(s: string): void } };
-  return () => tslab.newDisplay();
 }
 
 /** A setting's values as numbers for a figure: numbers as they are (log10 for a log range), choices by their index. */

@@ -13,7 +13,8 @@ import type { PosterMap } from "../eval/attribution";
 import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
 import { checkReportClaims } from "../eval/report-claims";
-import { dataUri, escapeHtml, showTable } from "./plots";
+import { dataUri, showTable } from "./plots";
+import { escapeHtml, htmlTable } from "./html";
 import { showHtml } from "./display";
 
 /** The largest absolute value (a loop: maps have too many values to spread into Math.max). */
@@ -162,47 +163,43 @@ export function explanationCardHtml(
     ? `<img src="${dataUri(film.posterPng)}" style="width:100px;height:auto;flex:none;align-self:flex-start;border:1px solid #ccc"/>`
     : "";
   const rows = [...new Set(views.flatMap((v) => v.genres.map((g) => g.genre)))].sort((a, b) => Number(truth.has(b)) - Number(truth.has(a)));
-  const th = (html: string) =>
-    `<th style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #ddd;font-weight:normal">${html}</th>`;
-  const td = (html: string) => `<td style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #eee">${html}</td>`;
-  const header = views
-    .map((view) => {
-      const ranked = topK(view.probabilities, allGenres, top)
-        .map((r) => marked(r.genre, `${escapeHtml(r.genre)} ${r.probability.toFixed(2)}`))
-        .join(" ");
-      const gate =
-        view.gateShare === undefined
-          ? ""
-          : `<div style="color:#555;font-size:11px">gate: ${(100 * view.gateShare).toFixed(0)}% poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% overview</div>`;
-      return th(`<b>${escapeHtml(view.model)}</b><div style="font-size:11px">${ranked}</div>${gate}`);
-    })
-    .join("");
-  const body = rows
-    .map((genre) => {
-      const cells = views
-        .map((view) => {
-          const g = view.genres.find((x) => x.genre === genre);
-          if (!g) return td("");
-          const maps = g.posters
-            .map(
-              (m) =>
-                `<figure style="margin:0 4px 0 0;text-align:center;flex:none"><img src="${dataUri(m.png)}" style="width:70px;height:auto;display:block"/>` +
-                `<figcaption style="font-size:10px;color:#555">${escapeHtml(m.method)}</figcaption></figure>`,
-            )
-            .join("");
-          const text = g.overviewHtml ? `<div style="font-size:11px;line-height:1.45;min-width:10em">${g.overviewHtml}</div>` : "";
-          return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
-        })
+  const th = (html: string) => ({
+    html,
+    style: "text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #ddd;font-weight:normal",
+  });
+  const td = (html: string) => ({ html, style: "text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #eee" });
+  const header = views.map((view) => {
+    const ranked = topK(view.probabilities, allGenres, top)
+      .map((r) => marked(r.genre, `${escapeHtml(r.genre)} ${r.probability.toFixed(2)}`))
+      .join(" ");
+    const gate =
+      view.gateShare === undefined
+        ? ""
+        : `<div style="color:#555;font-size:11px">gate: ${(100 * view.gateShare).toFixed(0)}% poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% overview</div>`;
+    return th(`<b>${escapeHtml(view.model)}</b><div style="font-size:11px">${ranked}</div>${gate}`);
+  });
+  const body = rows.map((genre) => {
+    const cells = views.map((view) => {
+      const g = view.genres.find((x) => x.genre === genre);
+      if (!g) return td("");
+      const maps = g.posters
+        .map(
+          (m) =>
+            `<figure style="margin:0 4px 0 0;text-align:center;flex:none"><img src="${dataUri(m.png)}" style="width:70px;height:auto;display:block"/>` +
+            `<figcaption style="font-size:10px;color:#555">${escapeHtml(m.method)}</figcaption></figure>`,
+        )
         .join("");
-      const mark = !known ? "explained" : truth.has(genre) ? "true genre" : "predicted";
-      return `<tr>${td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`)}${cells}</tr>`;
-    })
-    .join("");
+      const text = g.overviewHtml ? `<div style="font-size:11px;line-height:1.45;min-width:10em">${g.overviewHtml}</div>` : "";
+      return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
+    });
+    const mark = !known ? "explained" : truth.has(genre) ? "true genre" : "predicted";
+    return { cells: [td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`), ...cells] };
+  });
   return (
     `<div data-card="explanation" style="margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px;font-size:13px">` +
     `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: ${trueGenresHtml(film.genres)}</div>` +
     `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div></div></div>` +
-    `<div style="overflow-x:auto"><table style="border-collapse:collapse;margin-top:6px"><thead><tr>${th("")}${header}</tr></thead><tbody>${body}</tbody></table></div>` +
+    htmlTable({ style: "border-collapse:collapse;margin-top:6px", head: [th(""), ...header], rows: body }) +
     `${legendHtml(options.scale)}</div>`
   );
 }

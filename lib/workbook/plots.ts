@@ -16,6 +16,7 @@ import type { PosterSet } from "../data/posters";
 import { MOBILENET_CLASSES } from "../encoders/mobilenet";
 import { TextVectorizer, tokenize } from "../data/text";
 import { displayBundle, inNotebook, showHtml, showMarkdown } from "./display";
+import { escapeHtml, htmlTable } from "./html";
 
 let plotlyLoaded = false;
 
@@ -125,6 +126,16 @@ export function showTable(
   caption?: string,
   options: { wrap?: readonly string[] } = {},
 ): void {
+  showHtml(tableHtml(columns, rows, caption, options), textTable(columns, rows));
+}
+
+/** showTable's HTML: also what a view that redraws a table in place shows (the live trials table of a search). */
+export function tableHtml(
+  columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  caption?: string,
+  options: { wrap?: readonly string[] } = {},
+): string {
   const wrapped = columns.map((c) => options.wrap?.includes(c) ?? false);
   const style = (j: number) =>
     wrapped[j]
@@ -132,17 +143,14 @@ export function showTable(
       : "text-align:left;white-space:nowrap;vertical-align:top";
   // The first column (what a row is) stays in view while a wide table scrolls sideways.
   const sticky = (j: number) => (j === 0 ? ";position:sticky;left:0;z-index:1;background:var(--jp-layout-color0, #fff)" : "");
-  const head = columns.map((c, j) => `<th style="${style(j)}${sticky(j)}">${escapeHtml(c)}</th>`).join("");
-  const body = rows
-    .map(
-      (r) =>
-        `<tr>${r.map((c, j) => `<td style="${style(j)};padding:2px 6px${sticky(j)}">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`,
-    )
-    .join("");
-  const html =
-    `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3">` +
-    `${caption ? `<caption>${escapeHtml(caption)}</caption>` : ""}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
-  showHtml(html, textTable(columns, rows));
+  return htmlTable({
+    style: "font-size:12px;line-height:1.3",
+    ...(caption ? { caption: { html: escapeHtml(caption) } } : {}),
+    head: columns.map((c, j) => ({ html: escapeHtml(c), style: `${style(j)}${sticky(j)}` })),
+    rows: rows.map((r) => ({
+      cells: r.map((c, j) => ({ html: escapeHtml(formatCell(c)), style: `${style(j)};padding:2px 6px${sticky(j)}` })),
+    })),
+  });
 }
 
 /** The first rows of a danfo.js DataFrame as a table; columns of long text (the overviews) wrap. */
@@ -255,10 +263,6 @@ export function showOverviewEncoding(vectorizer: TextVectorizer, overview: strin
     ],
     overview,
   );
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** A bar chart of films per genre, sorted by count, with each bar's share of the films. */

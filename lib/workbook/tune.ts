@@ -15,7 +15,7 @@ import { formatBatchLine } from "../train/progress";
 import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
 import { describeDifference, direction, formatDifference, signed } from "./intervals";
-import { Figure, escapeHtml, showTable } from "./plots";
+import { Figure, showTable, tableHtml } from "./plots";
 import { updatableDisplays } from "./display";
 
 const RUNG_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3b"];
@@ -85,11 +85,8 @@ export function liveTuning(): { events: SearchEvents; progress: () => ProgressRe
   let line: { text(s: string): void } | undefined;
   const draw = (state: SearchState, running?: string) => {
     const { columns, rows } = trialsTable(state, running);
-    const html = `<div style="overflow-x:auto"><table style="font-size:12px"><caption>${escapeHtml(searchCaption(state))}</caption><thead><tr>${columns
-      .map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`)
-      .join("")}</tr></thead><tbody>${rows
-      .map((r) => `<tr>${r.map((c) => `<td style="text-align:left;padding:1px 6px">${escapeHtml(String(c))}</td>`).join("")}</tr>`)
-      .join("")}</tbody></table></div>`;
+    // the table showTrials shows when the search is over, redrawn in place
+    const html = tableHtml(columns, rows, searchCaption(state));
     if (tslab) {
       table ??= tslab();
       table.html(html);

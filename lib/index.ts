@@ -5,6 +5,11 @@
  *   runtime -> data -> encoders -> models -> kinds -> eval -> train -> workbook -> commands
  * The commands import the modules directly.
  */
+import { setDefaultProgress } from "./train/progress";
+import { notebookProgress } from "./workbook/progress";
+
+// A training run that a notebook starts without a view of its own shows the notebook's (the terminal's outside one).
+setDefaultProgress(() => notebookProgress());
 
 // runtime: the preset and paths, the backend, seeded randomness
 export { NotebookConfig, PresetName, notebookConfig } from "./runtime/config";
@@ -139,7 +144,6 @@ export {
   showBestEpoch,
   showDataFrame,
   showFigure,
-  showMarkdown,
   showOverviewEncoding,
   showPosterFiles,
   showPreprocessedPosters,
@@ -148,3 +152,4 @@ export {
   showVocabulary,
   trainingCurveFigure,
 } from "./workbook/plots";
+export { showMarkdown } from "./workbook/display";

@@ -97,6 +97,12 @@ async function loadChosenModel(): Promise<void> {
   try {
     trained = await loadModelFrom(httpFolder(new URL(`models/${encodeURIComponent(id)}/`, window.location.href).href));
     const spec = kindSpec(trained);
+    if (spec.encoders?.(trained.info) !== undefined) {
+      // the pretrained kinds read their films through MobileNetV2 or USE-lite, whose weights the page does not load yet
+      throw new Error(
+        `${trained.dir} holds a ${spec.title} model, which reads films through pretrained encoders: the page does not load those yet. Use npm run predict or npm run explain for it.`,
+      );
+    }
     const reads = [spec.reads.poster ? "a poster" : "", spec.reads.overview ? "an overview" : ""].filter(Boolean).join(" and ");
     element("model-info").textContent =
       `${modelName(trained)}: reads ${reads}; ${trained.info.genres.length} genres; preset ${trained.info.preset}` +

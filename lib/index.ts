@@ -13,8 +13,8 @@ export { sample, seededRandom, shuffled } from "./runtime/random";
 export { WorkbookError } from "./runtime/errors";
 
 // data: the table, the split, posters and overviews
-export { Dataset, Film, Split, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
-export { LoadedSplit, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
+export { Dataset, Film, describeProblems, filmOverviews, genreCounts, labelMatrix, loadDataset, toDataFrame } from "./data/dataset";
+export { LoadedSplit, Split, SplitSettings, loadSplitDataset, splitDataset } from "./data/split";
 export { loadFilmPosters } from "./data/posters";
 export { MAX_OVERVIEW_WORDS, TextVectorizer, limitOverview, tokenCounts, tokenize } from "./data/text";
 
@@ -23,7 +23,7 @@ export { EncoderInfo, describeEncoder } from "./encoders/provenance";
 export { MOBILENET_CLASSES } from "./encoders/mobilenet";
 
 // models: the folder a trained model lives in
-export { TrainedModel, historyOf, modelFolder, sharedSplit } from "./models/folder";
+export { TrainedModel, historyOf, modelFolder, sharedSplit } from "./models/model-folder";
 export { TrainingHistory } from "./models/history";
 export { LossConfig } from "./models/losses";
 

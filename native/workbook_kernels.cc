@@ -15,7 +15,8 @@
 //                  outputs [h, c, gates, tanhC]. Per time step one TensorFlow MatMul ((h_{t-1} r) U, called from
 //                  here, on TensorFlow's own threads) and the gates and cell update in one pass over the batch.
 //   lstm_backward  LstmSequenceGrad: inputs [dh, U, mask, r, h, c, gates, tanhC], outputs [dxw, dU]. Per step one
-//                  MatMul (dz_t U^T); dU is one MatMul over all steps at the end.
+//                  MatMul (dz_t U^T, with U^T laid out once: MatMul's transpose_b took twice the time); dU is one
+//                  MatMul over all steps at the end.
 //   Both follow the wasm kernels (lib/runtime/wasm-kernels/lstm_sequence.ts) statement for statement.
 //   fused_conv2d   inputs [x (N,H,W,C), filter (kh,kw,C,F), bias (F)], params [stride_h, stride_w, valid (0: SAME,
 //                  1: VALID), relu (0/1)]: the convolution with its bias and ReLU fused, as Grappler makes it for
@@ -207,12 +208,25 @@ bool LstmForward(TFE_Context *context, const float *xw, TFE_TensorHandle *kernel
 }
 
 // LstmSequenceGrad: fills dxw and returns dU's handle (nullptr with `status` set on failure).
-TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_TensorHandle *kernel_u, const float *mask,
-                               const float *r, const float *h, const float *c, const float *gates, const float *tanh_c,
+TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, const float *u, const float *mask, const float *r,
+                               const float *h, const float *c, const float *gates, const float *tanh_c,
                                int64_t T, int64_t B, int64_t units, float *dxw, TF_Status *status) {
   const int64_t G = 4 * units, BU = B * units;
   std::vector<float> dh_next(BU, 0.0f), dc_next(BU, 0.0f);
   TF_Tensor *dz = NewFloatTensor(context, {B, G});
+  // U^T [4u, u], laid out once: MatMul with transpose_b took twice the time of the same product untransposed
+  TF_Tensor *u_t = NewFloatTensor(context, {G, units});
+  {
+    float *ut = Data(u_t);
+    for (int64_t i = 0; i < units; i++)
+      for (int64_t g = 0; g < G; g++) ut[g * units + i] = u[i * G + g];
+  }
+  TFE_TensorHandle *u_t_handle = TFE_NewTensorHandle(u_t, status);
+  TF_DeleteTensor(u_t);
+  if (TF_GetCode(status) != TF_OK) {
+    TF_DeleteTensor(dz);
+    return nullptr;
+  }
   for (int64_t t = T - 1; t >= 0; t--) {
     float *dxs = dxw + t * B * G;
     for (int64_t b = 0; b < B; b++) {
@@ -245,13 +259,14 @@ TFE_TensorHandle *LstmBackward(TFE_Context *context, const float *dh, TFE_Tensor
     if (t == 0) break;
     // dh_{t-1} += (dz_t U^T) r
     std::copy(dxs, dxs + B * G, Data(dz));
-    TF_Tensor *rec = MatMul(context, dz, kernel_u, true, status);
+    TF_Tensor *rec = MatMul(context, dz, u_t_handle, false, status);
     if (rec == nullptr) break;
     const float *rv = Data(rec);
     for (int64_t k = 0; k < BU; k++) dh_next[k] += rv[k] * r[k];
     TF_DeleteTensor(rec);
   }
   TF_DeleteTensor(dz);
+  TFE_DeleteTensorHandle(u_t_handle);
   if (TF_GetCode(status) != TF_OK) return nullptr;
   // dU = sum over t >= 1 of (h_{t-1} r)^T dz_t = HD^T DZ, HD [(T-1)B, u], DZ [(T-1)B, 4u]
   const int64_t n = std::max<int64_t>(T - 1, 1) * B;
@@ -403,7 +418,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
                   Data(outputs[2]), Data(outputs[3]), tf_status.status);
     } else {
       outputs.push_back(NewFloatTensor(tfe_context_, {T, B, 4 * units}));
-      extra_handles.push_back(LstmBackward(tfe_context_, data(0), u_handle, data(2), data(3), data(4), data(5), data(6),
+      extra_handles.push_back(LstmBackward(tfe_context_, data(0), data(1), data(2), data(3), data(4), data(5), data(6),
                                            data(7), T, B, units, Data(outputs[0]), tf_status.status));
     }
     if (TF_GetCode(tf_status.status) != TF_OK) {

@@ -10,10 +10,10 @@ import {
   labelRow,
   loadDataset,
   parseGenreList,
-  splitTrainValidation,
   subsetDataset,
   toDataFrame,
 } from "../lib/data/dataset";
+import { splitTrainValidation } from "../lib/data/split";
 import { FixtureFilm, fixtureCsv, writeFixtureDataset } from "../lib/data/fixture";
 
 const GENRES = COURSEWORK_GENRES;

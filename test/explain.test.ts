@@ -1,8 +1,14 @@
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { DecodedPoster } from "../lib/data/posters";
-import { Explainable, evidenceLuminance, logitGradient, meanMap, occlusionMaps, genreWords, wordEffects } from "../lib/eval/explain";
+import { Explainable, explainable, logitGradient, occlusionMaps, wordEffects } from "../lib/eval/attribution";
+import { evidenceLuminance, genreWords, meanMap } from "../lib/eval/explain";
+import { loadModel } from "../lib/kinds/registry";
 import { useBackend } from "./helpers";
+import { writeTinyFolder } from "./model-folders";
 
 const W = 150;
 const H = 300;
@@ -198,5 +204,39 @@ describe("explanations: attributions of hand-built models whose answer is known"
       tf.dispose([x, activations, gradient]);
       model.dispose();
     });
+  });
+});
+
+describe("explanations: a trained model's variants in batches", function () {
+  this.timeout(30000);
+  useBackend("cpu");
+  let root: string;
+  before(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "explain-batches-"))));
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  it("150 variants of an overview (batches of 64: 64, 64, 22) give each variant's probabilities, in order, as one at a time does", async () => {
+    await writeTinyFolder(path.join(root, "linear"), "linear");
+    const trained = await loadModel(path.join(root, "linear"));
+    const explain = await explainable(trained, { overview: "a ghost in the house" });
+    // distinct overviews from the folder's TF-IDF terms (a, in, the): the i-th has i % 6 a's, then the's, then in's by the
+    // next digits in base 6, so that rows in the wrong order would differ
+    const variants = Array.from({ length: 150 }, (_, k) => {
+      const i = k + 1;
+      return [
+        ...Array<string>(i % 6).fill("a"),
+        ...Array<string>(Math.floor(i / 6) % 6).fill("the"),
+        ...Array<string>(Math.floor(i / 36)).fill("in"),
+      ].join(" ");
+    });
+    const all = await explain.overviews?.(variants);
+    assert.ok(all, "a TF-IDF model reads overviews");
+    const g = trained.info.genres.length;
+    assert.equal(all.length, 150 * g);
+    for (let i = 0; i < variants.length; i++) {
+      const alone = (await explain.overviews?.([variants[i] as string])) as Float32Array;
+      for (let j = 0; j < g; j++) assert.ok(Math.abs((all[i * g + j] as number) - (alone[j] as number)) < 1e-6, `variant ${i}, genre ${j}`);
+    }
+    assert.ok(new Set(Array.from({ length: 150 }, (_, i) => all[i * g]?.toFixed(5))).size > 20, "the variants' probabilities differ");
+    trained.model.dispose();
   });
 });

@@ -4,19 +4,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fileSaveHandler } from "../lib/models/checkpoint";
+import { RunRecord, listRuns, loadTrainedModel, runsDir } from "../lib/models/model-folder";
 import {
   RUN_MARKER,
-  RunRecord,
   checkOutputFolder,
   finishRunFolder,
-  listRuns,
-  loadTrainedModel,
   pruneRuns,
   publishRun,
-  runsDir,
   startRunFolder,
   unpublishRun,
-} from "../lib/models/folder";
+} from "../lib/models/run-folders";
 import { differingSettings, runsFigure, runsTable } from "../lib/workbook/runs";
 import { loadModel } from "../lib/kinds/registry";
 import { useBackend } from "./helpers";

@@ -178,8 +178,21 @@ describe("native TensorFlow's own kernels", function () {
           return [value, dx, ...Object.values(grads)].map((t) => Array.from(t.dataSync()));
         });
       // the route taken: one FusedConv2D, no separate bias Add or Relu, while gradients are recorded
-      const profile = await tf.profile(() => tf.grad((xv: tf.Tensor) => tf.sum(layer.apply(xv, { training: true }) as tf.Tensor))(x));
-      assert.ok(profile.kernelNames.includes("FusedConv2D") && !profile.kernelNames.includes("Relu"), profile.kernelNames.join());
+      // (tf.profile returns one shared object that the next profile overwrites: keep the names)
+      const { kernelNames } = await tf.profile(() =>
+        tf.grad((xv: tf.Tensor) => tf.sum(layer.apply(xv, { training: true }) as tf.Tensor))(x),
+      );
+      assert.ok(kernelNames.includes("FusedConv2D") && !kernelNames.includes("Relu"), kernelNames.join());
+      assert.ok(kernelNames.includes("Conv2DBackpropInput"), kernelNames.join());
+      // only the gradients the tape needs: for the weights alone (a first layer), no input gradient is computed
+      const weightsOnly = await tf.profile(() =>
+        tf.variableGrads(
+          () => tf.sum(layer.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+          layer.trainableWeights.map((v) => (v as unknown as { val: tf.Variable }).val),
+        ),
+      );
+      assert.ok(!weightsOnly.kernelNames.includes("Conv2DBackpropInput"), weightsOnly.kernelNames.join());
+      assert.ok(weightsOnly.kernelNames.includes("Conv2DBackpropFilter"), weightsOnly.kernelNames.join());
       const { native, cpu, calls } = await nativeAndCpu(run);
       assert.ok((calls.get("relu_grad") ?? 0) >= 2, "the ReLU's gradient from the fused op's output");
       native.forEach((values, k) =>

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
 import { checkPathName } from "../lib/runtime/config";
-import { modelDir } from "../lib/models/folder";
+import { modelDir } from "../lib/models/model-folder";
 import { searchDir } from "../lib/tune/tune";
 
 /** The refusal every path-part name gets (a WorkbookError), with what was given and where it was used. */

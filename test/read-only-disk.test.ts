@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { checkOutputFolder } from "../lib/models/folder";
+import { checkOutputFolder } from "../lib/models/run-folders";
 import { cachedRows } from "../lib/data/row-cache";
 import { saveJson } from "../lib/runtime/files";
 

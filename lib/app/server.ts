@@ -10,7 +10,7 @@ import * as http from "node:http";
 import * as path from "node:path";
 import { HISTORY_JSON, INFO_JSON, TFIDF_JSON, THRESHOLDS_JSON, VOCABULARY_JSON } from "../models/folder-reader";
 import { MODEL_JSON, isPlainFileName } from "../models/model-json";
-import { modelFolder } from "../models/folder";
+import { modelFolder } from "../models/model-folder";
 import { KIND_IDS, kindSpec } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";
 import { isInside } from "../runtime/files";

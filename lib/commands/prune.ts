@@ -8,7 +8,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { RUN_MARKER, modelDir, pruneRuns } from "../models/folder";
+import { modelDir } from "../models/model-folder";
+import { RUN_MARKER, pruneRuns } from "../models/run-folders";
 import { KIND_IDS } from "../kinds/registry";
 import { parsePreset, workbookPaths } from "../runtime/config";
 import { linkNote } from "../runtime/files";

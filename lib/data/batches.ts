@@ -4,7 +4,8 @@
  * overviews vectorised); a batch only copies them into tensors.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, Film, Split, labelTensor } from "./dataset";
+import { Dataset, Film, labelTensor } from "./dataset";
+import type { Split } from "./split";
 import { DecodedPoster, PosterSet, posterBatch, posterIndex, resizeBilinear } from "./posters";
 import { OOV_ID, TextVectorizer, overviewTensor } from "./text";
 import { TfidfVectorizer } from "./tfidf";

@@ -11,7 +11,6 @@ import * as path from "node:path";
 import Papa from "papaparse";
 import * as dfd from "danfojs-node";
 import * as tf from "@tensorflow/tfjs";
-import { seededRandom, shuffled } from "../runtime/random";
 import { WorkbookError } from "../runtime/errors";
 import { MAX_OVERVIEW_WORDS, limitOverview } from "./text";
 
@@ -489,34 +488,6 @@ export function subsetDataset(d: Dataset, rows: readonly number[]): Dataset {
   const labels = new Uint8Array(rows.length * d.genres.length);
   rows.forEach((r, i) => labels.set(labelRow(d, r), i * d.genres.length));
   return { ...d, films: rows.map((r) => d.films[r] as Film), labels };
-}
-
-export interface Split {
-  /** Row indices into dataset.films, ascending. */
-  train: number[];
-  validation: number[];
-  seed: number;
-}
-
-/**
- * The coursework's random 80/20 split, seeded: the same seed and the same films give the same split.
- * Like scikit-learn's train_test_split, the validation part is ceil(fraction * n) films.
- */
-export function splitTrainValidation(n: number, seed: number, validationFraction = 0.2): Split {
-  if (!(validationFraction > 0 && validationFraction < 1)) {
-    throw new Error(`validationFraction must be between 0 and 1, got ${validationFraction}`);
-  }
-  const order = shuffled(
-    Array.from({ length: n }, (_, i) => i),
-    seededRandom(seed),
-  );
-  const nValidation = Math.ceil(validationFraction * n);
-  const ascending = (a: number, b: number) => a - b;
-  return {
-    validation: order.slice(0, nValidation).sort(ascending),
-    train: order.slice(nValidation).sort(ascending),
-    seed,
-  };
 }
 
 /** The validated table as a danfo.js DataFrame (Id, genre list, the one-hot columns, Overview). */

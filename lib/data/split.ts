@@ -1,11 +1,39 @@
 /**
  * The films a run uses and how they are split: the settings' seeded subset of the dataset (when a preset
- * trains on fewer films) and the seeded 80/20 split. Every model trained with the same split settings sees
- * the same training and validation films.
+ * trains on fewer films), the seeded 80/20 split, and k seeded folds of the training films. Every model trained
+ * with the same split settings sees the same training and validation films.
  */
-import { Dataset, Split, describeProblems, loadDataset, splitTrainValidation, subsetDataset } from "./dataset";
+import { Dataset, describeProblems, loadDataset, subsetDataset } from "./dataset";
 import { WorkbookError } from "../runtime/errors";
 import { sample, seededRandom, shuffled } from "../runtime/random";
+
+export interface Split {
+  /** Row indices into dataset.films, ascending. */
+  train: number[];
+  validation: number[];
+  seed: number;
+}
+
+/**
+ * The coursework's random 80/20 split, seeded: the same seed and the same films give the same split.
+ * Like scikit-learn's train_test_split, the validation part is ceil(fraction * n) films.
+ */
+export function splitTrainValidation(n: number, seed: number, validationFraction = 0.2): Split {
+  if (!(validationFraction > 0 && validationFraction < 1)) {
+    throw new Error(`validationFraction must be between 0 and 1, got ${validationFraction}`);
+  }
+  const order = shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    seededRandom(seed),
+  );
+  const nValidation = Math.ceil(validationFraction * n);
+  const ascending = (a: number, b: number) => a - b;
+  return {
+    validation: order.slice(0, nValidation).sort(ascending),
+    train: order.slice(nValidation).sort(ascending),
+    seed,
+  };
+}
 
 /** What decides the films of a run and its split (every run's settings have them). */
 export interface SplitSettings {

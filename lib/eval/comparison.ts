@@ -5,7 +5,7 @@
  */
 import { Dataset, Film, labelRow } from "../data/dataset";
 import { KindId, Trained, modelName } from "../kinds/registry";
-import { sharedSplit } from "../models/folder";
+import { sharedSplit } from "../models/model-folder";
 import { WorkbookError } from "../runtime/errors";
 import { BootstrapOptions, Difference, HeadlineMetric, pairedBootstrap } from "./bootstrap";
 import { Predictions, predictFilms, predictionRow } from "./inference";

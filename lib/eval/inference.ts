@@ -9,7 +9,7 @@ import { MAX_OVERVIEW_WORDS, limitOverview, tokenize } from "../data/text";
 import { unknownWordsOnly } from "../data/batches";
 import { loadImageEncoder } from "../encoders/mobilenet";
 import { loadSentenceEncoder } from "../encoders/use-lite";
-import { TrainedModel, overviewEncoder } from "../models/folder";
+import { TrainedModel, overviewEncoder } from "../models/model-folder";
 import type { Encoders, RawFilm } from "../kinds/kind";
 import { Trained, kindSpec } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";

@@ -13,7 +13,8 @@
  * cross-fitted thresholds are held fixed in the resamples, so the intervals leave out the thresholds' own variance.
  * Seeded by the leaderboard's seed: the same seed gives the same intervals.
  */
-import type { Dataset, Split } from "../data/dataset";
+import type { Dataset } from "../data/dataset";
+import type { Split } from "../data/split";
 import type { ModelRole } from "../kinds/kind";
 import { kindSpec } from "../kinds/registry";
 import { frequencyPrior, priorPredictions } from "../models/baselines";

@@ -7,7 +7,7 @@ import { decodedPosterTensor, posterTrainingData } from "../data/batches";
 import type { Dataset, Film } from "../data/dataset";
 import { loadFilmPosters, posterBatch, posterIndex } from "../data/posters";
 import { buildCnn } from "../models/coursework";
-import { ModelInfoBase } from "../models/folder";
+import { ModelInfoBase } from "../models/model-folder";
 import { KindSpec, RowInputOptions, RowInputs, filmPoster } from "./kind";
 import { CNN_PRESETS, CnnSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun } from "./runs";

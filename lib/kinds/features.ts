@@ -13,7 +13,7 @@ import { FilmFeatures, overviewFeatures, posterFeatures } from "../encoders/feat
 import { imageFeatures } from "../encoders/mobilenet";
 import { EncoderInfo, describeEncoder, installedPackage } from "../encoders/provenance";
 import { embedTexts } from "../encoders/use-lite";
-import type { ModelInfoBase, TrainedModel } from "../models/folder";
+import type { ModelInfoBase, TrainedModel } from "../models/model-folder";
 import { WorkbookError } from "../runtime/errors";
 import { Encoders, RawFilm, RowInputOptions, RowInputs, filmOverview, filmPoster } from "./kind";
 

@@ -20,7 +20,7 @@ import {
   modelDir,
   overviewEncoder,
   sharedSplit,
-} from "../models/folder";
+} from "../models/model-folder";
 import { OverviewBranch, buildFusionModel, formatInitialiseReport, initialiseFromTrained } from "../models/fusion";
 import { WorkbookError } from "../runtime/errors";
 import { withSeededMathRandomSync } from "../runtime/random";

@@ -8,7 +8,7 @@ import type { MakeBatch, TrainingData } from "../data/batches";
 import { featureInputs } from "../data/batches";
 import { labelTensor } from "../data/dataset";
 import type { EncoderInfo } from "../encoders/provenance";
-import { TFIDF_JSON } from "../models/folder";
+import { TFIDF_JSON } from "../models/model-folder";
 import { buildPosterHead, buildTextHead } from "../models/pretrained";
 import { FeatureInfo, FeatureSides, checkEncoderInfo, encodersNeeded, featureFilmInputs, featureRowInputs, featureSets } from "./features";
 import type { KindSpec, PreparedRun, RunContext } from "./kind";

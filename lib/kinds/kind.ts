@@ -6,14 +6,15 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { TrainingData } from "../data/batches";
-import type { Dataset, Split } from "../data/dataset";
+import type { Dataset } from "../data/dataset";
+import type { Split } from "../data/split";
 import type { DecodedPoster } from "../data/posters";
 import type { LoadedSplit } from "../data/split";
 import type { TextVectorizer } from "../data/text";
 import type { TfidfVectorizer } from "../data/tfidf";
 import type { ImageEncoder } from "../encoders/mobilenet";
 import type { SentenceEncoder } from "../encoders/use-lite";
-import type { ModelInfoBase, TrainedModel } from "../models/folder";
+import type { ModelInfoBase, TrainedModel } from "../models/model-folder";
 import type { ConfiguredLoss } from "../models/losses";
 import type { BackendInfo } from "../runtime/backend";
 import type { PresetName, WorkbookPaths } from "../runtime/config";

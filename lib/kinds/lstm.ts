@@ -6,7 +6,7 @@ import { encodeOverviews, orderByLength, overviewInputs, overviewTrainingData } 
 import type { Film } from "../data/dataset";
 import { TextVectorizer } from "../data/text";
 import { buildLstm } from "../models/coursework";
-import { ModelInfoBase, VOCABULARY_JSON, overviewEncoder } from "../models/folder";
+import { ModelInfoBase, VOCABULARY_JSON, overviewEncoder } from "../models/model-folder";
 import { withSeededMathRandomSync } from "../runtime/random";
 import { KindSpec, PreparedRun, RunContext, filmOverview } from "./kind";
 import { LSTM_PRESETS, LstmSettings, trainingSeed } from "./presets";

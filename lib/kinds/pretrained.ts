@@ -5,7 +5,7 @@
 import { filmOverviews } from "../data/dataset";
 import { TFIDF_DEFAULTS, TfidfVectorizer } from "../data/tfidf";
 import type { EncoderInfo } from "../encoders/provenance";
-import { TFIDF_JSON } from "../models/folder";
+import { TFIDF_JSON } from "../models/model-folder";
 import { PosterBranchShape, TextBranchShape, buildPretrainedJointModel } from "../models/pretrained";
 import {
   FeatureInfo,

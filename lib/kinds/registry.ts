@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import { MODEL_JSON } from "../models/model-json";
-import { diskFolder, loadTrainedModel, modelFolder } from "../models/folder";
+import { diskFolder, loadTrainedModel, modelFolder } from "../models/model-folder";
 import { FolderSource, INFO_JSON, TrainedModel, readModelFolder } from "../models/folder-reader";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
@@ -59,7 +59,7 @@ export function kindSpec(of: string | { info: { kind: string } }): KindSpec<Mode
 }
 
 /**
- * Loads a model folder of any kind from the disk (models/folder.ts loadTrainedModel), then checks what its kind
+ * Loads a model folder of any kind from the disk (models/model-folder.ts loadTrainedModel), then checks what its kind
  * needs (checkKind). Errors name the file and what to do.
  */
 export async function loadModel(dir: string): Promise<Trained> {

@@ -3,7 +3,8 @@
  */
 import { Dataset, Film } from "../data/dataset";
 import { LoadedSplit, loadSplitDataset, sameSplit } from "../data/split";
-import { ModelInfoBase, checkOutputFolder, modelDir } from "../models/folder";
+import { ModelInfoBase, modelDir } from "../models/model-folder";
+import { checkOutputFolder } from "../models/run-folders";
 import { ConfiguredLoss, lossFromConfig } from "../models/losses";
 import { BackendInfo, describeBackend, ensureBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";

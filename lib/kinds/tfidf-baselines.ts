@@ -8,7 +8,7 @@ import { overviewInputs, overviewTrainingData } from "../data/batches";
 import type { Film } from "../data/dataset";
 import { TfidfVectorizer } from "../data/tfidf";
 import { buildLogisticRegression, buildTfidfMlp } from "../models/baselines";
-import { ModelInfoBase, TFIDF_JSON, overviewEncoder } from "../models/folder";
+import { ModelInfoBase, TFIDF_JSON, overviewEncoder } from "../models/model-folder";
 import { KindSpec, filmOverview } from "./kind";
 import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings, trainingSeed } from "./presets";
 import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";

@@ -1,6 +1,6 @@
 /**
  * Reading a model folder through a FolderSource: the same files, checks and messages whether the folder is on the
- * disk (Node: ./folder.ts diskFolder) or served over HTTP to the web page (lib/app/). Everything here is pure: a
+ * disk (Node: ./model-folder.ts diskFolder) or served over HTTP to the web page (lib/app/). Everything here is pure: a
  * source reads the files, this module checks what they hold (./folder-schema.ts, ./model-json.ts) and builds the
  * model, its vectorizers and its thresholds from them.
  */
@@ -39,7 +39,7 @@ export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
 
 /**
  * Where a model folder's files are read from. Every error names the file (`where`) and says why it cannot be read.
- * The disk's source is ./folder.ts diskFolder; the page's reads them over HTTP (lib/app/http-folder.ts).
+ * The disk's source is ./model-folder.ts diskFolder; the page's reads them over HTTP (lib/app/http-folder.ts).
  */
 export interface FolderSource {
   /** The folder, as messages name it. */

@@ -6,7 +6,8 @@
  * the layer's output), because tfjs-core fuses only a linear activation under a gradient tape. The ReLU's gradient
  * needs only the layer's output (dy where y > 0), so the fused op can keep it: forward one FusedConv2D (oneDNN's
  * fused convolution, ./native-kernels.ts); backward ReluGrad, then the two convolution gradients and the bias's
- * (the sum of the ReLU's gradient), as tfjs-core's own fused conv2d computes them for a linear activation.
+ * (the sum of the ReLU's gradient), as tfjs-core's own fused conv2d computes them for a linear activation, each only
+ * where the tape needs it.
  *
  * The layer stays tfjs-layers' Conv2D: same config, weights and saved format; only its `call` takes this route,
  * for 2-D convolutions, channels last, no dilation, 'same' or 'valid' padding, with a bias and a ReLU. Anything
@@ -36,6 +37,38 @@ export const setFusedConv = route.set;
 /** Whether a Conv2D layer's call on the active backend takes this route. */
 export const fusedConvActive = route.active;
 
+/**
+ * The gradient of a recorded FusedConv2D with a ReLU (only this route records one: tfjs-core's own fused conv2d
+ * runs it inside a customGrad, where nothing is recorded). One function per input, so that the tape computes only
+ * the gradients it needs: the first convolution's input gradient (the posters') is never computed, as in Keras.
+ */
+const fusedConvGradient: tf.GradConfig = {
+  kernelName: "FusedConv2D",
+  inputsToSave: ["x", "filter"],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, y] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const { strides, pad, dataFormat, dilations, activation } = attrs as unknown as ConvAttrs & { activation: string };
+    if (activation !== "relu") throw new Error(`FusedConv2D's recorded gradient is for a ReLU only, got activation '${activation}'`);
+    const conv = { strides, pad, dataFormat, dilations };
+    const dz = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: y }) as tf.Tensor4D;
+    return {
+      x: () => tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
+      filter: () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
+      bias: () => tf.sum(dz, [0, 1, 2]),
+    };
+  },
+};
+
+interface ConvAttrs {
+  strides: [number, number];
+  pad: "same" | "valid";
+  dataFormat: "NHWC";
+  dilations: [number, number];
+}
+
+let gradientRegistered = false;
+
 /** relu(conv2d(x, filter) + bias), NHWC, as one op, with its gradient from the output. */
 export function conv2dBiasRelu(
   x: tf.Tensor4D,
@@ -44,25 +77,12 @@ export function conv2dBiasRelu(
   strides: [number, number],
   pad: "same" | "valid",
 ): tf.Tensor4D {
-  const attrs = { strides, pad, dataFormat: "NHWC", dilations: [1, 1] };
-  const op = tf.customGrad((...args: (tf.Tensor | ((saved: tf.Tensor[]) => void))[]) => {
-    const [xv, fv, bv, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, (saved: tf.Tensor[]) => void];
-    const y = tf.engine().runKernel("FusedConv2D", { x: xv, filter: fv, bias: bv }, { ...attrs, activation: "relu" }) as tf.Tensor4D;
-    save([xv, fv, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [xs, fs, ys] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
-        const dz = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: ys }) as tf.Tensor4D;
-        return [
-          tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter: fs }, { ...attrs, inputShape: xs.shape }) as tf.Tensor,
-          tf.engine().runKernel("Conv2DBackpropFilter", { x: xs, dy: dz }, { ...attrs, filterShape: fs.shape }) as tf.Tensor,
-          tf.sum(dz, [0, 1, 2]),
-        ];
-      },
-    };
-  });
-  return op(x, filter, bias) as tf.Tensor4D;
+  if (!gradientRegistered) {
+    tf.registerGradient(fusedConvGradient);
+    gradientRegistered = true;
+  }
+  const attrs: ConvAttrs & { activation: string } = { strides, pad, dataFormat: "NHWC", dilations: [1, 1], activation: "relu" };
+  return tf.engine().runKernel("FusedConv2D", { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
 
 function fusedCall(layer: ConvLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | undefined {

@@ -18,7 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import { chunks, lengthBucketedBatches, type Batch, type MakeBatch, type TrainingData } from "../data/batches";
 import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, recall } from "../eval/metrics";
 import { fileSaveHandler } from "../models/checkpoint";
-import { HISTORY_JSON } from "../models/folder";
+import { HISTORY_JSON } from "../models/model-folder";
 import { saveJson } from "../runtime/files";
 import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
 import { ProgressReporter, notebookProgress } from "./progress";

@@ -1,5 +1,5 @@
 /**
- * Showing attributions (computed by eval/explain.ts): heat maps over the original poster, the overview with each
+ * Showing attributions (computed by eval/attribution.ts, over films by eval/explain.ts): heat maps over the original poster, the overview with each
  * word shaded by its effect, and the film card that puts them beside each model's top genres and, for a joint
  * model, the gate's share for the film; the notebook-07 views across films. Every image is embedded, so the
  * HTML stands alone (npm run explain).
@@ -9,7 +9,8 @@ import { Jimp } from "jimp";
 import type { Dataset } from "../data/dataset";
 import type { DecodedPoster } from "../data/posters";
 import { tokenize } from "../data/text";
-import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, PosterMap, WordEvidence } from "../eval/explain";
+import type { PosterMap } from "../eval/attribution";
+import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
 import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
 

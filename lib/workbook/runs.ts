@@ -1,8 +1,8 @@
 /**
- * Comparing the training runs of one model: every run is kept in its own folder (models/folder.ts), so a
+ * Comparing the training runs of one model: every run is kept in its own folder (models/run-folders.ts), so a
  * user who tried lr 1e-3 and then 1e-4 can see both, side by side and as curves.
  */
-import { RunRecord, listRuns } from "../models/folder";
+import { RunRecord, listRuns } from "../models/model-folder";
 import { Figure, epochTick, showFigure, showHtml, showTable } from "./plots";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];

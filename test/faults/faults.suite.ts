@@ -16,7 +16,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { writeFixtureDataset } from "../../lib/data/fixture";
-import { RUN_MARKER, loadTrainedModel, runsDir } from "../../lib/models/folder";
+import { loadTrainedModel, runsDir } from "../../lib/models/model-folder";
+import { RUN_MARKER } from "../../lib/models/run-folders";
 import { PROJECT_DIR } from "../../lib/runtime/config";
 
 const COMMANDS = path.join(PROJECT_DIR, "dist", "lib", "commands");

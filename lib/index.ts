@@ -77,7 +77,13 @@ export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eva
 
 // training
 export { trainRun } from "./train/lifecycle";
-export { CrossValidation, crossValidate, describeCrossValidation } from "./train/cross-validate";
+export {
+  CrossValidation,
+  crossValidate,
+  crossValidationFolder,
+  describeCrossValidation,
+  estimateCrossValidation,
+} from "./train/cross-validate";
 
 // hyperparameter search
 export { SearchState, Trial, bestTrial, halvingRungs } from "./tune/search";
@@ -99,6 +105,15 @@ export {
 } from "./workbook/comparison";
 export { leaderboardF1Figure, leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "./workbook/leaderboard";
 export { filmLeanFigure, genreLeanFigure } from "./workbook/gate";
+export {
+  crossValidationNarrative,
+  describeEnsemble,
+  foldScoresFigure,
+  showEnsembleAgainstEachFold,
+  showEnsembleAgainstSingle,
+  showFoldScores,
+  thresholdsFigure,
+} from "./workbook/cross-validation";
 export {
   bestChange,
   checkAgainstDefault,

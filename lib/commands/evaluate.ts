@@ -49,7 +49,11 @@ async function main(): Promise<void> {
   const backend = await selectBackend({ log: () => undefined });
   console.log(describeBackend(backend));
   const trained = await loadModel(path.resolve(args.values["model"]));
-  console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, best epoch ${trained.info.bestEpoch ?? "?"})`);
+  const ensemble = (trained.info as { ensemble?: { folds: number; members: { bestEpoch: number }[] } }).ensemble;
+  const kept = ensemble
+    ? `an ensemble of ${ensemble.folds} folds, epochs kept ${ensemble.members.map((m) => m.bestEpoch).join(", ")}`
+    : `best epoch ${trained.info.bestEpoch ?? "?"}`;
+  console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, ${kept})`);
   const dataset = loadDataset(path.resolve(args.values["data"]), { checkPosters: kindSpec(trained).reads.poster });
   console.log(describeProblems(dataset, 10));
 

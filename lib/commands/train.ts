@@ -3,12 +3,18 @@
  * any kind (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>).
  * --training-seed changes the initial weights, shuffling, dropout and augmentation but not the split (a second run
  * to compare with). Ctrl-C stops after the current batch and keeps the best checkpoint.
+ *
+ * `--folds K` cross-validates instead (train/cross-validate.ts): K models on K folds of the training films, kept as
+ * one ensemble model folder (default out/cross-validation/<preset>/<kind>) whose thresholds come from the
+ * out-of-fold probabilities; the validation films are scored with intervals. For the CNN, the BiLSTM and the joint
+ * model that trains both it also needs --accept-cost, and says what it will cost first.
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
 import { presetDifferences } from "../kinds/presets";
 import type { RunContext } from "../kinds/kind";
-import { KIND_IDS, isKindId, kindSpec } from "../kinds/registry";
+import { KIND_IDS, isKindId, kindConfig, kindSpec } from "../kinds/registry";
+import { checkFolds, crossValidate } from "../train/cross-validate";
 import { trainRun } from "../train/lifecycle";
 import { WorkbookError } from "../runtime/errors";
 import { ENV, parsePreset, presetFromEnv, workbookPaths } from "../runtime/config";
@@ -16,12 +22,12 @@ import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
 import { integerOption, parseArgs } from "./args";
 
-const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--training-seed N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR]`;
+const USAGE = `usage: npm run train -- <${KIND_IDS.join("|")}> [--preset coursework|quick|smoke] [--epochs N] [--training-seed N] [--out MODEL_DIR] [--data DATASET_DIR] [--cnn CNN_DIR] [--lstm LSTM_DIR] [--folds K [--accept-cost]]`;
 
 async function main(): Promise<void> {
   const options = parseArgs(
     process.argv.slice(2),
-    { values: ["preset", "epochs", "training-seed", "out", "data", "cnn", "lstm"], positionals: true },
+    { values: ["preset", "epochs", "training-seed", "out", "data", "cnn", "lstm", "folds"], flags: ["accept-cost"], positionals: true },
     USAGE,
   );
   if (options.help) return console.log(USAGE);
@@ -35,9 +41,28 @@ async function main(): Promise<void> {
   const dir = options.values["out"] === undefined ? undefined : path.resolve(options.values["out"]);
   const env = { ...process.env, ...(options.values["data"] === undefined ? {} : { [ENV.dataDir]: path.resolve(options.values["data"]) }) };
 
+  const folds = options.values["folds"];
+  if (folds === undefined && options.flags["accept-cost"]) throw new WorkbookError(`--accept-cost goes with --folds\n${USAGE}`);
+
   const backend = await selectBackend();
   console.log(describeBackend(backend));
   const override = { ...(epochs === undefined ? {} : { epochs }), ...(trainingSeed === undefined ? {} : { trainingSeed }) };
+  if (folds !== undefined) {
+    if (options.values["cnn"] !== undefined || options.values["lstm"] !== undefined)
+      throw new WorkbookError(
+        `--cnn and --lstm do not go with --folds (each fold trains its own branches' weights from the preset's)\n${USAGE}`,
+      );
+    // a number such as 2.5, 1 or "five" is refused with the reason (checkFolds), before any data is read
+    const k = checkFolds(/^\s*-?\d+(\.\d*)?\s*$/.test(folds) ? Number(folds) : folds);
+    const config = { ...kindConfig(kind, { preset, env }), ...override };
+    await crossValidate(config, {
+      folds: k,
+      acceptCost: options.flags["accept-cost"] === true,
+      progress: terminalProgress,
+      ...(dir === undefined ? {} : { dir }),
+    });
+    return;
+  }
   const branchDirs = Object.fromEntries(
     (["cnn", "lstm"] as const).filter((k) => options.values[k] !== undefined).map((k) => [k, path.resolve(options.values[k] as string)]),
   );

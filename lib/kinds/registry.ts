@@ -16,6 +16,8 @@ import { CNN_KIND, CnnInfo } from "./cnn";
 import { FUSION_KIND, FusionInfo } from "./fusion";
 import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
 import type { KindSpec, RunContext } from "./kind";
+import { ensembleSpec, isEnsembleFolder, loadEnsemble } from "./ensemble";
+import type { EnsembleModelInfo } from "../models/ensemble-folder";
 import type { RunSettings } from "./presets";
 import { LSTM_KIND, LstmInfo } from "./lstm";
 import { PRETRAINED_KIND, PretrainedInfo } from "./pretrained";
@@ -51,22 +53,50 @@ export function isKindId(id: string): id is KindId {
   return Object.prototype.hasOwnProperty.call(KINDS, id);
 }
 
-/** The kind of this id, or of this model; an unknown id is an error listing the kinds. */
-export function kindSpec(of: string | { info: { kind: string } }): KindSpec<ModelInfo> {
+/** The kinds of the ensembles loaded: the kind of their folds, with inputs made by each fold (./ensemble.ts). */
+const ensembleSpecs = new WeakMap<object, KindSpec<ModelInfo>>();
+
+/** The kind of this id, or of this model (an ensemble's: its folds' kind, as an ensemble); an unknown id is an error listing the kinds. */
+export function kindSpec(of: string | { info: { kind: string }; folds?: readonly TrainedModel[] }): KindSpec<ModelInfo> {
   const id = typeof of === "string" ? of : of.info.kind;
   if (!isKindId(id)) throw new WorkbookError(`unknown model kind '${id}': use one of ${KIND_IDS.join(", ")}`);
-  return KINDS[id] as unknown as KindSpec<ModelInfo>;
+  const base = KINDS[id] as unknown as KindSpec<ModelInfo>;
+  if (typeof of === "string" || of.folds === undefined) return base;
+  let spec = ensembleSpecs.get(of);
+  if (!spec) {
+    spec = ensembleSpec(base as KindSpec<EnsembleOf>, of.folds as TrainedModel<EnsembleOf>[]) as unknown as KindSpec<ModelInfo>;
+    ensembleSpecs.set(of, spec);
+  }
+  return spec;
 }
+
+type EnsembleOf = ModelInfo & EnsembleModelInfo;
 
 /**
  * Loads a model folder of any kind from the disk (models/model-folder.ts loadTrainedModel), then checks what its kind
- * needs (checkKind). Errors name the file and what to do.
+ * needs (checkKind): its info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do. An
+ * ensemble folder (its info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
  */
 export async function loadModel(dir: string): Promise<Trained> {
+  if (await isEnsembleFolder(dir)) {
+    const ensemble = await loadEnsemble<EnsembleOf>(dir, {
+      spec: (kind) => kindSpec(kind) as unknown as KindSpec<EnsembleOf>,
+      loadFold: async (folder) => (await loadSingleModel(folder)) as TrainedModel<EnsembleOf>,
+    });
+    return ensemble as Trained;
+  }
+  return loadSingleModel(dir);
+}
+
+/** One model folder (not an ensemble) from the disk, checked as its kind requires. */
+async function loadSingleModel(dir: string): Promise<Trained> {
   return checkKind(await loadTrainedModel(dir), diskFolder(dir));
 }
 
-/** A model folder of any kind read through a FolderSource (the web page's: over HTTP), checked as loadModel checks it. */
+/**
+ * A model folder of any kind read through a FolderSource (the web page's: over HTTP), checked as loadModel checks
+ * it. An ensemble folder is not read this way yet: its folds are read from the disk (./ensemble.ts).
+ */
 export async function loadModelFrom(source: FolderSource): Promise<Trained> {
   return checkKind(await readModelFolder(source), source);
 }

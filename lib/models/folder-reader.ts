@@ -35,6 +35,8 @@ export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
   tfidf?: TfidfVectorizer;
   /** Per-genre thresholds tuned on the validation split at the end of training, when saved. */
   thresholds?: SavedThresholds;
+  /** An ensemble's fold models (./ensemble-folder.ts); `model` is then their mean. */
+  folds?: TrainedModel<I>[];
 }
 
 /**

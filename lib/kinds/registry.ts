@@ -4,9 +4,9 @@
  * module declaring its KindSpec (see ./kind.ts and docs/ARCHITECTURE.md), and one entry below.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { MODEL_JSON } from "../models/checkpoint";
-import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/model-folder";
+import { MODEL_JSON } from "../models/model-json";
+import { diskFolder, loadTrainedModel, modelFolder } from "../models/model-folder";
+import { FolderSource, INFO_JSON, TrainedModel, readModelFolder } from "../models/folder-reader";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import type { LoadedSplit } from "../data/split";
@@ -73,9 +73,9 @@ export function kindSpec(of: string | { info: { kind: string }; folds?: readonly
 type EnsembleOf = ModelInfo & EnsembleModelInfo;
 
 /**
- * Loads a model folder of any kind (models/model-folder.ts loadTrainedModel), then checks what its kind needs: its
- * info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do. An ensemble folder (its
- * info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
+ * Loads a model folder of any kind from the disk (models/model-folder.ts loadTrainedModel), then checks what its kind
+ * needs (checkKind): its info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do. An
+ * ensemble folder (its info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
  */
 export async function loadModel(dir: string): Promise<Trained> {
   if (await isEnsembleFolder(dir)) {
@@ -88,10 +88,22 @@ export async function loadModel(dir: string): Promise<Trained> {
   return loadSingleModel(dir);
 }
 
-/** One model folder (not an ensemble), checked as its kind requires. */
+/** One model folder (not an ensemble) from the disk, checked as its kind requires. */
 async function loadSingleModel(dir: string): Promise<Trained> {
-  const trained = await loadTrainedModel(dir);
-  const file = path.join(dir, INFO_JSON);
+  return checkKind(await loadTrainedModel(dir), diskFolder(dir));
+}
+
+/**
+ * A model folder of any kind read through a FolderSource (the web page's: over HTTP), checked as loadModel checks
+ * it. An ensemble folder is not read this way yet: its folds are read from the disk (./ensemble.ts).
+ */
+export async function loadModelFrom(source: FolderSource): Promise<Trained> {
+  return checkKind(await readModelFolder(source), source);
+}
+
+/** What a loaded folder's kind needs: its info fields, its poster size against the model, and its files (vocabulary, TF-IDF). */
+async function checkKind(trained: TrainedModel, source: FolderSource): Promise<Trained> {
+  const file = source.where(INFO_JSON);
   if (!isKindId(trained.info.kind)) {
     throw new WorkbookError(`${file}: "kind" must be one of ${KIND_IDS.join(", ")}, got ${JSON.stringify(trained.info.kind)}`);
   }
@@ -99,8 +111,8 @@ async function loadSingleModel(dir: string): Promise<Trained> {
   const info = trained.info as ModelInfo;
   spec.checkInfo(info, file);
   // a poster model's imageSize (the kind's default filled in by checkInfo) is the side of the posters its model reads
-  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, path.join(dir, MODEL_JSON));
-  for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
+  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, source.where(MODEL_JSON));
+  for (const required of spec.requiredFiles(info)) await source.need(required.file, required.what);
   return trained as Trained;
 }
 

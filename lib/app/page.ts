@@ -15,7 +15,7 @@ import { checkFilmGiven, overviewForModel, predictGivenFilm } from "../eval/infe
 import { topK } from "../eval/metrics";
 import { Trained, kindSpec, loadModelFrom, modelName } from "../kinds/registry";
 import { cardScale, explanationCardHtml, modelView } from "../workbook/explanations";
-import { escapeHtml } from "../workbook/plots";
+import { escapeHtml } from "../workbook/html";
 import { httpFolder } from "./http-folder";
 import type { ModelList } from "./server";
 

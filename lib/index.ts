@@ -5,6 +5,11 @@
  *   runtime -> data -> encoders -> models -> kinds -> eval -> train -> workbook -> commands
  * The commands import the modules directly.
  */
+import { setDefaultProgress } from "./train/progress";
+import { notebookProgress } from "./workbook/progress";
+
+// A training run that a notebook starts without a view of its own shows the notebook's (the terminal's outside one).
+setDefaultProgress(() => notebookProgress());
 
 // runtime: the preset and paths, the backend, seeded randomness
 export { NotebookConfig, PresetName, notebookConfig } from "./runtime/config";
@@ -77,7 +82,13 @@ export { explainFilms, genreEvidence, preferredModel, wordEvidence } from "./eva
 
 // training
 export { trainRun } from "./train/lifecycle";
-export { CrossValidation, crossValidate, describeCrossValidation } from "./train/cross-validate";
+export {
+  CrossValidation,
+  crossValidate,
+  crossValidationFolder,
+  describeCrossValidation,
+  estimateCrossValidation,
+} from "./train/cross-validate";
 
 // hyperparameter search
 export { SearchState, Trial, bestTrial, halvingRungs } from "./tune/search";
@@ -99,6 +110,15 @@ export {
 } from "./workbook/comparison";
 export { leaderboardF1Figure, leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "./workbook/leaderboard";
 export { filmLeanFigure, genreLeanFigure } from "./workbook/gate";
+export {
+  crossValidationNarrative,
+  describeEnsemble,
+  foldScoresFigure,
+  showEnsembleAgainstEachFold,
+  showEnsembleAgainstSingle,
+  showFoldScores,
+  thresholdsFigure,
+} from "./workbook/cross-validation";
 export {
   bestChange,
   checkAgainstDefault,
@@ -124,7 +144,6 @@ export {
   showBestEpoch,
   showDataFrame,
   showFigure,
-  showMarkdown,
   showOverviewEncoding,
   showPosterFiles,
   showPreprocessedPosters,
@@ -133,3 +152,4 @@ export {
   showVocabulary,
   trainingCurveFigure,
 } from "./workbook/plots";
+export { showMarkdown } from "./workbook/display";

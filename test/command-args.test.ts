@@ -97,7 +97,7 @@ describe("commands' arguments: one parser, one --help, one error format", () => 
   ].sort();
 
   it("package.json runs the commands this test loops over", () => {
-    for (const command of ["bench", "evaluate", "explain", "parity", "predict", "prune", "train", "tune", "validate", "workbook"])
+    for (const command of ["app", "bench", "evaluate", "explain", "parity", "predict", "prune", "train", "tune", "validate", "workbook"])
       assert.ok(commands.includes(command), command);
   });
 

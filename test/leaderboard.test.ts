@@ -4,10 +4,8 @@ import {
   ContenderRole,
   Leaderboard,
   ScoredContender,
-  crossFittedDecisions,
   leaderboardDifference,
   scoreContenders,
-  twoFolds,
   weightedLateFusion,
 } from "../lib/eval/leaderboard";
 import { leaderboardNarrative, pretrainedNarrative, showLeaderboard } from "../lib/workbook/leaderboard";
@@ -49,34 +47,6 @@ const board = (rows: Contender[], seed = 5) => scoreContenders(yTrue, GENRES, ro
 const byName = (b: Leaderboard, name: string) => b.rows.find((r) => r.name === name) as ScoredContender;
 
 describe("leaderboard: cross-fitted scoring and late fusion", () => {
-  it("twoFolds splits n films into two seeded halves (sizes differ by at most one)", () => {
-    for (const n of [10, 11]) {
-      const fold = twoFolds(n, 42);
-      const ones = fold.reduce((a, b) => a + b, 0);
-      assert.ok(Math.abs(n - 2 * ones) <= 1, `${ones} of ${n}`);
-      assert.ok(fold.every((f) => f === 0 || f === 1));
-      assert.deepEqual(Array.from(twoFolds(n, 42)), Array.from(fold), "same seed, same halves");
-    }
-    assert.notDeepEqual(Array.from(twoFolds(40, 1)), Array.from(twoFolds(40, 2)));
-  });
-
-  it("crossFittedDecisions decides each half with the threshold tuned on the OTHER half", () => {
-    // One genre, 8 films. Half 0: positives at 0.30, negatives at 0.10 -> every grid threshold in [0.10, 0.30)
-    // separates them (F1 1); the tie goes to the one closest to 0.5: 0.25. Half 1: positives at 0.90, negatives at
-    // 0.28 -> thresholds in [0.28, 0.90) separate them; closest to 0.5: 0.50.
-    // Half 1 is then decided at 0.25 (tuned on half 0): its negatives at 0.28 become positive predictions;
-    // half 0 is decided at 0.50 (tuned on half 1): its positives at 0.30 become negative predictions.
-    const n = 8;
-    const fold = twoFolds(n, 7);
-    const yTrue = Float32Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
-    const yProb = Float32Array.from({ length: n }, (_, i) => (fold[i] === 0 ? (yTrue[i] ? 0.3 : 0.1) : yTrue[i] ? 0.9 : 0.28));
-    const decisions = crossFittedDecisions(yTrue, yProb, ["Drama"], fold);
-    for (let i = 0; i < n; i++) {
-      const expected = fold[i] === 0 ? 0 : 1; // half 0: nothing passes 0.5; half 1: everything passes 0.25
-      assert.equal(decisions[i], expected, `film ${i} (half ${fold[i]}, label ${yTrue[i]}, p ${yProb[i]})`);
-    }
-  });
-
   it("weightedLateFusion picks the weight with the lower BCE on the other half", () => {
     // Model a knows the labels (0.9 / 0.1), model b says 0.5 for everything: on either half the BCE falls as the
     // weight of a grows, so w = 1 on both halves and the fused probabilities are a's.

@@ -7,7 +7,8 @@ import { fileLoadHandler, readModelJson } from "../lib/models/checkpoint";
 import { loadJson } from "../lib/runtime/files";
 import { seededRandom } from "../lib/runtime/random";
 import { EpochRecord, TrainingHistory } from "../lib/models/history";
-import { ProgressReporter, UpdatableDisplay, notebookProgress, silentProgress, terminalProgress } from "../lib/train/progress";
+import { ProgressReporter, silentProgress, terminalProgress } from "../lib/train/progress";
+import { TextDisplay, notebookProgress } from "../lib/workbook/progress";
 import { TrainingData, encodeOverviews, lengthBucketedBatches, overviewInputs, overviewTrainingData } from "../lib/data/batches";
 import type { Dataset } from "../lib/data/dataset";
 import { TextVectorizer } from "../lib/data/text";
@@ -704,7 +705,7 @@ describe("training: progress reporters", () => {
 
   it("notebookProgress keeps one display per epoch, throttled to every 500 ms", () => {
     const displays: string[][] = [];
-    const factory = (): UpdatableDisplay => {
+    const factory = (): TextDisplay => {
       const texts: string[] = [];
       displays.push(texts);
       return { text: (s) => texts.push(s) };

@@ -20,6 +20,8 @@ export interface StringOption {
 /** An option whose value is an integer of at least `min`. */
 export interface IntegerOption {
   type: "integer";
+  /** What the value is, in the usage line (default N). */
+  value?: string;
   min: number;
   description: string;
   required?: boolean;
@@ -87,7 +89,7 @@ const HELP: FlagOption = { type: "boolean", description: "show this help" };
 
 function optionSynopsis(name: string, option: OptionSpec): string {
   if (option.type === "boolean") return `--${name}`;
-  const value = option.type === "integer" ? "N" : option.choices ? option.choices.join("|") : option.value;
+  const value = option.type === "integer" ? (option.value ?? "N") : option.choices ? option.choices.join("|") : option.value;
   return `--${name} ${value}`;
 }
 

@@ -61,7 +61,11 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
   const backend = await selectBackend({ log: () => undefined });
   console.log(describeBackend(backend));
   const trained = await loadModel(path.resolve(values.model));
-  console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, best epoch ${trained.info.bestEpoch ?? "?"})`);
+  const ensemble = (trained.info as { ensemble?: { folds: number; members: { bestEpoch: number }[] } }).ensemble;
+  const kept = ensemble
+    ? `an ensemble of ${ensemble.folds} folds, epochs kept ${ensemble.members.map((m) => m.bestEpoch).join(", ")}`
+    : `best epoch ${trained.info.bestEpoch ?? "?"}`;
+  console.log(`model: ${trained.dir} (${trained.info.kind}, preset ${trained.info.preset}, ${kept})`);
   const dataset = loadDataset(path.resolve(values.data), { checkPosters: kindSpec(trained).reads.poster });
   console.log(describeProblems(dataset, 10));
 

@@ -14,7 +14,7 @@ import { kindSpec, loadModel } from "../kinds/registry";
 import { selectBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
 import { cardScale, explanationCardHtml, explanationCardText, modelView } from "../workbook/explanations";
-import { escapeHtml } from "../workbook/plots";
+import { escapeHtml, htmlTable } from "../workbook/html";
 import { CommandSpec, ParsedCommand, runCommand, usageLine } from "./args";
 
 const COMMAND = {
@@ -77,13 +77,17 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
     [view],
     { scale },
   );
-  const rows = topK(view.probabilities, trained.info.genres, trained.info.genres.length)
-    .map((r) => `<tr><td>${escapeHtml(r.genre)}</td><td style="text-align:right">${r.probability.toFixed(3)}</td></tr>`)
-    .join("");
+  const probabilityTable = htmlTable({
+    style: "font-size:13px",
+    scroll: false,
+    rows: topK(view.probabilities, trained.info.genres, trained.info.genres.length).map((r) => ({
+      cells: [{ html: escapeHtml(r.genre) }, { html: r.probability.toFixed(3), style: "text-align:right" }],
+    })),
+  });
   const html =
     `<!doctype html><html><head><meta charset="utf-8"><title>Why these genres? ${escapeHtml(film.id)}</title></head>` +
     `<body style="font-family:sans-serif;margin:20px"><h2>Why these genres?</h2>${card}` +
-    `<h3>Every genre's probability</h3><table style="font-size:13px">${rows}</table>` +
+    `<h3>Every genre's probability</h3>${probabilityTable}` +
     `<p style="font-size:12px;color:#666">Poster: occlusion (a grey ${30}-pixel patch slid over the poster; red where hiding it lowers the genre). ` +
     `Overview: each word removed in turn (red words raise the genre, blue words lower it). One colour scale for the card. Explained in ${seconds.toFixed(1)} s.</p></body></html>`;
   fs.writeFileSync(path.resolve(out), html);

@@ -3,16 +3,22 @@
  * any kind (lib/kinds/registry.ts) outside a notebook, into a model folder (default out/models/<preset>/<kind>).
  * --training-seed changes the initial weights, shuffling, dropout and augmentation but not the split (a second run
  * to compare with). Ctrl-C stops after the current batch and keeps the best checkpoint.
+ *
+ * `--folds K` cross-validates instead (train/cross-validate.ts): K models on K folds of the training films, kept as
+ * one ensemble model folder (default out/cross-validation/<preset>/<kind>) whose thresholds come from the
+ * out-of-fold probabilities; the validation films are scored with intervals. For the CNN, the BiLSTM and the joint
+ * model that trains both it also needs --accept-cost, and says what it will cost first.
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { KIND_IDS, KindId, prepareRun } from "../kinds/registry";
+import { KIND_IDS, KindId, kindConfig, prepareRun } from "../kinds/registry";
+import { crossValidate } from "../train/cross-validate";
 import { trainRun } from "../train/lifecycle";
 import { ENV, PRESET_NAMES, presetFromEnv } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
 import { startNotebook } from "../workbook/notebook";
-import { CommandSpec, ParsedCommand, runCommand } from "./args";
+import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
 
 const COMMAND = {
   name: "train",
@@ -36,7 +42,18 @@ const COMMAND = {
     data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
     cnn: { type: "string", value: "CNN_DIR", description: "fusion: the trained CNN to start from (default the preset's)" },
     lstm: { type: "string", value: "LSTM_DIR", description: "fusion: the trained LSTM to start from (default the preset's)" },
+    folds: {
+      type: "integer",
+      value: "K",
+      min: 2,
+      description: "cross-validate instead: K models on K folds of the training films, kept as one ensemble model folder",
+    },
+    "accept-cost": {
+      type: "boolean",
+      description: "with --folds, for the CNN, the BiLSTM and the joint model: train them (the cost is said first)",
+    },
   },
+  notes: ["--folds does not go with --cnn or --lstm (each fold trains its own branches' weights from the preset's)."],
 } as const satisfies CommandSpec;
 
 async function main({ values, positionals }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
@@ -46,10 +63,24 @@ async function main({ values, positionals }: ParsedCommand<typeof COMMAND.option
   const trainingSeed = values["training-seed"];
   const dir = values.out === undefined ? undefined : path.resolve(values.out);
   const env = { ...process.env, ...(values.data === undefined ? {} : { [ENV.dataDir]: path.resolve(values.data) }) };
+  const folds = values.folds;
+  if (folds === undefined && values["accept-cost"]) throw new UsageError("--accept-cost goes with --folds");
+  if (folds !== undefined && (values.cnn !== undefined || values.lstm !== undefined))
+    throw new UsageError("--cnn and --lstm do not go with --folds (each fold trains its own branches' weights from the preset's)");
 
   const backend = await selectBackend();
   console.log(describeBackend(backend));
   const override = { ...(epochs === undefined ? {} : { epochs }), ...(trainingSeed === undefined ? {} : { trainingSeed }) };
+  if (folds !== undefined) {
+    const config = { ...kindConfig(kind, { preset, env }), ...override };
+    await crossValidate(config, {
+      folds,
+      acceptCost: values["accept-cost"],
+      progress: terminalProgress,
+      ...(dir === undefined ? {} : { dir }),
+    });
+    return;
+  }
   const branchDirs = Object.fromEntries(
     (["cnn", "lstm"] as const).filter((k) => values[k] !== undefined).map((k) => [k, path.resolve(values[k] as string)]),
   );

@@ -59,8 +59,14 @@ const U8_TO_F32 = (() => {
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-function startsWith(buf: Buffer, sig: readonly number[]): boolean {
-  return buf.length >= sig.length && sig.every((b, i) => buf[i] === b);
+function startsWith(bytes: Uint8Array, sig: readonly number[]): boolean {
+  return bytes.length >= sig.length && sig.every((b, i) => bytes[i] === b);
+}
+
+/** The last index of the two-byte marker [first, second] in bytes, or -1. */
+function lastMarker(bytes: Uint8Array, first: number, second: number): number {
+  for (let i = bytes.length - 2; i >= 0; i--) if (bytes[i] === first && bytes[i + 1] === second) return i;
+  return -1;
 }
 
 function describeFsError(err: unknown): string {
@@ -86,42 +92,53 @@ function describeFsError(err: unknown): string {
  * start-of-scan FFDA. (FFD9 cannot occur inside entropy-coded data because FF
  * bytes are stuffed; an embedded EXIF thumbnail sits before the main scans.)
  */
-function jpegLooksComplete(buf: Buffer): boolean {
-  const lastSos = buf.lastIndexOf(Buffer.from([0xff, 0xda]));
-  const lastEoi = buf.lastIndexOf(Buffer.from([0xff, 0xd9]));
+function jpegLooksComplete(bytes: Uint8Array): boolean {
+  const lastSos = lastMarker(bytes, 0xff, 0xda);
+  const lastEoi = lastMarker(bytes, 0xff, 0xd9);
   return lastSos >= 0 && lastEoi > lastSos;
 }
 
-/** Reads and validates the bytes of a poster file; throws PosterError with a precise reason. */
+/** Reads the bytes of a poster file; throws PosterError with a precise reason. */
 async function readPosterBytes(file: string): Promise<Buffer> {
-  let buf: Buffer;
   try {
     const st = await fsp.stat(file);
     if (st.isDirectory()) throw new PosterError(file, "is a directory, not an image file");
     if (st.size === 0) throw new PosterError(file, "file is empty (0 bytes)");
-    buf = await fsp.readFile(file);
+    return await fsp.readFile(file);
   } catch (err) {
     if (err instanceof PosterError) throw err;
     throw new PosterError(file, describeFsError(err));
   }
-  if (buf.length === 0) throw new PosterError(file, "file is empty (0 bytes)");
-  if (startsWith(buf, JPEG_SIGNATURE)) {
-    if (!jpegLooksComplete(buf)) {
-      throw new PosterError(file, `truncated or corrupt JPEG: no end-of-image marker after the image data (${buf.length} bytes)`);
+}
+
+/** Checks that the bytes are a whole JPEG or a PNG; throws PosterError naming `file` (a path, or a dropped file's name). */
+function checkPosterBytes(bytes: Uint8Array, file: string): void {
+  if (bytes.length === 0) throw new PosterError(file, "file is empty (0 bytes)");
+  if (startsWith(bytes, JPEG_SIGNATURE)) {
+    if (!jpegLooksComplete(bytes)) {
+      throw new PosterError(file, `truncated or corrupt JPEG: no end-of-image marker after the image data (${bytes.length} bytes)`);
     }
-  } else if (!startsWith(buf, PNG_SIGNATURE)) {
-    const head = [...buf.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+  } else if (!startsWith(bytes, PNG_SIGNATURE)) {
+    const head = [...bytes.subarray(0, 4)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
     throw new PosterError(file, `not a JPEG or PNG image (file starts with bytes ${head})`);
   }
-  return buf;
 }
 
 /** Decodes a JPEG/PNG file to RGB float32 in [0,1], HWC; alpha is dropped. */
 export async function decodePoster(file: string): Promise<DecodedPoster> {
-  const buf = await readPosterBytes(file);
-  let bitmap: { width: number; height: number; data: Buffer };
+  return decodePosterBytes(await readPosterBytes(file), file);
+}
+
+/**
+ * Decodes a JPEG or PNG given as bytes (`file`: how messages name it) to RGB float32 in [0,1], HWC; alpha is dropped.
+ * What decodePoster does after reading the file, and what the web page does with a dropped poster: the same checks,
+ * the same decoder (jimp: jpeg-js, pngjs) and the same scaling.
+ */
+export async function decodePosterBytes(bytes: Uint8Array, file: string): Promise<DecodedPoster> {
+  checkPosterBytes(bytes, file);
+  let bitmap: { width: number; height: number; data: Uint8Array };
   try {
-    bitmap = (await Jimp.fromBuffer(buf)).bitmap;
+    bitmap = (await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))).bitmap;
   } catch (err) {
     // Keep the decoder's one-line message as a detail for debugging, never its stack.
     const detail = err instanceof Error ? err.message : String(err);

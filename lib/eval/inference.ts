@@ -10,7 +10,7 @@ import { unknownWordsOnly } from "../data/batches";
 import { loadImageEncoder } from "../encoders/mobilenet";
 import { loadSentenceEncoder } from "../encoders/use-lite";
 import { TrainedModel, overviewEncoder } from "../models/model-folder";
-import type { Encoders } from "../kinds/kind";
+import type { Encoders, RawFilm } from "../kinds/kind";
 import { Trained, kindSpec } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";
 
@@ -146,16 +146,20 @@ export function overviewToRead(overview: string, log: (line: string) => void = c
   return limited.text;
 }
 
-/**
- * The model's probabilities for one film given by its poster file and/or overview: what the model's kind reads
- * must be given (an error says what is missing), and an overview without a single word is an error, not a guess.
- * Pretrained encoders are loaded for it and freed after.
- */
-export async function predictFilm(trained: Trained, film: FilmFiles, log: (line: string) => void = console.warn): Promise<Float32Array> {
+/** How a refusal names each input a film must give: the commands' options by default; the web page names its own fields. */
+export interface InputNames {
+  poster: string;
+  overview: string;
+}
+
+const COMMAND_INPUTS: InputNames = { poster: "its poster (--poster)", overview: "its overview (--overview)" };
+
+/** Throws, saying what the model reads, when a film lacks an input the model's kind needs. */
+export function checkFilmGiven(trained: Trained, given: { poster: boolean; overview: boolean }, names: InputNames = COMMAND_INPUTS): void {
   const spec = kindSpec(trained);
   const missing = [
-    ...(spec.reads.poster && film.posterFile === undefined ? ["its poster (--poster)"] : []),
-    ...(spec.reads.overview && film.overview === undefined ? ["its overview (--overview)"] : []),
+    ...(spec.reads.poster && !given.poster ? [names.poster] : []),
+    ...(spec.reads.overview && !given.overview ? [names.overview] : []),
   ];
   if (missing.length > 0) {
     const reads =
@@ -164,20 +168,66 @@ export async function predictFilm(trained: Trained, film: FilmFiles, log: (line:
       `${trained.dir} holds a model of kind ${spec.id} (${spec.title}), which reads ${reads}: give ${missing.join(" and ")}`,
     );
   }
-  const given = spec.reads.overview ? film.overview : undefined;
-  const overview = given === undefined ? undefined : overviewToRead(given, log);
-  if (overview !== undefined) {
-    if (tokenize(overview).length === 0) throw new WorkbookError(`the overview ${JSON.stringify(overview)} has no words to read`);
-    warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
-  }
+}
+
+/**
+ * The overview as the model reads it (cut to MAX_OVERVIEW_WORDS, said through `log`), undefined for a model that
+ * reads none: an overview without a single word is an error, not a guess, and one with no word the model knows is
+ * said through `log` (the prediction then comes from the model's biases, and the poster).
+ */
+export function overviewForModel(trained: Trained, given: string | undefined, log: (line: string) => void): string | undefined {
+  if (!kindSpec(trained).reads.overview || given === undefined) return undefined;
+  const overview = overviewToRead(given, log);
+  if (tokenize(overview).length === 0) throw new WorkbookError(`the overview ${JSON.stringify(overview)} has no words to read`);
+  warnUnknownWords(trained, [{ id: "the overview", overview } as Film], log);
+  return overview;
+}
+
+/**
+ * The model's probabilities for one film given by its poster file and/or overview: what the model's kind reads
+ * must be given (an error says what is missing), and an overview without a single word is an error, not a guess.
+ * Pretrained encoders are loaded for it and freed after.
+ */
+export async function predictFilm(trained: Trained, film: FilmFiles, log: (line: string) => void = console.warn): Promise<Float32Array> {
+  const spec = kindSpec(trained);
+  checkFilmGiven(trained, { poster: film.posterFile !== undefined, overview: film.overview !== undefined });
+  const overview = overviewForModel(trained, film.overview, log);
   const poster = spec.reads.poster && film.posterFile !== undefined ? await decodePoster(film.posterFile) : undefined;
-  const encoders = await loadEncoders([trained]);
+  return predictChecked(trained, { ...(poster ? { poster } : {}), ...(overview !== undefined ? { overview } : {}) });
+}
+
+/**
+ * predictFilm for a film given as data (a decoded poster, an overview): what the web page calls, with the same checks
+ * and messages (`names`: how they name the inputs). `encoders`: the pretrained encoders, when the caller has them
+ * loaded (the page loads them from the served packages); otherwise loaded here and freed after.
+ */
+export async function predictRawFilm(
+  trained: Trained,
+  film: RawFilm,
+  options: { log?: (line: string) => void; names?: InputNames; encoders?: Encoders } = {},
+): Promise<Float32Array> {
+  const log = options.log ?? console.warn;
+  checkFilmGiven(trained, { poster: film.poster !== undefined, overview: film.overview !== undefined }, options.names);
+  const overview = overviewForModel(trained, film.overview, log);
+  const poster = kindSpec(trained).reads.poster ? film.poster : undefined;
+  return predictChecked(trained, { ...(poster ? { poster } : {}), ...(overview !== undefined ? { overview } : {}) }, options.encoders);
+}
+
+/**
+ * One film's probabilities, the film already checked (checkFilmGiven, overviewForModel): what the web page calls after
+ * those checks, whose messages it shows. The encoders are loaded (and freed after) unless given.
+ */
+export async function predictGivenFilm(trained: Trained, raw: RawFilm, given?: Encoders): Promise<Float32Array> {
+  return predictChecked(trained, raw, given);
+}
+
+async function predictChecked(trained: Trained, raw: RawFilm, given?: Encoders): Promise<Float32Array> {
+  const encoders = given ?? (await loadEncoders([trained]));
   try {
-    const raw = { ...(poster ? { poster } : {}), ...(overview !== undefined ? { overview } : {}) };
-    const inputs = await spec.filmInputs(trained, [raw], encoders);
+    const inputs = await kindSpec(trained).filmInputs(trained, [raw], encoders);
     return await predictBatches(trained.model, 1, () => inputs);
   } finally {
-    freeEncoders(encoders);
+    if (given === undefined) freeEncoders(encoders);
   }
 }
 

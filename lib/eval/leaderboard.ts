@@ -5,7 +5,7 @@
  * Thresholds (and the late-fusion weight) are tuned on the validation split, which is also where the
  * models are compared. Tuning and scoring on the same films would flatter every model, so both are
  * cross-fitted: the validation films are split in two seeded halves, each half is scored with what was
- * tuned on the other half, and the two halves' decisions are pooled.
+ * tuned on the other half, and the two halves' decisions are pooled (eval/cross-fit.ts).
  *
  * How sure each figure is (eval/bootstrap.ts): every row's tuned micro and macro F1 comes with its 95% bootstrap
  * interval over films, and the ranking pairs each row with the best one on the same films (the paired bootstrap):
@@ -16,12 +16,12 @@
 import type { Dataset } from "../data/dataset";
 import type { Split } from "../data/split";
 import type { ModelRole } from "../kinds/kind";
-import { kindSpec } from "../kinds/registry";
+import { Trained, kindSpec } from "../kinds/registry";
 import { frequencyPrior, priorPredictions } from "../models/baselines";
-import { seededRandom, shuffled } from "../runtime/random";
 import { BootstrapOptions, Difference, Interval, bootstrapIntervals, pairedBootstrap } from "./bootstrap";
-import type { Comparison, ModelResult } from "./comparison";
-import { Evaluation, meanBinaryCrossEntropy, evaluate, tuneThresholds } from "./metrics";
+import { Comparison, ModelResult, compareModels } from "./comparison";
+import { CrossFittedScore, crossFittedScore, rowsOf, twoFolds } from "./cross-fit";
+import { meanBinaryCrossEntropy } from "./metrics";
 
 /**
  * What a row of the leaderboard is, which the narrative reads (never the display names):
@@ -77,12 +77,11 @@ export interface Standing {
   rank: "best" | "within noise" | "behind";
 }
 
-export interface ScoredContender extends Contender {
-  atHalf: Evaluation;
-  /** Decisions at per-genre thresholds tuned on the other half of the films (cross-fitted). */
-  tuned: Evaluation;
-  /** Those 0/1 decisions, row-major [films, genres]: what `tuned` scores. */
-  decisions: Float32Array;
+/**
+ * A contender scored (eval/cross-fit.ts crossFittedScore): `tuned` scores its `decisions` at per-genre thresholds
+ * tuned on the other half of the films; its probability-based figures (BCE, top-k) are taken from `atHalf`.
+ */
+export interface ScoredContender extends Contender, CrossFittedScore {
   standing: Record<RankedMetric, Standing>;
 }
 
@@ -97,48 +96,6 @@ export interface Leaderboard {
   rows: ScoredContender[];
 }
 
-/** Two seeded halves of n films: fold[i] is 0 or 1. */
-export function twoFolds(n: number, seed: number): Uint8Array {
-  const fold = new Uint8Array(n);
-  shuffled(
-    Array.from({ length: n }, (_, i) => i),
-    seededRandom(seed),
-  ).forEach((film, k) => {
-    fold[film] = k % 2;
-  });
-  return fold;
-}
-
-function rowsOf(data: ArrayLike<number>, rows: readonly number[], width: number): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  rows.forEach((r, i) => {
-    for (let g = 0; g < width; g++) out[i * width + g] = data[r * width + g] as number;
-  });
-  return out;
-}
-
-/** 0/1 decisions for every film, each half decided by thresholds tuned on the other half. */
-export function crossFittedDecisions(
-  yTrue: ArrayLike<number>,
-  yProb: ArrayLike<number>,
-  genres: readonly string[],
-  fold: Uint8Array,
-): Float32Array {
-  const g = genres.length;
-  const n = fold.length;
-  const decisions = new Float32Array(n * g);
-  for (const f of [0, 1]) {
-    const tuneRows = Array.from({ length: n }, (_, i) => i).filter((i) => fold[i] !== f);
-    const applyRows = Array.from({ length: n }, (_, i) => i).filter((i) => fold[i] === f);
-    const { thresholds } = tuneThresholds(rowsOf(yTrue, tuneRows, g), rowsOf(yProb, tuneRows, g), genres);
-    for (const i of applyRows) {
-      for (let j = 0; j < g; j++)
-        decisions[i * g + j] = Math.fround(yProb[i * g + j] as number) > Math.fround(thresholds[j] as number) ? 1 : 0;
-    }
-  }
-  return decisions;
-}
-
 /**
  * Scores every contender at 0.5 and at cross-fitted tuned thresholds, each tuned F1 with its 95% interval and its
  * standing against the best row (seeded by `seed`).
@@ -150,15 +107,7 @@ export function scoreContenders(
   seed: number,
   options: { resamples?: number } = {},
 ): Leaderboard {
-  const fold = twoFolds(yTrue.length / genres.length, seed);
-  const scored = contenders.map((c) => {
-    const atHalf = evaluate(yTrue, c.probabilities, genres, 0.5);
-    const decisions = crossFittedDecisions(yTrue, c.probabilities, genres, fold);
-    // Decisions given as 0/1 "probabilities" at threshold 0.5: the F1 figures are exact; the probability-based
-    // figures (BCE, top-k) of `tuned` are meaningless and are taken from atHalf instead.
-    const tuned = evaluate(yTrue, decisions, genres, 0.5);
-    return { ...c, atHalf, tuned, decisions };
-  });
+  const scored = contenders.map((c) => ({ ...c, ...crossFittedScore(yTrue, c.probabilities, genres, seed) }));
   const board = { genres, yTrue, seed, ...options, rows: [] as ScoredContender[] };
   const bootstrap = bootstrapOptions(board);
   const intervals = scored.map((s) => bootstrapIntervals(yTrue, s.decisions, genres.length, 0.5, bootstrap));
@@ -213,6 +162,46 @@ export function leaderboardDifference(
     bootstrapOptions(board),
   ).bce;
   return { microF1: f1.microF1, macroF1: f1.macroF1, bce };
+}
+
+/** Models scored on the same films as the leaderboard scores them, and for two models the second minus the first. */
+export interface HeadToHead {
+  board: Leaderboard;
+  /**
+   * For two models: the second minus the first on the same films, paired (leaderboardDifference): tuned micro and
+   * macro F1 and the BCE, each with its 95% interval, within noise where it covers 0.
+   */
+  difference?: Record<RankedMetric | "bce", Difference>;
+}
+
+/**
+ * Models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`) scored as the leaderboard
+ * scores them (scoreContenders: F1 at thresholds cross-fitted on two halves seeded by `seed`, the BCE), and for two
+ * models their paired difference.
+ */
+export function scoreHeadToHead(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): HeadToHead {
+  const board = scoreContenders(yTrue, genres, models, seed);
+  const [first, second] = board.rows;
+  if (board.rows.length !== 2 || !first || !second) return { board };
+  return { board, difference: leaderboardDifference(board, second, first) };
+}
+
+/**
+ * Trained models on the films `rows` of a dataset: each predicts them (eval/comparison.ts compareModels: the films all
+ * of them could predict, the models on one split), then scoreHeadToHead. Notebook 08's check of the search's winner
+ * against the preset's model.
+ */
+export async function headToHead(
+  models: readonly { name: string; trained: Trained }[],
+  dataset: Dataset,
+  rows: readonly number[],
+  options: { cacheDir: string; seed: number; log?: (line: string) => void },
+): Promise<HeadToHead> {
+  // ids by position: the two models are usually of one kind, whose id compareModels would otherwise give both
+  const compared = models.map(({ name, trained }, k) => ({ id: `model-${k + 1}`, name, trained }));
+  const comparison = await compareModels(compared, dataset, rows, { cacheDir: options.cacheDir, log: options.log ?? (() => undefined) });
+  const contenders = comparison.models.map((m) => ({ name: m.name, role: kindSpec(m.trained).role, probabilities: m.probabilities }));
+  return scoreHeadToHead(comparison.yTrue, comparison.genres, contenders, options.seed);
 }
 
 /**

@@ -4,9 +4,9 @@
  * module declaring its KindSpec (see ./kind.ts and docs/ARCHITECTURE.md), and one entry below.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { MODEL_JSON } from "../models/checkpoint";
-import { INFO_JSON, TrainedModel, loadTrainedModel, modelFolder, need } from "../models/model-folder";
+import { MODEL_JSON } from "../models/model-json";
+import { diskFolder, loadTrainedModel, modelFolder } from "../models/model-folder";
+import { FolderSource, INFO_JSON, TrainedModel, readModelFolder } from "../models/folder-reader";
 import { checkImageSize } from "../models/folder-schema";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
@@ -15,6 +15,8 @@ import { CNN_KIND, CnnInfo } from "./cnn";
 import { FUSION_KIND, FusionInfo } from "./fusion";
 import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
 import type { EvidenceRanks, KindSpec, RunContext } from "./kind";
+import { ensembleSpec, isEnsembleFolder, loadEnsemble } from "./ensemble";
+import type { EnsembleModelInfo } from "../models/ensemble-folder";
 import type { RunSettings } from "./presets";
 import { LSTM_KIND, LstmInfo } from "./lstm";
 import { PRETRAINED_KIND, PretrainedInfo } from "./pretrained";
@@ -50,20 +52,57 @@ export function isKindId(id: string): id is KindId {
   return Object.prototype.hasOwnProperty.call(KINDS, id);
 }
 
-/** The kind of this id, or of this model; an unknown id is an error listing the kinds. */
-export function kindSpec(of: string | { info: { kind: string } }): KindSpec<ModelInfo> {
+/** The kinds of the ensembles loaded: the kind of their folds, with inputs made by each fold (./ensemble.ts). */
+const ensembleSpecs = new WeakMap<object, KindSpec<ModelInfo>>();
+
+/** The kind of this id, or of this model (an ensemble's: its folds' kind, as an ensemble); an unknown id is an error listing the kinds. */
+export function kindSpec(of: string | { info: { kind: string }; folds?: readonly TrainedModel[] }): KindSpec<ModelInfo> {
   const id = typeof of === "string" ? of : of.info.kind;
   if (!isKindId(id)) throw new WorkbookError(`unknown model kind '${id}': use one of ${KIND_IDS.join(", ")}`);
-  return KINDS[id] as unknown as KindSpec<ModelInfo>;
+  const base = KINDS[id] as unknown as KindSpec<ModelInfo>;
+  if (typeof of === "string" || of.folds === undefined) return base;
+  let spec = ensembleSpecs.get(of);
+  if (!spec) {
+    spec = ensembleSpec(base as KindSpec<EnsembleOf>, of.folds as TrainedModel<EnsembleOf>[]) as unknown as KindSpec<ModelInfo>;
+    ensembleSpecs.set(of, spec);
+  }
+  return spec;
+}
+
+type EnsembleOf = ModelInfo & EnsembleModelInfo;
+
+/**
+ * Loads a model folder of any kind from the disk (models/model-folder.ts loadTrainedModel), then checks what its kind
+ * needs (checkKind): its info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do. An
+ * ensemble folder (its info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
+ */
+export async function loadModel(dir: string): Promise<Trained> {
+  if (await isEnsembleFolder(dir)) {
+    const ensemble = await loadEnsemble<EnsembleOf>(dir, {
+      spec: (kind) => kindSpec(kind) as unknown as KindSpec<EnsembleOf>,
+      loadFold: async (folder) => (await loadSingleModel(folder)) as TrainedModel<EnsembleOf>,
+    });
+    return ensemble as Trained;
+  }
+  return loadSingleModel(dir);
+}
+
+/** One model folder (not an ensemble) from the disk, checked as its kind requires. */
+async function loadSingleModel(dir: string): Promise<Trained> {
+  return checkKind(await loadTrainedModel(dir), diskFolder(dir));
 }
 
 /**
- * Loads a model folder of any kind (models/model-folder.ts loadTrainedModel), then checks what its kind needs: its
- * info fields and its files (vocabulary, TF-IDF). Errors name the file and what to do.
+ * A model folder of any kind read through a FolderSource (the web page's: over HTTP), checked as loadModel checks
+ * it. An ensemble folder is not read this way yet: its folds are read from the disk (./ensemble.ts).
  */
-export async function loadModel(dir: string): Promise<Trained> {
-  const trained = await loadTrainedModel(dir);
-  const file = path.join(dir, INFO_JSON);
+export async function loadModelFrom(source: FolderSource): Promise<Trained> {
+  return checkKind(await readModelFolder(source), source);
+}
+
+/** What a loaded folder's kind needs: its info fields, its poster size against the model, and its files (vocabulary, TF-IDF). */
+async function checkKind(trained: TrainedModel, source: FolderSource): Promise<Trained> {
+  const file = source.where(INFO_JSON);
   if (!isKindId(trained.info.kind)) {
     throw new WorkbookError(`${file}: "kind" must be one of ${KIND_IDS.join(", ")}, got ${JSON.stringify(trained.info.kind)}`);
   }
@@ -71,8 +110,8 @@ export async function loadModel(dir: string): Promise<Trained> {
   const info = trained.info as ModelInfo;
   spec.checkInfo(info, file);
   // a poster model's imageSize (the kind's default filled in by checkInfo) is the side of the posters its model reads
-  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, path.join(dir, MODEL_JSON));
-  for (const required of spec.requiredFiles(info)) need(dir, required.file, required.what);
+  if ("imageSize" in info) checkImageSize(trained.model, info.imageSize, file, source.where(MODEL_JSON));
+  for (const required of spec.requiredFiles(info)) await source.need(required.file, required.what);
   return trained as Trained;
 }
 

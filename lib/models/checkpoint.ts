@@ -21,9 +21,10 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { isInside, linkNote, loadJson, makeFolder, syncDir, writeDurable } from "../runtime/files";
 import { WorkbookError } from "../runtime/errors";
-import { fieldRefusal } from "./folder-schema";
+import { MODEL_JSON, ReadWeights, checkModelJson, modelArtifacts } from "./model-json";
 
-export const MODEL_JSON = "model.json";
+// the file name is in ./model-json.ts, which the web page bundles
+export { MODEL_JSON } from "./model-json";
 const WEIGHT_FILE = /^weights(?:-(\d+))?\.bin$/;
 
 /** The steps of a save, in order; `afterStep` is called after each (tests throw there to simulate a crash). */
@@ -125,65 +126,10 @@ function modelJsonPath(dirOrFile: string): string {
   return dirOrFile.endsWith(".json") ? dirOrFile : path.join(dirOrFile, MODEL_JSON);
 }
 
-/** Reads a checkpoint's model.json (topology, manifest, metadata) without its weights. */
+/** Reads a checkpoint's model.json (topology, manifest, metadata) without its weights, checked (./model-json.ts). */
 export async function readModelJson(dirOrFile: string): Promise<tf.io.ModelJSON> {
   const file = modelJsonPath(dirOrFile);
-  const modelJson = await loadJson<tf.io.ModelJSON>(file, "model description");
-  if (typeof modelJson !== "object" || modelJson === null)
-    throw new WorkbookError(`${file}: not a model description (expected a JSON object)`);
-  if (modelJson.modelTopology == null) throw new WorkbookError(`${file}: no modelTopology (not a TF.js layers model)`);
-  if (!Array.isArray(modelJson.weightsManifest)) throw new WorkbookError(`${file}: no weightsManifest (the list of weight files)`);
-  checkWeightPaths(modelJson.weightsManifest as unknown[], file);
-  checkWeightEntries(modelJson.weightsManifest as unknown[], file);
-  return modelJson;
-}
-
-/**
- * Every weights path is checked before any weight file is opened: a model folder is downloaded and shared, so it is
- * untrusted input, and a path such as ../../etc/passwd must not make the workbook read (or report on) files elsewhere.
- */
-function checkWeightPaths(manifest: readonly unknown[], file: string): void {
-  manifest.forEach((group, g) => {
-    const paths = (group as { paths?: unknown } | null)?.paths;
-    if (!Array.isArray(paths))
-      throw new WorkbookError(`${file}: weightsManifest[${g}].paths must be a list of weight file names, got ${JSON.stringify(paths)}`);
-    paths.forEach((p: unknown, i) => {
-      if (!isPlainFileName(p)) {
-        throw new WorkbookError(
-          `${file}: weightsManifest[${g}].paths[${i}] is ${JSON.stringify(p)}: expected the plain name of a file inside the model folder (no /, \\, .. or absolute path)`,
-        );
-      }
-    });
-  });
-}
-
-/** The most dimensions, and the largest size of one dimension, a weight may have. */
-const MAX_RANK = 8;
-const MAX_DIMENSION = 2 ** 30;
-
-/** Each weight's shape (a list of sizes) and dtype (one TF.js stores), before any byte count is worked out from them. */
-function checkWeightEntries(manifest: readonly unknown[], file: string): void {
-  manifest.forEach((group, g) => {
-    const weights = (group as { weights?: unknown }).weights;
-    const where = `weightsManifest[${g}].weights`;
-    if (!Array.isArray(weights)) throw fieldRefusal(file, where, weights, "a list of the weights in the file");
-    weights.forEach((entry: unknown, i) => {
-      const { shape, dtype } = (entry ?? {}) as { shape?: unknown; dtype?: unknown };
-      if (!Array.isArray(shape) || shape.length > MAX_RANK)
-        throw fieldRefusal(file, `${where}[${i}].shape`, shape, `a list of at most ${MAX_RANK} sizes`);
-      shape.forEach((size: unknown, d) => {
-        if (typeof size !== "number" || !Number.isInteger(size) || size < 0 || size > MAX_DIMENSION)
-          throw fieldRefusal(file, `${where}[${i}].shape[${d}]`, size, `an integer from 0 to ${MAX_DIMENSION}`);
-      });
-      if (typeof dtype !== "string" || !Object.hasOwn(BYTES_PER_VALUE, dtype))
-        throw fieldRefusal(file, `${where}[${i}].dtype`, dtype, `one of ${Object.keys(BYTES_PER_VALUE).join(", ")}`);
-    });
-  });
-}
-
-/** A name that can only mean a file in the folder itself, on POSIX and on Windows (no separator, drive or ".."). */
-function isPlainFileName(p: unknown): p is string {
-  return typeof p === "string" && p !== "" && p !== "." && p !== ".." && !/[\\/\0]/.test(p) && !/^[A-Za-z]:/.test(p);
+  return checkModelJson(await loadJson<unknown>(file, "model description"), file);
 }
 
 /**
@@ -200,15 +146,24 @@ async function checkInsideFolder(dir: string, name: string, field: string, file:
   }
 }
 
-const BYTES_PER_VALUE: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
-
-/** The bytes a manifest entry's values take in the weight file (quantised entries use their stored dtype). */
-function entryBytes(entry: tf.io.WeightsManifestEntry): number {
-  const values = entry.shape.reduce((a, b) => a * b, 1);
-  const dtype = entry.quantization?.dtype ?? entry.dtype;
-  const bytes = BYTES_PER_VALUE[dtype];
-  if (bytes === undefined) throw new WorkbookError(`weight ${entry.name}: unsupported dtype ${dtype}`);
-  return values * bytes;
+/**
+ * The weights files of the model.json `file` read from its folder on disk: each a plain name (checked with model.json),
+ * a file inside the folder (a link out of it is refused), read whole; an error names the file and why it cannot be read.
+ */
+export function diskWeights(file: string): ReadWeights {
+  const dir = path.dirname(file);
+  return async (name, field) => {
+    await checkInsideFolder(dir, name, field, file);
+    const weightFile = path.join(dir, name);
+    try {
+      return await fsp.readFile(weightFile);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const link = linkNote(weightFile);
+      const why = link !== undefined ? `it is ${link}` : code === "ENOENT" ? "file not found" : code;
+      throw new WorkbookError(`${weightFile}: cannot read the weights that ${file} refers to (${why})`);
+    }
+  };
 }
 
 /** An IOHandler for `tf.loadLayersModel(...)` reading a folder written by fileSaveHandler or tfjs-node. */
@@ -217,38 +172,7 @@ export function fileLoadHandler(dirOrFile: string): tf.io.IOHandler {
     load: async (): Promise<tf.io.ModelArtifacts> => {
       const file = modelJsonPath(dirOrFile);
       const dir = path.dirname(file);
-      const modelJson = await readModelJson(file);
-      return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
-        const specs: tf.io.WeightsManifestEntry[] = [];
-        const buffers: Buffer[] = [];
-        for (const [g, group] of manifest.entries()) {
-          specs.push(...group.weights);
-          const groupBuffers: Buffer[] = [];
-          for (const [i, p] of group.paths.entries()) {
-            await checkInsideFolder(dir, p, `weightsManifest[${g}].paths[${i}]`, file);
-            const weightFile = path.join(dir, p);
-            try {
-              groupBuffers.push(await fsp.readFile(weightFile));
-            } catch (error) {
-              const code = (error as NodeJS.ErrnoException).code;
-              const link = linkNote(weightFile);
-              const why = link !== undefined ? `it is ${link}` : code === "ENOENT" ? "file not found" : code;
-              throw new WorkbookError(`${weightFile}: cannot read the weights that ${file} refers to (${why})`);
-            }
-          }
-          // A truncated or foreign file would otherwise fail deep inside TF.js without naming it.
-          const have = groupBuffers.reduce((n, b) => n + b.byteLength, 0);
-          const need = group.weights.reduce((n, w) => n + entryBytes(w), 0);
-          if (have !== need) {
-            throw new WorkbookError(
-              `${group.paths.map((p) => path.join(dir, p)).join(", ")}: ${have} bytes of weights, but ${file} describes ${need} (truncated or from another model)`,
-            );
-          }
-          buffers.push(...groupBuffers);
-        }
-        const all = Buffer.concat(buffers);
-        return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
-      });
+      return modelArtifacts(await readModelJson(file), file, diskWeights(file), (name) => path.join(dir, name));
     },
   };
 }

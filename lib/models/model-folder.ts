@@ -16,19 +16,24 @@
 import * as fs from "node:fs";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import * as tf from "@tensorflow/tfjs";
-import type { OverviewEncoder } from "../data/batches";
 import { TextVectorizer } from "../data/text";
 import { TfidfVectorizer } from "../data/tfidf";
 import { linkNote, loadJson, makeFolder, saveJson } from "../runtime/files";
 import type { SplitSettings } from "../data/split";
 import type { TrainingHistory } from "./history";
-import { ModelInfoBase, SavedThresholds, checkAgainstModel, checkHistoryJson, checkInfoJson, checkThresholdsJson } from "./folder-schema";
-import { MODEL_JSON, loadCheckpoint } from "./checkpoint";
-// The classes a saved model may name (the joint model's gated unit, the LSTM's orthogonal initialiser) are
-// registered with tf.serialization when their modules load: loading a folder needs them.
-import "./gmu";
-import "./initializers";
+import { ModelInfoBase, SavedThresholds } from "./folder-schema";
+import { MODEL_JSON, diskWeights } from "./checkpoint";
+import {
+  FolderSource,
+  HISTORY_JSON,
+  INFO_JSON,
+  TFIDF_JSON,
+  THRESHOLDS_JSON,
+  TrainedModel,
+  VOCABULARY_JSON,
+  missingFileMessage,
+  readModelFolder,
+} from "./folder-reader";
 import { WorkbookError } from "../runtime/errors";
 import { ensureBackend } from "../runtime/backend";
 import { checkPathName } from "../runtime/config";
@@ -36,28 +41,14 @@ import { checkPathName } from "../runtime/config";
 // The files' types and their checks (what each may hold, and against the others and the model) are in ./folder-schema.ts.
 export type { ModelInfoBase, SavedThresholds } from "./folder-schema";
 
-export const INFO_JSON = "info.json";
-export const VOCABULARY_JSON = "vocabulary.json";
-export const HISTORY_JSON = "history.json";
-export const THRESHOLDS_JSON = "thresholds.json";
-export const TFIDF_JSON = "tfidf.json";
+// The file names, a loaded folder's type and reading it through a FolderSource are in ./folder-reader.ts (also bundled
+// into the web page); this module gives the disk's source.
+export { HISTORY_JSON, INFO_JSON, TFIDF_JSON, THRESHOLDS_JSON, VOCABULARY_JSON, overviewEncoder } from "./folder-reader";
+export type { FolderSource, TrainedModel } from "./folder-reader";
 
 /** Where the notebooks and `npm run train` keep a preset's model of a kind. */
 export function modelDir(outDir: string, preset: string, kind: string): string {
   return path.join(outDir, "models", checkPathName(preset, "the preset"), checkPathName(kind, "the model kind"));
-}
-
-export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
-  dir: string;
-  info: I;
-  model: tf.LayersModel;
-  history?: TrainingHistory;
-  /** Token ids: the folder's vocabulary.json (the LSTM, the joint model's BiLSTM branch). */
-  vectorizer?: TextVectorizer;
-  /** The folder's tfidf.json (the joint model's TF-IDF branch, the TF-IDF baselines). */
-  tfidf?: TfidfVectorizer;
-  /** Per-genre thresholds tuned on the validation split at the end of training, when saved. */
-  thresholds?: SavedThresholds;
 }
 
 /**
@@ -69,32 +60,25 @@ export interface TrainedModel<I extends ModelInfoBase = ModelInfoBase> {
 export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   await ensureBackend();
   if (!fs.existsSync(dir)) throw new WorkbookError(await missingFolderMessage(dir));
-  need(dir, INFO_JSON, "model description");
-  need(dir, MODEL_JSON, "weights");
-  const infoFile = path.join(dir, INFO_JSON);
-  const info = checkInfoJson(await loadJson(infoFile, "model description"), infoFile);
-  const model = await loadCheckpoint(dir);
-  const trained: TrainedModel = { dir, info, model };
-  // a file that is there, a link that cannot be followed included (reading it then says where it points)
-  const present = (name: string) => (fs.lstatSync(path.join(dir, name), { throwIfNoEntry: false }) ? path.join(dir, name) : undefined);
-  const historyFile = present(HISTORY_JSON);
-  if (historyFile) trained.history = checkHistoryJson(await loadJson(historyFile, "training history"), historyFile);
-  const thresholdsFile = present(THRESHOLDS_JSON);
-  const tfidfFile = present(TFIDF_JSON);
-  if (tfidfFile) trained.tfidf = await TfidfVectorizer.load(tfidfFile);
-  const vocabularyFile = present(VOCABULARY_JSON);
-  if (vocabularyFile) trained.vectorizer = await TextVectorizer.load(vocabularyFile);
-  checkAgainstModel({
-    model,
-    modelFile: path.join(dir, MODEL_JSON),
-    infoFile,
-    genres: info.genres,
-    ...(vocabularyFile && trained.vectorizer ? { vocabulary: { file: vocabularyFile, size: trained.vectorizer.vocabularySize() } } : {}),
-    ...(tfidfFile && trained.tfidf ? { tfidf: { file: tfidfFile, features: trained.tfidf.features } } : {}),
-  });
-  if (thresholdsFile)
-    trained.thresholds = checkThresholdsJson(await loadJson(thresholdsFile, "thresholds"), thresholdsFile, info.genres, infoFile);
-  return trained;
+  return readModelFolder(diskFolder(dir));
+}
+
+/**
+ * A model folder on disk as a FolderSource: a file is there when lstat finds it (a link that cannot be followed
+ * included: reading it then says where it points), a missing one is named by need(), JSON is read by loadJson and the
+ * weights by checkpoint.ts diskWeights (a weights file that links out of the folder is refused).
+ */
+export function diskFolder(dir: string): FolderSource {
+  const where = (name: string) => path.join(dir, name);
+  const weights = diskWeights(where(MODEL_JSON));
+  return {
+    dir,
+    where,
+    need: async (name, what) => need(dir, name, what),
+    has: async (name) => fs.lstatSync(where(name), { throwIfNoEntry: false }) !== undefined,
+    json: (name, what) => loadJson(where(name), what),
+    weights,
+  };
 }
 
 /**
@@ -121,9 +105,7 @@ export function need(dir: string, file: string, what: string): void {
   const where = path.join(dir, file);
   if (!fs.existsSync(where)) {
     const link = linkNote(where);
-    throw new WorkbookError(
-      `${where} ${link === undefined ? "not found" : `is ${link}`}: ${dir} is not a trained model folder (${what} missing). Train one with notebook 02/03 or 'npm run train'.`,
-    );
+    throw new WorkbookError(missingFileMessage(where, dir, what, link === undefined ? "not found" : `is ${link}`));
   }
 }
 
@@ -150,13 +132,6 @@ function describesModel(json: unknown): boolean {
 /** Whether `dir/info.json` is a model description (describesModel): what proves that a folder is a model folder. */
 export async function provesModelFolder(dir: string): Promise<boolean> {
   return describesModel(await loadJson(path.join(dir, INFO_JSON)).catch(() => undefined));
-}
-
-/** A trained model's overview encoder (its tfidf.json or vocabulary.json), with a clear error when it has none. */
-export function overviewEncoder(trained: TrainedModel): OverviewEncoder {
-  const encoder = trained.tfidf ?? trained.vectorizer;
-  if (!encoder) throw new WorkbookError(`${trained.dir}: the model folder needs its ${VOCABULARY_JSON} or ${TFIDF_JSON}`);
-  return encoder;
 }
 
 // ---------------------------------------------------------------------------------------------------

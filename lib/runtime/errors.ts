@@ -1,7 +1,6 @@
 /**
  * Errors a user can act on, apart from bugs.
  */
-import { inspect } from "node:util";
 
 /**
  * A refusal, a missing or damaged file, bad input: something the user can fix, with a message that says what
@@ -15,7 +14,8 @@ export class WorkbookError extends Error {
     this.name = "WorkbookError";
   }
 
-  [inspect.custom](): string {
+  // util.inspect.custom, by its registered name: this module is also bundled into the web page, which has no node:util
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.message;
   }
 }

@@ -1,6 +1,8 @@
 /**
- * Training progress, in a notebook and in a terminal: the trainer's live batch line and per-epoch summary
- * lines. (Loops such as poster preprocessing report through runtime/progress.ts.)
+ * Training progress: what a view of it is told (ProgressReporter), the lines every view writes (the live batch
+ * line, the per-epoch summary, the end), the terminal's view, and the view a run takes when its caller gives none.
+ * The notebook's view is workbook/progress.ts. (Loops such as poster preprocessing report through
+ * runtime/progress.ts.)
  */
 import type { EpochRecord, TrainingHistory } from "../models/history";
 
@@ -20,7 +22,8 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
 }
 
-function bar(done: number, total: number, width = 10): string {
+/** `[#####.....]`: the share done of a loop, in `width` characters. */
+export function progressBar(done: number, total: number, width = 10): string {
   const filled = total > 0 ? Math.min(width, Math.floor((done / total) * width)) : width;
   return `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
 }
@@ -39,7 +42,7 @@ export function formatBatchLine(
   elapsedSeconds: number,
 ): string {
   const eta = batch > 0 ? (elapsedSeconds / batch) * (batches - batch) : NaN;
-  return `epoch ${epoch}/${epochs} ${bar(batch, batches)} ${batch}/${batches} loss ${f4(runningLoss)} elapsed ${formatDuration(elapsedSeconds)} eta ${formatDuration(eta)}`;
+  return `epoch ${epoch}/${epochs} ${progressBar(batch, batches)} ${batch}/${batches} loss ${f4(runningLoss)} elapsed ${formatDuration(elapsedSeconds)} eta ${formatDuration(eta)}`;
 }
 
 /** One line per finished epoch, with '*' for a new best val_loss. */
@@ -113,64 +116,18 @@ export function terminalProgress(stream: Writable = process.stderr, options: Pro
   };
 }
 
-/** What notebookProgress needs of a tslab display: one output that each call replaces. */
-export interface UpdatableDisplay {
-  text(s: string): void;
-}
-
-/** tslab's newDisplay when running inside a tslab kernel, else undefined. */
-function tslabDisplayFactory(): (() => UpdatableDisplay) | undefined {
-  try {
-    // Same check as ./plots.ts: the kernel's own jupyter module has its display channel set.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData?: unknown };
-    if (typeof jupyter.lastWriteDisplayData !== "function") return undefined;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tslab = require("tslab") as { newDisplay: () => UpdatableDisplay };
-    return () => tslab.newDisplay();
-  } catch {
-    return undefined;
-  }
-}
+/** The view a training run reports to when its caller gives none. */
+let defaultView: () => ProgressReporter = () => terminalProgress();
 
 /**
- * In a tslab notebook: ONE display per epoch, updated in place (at most every 500 ms) with the batch
- * counter, running loss, elapsed and remaining time, and replaced at the end of the epoch by the epoch's
- * train/val figures. Outside a notebook: terminalProgress(). `newDisplay` is injectable for tests.
+ * Sets the view a training run reports to when its caller gives none: the notebooks' facade (lib/index.ts) sets
+ * the notebook's view (workbook/progress.ts notebookProgress), which is the terminal's outside a notebook.
  */
-export function notebookProgress(
-  options: ProgressOptions & { newDisplay?: () => UpdatableDisplay; fallback?: ProgressReporter } = {},
-): ProgressReporter {
-  const factory = options.newDisplay ?? tslabDisplayFactory();
-  if (!factory) return options.fallback ?? terminalProgress();
-  const now = options.now ?? (() => Date.now());
-  const interval = options.intervalMs ?? 500;
-  let display: UpdatableDisplay | undefined;
-  let epoch = 0;
-  let epochs = 0;
-  let started = 0;
-  let lastDraw = -Infinity;
-  return {
-    epochStart(e, total, lr, batches) {
-      epoch = e;
-      epochs = total;
-      started = now();
-      lastDraw = now();
-      display = factory();
-      display.text(`epoch ${e}/${total} ${bar(0, batches)} 0/${batches} lr ${lr.toExponential(4)}`);
-    },
-    batchEnd(batch, batches, runningLoss) {
-      const t = now();
-      if (t - lastDraw < interval) return;
-      lastDraw = t;
-      display?.text(formatBatchLine(epoch, epochs, batch, batches, runningLoss, (t - started) / 1000));
-    },
-    epochEnd(record, isBest) {
-      (display ?? factory()).text(formatEpochLine(record, epochs, isBest));
-      display = undefined;
-    },
-    done(history) {
-      factory().text(formatDoneLine(history));
-    },
-  };
+export function setDefaultProgress(view: () => ProgressReporter): void {
+  defaultView = view;
+}
+
+/** The view a training run reports to when its caller gives none: the terminal's, unless setDefaultProgress set another. */
+export function defaultProgress(): ProgressReporter {
+  return defaultView();
 }

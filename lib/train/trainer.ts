@@ -21,7 +21,7 @@ import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/model-folder";
 import { saveJson } from "../runtime/files";
 import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
-import { ProgressReporter, notebookProgress } from "./progress";
+import { ProgressReporter, defaultProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
 import { LossFunction, binaryCrossentropyLoss } from "../models/losses";
 import { kerasAdam } from "./adam";
@@ -58,7 +58,7 @@ export interface TrainOptions {
   restoreBest?: boolean;
   /** Stop after this many epochs in a row without a val_loss improvement (Keras EarlyStopping). */
   earlyStoppingPatience?: number;
-  /** Default notebookProgress() (a terminal bar outside a notebook). */
+  /** Default: ./progress.ts defaultProgress() (the terminal's view; in a notebook, the notebook's). */
   progress?: ProgressReporter;
   /** Checked after every batch; true interrupts training (the best weights are kept and restored). */
   shouldStop?: () => boolean;
@@ -364,7 +364,7 @@ async function trainLoop(model: tf.LayersModel, data: TrainingData, options: Tra
   const schedule = options.schedule ?? courseworkSchedule;
   const lossFn = options.loss ?? binaryCrossentropyLoss;
   const restoreBest = options.restoreBest ?? true;
-  const progress = options.progress ?? notebookProgress();
+  const progress = options.progress ?? defaultProgress();
   const historyFile = options.checkpointDir !== undefined ? path.join(options.checkpointDir, HISTORY_JSON) : undefined;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   if (variables.length === 0) throw new Error("trainModel: the model has no trainable weights (is it built?)");

@@ -3,12 +3,11 @@
  * each evaluation is a normal training run of that kind into its own model folder,
  * `out/tune/<preset>/<kind>-<name>/<trial>/e<epochs>`, scored on the validation films like the leaderboards:
  * the best validation loss (what promotes a trial), and micro / macro F1 at per-genre thresholds cross-fitted on
- * two halves of the validation films.
+ * two halves of the validation films (eval/cross-fit.ts, as the leaderboards score).
  */
 import * as path from "node:path";
 import { LoadedSplit, loadSplitDataset } from "../data/split";
-import { crossFittedDecisions, twoFolds } from "../eval/leaderboard";
-import { evaluate } from "../eval/metrics";
+import { crossFittedScore } from "../eval/cross-fit";
 import { KindConfig, KindId, configSettings, prepareRun } from "../kinds/registry";
 import type { ProgressReporter } from "../train/progress";
 import { trainRun, validationPredictions } from "../train/lifecycle";
@@ -86,9 +85,7 @@ export async function tune<K extends KindId>(options: TuneOptions<K>): Promise<T
       const history = await trainRun(run, { ...(options.progress ? { progress: options.progress() } : {}), log: () => undefined });
       if (history.interrupted || history.bestEpoch === 0) return undefined;
       const { yTrue, yProb } = await validationPredictions(run);
-      const genres = loaded.dataset.genres;
-      const fold = twoFolds(yTrue.length / genres.length, config.seed);
-      const tuned = evaluate(yTrue, crossFittedDecisions(yTrue, yProb, genres, fold), genres, 0.5);
+      const { tuned } = crossFittedScore(yTrue, yProb, loaded.dataset.genres, config.seed);
       return {
         bestValLoss: history.bestValLoss,
         bestEpoch: history.bestEpoch,

@@ -9,7 +9,9 @@ import { comparisonDifference, topGenresPerFilm } from "../eval/comparison";
 import { Evaluation, predictedVsTrueCounts } from "../eval/metrics";
 import { showFilmCard } from "./cards";
 import { formatDifference } from "./intervals";
-import { Figure, escapeHtml, showHtml, showTable } from "./plots";
+import { Figure, showTable } from "./plots";
+import { escapeHtml } from "./html";
+import { showHtml } from "./display";
 
 /** Film cards for the given films of a comparison (by Id), every model's top genres side by side. */
 export function showComparisonCards(comparison: Comparison, ids: readonly string[], top = 3): void {

@@ -1,18 +1,21 @@
 /**
- * Showing attributions (computed by eval/attribution.ts, over films by eval/explain.ts): heat maps over the original poster, the overview with each
- * word shaded by its effect, and the film card that puts them beside each model's top genres and, for a joint
- * model, the gate's share for the film; the notebook-07 views across films. Every image is embedded, so the
- * HTML stands alone (npm run explain).
+ * Showing attributions (computed by eval/attribution.ts, over films by eval/explain.ts): heat maps over the
+ * original poster, the overview with each word shaded by its effect, and the film card that puts them beside each
+ * model's top genres and, for a joint model, the gate's share for the film; the notebook-07 views across films, and
+ * the reports' claims in words (checked by eval/report-claims.ts). Every image is embedded, so the HTML stands alone
+ * (npm run explain).
  */
 import * as fs from "node:fs";
 import { Jimp } from "jimp";
 import type { Dataset } from "../data/dataset";
 import type { DecodedPoster } from "../data/posters";
-import { tokenize } from "../data/text";
 import type { PosterMap } from "../eval/attribution";
 import type { ExplainedFilm, FilmExplanation, GenreEvidence, GenreWord, WordEvidence } from "../eval/explain";
 import { topK } from "../eval/metrics";
-import { dataUri, escapeHtml, showHtml, showTable } from "./plots";
+import { checkReportClaims } from "../eval/report-claims";
+import { dataUri, showTable } from "./plots";
+import { escapeHtml, htmlTable } from "./html";
+import { showHtml } from "./display";
 
 /** The largest absolute value (a loop: maps have too many values to spread into Math.max). */
 function maxAbs(values: ArrayLike<number>): number {
@@ -160,47 +163,43 @@ export function explanationCardHtml(
     ? `<img src="${dataUri(film.posterPng)}" style="width:100px;height:auto;flex:none;align-self:flex-start;border:1px solid #ccc"/>`
     : "";
   const rows = [...new Set(views.flatMap((v) => v.genres.map((g) => g.genre)))].sort((a, b) => Number(truth.has(b)) - Number(truth.has(a)));
-  const th = (html: string) =>
-    `<th style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #ddd;font-weight:normal">${html}</th>`;
-  const td = (html: string) => `<td style="text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #eee">${html}</td>`;
-  const header = views
-    .map((view) => {
-      const ranked = topK(view.probabilities, allGenres, top)
-        .map((r) => marked(r.genre, `${escapeHtml(r.genre)} ${r.probability.toFixed(2)}`))
-        .join(" ");
-      const gate =
-        view.gateShare === undefined
-          ? ""
-          : `<div style="color:#555;font-size:11px">gate: ${(100 * view.gateShare).toFixed(0)}% poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% overview</div>`;
-      return th(`<b>${escapeHtml(view.model)}</b><div style="font-size:11px">${ranked}</div>${gate}`);
-    })
-    .join("");
-  const body = rows
-    .map((genre) => {
-      const cells = views
-        .map((view) => {
-          const g = view.genres.find((x) => x.genre === genre);
-          if (!g) return td("");
-          const maps = g.posters
-            .map(
-              (m) =>
-                `<figure style="margin:0 4px 0 0;text-align:center;flex:none"><img src="${dataUri(m.png)}" style="width:70px;height:auto;display:block"/>` +
-                `<figcaption style="font-size:10px;color:#555">${escapeHtml(m.method)}</figcaption></figure>`,
-            )
-            .join("");
-          const text = g.overviewHtml ? `<div style="font-size:11px;line-height:1.45;min-width:10em">${g.overviewHtml}</div>` : "";
-          return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
-        })
+  const th = (html: string) => ({
+    html,
+    style: "text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #ddd;font-weight:normal",
+  });
+  const td = (html: string) => ({ html, style: "text-align:left;vertical-align:top;padding:4px 6px;border-bottom:1px solid #eee" });
+  const header = views.map((view) => {
+    const ranked = topK(view.probabilities, allGenres, top)
+      .map((r) => marked(r.genre, `${escapeHtml(r.genre)} ${r.probability.toFixed(2)}`))
+      .join(" ");
+    const gate =
+      view.gateShare === undefined
+        ? ""
+        : `<div style="color:#555;font-size:11px">gate: ${(100 * view.gateShare).toFixed(0)}% poster, ${(100 * (1 - view.gateShare)).toFixed(0)}% overview</div>`;
+    return th(`<b>${escapeHtml(view.model)}</b><div style="font-size:11px">${ranked}</div>${gate}`);
+  });
+  const body = rows.map((genre) => {
+    const cells = views.map((view) => {
+      const g = view.genres.find((x) => x.genre === genre);
+      if (!g) return td("");
+      const maps = g.posters
+        .map(
+          (m) =>
+            `<figure style="margin:0 4px 0 0;text-align:center;flex:none"><img src="${dataUri(m.png)}" style="width:70px;height:auto;display:block"/>` +
+            `<figcaption style="font-size:10px;color:#555">${escapeHtml(m.method)}</figcaption></figure>`,
+        )
         .join("");
-      const mark = !known ? "explained" : truth.has(genre) ? "true genre" : "predicted";
-      return `<tr>${td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`)}${cells}</tr>`;
-    })
-    .join("");
+      const text = g.overviewHtml ? `<div style="font-size:11px;line-height:1.45;min-width:10em">${g.overviewHtml}</div>` : "";
+      return td(`<div style="display:flex;align-items:flex-start;gap:4px">${maps}${text}</div>`);
+    });
+    const mark = !known ? "explained" : truth.has(genre) ? "true genre" : "predicted";
+    return { cells: [td(`<b>${escapeHtml(genre)}</b><div style="font-size:10px;color:#666">${mark}</div>`), ...cells] };
+  });
   return (
     `<div data-card="explanation" style="margin:8px 0;padding:8px;border:1px solid #ddd;border-radius:6px;font-size:13px">` +
     `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: ${trueGenresHtml(film.genres)}</div>` +
     `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div></div></div>` +
-    `<div style="overflow-x:auto"><table style="border-collapse:collapse;margin-top:6px"><thead><tr>${th("")}${header}</tr></thead><tbody>${body}</tbody></table></div>` +
+    htmlTable({ style: "border-collapse:collapse;margin-top:6px", head: [th(""), ...header], rows: body }) +
     `${legendHtml(options.scale)}</div>`
   );
 }
@@ -319,77 +318,51 @@ export async function showGenreHeatMaps(evidence: { model: string; genres: reado
 }
 
 /**
- * What the attributions say about the coursework reports' guesses, computed from the run: whether Horror's
- * poster evidence sits in dark regions, and whether Drama's words are generic (words found in many overviews)
- * compared with the other genres' words.
+ * What the attributions say about the coursework reports' guesses, computed from the run (eval/report-claims.ts):
+ * whether Horror's poster evidence sits in dark regions, and whether Drama's words are generic (words found in many
+ * overviews) compared with the other genres' words.
  */
 export function explanationNarrative(
   posterEvidence: { genres: readonly GenreEvidence[] } | undefined,
   wordEvidence: WordEvidence | undefined,
   dataset: Dataset,
 ): string {
+  const { darkHorror: horror, genericDrama: drama } = checkReportClaims(posterEvidence, wordEvidence, dataset);
   const lines: string[] = [];
-  const evidence = posterEvidence?.genres ?? [];
-  const horror = evidence.find((e) => e.genre === "Horror");
   // A claim that cannot be checked says why, so that the section is never empty.
-  if (!horror) {
+  if (!horror.checked) {
     lines.push(
       `- **Horror and dark posters.** Not checked: ` +
-        (posterEvidence === undefined
+        (horror.why === "no poster model"
           ? "no model that reads posters is trained at this preset."
           : `none of the sampled validation films is Horror (raise \`aggregateFilms\`).`),
     );
   } else {
-    const others = evidence.filter((e) => e.genre !== "Horror");
-    const othersMean = others.reduce((a, e) => a + e.luminance, 0) / Math.max(1, others.length);
     lines.push(
       `- **Horror and dark posters.** For ${horror.films} Horror films, the strongest fifth of the poster evidence for Horror is ` +
         `${horror.luminance < 0 ? "darker" : "lighter"} than the poster as a whole by ${Math.abs(horror.luminance).toFixed(3)} (luminance in [0, 1]); ` +
-        `it is darker for ${(100 * horror.darkerShare).toFixed(0)}% of them. Across the other genres the same difference averages ${othersMean.toFixed(3)}. ` +
-        (horror.luminance < 0 && horror.luminance < othersMean
+        `it is darker for ${(100 * horror.darkerShare).toFixed(0)}% of them. Across the other genres the same difference averages ${horror.othersMean.toFixed(3)}. ` +
+        (horror.holds
           ? "The claim that the CNN reads darkness as Horror holds on these films."
           : "The claim that the CNN reads darkness as Horror does **not** hold on these films."),
     );
   }
-  if (!wordEvidence) {
+  if (!drama.checked && drama.why === "no overview model") {
     lines.push("- **Drama's words.** Not checked: no model that reads overviews is trained at this preset.");
+  } else if (drama.checked) {
+    lines.push(
+      `- **Drama's words.** The five words that raise Drama most above the other genres (${drama.words.join(", ")}; ` +
+        `${drama.stopWords} of them stop-words) appear in ${(100 * drama.share).toFixed(1)}% of all overviews on average; ` +
+        `the other genres' five in ${(100 * drama.othersMedian).toFixed(1)}% (median over ${drama.otherGenres} genres). ` +
+        (drama.holds
+          ? "Drama is raised by more generic words than the other genres: the claim that the text model leans on generic words for Drama holds."
+          : "Drama's words are **not** more generic than the other genres'."),
+    );
   } else {
-    // The genre's five most specific words (the table's statistic), stop-words included: a model leaning on generic
-    // words would rank them here. How generic a word is: the share of all overviews that contain it.
-    const documents = dataset.films.map((f) => new Set(tokenize(f.overview)));
-    const share = (word: string) => documents.filter((d) => d.has(word)).length / documents.length;
-    const topFive = (genre: string) =>
-      [...(wordEvidence.words.get(genre) ?? []), ...(wordEvidence.stopWords.get(genre) ?? [])]
-        .sort((a, b) => b.specificity - a.specificity)
-        .slice(0, 5)
-        .filter((w) => !w.word.includes(" "));
-    const meanShare = (genre: string) => {
-      const top = topFive(genre);
-      return top.length ? top.reduce((a, w) => a + share(w.word), 0) / top.length : NaN;
-    };
-    const drama = meanShare("Drama");
-    const others = dataset.genres
-      .filter((g) => g !== "Drama")
-      .map(meanShare)
-      .filter(Number.isFinite);
-    if (Number.isFinite(drama) && others.length > 0) {
-      const median = others.slice().sort((a, b) => a - b)[Math.floor(others.length / 2)] as number;
-      const dramaWords = topFive("Drama").map((w) => w.word);
-      const stop = dramaWords.filter((w) => wordEvidence.stopWords.get("Drama")?.some((s) => s.word === w));
-      lines.push(
-        `- **Drama's words.** The five words that raise Drama most above the other genres (${dramaWords.join(", ")}; ` +
-          `${stop.length} of them stop-words) appear in ${(100 * drama).toFixed(1)}% of all overviews on average; ` +
-          `the other genres' five in ${(100 * median).toFixed(1)}% (median over ${others.length} genres). ` +
-          (drama > median
-            ? "Drama is raised by more generic words than the other genres: the claim that the text model leans on generic words for Drama holds."
-            : "Drama's words are **not** more generic than the other genres'."),
-      );
-    } else {
-      lines.push(
-        `- **Drama's words.** Not checked: ${Number.isFinite(drama) ? "no other genre" : "Drama"} has words ranked in ` +
-          `at least \`minWordFilms\` of the sampled films (raise \`wordFilms\`).`,
-      );
-    }
+    lines.push(
+      `- **Drama's words.** Not checked: ${drama.why === "no other genre has ranked words" ? "no other genre" : "Drama"} has words ranked in ` +
+        `at least \`minWordFilms\` of the sampled films (raise \`wordFilms\`).`,
+    );
   }
   return lines.join("\n");
 }

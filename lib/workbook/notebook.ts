@@ -9,7 +9,8 @@ import { KindConfig, KindId, SettingsOf, configSettings, isKindId, kindConfig, k
 import { presetDifferences } from "../kinds/presets";
 import { NotebookConfig, PresetName, notebookConfig } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
-import { escapeHtml, showHtml } from "./plots";
+import { escapeHtml, htmlTable } from "./html";
+import { showHtml } from "./display";
 
 /** Where a config's changes come from (said in its first line) and where its preset and paths are read. */
 export interface ConfigSource {
@@ -82,18 +83,24 @@ export function showModel(model: tf.LayersModel, title = model.name): void {
   });
   const total = rows.reduce((a, r) => a + r.params, 0);
   const trainable = model.trainableWeights.reduce((a, w) => a + w.shape.reduce((x: number, y) => x * (y ?? 1), 1), 0);
-  const cell = (text: string, align = "left") =>
-    `<td style="text-align:${align};white-space:nowrap;padding:1px 8px">${escapeHtml(text)}</td>`;
+  const cell = (text: string, align = "left") => ({
+    html: escapeHtml(text),
+    style: `text-align:${align};white-space:nowrap;padding:1px 8px`,
+  });
   const html =
-    `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3"><caption style="text-align:left"><b>${escapeHtml(title)}</b></caption>` +
-    `<thead><tr>${["layer", "type", "output shape", "parameters", "inputs from"].map((h) => `<th style="text-align:left;padding:1px 8px">${h}</th>`).join("")}</tr></thead><tbody>` +
-    rows
-      .map(
-        (r) =>
-          `<tr style="${r.trainable ? "" : "color:#888"}">${cell(r.name)}${cell(r.type)}${cell(r.output)}${cell(r.params.toLocaleString("en-US"), "right")}${cell(r.inputs)}</tr>`,
-      )
-      .join("") +
-    `</tbody></table></div><div style="font-size:12px">${total.toLocaleString("en-US")} parameters, ${trainable.toLocaleString("en-US")} trainable` +
+    htmlTable({
+      style: "font-size:12px;line-height:1.3",
+      caption: { html: `<b>${escapeHtml(title)}</b>`, style: "text-align:left" },
+      head: ["layer", "type", "output shape", "parameters", "inputs from"].map((h) => ({
+        html: h,
+        style: "text-align:left;padding:1px 8px",
+      })),
+      rows: rows.map((r) => ({
+        style: r.trainable ? "" : "color:#888",
+        cells: [cell(r.name), cell(r.type), cell(r.output), cell(r.params.toLocaleString("en-US"), "right"), cell(r.inputs)],
+      })),
+    }) +
+    `<div style="font-size:12px">${total.toLocaleString("en-US")} parameters, ${trainable.toLocaleString("en-US")} trainable` +
     `${trainable < total ? " (grey layers are frozen)" : ""}</div>`;
   const text = [
     title,

@@ -5,7 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "../runtime/config";
-import { Figure, escapeHtml, showFigure, showHtml, showMarkdown } from "./plots";
+import { Figure, showFigure } from "./plots";
+import { escapeHtml, htmlTable } from "./html";
+import { showHtml, showMarkdown } from "./display";
 
 interface ParityRow {
   group: string;
@@ -45,15 +47,21 @@ export function loadParityReport(file = PARITY_REPORT): ParityReport | undefined
 export function showParityReport(report: ParityReport | undefined): void {
   if (!report) return;
   showMarkdown(report.header.join("\n\n"));
-  const cell = (s: string, style = "") => `<td style="text-align:left;vertical-align:top;padding:2px 6px;${style}">${escapeHtml(s)}</td>`;
-  const rows = report.rows
-    .map(
-      (r) =>
-        `<tr>${cell(r.status, `white-space:nowrap;color:${{ ok: "#1a7f37", explained: "#9a6700", differs: "#b42318" }[r.status]}`)}${cell(`${r.group}: ${r.check}${r.note ? ` (${r.note})` : ""}${r.explanation ? `. Why: ${r.explanation}` : ""}`, "min-width:24em;max-width:46em")}${cell(r.tolerance, "white-space:nowrap")}${cell(r.measured, "min-width:16em;max-width:30em")}</tr>`,
-    )
-    .join("");
+  const cell = (s: string, style = "") => ({ html: escapeHtml(s), style: `text-align:left;vertical-align:top;padding:2px 6px;${style}` });
+  const rows = report.rows.map((r) => ({
+    cells: [
+      cell(r.status, `white-space:nowrap;color:${{ ok: "#1a7f37", explained: "#9a6700", differs: "#b42318" }[r.status]}`),
+      cell(
+        `${r.group}: ${r.check}${r.note ? ` (${r.note})` : ""}${r.explanation ? `. Why: ${r.explanation}` : ""}`,
+        "min-width:24em;max-width:46em",
+      ),
+      cell(r.tolerance, "white-space:nowrap"),
+      cell(r.measured, "min-width:16em;max-width:30em"),
+    ],
+  }));
+  const head = [{ html: "" }, ...["check", "tolerance", "measured"].map((h) => ({ html: h, style: "text-align:left" }))];
   showHtml(
-    `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3"><thead><tr><th></th><th style="text-align:left">check</th><th style="text-align:left">tolerance</th><th style="text-align:left">measured</th></tr></thead><tbody>${rows}</tbody></table></div>`,
+    htmlTable({ style: "font-size:12px;line-height:1.3", head, rows }),
     report.rows.map((r) => `${r.status.padEnd(9)} ${r.group}: ${r.check}: ${r.measured}`).join("\n"),
   );
 }

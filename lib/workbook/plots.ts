@@ -15,56 +15,15 @@ import type { Split } from "../data/split";
 import type { PosterSet } from "../data/posters";
 import { MOBILENET_CLASSES } from "../encoders/mobilenet";
 import { TextVectorizer, tokenize } from "../data/text";
+import { displayBundle, inNotebook, showHtml, showMarkdown } from "./display";
+import { escapeHtml, htmlTable } from "./html";
+
+let plotlyLoaded = false;
 
 export interface Figure {
   data: Record<string, unknown>[];
   layout?: Record<string, unknown>;
   config?: Record<string, unknown>;
-}
-
-/** MIME type -> content: strings for text types, JSON values for JSON types. */
-export type MimeBundle = Record<string, unknown>;
-
-interface TslabJupyter {
-  lastWriteDisplayData?: (message: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void;
-}
-
-let plotlyLoaded = false;
-
-/** The tslab kernel's output channel, or undefined outside a notebook. */
-function notebookChannel(): TslabJupyter | undefined {
-  try {
-    // tslab only exposes single-MIME display helpers publicly; a figure needs a bundle of two MIME types,
-    // so this goes through the kernel's own display function (the same module instance the kernel uses).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const jupyter = require("tslab/dist/jupyter") as TslabJupyter;
-    return typeof jupyter.lastWriteDisplayData === "function" ? jupyter : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when running inside a tslab kernel. */
-export function inNotebook(): boolean {
-  return notebookChannel() !== undefined;
-}
-
-/** Sends a display_data message with several MIME types; prints the text/plain part outside a notebook. */
-export function displayBundle(bundle: MimeBundle): void {
-  const channel = notebookChannel();
-  if (!channel?.lastWriteDisplayData) {
-    console.log(String(bundle["text/plain"] ?? "[rich output: open the notebook to see it]"));
-    return;
-  }
-  channel.lastWriteDisplayData({ data: bundle, metadata: {}, transient: {} }, false);
-}
-
-export function showHtml(html: string, text = "[HTML output]"): void {
-  displayBundle({ "text/html": html, "text/plain": text });
-}
-
-export function showMarkdown(markdown: string): void {
-  displayBundle({ "text/markdown": markdown, "text/plain": markdown });
 }
 
 /**
@@ -167,6 +126,16 @@ export function showTable(
   caption?: string,
   options: { wrap?: readonly string[] } = {},
 ): void {
+  showHtml(tableHtml(columns, rows, caption, options), textTable(columns, rows));
+}
+
+/** showTable's HTML: also what a view that redraws a table in place shows (the live trials table of a search). */
+export function tableHtml(
+  columns: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  caption?: string,
+  options: { wrap?: readonly string[] } = {},
+): string {
   const wrapped = columns.map((c) => options.wrap?.includes(c) ?? false);
   const style = (j: number) =>
     wrapped[j]
@@ -174,17 +143,14 @@ export function showTable(
       : "text-align:left;white-space:nowrap;vertical-align:top";
   // The first column (what a row is) stays in view while a wide table scrolls sideways.
   const sticky = (j: number) => (j === 0 ? ";position:sticky;left:0;z-index:1;background:var(--jp-layout-color0, #fff)" : "");
-  const head = columns.map((c, j) => `<th style="${style(j)}${sticky(j)}">${escapeHtml(c)}</th>`).join("");
-  const body = rows
-    .map(
-      (r) =>
-        `<tr>${r.map((c, j) => `<td style="${style(j)};padding:2px 6px${sticky(j)}">${escapeHtml(formatCell(c))}</td>`).join("")}</tr>`,
-    )
-    .join("");
-  const html =
-    `<div style="overflow-x:auto"><table style="font-size:12px;line-height:1.3">` +
-    `${caption ? `<caption>${escapeHtml(caption)}</caption>` : ""}<thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>`;
-  showHtml(html, textTable(columns, rows));
+  return htmlTable({
+    style: "font-size:12px;line-height:1.3",
+    ...(caption ? { caption: { html: escapeHtml(caption) } } : {}),
+    head: columns.map((c, j) => ({ html: escapeHtml(c), style: `${style(j)}${sticky(j)}` })),
+    rows: rows.map((r) => ({
+      cells: r.map((c, j) => ({ html: escapeHtml(formatCell(c)), style: `${style(j)};padding:2px 6px${sticky(j)}` })),
+    })),
+  });
 }
 
 /** The first rows of a danfo.js DataFrame as a table; columns of long text (the overviews) wrap. */
@@ -297,10 +263,6 @@ export function showOverviewEncoding(vectorizer: TextVectorizer, overview: strin
     ],
     overview,
   );
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** A bar chart of films per genre, sorted by count, with each bar's share of the films. */

@@ -3,7 +3,8 @@
  * user who tried lr 1e-3 and then 1e-4 can see both, side by side and as curves.
  */
 import { RunRecord, listRuns } from "../models/model-folder";
-import { Figure, epochTick, showFigure, showHtml, showTable } from "./plots";
+import { Figure, epochTick, showFigure, showTable } from "./plots";
+import { showHtml } from "./display";
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 

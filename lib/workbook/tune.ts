@@ -5,9 +5,7 @@
  * against the preset's default on the validation films with the leaderboards' cross-fitted thresholds.
  */
 import type { Difference } from "../eval/bootstrap";
-import { Contender, RankedMetric, leaderboardDifference, scoreContenders } from "../eval/leaderboard";
-import { Predictions, predictFilms, predictionRow } from "../eval/inference";
-import { Film, labelMatrix } from "../data/dataset";
+import { Contender, HeadToHead, RankedMetric, headToHead, scoreHeadToHead } from "../eval/leaderboard";
 import type { LoadedSplit } from "../data/split";
 import { KindConfig, KindId, Trained, kindSpec, loadModel, loadPresetModel } from "../kinds/registry";
 import { loadSplitDataset } from "../data/split";
@@ -17,7 +15,8 @@ import { formatBatchLine } from "../train/progress";
 import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, trialStatus } from "../tune/search";
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
 import { describeDifference, direction, formatDifference, signed } from "./intervals";
-import { Figure, escapeHtml, inNotebook, showTable } from "./plots";
+import { Figure, showTable, tableHtml } from "./plots";
+import { updatableDisplays } from "./display";
 
 const RUNG_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3b"];
 
@@ -80,17 +79,14 @@ function searchCaption(state: SearchState): string {
  * one progress line for the evaluation that is running. Outside a notebook, one line per evaluation.
  */
 export function liveTuning(): { events: SearchEvents; progress: () => ProgressReporter } {
-  const tslab = tslabDisplays();
+  const tslab = updatableDisplays();
   let current = "";
   let table: { html(s: string): void } | undefined;
   let line: { text(s: string): void } | undefined;
   const draw = (state: SearchState, running?: string) => {
     const { columns, rows } = trialsTable(state, running);
-    const html = `<div style="overflow-x:auto"><table style="font-size:12px"><caption>${escapeHtml(searchCaption(state))}</caption><thead><tr>${columns
-      .map((c) => `<th style="text-align:left">${escapeHtml(c)}</th>`)
-      .join("")}</tr></thead><tbody>${rows
-      .map((r) => `<tr>${r.map((c) => `<td style="text-align:left;padding:1px 6px">${escapeHtml(String(c))}</td>`).join("")}</tr>`)
-      .join("")}</tbody></table></div>`;
+    // the table showTrials shows when the search is over, redrawn in place
+    const html = tableHtml(columns, rows, searchCaption(state));
     if (tslab) {
       table ??= tslab();
       table.html(html);
@@ -143,13 +139,6 @@ export function liveTuning(): { events: SearchEvents; progress: () => ProgressRe
       };
     },
   };
-}
-
-function tslabDisplays(): (() => { html(s: string): void; text(s: string): void }) | undefined {
-  if (!inNotebook()) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tslab = require("tslab") as { newDisplay: () => { html(s: string): void; text(s: string): void } };
-  return () => tslab.newDisplay();
 }
 
 /** A setting's values as numbers for a figure: numbers as they are (log10 for a log range), choices by their index. */
@@ -316,20 +305,15 @@ export interface DefaultCheck {
   text: string;
   /**
    * For two models: the second minus the first (the search's best minus the preset's model) on the same films,
-   * paired (eval/leaderboard.ts leaderboardDifference): tuned micro and macro F1 and the BCE, each with its 95%
+   * paired (eval/leaderboard.ts scoreHeadToHead): tuned micro and macro F1 and the BCE, each with its 95%
    * interval, within noise where it covers 0.
    */
   difference?: Record<RankedMetric | "bce", Difference>;
 }
 
-/**
- * The check on the models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`):
- * each model's F1 at thresholds cross-fitted on two seeded halves of the films, its BCE, and for two models their
- * paired difference.
- */
-export function defaultCheck(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): DefaultCheck {
-  const board = scoreContenders(yTrue, genres, models, seed);
-  const films = yTrue.length / genres.length;
+/** The check's table and sentence: each model's cross-fitted F1 and BCE, then, for two models, their difference. */
+function defaultCheckTable({ board, difference }: HeadToHead): DefaultCheck {
+  const films = board.yTrue.length / board.genres.length;
   const rows: (string | number)[][] = board.rows.map((s) => [
     s.name,
     films,
@@ -339,46 +323,33 @@ export function defaultCheck(yTrue: Float32Array, genres: readonly string[], mod
   ]);
   const text = rows.map((r) => `${r[0]}: micro F1 ${r[2]}, macro F1 ${r[3]}, val BCE ${r[4]} (${r[1]} films)`).join("; ");
   const columns = ["model", "films", "micro F1 (tuned)", "macro F1 (tuned)", "val BCE"];
-  const [first, second] = board.rows;
-  if (board.rows.length !== 2 || !first || !second) return { columns, rows, text };
-  const difference = leaderboardDifference(board, second, first);
+  if (!difference) return { columns, rows, text };
   const cell = (d: Difference) => `${formatDifference(d)}${d.withinNoise ? " within noise" : ""}`;
   rows.push(["difference [95%]", films, cell(difference.microF1), cell(difference.macroF1), cell(difference.bce)]);
   return { columns, rows, text, difference };
 }
 
 /**
+ * The check on the models' probabilities for the same films (row-major [films, genres], aligned with `yTrue`):
+ * each model's F1 at thresholds cross-fitted on two seeded halves of the films, its BCE, and for two models their
+ * paired difference (eval/leaderboard.ts scoreHeadToHead).
+ */
+export function defaultCheck(yTrue: Float32Array, genres: readonly string[], models: readonly Contender[], seed: number): DefaultCheck {
+  return defaultCheckTable(scoreHeadToHead(yTrue, genres, models, seed));
+}
+
+/**
  * The winner against the preset's default model, on the same validation films (those both could predict), with
  * the leaderboards' thresholds: tuned per genre on one half of the films and applied to the other (two folds,
  * seeded by the split's seed), so that neither is flattered by thresholds tuned on the films they are scored on;
- * their difference paired over the films (defaultCheck).
+ * their difference paired over the films (eval/leaderboard.ts headToHead).
  */
 export async function checkAgainstDefault(
   loaded: LoadedSplit,
   models: { name: string; trained: Trained }[],
   options: { cacheDir: string; seed: number },
 ): Promise<DefaultCheck> {
-  const rows = loaded.split.validation;
-  const genres = loaded.dataset.genres;
-  const predictions: Predictions[] = [];
-  for (const { trained } of models)
-    predictions.push(await predictFilms(trained, loaded.dataset, rows, { cacheDir: options.cacheDir, log: () => undefined }));
-  const common = predictions.reduce<string[]>((ids, p) => ids.filter((id) => p.ids.includes(id)), predictions[0]?.ids ?? []);
-  const rowOf = new Map(rows.map((r) => [(loaded.dataset.films[r] as Film).id, r]));
-  const yTrue = Float32Array.from(
-    labelMatrix(
-      loaded.dataset,
-      common.map((id) => rowOf.get(id) as number),
-    ),
-  );
-  const contenders = models.map(({ name, trained }, k) => {
-    const p = predictions[k] as Predictions;
-    const index = new Map(p.ids.map((id, i) => [id, i]));
-    const probabilities = new Float32Array(common.length * genres.length);
-    common.forEach((id, i) => probabilities.set(predictionRow(p, index.get(id) as number), i * genres.length));
-    return { name, role: kindSpec(trained).role, probabilities };
-  });
-  return defaultCheck(yTrue, genres, contenders, options.seed);
+  return defaultCheckTable(await headToHead(models, loaded.dataset, loaded.split.validation, options));
 }
 
 /** checkAgainstDefault, shown as a table. */

@@ -50,7 +50,7 @@ function copyNotebook(name: string): string {
 function writeFigureCheckNotebook(): string {
   const rel = path.relative(NOTEBOOKS, path.join(PROJECT_DIR, "dist", "lib")).replace(/\\/g, "/");
   const cells = [
-    `import * as wb from "${rel}";\nimport { displayBundle } from "${rel}/workbook/plots";\n` +
+    `import * as wb from "${rel}";\nimport { displayBundle } from "${rel}/workbook/display";\n` +
       `wb.showFigure({ data: [{ type: "bar", x: ["a", "b"], y: [1, 2] }], layout: { title: { text: "a figure with data" } } });`,
     `// what a figure that lost its data looks like\ndisplayBundle({ "application/vnd.plotly.v1+json": { data: [], layout: {} }, "text/plain": "an empty figure" });`,
     `// what a figure whose output broke looks like\ndisplayBundle({ "application/vnd.plotly.v1+json": {}, "text/html": "<div></div>", "text/plain": "a broken figure" });`,

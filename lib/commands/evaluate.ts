@@ -5,12 +5,12 @@
  * figure with its 95% bootstrap interval over films (eval/bootstrap.ts; seeded, so reruns print the same).
  */
 import * as path from "node:path";
-import { predictFilms } from "../eval/inference";
+import { Predictions, predictFilms } from "../eval/inference";
 import { describeBackend, selectBackend } from "../runtime/backend";
 import { saveJson } from "../runtime/files";
 import { workbookPaths } from "../runtime/config";
-import { describeProblems, labelRow, loadDataset } from "../data/dataset";
-import { Evaluation, evaluate } from "../eval/metrics";
+import { Dataset, describeProblems, labelRow, loadDataset } from "../data/dataset";
+import { Evaluation, Thresholds, evaluate } from "../eval/metrics";
 import { HEADLINE_METRICS, Intervals, bootstrapIntervals } from "../eval/bootstrap";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { CommandSpec, ParsedCommand, runCommand } from "./args";
@@ -57,6 +57,31 @@ function printEvaluation(title: string, e: Evaluation): void {
   }
 }
 
+/** Every figure at these thresholds, printed with its 95% interval over films; what the JSON report holds for them. */
+function scoreAt(
+  title: string,
+  yTrue: Float32Array,
+  yProb: Float32Array,
+  genres: readonly string[],
+  thresholds: Thresholds,
+): Evaluation & { intervals: Intervals } {
+  const figures = evaluate(yTrue, yProb, genres, thresholds);
+  printEvaluation(title, figures);
+  const intervals = bootstrapIntervals(yTrue, yProb, genres.length, thresholds, { resamples: RESAMPLES });
+  printIntervals(intervals);
+  return { ...figures, intervals };
+}
+
+/** The dataset's films that are not in the figures: rows skipped when the CSV was read, films the model could not read. */
+function filmsLeftOut(dataset: Dataset, predictions: Predictions): { id: string; file: string; reason: string }[] {
+  return [
+    ...dataset.problems
+      .filter((p) => p.severity === "skip")
+      .map((p) => ({ id: p.id ?? `line ${p.line}`, file: p.file, reason: p.message })),
+    ...predictions.skipped,
+  ];
+}
+
 async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
   const backend = await selectBackend({ log: () => undefined });
   console.log(describeBackend(backend));
@@ -75,12 +100,7 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
     dataset.films.map((_, i) => i),
     { cacheDir: workbookPaths().cacheDir },
   );
-  const skippedFilms = [
-    ...dataset.problems
-      .filter((p) => p.severity === "skip")
-      .map((p) => ({ id: p.id ?? `line ${p.line}`, file: p.file, reason: p.message })),
-    ...predictions.skipped,
-  ];
+  const skippedFilms = filmsLeftOut(dataset, predictions);
   if (skippedFilms.length > 0) {
     console.log(`\n${skippedFilms.length} film(s) of the dataset are not in these figures:`);
     for (const f of skippedFilms) console.log(`  skipped ${f.id}: ${f.reason}`);
@@ -90,29 +110,18 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
   const yTrue = new Float32Array(predictions.ids.length * genres.length);
   predictions.ids.forEach((id, i) => yTrue.set(labelRow(dataset, rowOf.get(id) as number), i * genres.length));
 
-  const atHalf = evaluate(yTrue, predictions.probabilities, genres, 0.5);
-  printEvaluation("at threshold 0.5", atHalf);
-  const intervalsAtHalf = bootstrapIntervals(yTrue, predictions.probabilities, genres.length, 0.5, { resamples: RESAMPLES });
-  printIntervals(intervalsAtHalf);
+  const atHalf = scoreAt("at threshold 0.5", yTrue, predictions.probabilities, genres, 0.5);
   const report: Record<string, unknown> = {
     model: trained.dir,
     kind: trained.info.kind,
     dataset: dataset.dir,
     ...atHalf,
-    intervals: intervalsAtHalf,
     skipped: skippedFilms,
   };
   if (trained.thresholds) {
-    const tuned = evaluate(yTrue, predictions.probabilities, genres, trained.thresholds.thresholds);
-    printEvaluation(
-      `at the per-genre thresholds tuned on the training run's ${trained.thresholds.tunedOn} (${trained.thresholds.films} films)`,
-      tuned,
-    );
-    const intervalsTuned = bootstrapIntervals(yTrue, predictions.probabilities, genres.length, trained.thresholds.thresholds, {
-      resamples: RESAMPLES,
-    });
-    printIntervals(intervalsTuned);
-    report["tuned"] = { ...tuned, intervals: intervalsTuned };
+    const { tunedOn, films, thresholds } = trained.thresholds;
+    const title = `at the per-genre thresholds tuned on the training run's ${tunedOn} (${films} films)`;
+    report["tuned"] = scoreAt(title, yTrue, predictions.probabilities, genres, thresholds);
   } else {
     console.log(`\nno thresholds.json in ${trained.dir}: tuned-threshold figures not available (retrain to create it)`);
   }

@@ -30,6 +30,24 @@ const COMMAND = {
   },
 } as const satisfies CommandSpec;
 
+/** The page: the card, every genre's probability, how the card was made. Self-contained: nothing loaded from elsewhere. */
+function explanationPage(id: string, card: string, probabilities: ArrayLike<number>, genres: readonly string[], seconds: number): string {
+  const probabilityTable = htmlTable({
+    style: "font-size:13px",
+    scroll: false,
+    rows: topK(probabilities, genres, genres.length).map((r) => ({
+      cells: [{ html: escapeHtml(r.genre) }, { html: r.probability.toFixed(3), style: "text-align:right" }],
+    })),
+  });
+  return (
+    `<!doctype html><html><head><meta charset="utf-8"><title>Why these genres? ${escapeHtml(id)}</title></head>` +
+    `<body style="font-family:sans-serif;margin:20px"><h2>Why these genres?</h2>${card}` +
+    `<h3>Every genre's probability</h3>${probabilityTable}` +
+    `<p style="font-size:12px;color:#666">Poster: occlusion (a grey ${30}-pixel patch slid over the poster; red where hiding it lowers the genre). ` +
+    `Overview: each word removed in turn (red words raise the genre, blue words lower it). One colour scale for the card. Explained in ${seconds.toFixed(1)} s.</p></body></html>`
+  );
+}
+
 async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<void> {
   const modelDir = values.model;
   const out = values.out;
@@ -77,20 +95,7 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
     [view],
     { scale },
   );
-  const probabilityTable = htmlTable({
-    style: "font-size:13px",
-    scroll: false,
-    rows: topK(view.probabilities, trained.info.genres, trained.info.genres.length).map((r) => ({
-      cells: [{ html: escapeHtml(r.genre) }, { html: r.probability.toFixed(3), style: "text-align:right" }],
-    })),
-  });
-  const html =
-    `<!doctype html><html><head><meta charset="utf-8"><title>Why these genres? ${escapeHtml(film.id)}</title></head>` +
-    `<body style="font-family:sans-serif;margin:20px"><h2>Why these genres?</h2>${card}` +
-    `<h3>Every genre's probability</h3>${probabilityTable}` +
-    `<p style="font-size:12px;color:#666">Poster: occlusion (a grey ${30}-pixel patch slid over the poster; red where hiding it lowers the genre). ` +
-    `Overview: each word removed in turn (red words raise the genre, blue words lower it). One colour scale for the card. Explained in ${seconds.toFixed(1)} s.</p></body></html>`;
-  fs.writeFileSync(path.resolve(out), html);
+  fs.writeFileSync(path.resolve(out), explanationPage(film.id, card, view.probabilities, trained.info.genres, seconds));
   console.log(explanationCardText(film, trained.info.genres, [view]));
   console.log(
     `${film.id}: ${genres.map((g) => `${g} ${(view.probabilities[trained.info.genres.indexOf(g)] as number).toFixed(3)}`).join(", ")}`,

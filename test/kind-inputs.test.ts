@@ -10,7 +10,7 @@ import { decodePoster } from "../lib/data/posters";
 import { freeEncoders, loadEncoders, predictFilms, predictionRow } from "../lib/eval/inference";
 import type { RawFilm } from "../lib/kinds/kind";
 import { KIND_IDS, kindConfig, kindSpec, loadModel, prepareRun } from "../lib/kinds/registry";
-import { ensureBackend } from "../lib/runtime/backend";
+import { selectBackend } from "../lib/runtime/backend";
 import { trainRun } from "../lib/train/lifecycle";
 import { silentProgress } from "../lib/train/progress";
 
@@ -30,11 +30,17 @@ describe("kinds: a film's prediction is the same from dataset rows and as a raw 
     WORKBOOK_OUT_DIR: path.join(dir, "out"),
   };
 
+  let previous: string | undefined;
   before(async () => {
-    await ensureBackend();
+    // the backend the commands would use (WORKBOOK_BACKEND respected), whatever an earlier test left active (cpu: 70x slower)
+    previous = tf.getBackend();
+    await selectBackend();
     await writeFixtureDataset(env.IMDB_DATA_DIR, { films: 30, seed: 5 });
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    if (previous !== undefined) await tf.setBackend(previous);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   for (const kind of KIND_IDS) {
     it(`${kind}: rowInputs and filmInputs give the same probabilities to 1e-5`, async () => {

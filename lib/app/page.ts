@@ -20,7 +20,7 @@ import { httpFolder } from "./http-folder";
 import type { ModelList } from "./server";
 
 /** What the page shows last, for the browser test. */
-interface PageState {
+export interface PageState {
   backend?: string;
   /** Milliseconds from the script's start to the first model loaded and ready. */
   loadMs?: number;

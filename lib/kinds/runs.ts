@@ -38,6 +38,25 @@ export async function startRun(settings: RunSettings, context: RunContext, kind:
   return { dir, loaded, backend, log };
 }
 
+/** A run's films as info.json records them: the counts, the split's seed and the films of each side by Id. */
+export function splitInfo({ dataset, split }: LoadedSplit): {
+  films: number;
+  trainFilms: number;
+  validationFilms: number;
+  seed: number;
+  trainIds: string[];
+  validationIds: string[];
+} {
+  return {
+    films: dataset.films.length,
+    trainFilms: split.train.length,
+    validationFilms: split.validation.length,
+    seed: split.seed,
+    trainIds: rowIds(dataset, split.train),
+    validationIds: rowIds(dataset, split.validation),
+  };
+}
+
 /** The info.json fields every run has, before training adds the best epoch. */
 export function runInfo<K extends string>(
   kind: K,
@@ -45,22 +64,13 @@ export function runInfo<K extends string>(
   start: RunStart,
   context: RunContext,
 ): ModelInfoBase & { kind: K } {
-  const { dataset, split } = start.loaded;
-  const id = (r: number) => (dataset.films[r] as Film).id;
+  const { dataset } = start.loaded;
   return {
     kind,
     genres: dataset.genres,
     preset: context.preset,
     settings: { ...settings },
-    dataset: {
-      dir: context.paths.dataDir,
-      films: dataset.films.length,
-      trainFilms: split.train.length,
-      validationFilms: split.validation.length,
-      seed: split.seed,
-      trainIds: split.train.map(id),
-      validationIds: split.validation.map(id),
-    },
+    dataset: { dir: context.paths.dataDir, ...splitInfo(start.loaded) },
     backend: describeBackend(start.backend),
     started: new Date().toISOString(),
   };

@@ -22,6 +22,7 @@ import { LoadedSplit, loadSplitDataset, trainingFolds } from "../data/split";
 import { CrossValidatedScores, crossValidatedScores } from "../eval/cross-validation";
 import { Predictions, predictFilms } from "../eval/inference";
 import { KindConfig, KindId, Trained, kindConfig, loadModel, prepareRun } from "../kinds/registry";
+import { rowIds, splitInfo } from "../kinds/runs";
 import { EnsembleModelInfo, foldFolder } from "../models/ensemble-folder";
 import { HISTORY_JSON, INFO_JSON, modelFolder, runsDir, saveInfo, saveThresholds } from "../models/model-folder";
 import { checkOutputFolder, finishRunFolder, publishRun, startRunFolder, unpublishRun } from "../models/run-folders";
@@ -265,26 +266,16 @@ async function writeEnsemble(
   const first = trained[0] as TrainedFold;
   const foldInfo = await loadJson<EnsembleModelInfo>(path.join(first.run.dir, INFO_JSON));
   const { bestEpoch: _e, bestValLoss: _l, interrupted: _i, outputCorrection: _c, finished: _f, ...kindInfo } = foldInfo;
-  const { dataset, split } = loaded;
-  const id = (r: number) => (dataset.films[r] as Film).id;
   const info: EnsembleModelInfo = {
     ...kindInfo,
-    dataset: {
-      ...foldInfo.dataset,
-      films: dataset.films.length,
-      trainFilms: split.train.length,
-      validationFilms: split.validation.length,
-      seed: split.seed,
-      trainIds: split.train.map(id),
-      validationIds: split.validation.map(id),
-    },
+    dataset: { ...foldInfo.dataset, ...splitInfo(loaded) },
     finished: new Date().toISOString(),
     ensemble: {
       folds: trained.length,
       seed,
       members: trained.map((t) => ({
         trainFilms: t.run.trainFilms,
-        heldOutIds: t.heldOut.map(id),
+        heldOutIds: rowIds(loaded.dataset, t.heldOut),
         bestEpoch: t.run.bestEpoch,
         bestValLoss: Number.isFinite(t.run.bestValLoss) ? t.run.bestValLoss : null,
       })),
@@ -292,7 +283,7 @@ async function writeEnsemble(
   };
   await saveInfo(dir, info);
   await saveThresholds(dir, {
-    genres: dataset.genres,
+    genres: loaded.dataset.genres,
     thresholds: scores.thresholds,
     tunedOn: `out-of-fold probabilities of the training films (${trained.length} folds)`,
     films: scores.trainingIds.length,

@@ -12,6 +12,7 @@
  * file by its URL). It prints the page's load time, its script's size and one prediction with explanations per kind.
  * Screenshots go to out/ui-test/app-*.png. Exit status 0 when every check passed.
  */
+import type { PageState } from "../../lib/app/page";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -59,20 +60,6 @@ function predicted(modelDir: string, film: { poster?: string; overview?: string 
   const line = run(args, env).trim().split("\n").pop() as string;
   const json = JSON.parse(line) as { top: { genre: string; probability: number }[] };
   return new Map(json.top.map((r) => [r.genre, r.probability]));
-}
-
-interface PageState {
-  backend?: string;
-  loadMs?: number;
-  model?: string;
-  modelError?: string;
-  error?: string;
-  warnings: string[];
-  genres?: string[];
-  probabilities?: number[];
-  predictMs?: number;
-  explainMs?: number;
-  runs: number;
 }
 
 const pageState = (page: Page) => page.evaluate(() => (window as unknown as { genrePage: PageState }).genrePage);

@@ -6,6 +6,10 @@
 // dispatch and its own pass over memory. A kernel here reads TensorFlow's buffers directly and does its whole
 // job in one pass, on as many threads as the machine has cores.
 //
+//   lstm_forward_pair, lstm_backward_pair
+//                  the two directions of a Bidirectional layer in one call: the inputs of two lstm_forward (or
+//                  lstm_backward) calls one after the other, their outputs likewise (for the backward: dxw, dxw, dU,
+//                  dU); the second direction runs on a thread of its own.
 //   adam  inputs [w, m, v, g] (float32, one shape), params [alpha, beta1, beta2, epsilon];
 //         outputs [w', m', v'] with Keras 3's update (keras/src/optimizers/adam.py):
 //           m' = m + (g - m) (1 - beta1);  v' = v + (g^2 - v) (1 - beta2);
@@ -426,6 +430,60 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
       return nullptr;
     }
+  } else if (name == "lstm_forward_pair" || name == "lstm_backward_pair") {
+    // The two directions of a Bidirectional layer: two independent lstm_forward (or lstm_backward) calls, the
+    // second on a thread of its own, so that one direction's gate passes run while the other's MatMul does.
+    const bool forward = name == "lstm_forward_pair";
+    const uint32_t per = forward ? 4u : 8u;
+    if (num_inputs != 2 * per) {
+      NAPI_THROW_ERROR(env, "workbookKernel %s: %u inputs expected, got %u", name.c_str(), 2 * per, num_inputs);
+      return nullptr;
+    }
+    int64_t T[2], B[2], units[2];
+    TFE_TensorHandle *u_handles[2];
+    for (uint32_t d = 0; d < 2; d++) {
+      TF_Tensor *seq = inputs[d * per + (forward ? 0 : 6)].tensor;
+      TF_Tensor *u_tensor = inputs[d * per + 1].tensor;
+      if (TF_NumDims(seq) != 3 || TF_NumDims(u_tensor) != 2 || TF_Dim(seq, 2) != TF_Dim(u_tensor, 1) ||
+          TF_Dim(u_tensor, 1) != 4 * TF_Dim(u_tensor, 0)) {
+        NAPI_THROW_ERROR(env, "workbookKernel %s: direction %u's sequence and recurrent kernel do not match", name.c_str(), d);
+        return nullptr;
+      }
+      T[d] = TF_Dim(seq, 0), B[d] = TF_Dim(seq, 1), units[d] = TF_Dim(u_tensor, 0);
+      u_handles[d] = tfe_handle_map_.find(input_ids[d * per + 1])->second;
+    }
+    for (uint32_t d = 0; d < 2; d++) {
+      if (forward) {
+        for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor(tfe_context_, {T[d], B[d], k == 2 ? 4 * units[d] : units[d]}));
+      } else {
+        outputs.push_back(NewFloatTensor(tfe_context_, {T[d], B[d], 4 * units[d]}));
+      }
+    }
+    TF_Status *statuses[2] = {tf_status.status, TF_NewStatus()};
+    TFE_TensorHandle *d_u[2] = {nullptr, nullptr};
+    auto run = [&](uint32_t d) {
+      const uint32_t o = d * per;
+      if (forward) {
+        LstmForward(tfe_context_, data(o), u_handles[d], data(o + 2), data(o + 3), T[d], B[d], units[d], Data(outputs[4 * d]),
+                    Data(outputs[4 * d + 1]), Data(outputs[4 * d + 2]), Data(outputs[4 * d + 3]), statuses[d]);
+      } else {
+        d_u[d] = LstmBackward(tfe_context_, data(o), data(o + 1), data(o + 2), data(o + 3), data(o + 4), data(o + 5),
+                              data(o + 6), data(o + 7), T[d], B[d], units[d], Data(outputs[d]), statuses[d]);
+      }
+    };
+    std::thread second(run, 1u);
+    run(0);
+    second.join();
+    if (TF_GetCode(statuses[1]) != TF_OK) TF_SetStatus(statuses[0], TF_GetCode(statuses[1]), TF_Message(statuses[1]));
+    TF_DeleteStatus(statuses[1]);
+    if (TF_GetCode(tf_status.status) != TF_OK) {
+      for (TF_Tensor *t : outputs) TF_DeleteTensor(t);
+      for (TFE_TensorHandle *h : d_u)
+        if (h != nullptr) TFE_DeleteTensorHandle(h);
+      NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
+      return nullptr;
+    }
+    if (!forward) extra_handles.insert(extra_handles.end(), {d_u[0], d_u[1]});
   } else if (name == "fused_conv2d") {
     if (num_inputs != 3 || num_params != 4) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: 3 inputs and 4 params expected, got %u and %u", num_inputs, num_params);

@@ -2,9 +2,9 @@ import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
-import { LSTM_SEQUENCE } from "../lib/runtime/lstm-sequence";
+import { LSTM_SEQUENCE, LSTM_SEQUENCE_PAIR } from "../lib/runtime/lstm-sequence";
 import { nativeOrSkip } from "./helpers";
-import { setAddonLstm } from "../lib/runtime/native-kernels";
+import { addonKernelCalls, setAddonLstm } from "../lib/runtime/native-kernels";
 import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
@@ -72,6 +72,15 @@ interface Pass {
   grads: Float32Array[];
 }
 
+/**
+ * The fused route's kernel and its gradient on the active backend: native TensorFlow runs a Bidirectional layer's
+ * two directions as one LstmSequencePair call (side by side), wasm as two LstmSequence calls.
+ */
+function fusedKernelNames(): [string, string] {
+  const name = tf.getBackend() === "tensorflow" ? LSTM_SEQUENCE_PAIR : LSTM_SEQUENCE;
+  return [name, `${name}Grad`];
+}
+
 async function pass(s: Stack, fused: boolean, training: boolean): Promise<Pass> {
   setFusedLstm(fused);
   const vars = s.model.trainableWeights.map((w) => w.read() as tf.Variable);
@@ -94,7 +103,8 @@ async function pass(s: Stack, fused: boolean, training: boolean): Promise<Pass> 
   );
   (await profile).kernels.forEach((k) => kernels.add(k.name));
   // The route really taken: the fused kernels, or none of them.
-  assert.equal(kernels.has(LSTM_SEQUENCE) && kernels.has("LstmSequenceGrad"), fused, `kernels run: ${[...kernels].join(",")}`);
+  const [forward, backward] = fusedKernelNames();
+  assert.equal(kernels.has(forward) && kernels.has(backward), fused, `kernels run: ${[...kernels].join(",")}`);
   return result!;
 }
 
@@ -224,12 +234,20 @@ for (const [backend, route] of [
       const stockKernels = await kernelCalls(step);
       setFusedLstm(true);
       assert.equal(fusedLstmActive(), true);
+      const pairCalls = () => ["lstm_forward_pair", "lstm_backward_pair"].map((k) => addonKernelCalls.get(k) ?? 0);
+      const before = pairCalls();
       const fusedKernels = await kernelCalls(step);
-      assert.ok(!stockKernels.includes(LSTM_SEQUENCE));
-      assert.ok(
-        fusedKernels.includes(LSTM_SEQUENCE) && fusedKernels.includes("LstmSequenceGrad"),
-        `fused kernels: ${fusedKernels.join(",")}`,
+      // in the addon, each layer's two directions are one call (side by side) forward and one backward
+      const expected = route === "addon kernels" ? [2, 2] : [0, 0];
+      assert.deepEqual(
+        pairCalls().map((n, k) => n - before[k]!),
+        expected,
       );
+      const [forward, backward] = fusedKernelNames();
+      assert.ok(!stockKernels.includes(forward));
+      assert.ok(fusedKernels.includes(forward) && fusedKernels.includes(backward), `fused kernels: ${fusedKernels.join(",")}`);
+      // one call per Bidirectional layer on native (both directions), one per direction on wasm
+      assert.equal(fusedKernels.filter((k) => k === forward).length, forward === LSTM_SEQUENCE_PAIR ? 2 : 4);
       assert.ok(
         fusedKernels.length * (backend === "wasm" ? 5 : 3) < stockKernels.length,
         `${fusedKernels.length} kernel calls vs ${stockKernels.length}`,

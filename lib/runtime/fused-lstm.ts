@@ -4,7 +4,8 @@
  *
  * Why: tfjs-layers unrolls an LSTM into a dozen ops per time step and their gradients (~34,000 kernel
  * calls per training step of the coursework BiLSTM, bound by per-op overhead). Here a direction is one
- * input projection for all time steps (one matMul) and one LstmSequence call, with its gradient kernel.
+ * input projection for all time steps (one matMul) and one LstmSequence call, with its gradient kernel; where the
+ * backend has LstmSequencePair (native TensorFlow), the two directions are one call and run side by side.
  *
  * The layer stays tfjs-layers' Bidirectional with its LSTM layers and weights: same names, parameter
  * count, config and saved format; only its `call` takes another route. Results equal the stock call's
@@ -15,7 +16,7 @@
  * returned or given, stateful, another merge mode) and backends without the kernel take the stock call.
  */
 import * as tf from "@tensorflow/tfjs";
-import { LSTM_SEQUENCE } from "./lstm-sequence";
+import { LSTM_SEQUENCE, LSTM_SEQUENCE_PAIR } from "./lstm-sequence";
 import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface LayerVariableLike {
@@ -94,11 +95,19 @@ function dropoutMask(rate: number, shape: [number, number], training: boolean): 
   return masks[0];
 }
 
+/** What LstmSequence reads for one direction. */
+interface DirectionInputs extends tf.NamedTensorMap {
+  xw: tf.Tensor3D;
+  recurrentKernel: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  recurrentDropout: tf.Tensor2D;
+}
+
 /**
- * One direction over x [B, T, D]: the outputs h [T, B, u] in the direction's processing order. maskTM is
- * the time-major mask [T, B] in that order.
+ * One direction's LstmSequence inputs for x [B, T, D]: the input projection of every time step in the direction's
+ * processing order, time-major. maskTM is the time-major mask [T, B] in that order.
  */
-function direction(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor2D, training: boolean): tf.Tensor3D {
+function directionInputs(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor2D, training: boolean): DirectionInputs {
   const cell = layer.cell;
   const [B, T, D] = x.shape;
   const units = cell.units;
@@ -112,17 +121,27 @@ function direction(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor2D, tr
     b: cell.kernel.read(),
     ...(cell.useBias && cell.bias !== null ? { bias: cell.bias.read() } : {}),
   });
-  const [h] = tf.engine().runKernel(
-    LSTM_SEQUENCE,
-    {
-      xw: tf.reshape(xw, [T, B, 4 * units]),
-      recurrentKernel: cell.recurrentKernel.read(),
-      mask: maskTM,
-      recurrentDropout: recurrentMask,
-    },
-    {},
-  ) as tf.Tensor[];
-  return h as tf.Tensor3D;
+  return {
+    xw: tf.reshape(xw, [T, B, 4 * units]),
+    recurrentKernel: cell.recurrentKernel.read() as tf.Tensor2D,
+    mask: maskTM,
+    recurrentDropout: recurrentMask as tf.Tensor2D,
+  };
+}
+
+/**
+ * Both directions' outputs h [T, B, u], each in its processing order: one LstmSequencePair call where the backend
+ * has it (the directions side by side), else one LstmSequence call each.
+ */
+function bothDirections(forward: DirectionInputs, backward: DirectionInputs): [tf.Tensor3D, tf.Tensor3D] {
+  if (tf.getKernel(LSTM_SEQUENCE_PAIR, tf.getBackend()) != null) {
+    const pairInputs: tf.NamedTensorMap = {};
+    for (const [d, inputs] of [forward, backward].entries()) for (const [k, v] of Object.entries(inputs)) pairInputs[`${k}${d}`] = v;
+    const outputs = tf.engine().runKernel(LSTM_SEQUENCE_PAIR, pairInputs, {}) as tf.Tensor[];
+    return [outputs[0] as tf.Tensor3D, outputs[4] as tf.Tensor3D];
+  }
+  const run = (inputs: DirectionInputs) => (tf.engine().runKernel(LSTM_SEQUENCE, inputs, {}) as tf.Tensor[])[0] as tf.Tensor3D;
+  return [run(forward), run(backward)];
 }
 
 function lastStep(h: tf.Tensor3D): tf.Tensor2D {
@@ -141,8 +160,10 @@ function fusedCall(layer: BidirectionalLike, inputs: tf.Tensor | tf.Tensor[], kw
   return tf.tidy(() => {
     const [B, T] = x.shape;
     const maskTM = (mask != null ? tf.transpose(tf.cast(tf.cast(mask, "bool"), "float32"), [1, 0]) : tf.ones([T, B])) as tf.Tensor2D;
-    const forward = direction(layer.forwardLayer, x, maskTM, training);
-    const backward = direction(layer.backwardLayer, x, tf.reverse(maskTM, 0), training);
+    const [forward, backward] = bothDirections(
+      directionInputs(layer.forwardLayer, x, maskTM, training),
+      directionInputs(layer.backwardLayer, x, tf.reverse(maskTM, 0), training),
+    );
     if (layer.returnSequences) return tf.concat([tf.transpose(forward, [1, 0, 2]), tf.transpose(tf.reverse(backward, 0), [1, 0, 2])], 2);
     return tf.concat([lastStep(forward), lastStep(backward)], 1);
   });

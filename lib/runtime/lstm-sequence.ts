@@ -55,7 +55,60 @@ export const lstmSequenceGradient: GradConfig = {
   },
 };
 
-/** Registers the gradient of LstmSequence (idempotent; the same for every backend). */
+/**
+ * LstmSequencePair: two LstmSequence calls in one, the two directions of a Bidirectional layer, so that a backend
+ * can run them side by side (native TensorFlow: the second on a thread of its own). Inputs: LstmSequence's four,
+ * suffixed 0 and 1 (xw0, recurrentKernel0, mask0, recurrentDropout0, xw1, ...); outputs: the four of direction 0,
+ * then the four of direction 1. LstmSequencePairGrad: LstmSequenceGrad's eight inputs suffixed 0 and 1; outputs
+ * dxw0, dxw1, dRecurrentKernel0, dRecurrentKernel1. Each direction's results are those of LstmSequence.
+ */
+export const LSTM_SEQUENCE_PAIR = "LstmSequencePair";
+export const LSTM_SEQUENCE_PAIR_GRAD = "LstmSequencePairGrad";
+
+/** The names of a pair kernel's inputs: the single kernel's names with suffix 0, then with suffix 1. */
+export function pairInputNames(names: readonly string[]): string[] {
+  return [0, 1].flatMap((d) => names.map((n) => `${n}${d}`));
+}
+
+export const lstmSequencePairGradient: GradConfig = {
+  kernelName: LSTM_SEQUENCE_PAIR,
+  inputsToSave: pairInputNames(["recurrentKernel", "mask", "recurrentDropout"]),
+  outputsToSave: [true, true, true, true, true, true, true, true],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
+    const dys = dy as (Tensor | null)[];
+    const gradInputs: Record<string, Tensor> = {};
+    for (const d of [0, 1]) {
+      const [recurrentKernel, mask, recurrentDropout] = saved.slice(3 * d, 3 * d + 3) as [Tensor, Tensor, Tensor];
+      const [h, c, gates, tanhC] = saved.slice(6 + 4 * d, 10 + 4 * d) as [Tensor, Tensor, Tensor, Tensor];
+      const dh = dys[4 * d] ?? tf.zerosLike(h);
+      Object.assign(gradInputs, {
+        [`dh${d}`]: dh,
+        [`recurrentKernel${d}`]: recurrentKernel,
+        [`mask${d}`]: mask,
+        [`recurrentDropout${d}`]: recurrentDropout,
+        [`h${d}`]: h,
+        [`c${d}`]: c,
+        [`gates${d}`]: gates,
+        [`tanhC${d}`]: tanhC,
+      });
+    }
+    const [dxw0, dxw1, dU0, dU1] = tf.engine().runKernel(LSTM_SEQUENCE_PAIR_GRAD, gradInputs, {}) as Tensor[];
+    const zeros = (name: string) => () => tf.zerosLike(gradInputs[name] as Tensor);
+    return {
+      xw0: () => dxw0 as Tensor,
+      xw1: () => dxw1 as Tensor,
+      recurrentKernel0: () => dU0 as Tensor,
+      recurrentKernel1: () => dU1 as Tensor,
+      mask0: zeros("mask0"),
+      mask1: zeros("mask1"),
+      recurrentDropout0: zeros("recurrentDropout0"),
+      recurrentDropout1: zeros("recurrentDropout1"),
+    };
+  },
+};
+
+/** Registers the gradients of LstmSequence and LstmSequencePair (idempotent; the same for every backend). */
 export function registerLstmSequenceGradient(): void {
   if (tf.getGradient(LSTM_SEQUENCE) == null) tf.registerGradient(lstmSequenceGradient);
+  if (tf.getGradient(LSTM_SEQUENCE_PAIR) == null) tf.registerGradient(lstmSequencePairGradient);
 }

@@ -28,7 +28,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from "@tensorflow/tfjs";
-import { LSTM_SEQUENCE, LSTM_SEQUENCE_GRAD, lstmSequenceDims, registerLstmSequenceGradient } from "./lstm-sequence";
+import {
+  LSTM_SEQUENCE,
+  LSTM_SEQUENCE_GRAD,
+  LSTM_SEQUENCE_PAIR,
+  LSTM_SEQUENCE_PAIR_GRAD,
+  lstmSequenceDims,
+  pairInputNames,
+  registerLstmSequenceGradient,
+} from "./lstm-sequence";
 import { kernelRoute } from "./layer-route";
 import { keepStockKernel, nativeGradientKernelConfigs, reluGradient } from "./native-gradients";
 
@@ -146,13 +154,22 @@ function addonKernels(backend: NativeBackendLike): NonNullable<NativeBackendLike
 export const addonKernelCalls = new Map<string, number>();
 
 /** A kernel of the addon on the named inputs, its outputs as tensors. */
-function runAddon(backend: NativeBackendLike, name: string, inputs: NamedTensorInfoMap, names: string[], params: number[] = []): Tensor[] {
+function runAddon(
+  backend: NativeBackendLike,
+  name: string,
+  inputs: NamedTensorInfoMap,
+  names: readonly string[],
+  params: number[] = [],
+): Tensor[] {
   const run = addonKernels(backend);
   if (run === undefined) throw new Error(`${name}: this tfjs-node addon has no workbook kernels (run npm run native again)`);
   const tensors = names.map((n) => input(inputs, n, name));
   addonKernelCalls.set(name, (addonKernelCalls.get(name) ?? 0) + 1);
   return run(name, backend.getInputTensorIds(tensors), params).map((m) => backend.createOutputTensor(m));
 }
+
+const SEQUENCE_INPUTS = ["xw", "recurrentKernel", "mask", "recurrentDropout"] as const;
+const SEQUENCE_GRAD_INPUTS = ["dh", "recurrentKernel", "mask", "recurrentDropout", "h", "c", "gates", "tanhC"] as const;
 
 /**
  * LstmSequence: in the addon (one TensorFlow MatMul per step, the gates in C++) where the addon has the workbook's
@@ -161,8 +178,7 @@ function runAddon(backend: NativeBackendLike, name: string, inputs: NamedTensorI
 export function nativeLstmSequence(args: NativeKernelArgs): Tensor[] {
   const { inputs, backend } = args;
   lstmSequenceDims(input(inputs, "xw", LSTM_SEQUENCE), input(inputs, "recurrentKernel", LSTM_SEQUENCE));
-  if (addonLstm && addonKernels(backend) !== undefined)
-    return runAddon(backend, "lstm_forward", inputs, ["xw", "recurrentKernel", "mask", "recurrentDropout"]);
+  if (addonLstm && addonKernels(backend) !== undefined) return runAddon(backend, "lstm_forward", inputs, SEQUENCE_INPUTS);
   return composedLstmSequence(args);
 }
 
@@ -170,9 +186,66 @@ export function nativeLstmSequence(args: NativeKernelArgs): Tensor[] {
 export function nativeLstmSequenceGrad(args: NativeKernelArgs): Tensor[] {
   const { inputs, backend } = args;
   lstmSequenceDims(input(inputs, "gates", LSTM_SEQUENCE_GRAD), input(inputs, "recurrentKernel", LSTM_SEQUENCE_GRAD));
-  if (addonLstm && addonKernels(backend) !== undefined)
-    return runAddon(backend, "lstm_backward", inputs, ["dh", "recurrentKernel", "mask", "recurrentDropout", "h", "c", "gates", "tanhC"]);
+  if (addonLstm && addonKernels(backend) !== undefined) return runAddon(backend, "lstm_backward", inputs, SEQUENCE_GRAD_INPUTS);
   return composedLstmSequenceGrad(args);
+}
+
+/** One direction's inputs of a pair kernel, under the single kernel's names. */
+function direction(inputs: NamedTensorInfoMap, names: readonly string[], d: 0 | 1): NamedTensorInfoMap {
+  return Object.fromEntries(names.map((n) => [n, inputs[`${n}${d}`] as TensorInfo]));
+}
+
+/** False where the pair kernels are off (setAddonLstmPair) or the addon predates them: one call per direction. */
+let addonLstmPair = true;
+
+/** Turns the addon's paired directions on or off (on by default; off: one addon call per direction, to compare). */
+export function setAddonLstmPair(on: boolean): void {
+  addonLstmPair = on;
+}
+
+/**
+ * A pair kernel in the addon, or undefined where the single kernels must serve: the addon LSTM is off, the pair is
+ * off, or the addon was built before the pair kernels existed (an older `npm run native`; then never tried again).
+ */
+function pairedAddonCall(
+  backend: NativeBackendLike,
+  name: string,
+  inputs: NamedTensorInfoMap,
+  names: readonly string[],
+): Tensor[] | undefined {
+  if (!(addonLstm && addonLstmPair && addonKernels(backend) !== undefined)) return undefined;
+  try {
+    return runAddon(backend, name, inputs, pairInputNames(names));
+  } catch (err) {
+    if (!String((err as Error).message).includes(`no kernel named '${name}'`)) throw err;
+    addonLstmPair = false;
+    return undefined;
+  }
+}
+
+/**
+ * LstmSequencePair: both directions in one addon call, the second on a thread of its own; without the workbook's
+ * kernels, two LstmSequence calls.
+ */
+export function nativeLstmSequencePair(args: NativeKernelArgs): Tensor[] {
+  const { inputs, backend } = args;
+  for (const d of [0, 1] as const)
+    lstmSequenceDims(input(inputs, `xw${d}`, LSTM_SEQUENCE_PAIR), input(inputs, `recurrentKernel${d}`, LSTM_SEQUENCE_PAIR));
+  const paired = pairedAddonCall(backend, "lstm_forward_pair", inputs, SEQUENCE_INPUTS);
+  if (paired !== undefined) return paired;
+  return [0, 1].flatMap((d) => nativeLstmSequence({ ...args, inputs: direction(inputs, SEQUENCE_INPUTS, d as 0 | 1) }));
+}
+
+/** LstmSequencePairGrad: both directions in one addon call where it can, else two LstmSequenceGrad calls. */
+export function nativeLstmSequencePairGrad(args: NativeKernelArgs): Tensor[] {
+  const { inputs, backend } = args;
+  for (const d of [0, 1] as const)
+    lstmSequenceDims(input(inputs, `gates${d}`, LSTM_SEQUENCE_PAIR_GRAD), input(inputs, `recurrentKernel${d}`, LSTM_SEQUENCE_PAIR_GRAD));
+  const paired = pairedAddonCall(backend, "lstm_backward_pair", inputs, SEQUENCE_GRAD_INPUTS);
+  if (paired !== undefined) return paired;
+  const [dxw0, dU0] = nativeLstmSequenceGrad({ ...args, inputs: direction(inputs, SEQUENCE_GRAD_INPUTS, 0) });
+  const [dxw1, dU1] = nativeLstmSequenceGrad({ ...args, inputs: direction(inputs, SEQUENCE_GRAD_INPUTS, 1) });
+  return [dxw0, dxw1, dU0, dU1] as Tensor[];
 }
 
 /** LstmSequence as TensorFlow ops from JavaScript: a dozen per time step. */
@@ -371,6 +444,12 @@ export const nativeKernelConfigs: readonly KernelConfig[] = [
   { kernelName: DROPOUT_MASK, backendName: BACKEND, kernelFunc: nativeDropoutMask as unknown as KernelConfig["kernelFunc"] },
   { kernelName: LSTM_SEQUENCE, backendName: BACKEND, kernelFunc: nativeLstmSequence as unknown as KernelConfig["kernelFunc"] },
   { kernelName: LSTM_SEQUENCE_GRAD, backendName: BACKEND, kernelFunc: nativeLstmSequenceGrad as unknown as KernelConfig["kernelFunc"] },
+  { kernelName: LSTM_SEQUENCE_PAIR, backendName: BACKEND, kernelFunc: nativeLstmSequencePair as unknown as KernelConfig["kernelFunc"] },
+  {
+    kernelName: LSTM_SEQUENCE_PAIR_GRAD,
+    backendName: BACKEND,
+    kernelFunc: nativeLstmSequencePairGrad as unknown as KernelConfig["kernelFunc"],
+  },
   ...nativeGradientKernelConfigs,
 ];
 

@@ -400,48 +400,22 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
          static_cast<float *>(TF_TensorData(outputs[1])), static_cast<float *>(TF_TensorData(outputs[2])), n,
          static_cast<float>(params[0]), static_cast<float>(params[1]), static_cast<float>(params[2]),
          static_cast<float>(params[3]));
-  } else if (name == "lstm_forward" || name == "lstm_backward") {
-    const bool forward = name == "lstm_forward";
-    if (num_inputs != (forward ? 4u : 8u)) {
-      NAPI_THROW_ERROR(env, "workbookKernel %s: %u inputs expected, got %u", name.c_str(), forward ? 4u : 8u, num_inputs);
-      return nullptr;
-    }
-    // xw or gates: [T, B, 4u]; U: [u, 4u]
-    TF_Tensor *seq = inputs[forward ? 0 : 6].tensor;
-    TF_Tensor *u_tensor = inputs[1].tensor;
-    if (TF_NumDims(seq) != 3 || TF_NumDims(u_tensor) != 2 || TF_Dim(seq, 2) != TF_Dim(u_tensor, 1) ||
-        TF_Dim(u_tensor, 1) != 4 * TF_Dim(u_tensor, 0)) {
-      NAPI_THROW_ERROR(env, "workbookKernel %s: the sequence and the recurrent kernel do not match", name.c_str());
-      return nullptr;
-    }
-    const int64_t T = TF_Dim(seq, 0), B = TF_Dim(seq, 1), units = TF_Dim(u_tensor, 0);
-    TFE_TensorHandle *u_handle = tfe_handle_map_.find(input_ids[1])->second;
-    if (forward) {
-      for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor(tfe_context_, {T, B, k == 2 ? 4 * units : units}));
-      LstmForward(tfe_context_, data(0), u_handle, data(2), data(3), T, B, units, Data(outputs[0]), Data(outputs[1]),
-                  Data(outputs[2]), Data(outputs[3]), tf_status.status);
-    } else {
-      outputs.push_back(NewFloatTensor(tfe_context_, {T, B, 4 * units}));
-      extra_handles.push_back(LstmBackward(tfe_context_, data(0), data(1), data(2), data(3), data(4), data(5), data(6),
-                                           data(7), T, B, units, Data(outputs[0]), tf_status.status));
-    }
-    if (TF_GetCode(tf_status.status) != TF_OK) {
-      for (TF_Tensor *t : outputs) TF_DeleteTensor(t);
-      NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
-      return nullptr;
-    }
-  } else if (name == "lstm_forward_pair" || name == "lstm_backward_pair") {
-    // The two directions of a Bidirectional layer: two independent lstm_forward (or lstm_backward) calls, the
-    // second on a thread of its own, so that one direction's gate passes run while the other's MatMul does.
-    const bool forward = name == "lstm_forward_pair";
+  } else if (name == "lstm_forward" || name == "lstm_backward" || name == "lstm_forward_pair" ||
+             name == "lstm_backward_pair") {
+    // One direction, or the two of a Bidirectional layer (_pair: the inputs of two single calls one after the other,
+    // the outputs likewise), the second on a thread of its own, so that one direction's gate passes run while the
+    // other's MatMul does.
+    const bool forward = name == "lstm_forward" || name == "lstm_forward_pair";
+    const uint32_t directions = name == "lstm_forward_pair" || name == "lstm_backward_pair" ? 2u : 1u;
     const uint32_t per = forward ? 4u : 8u;
-    if (num_inputs != 2 * per) {
-      NAPI_THROW_ERROR(env, "workbookKernel %s: %u inputs expected, got %u", name.c_str(), 2 * per, num_inputs);
+    if (num_inputs != directions * per) {
+      NAPI_THROW_ERROR(env, "workbookKernel %s: %u inputs expected, got %u", name.c_str(), directions * per, num_inputs);
       return nullptr;
     }
     int64_t T[2], B[2], units[2];
     TFE_TensorHandle *u_handles[2];
-    for (uint32_t d = 0; d < 2; d++) {
+    for (uint32_t d = 0; d < directions; d++) {
+      // xw or gates: [T, B, 4u]; U: [u, 4u]
       TF_Tensor *seq = inputs[d * per + (forward ? 0 : 6)].tensor;
       TF_Tensor *u_tensor = inputs[d * per + 1].tensor;
       if (TF_NumDims(seq) != 3 || TF_NumDims(u_tensor) != 2 || TF_Dim(seq, 2) != TF_Dim(u_tensor, 1) ||
@@ -452,14 +426,14 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       T[d] = TF_Dim(seq, 0), B[d] = TF_Dim(seq, 1), units[d] = TF_Dim(u_tensor, 0);
       u_handles[d] = tfe_handle_map_.find(input_ids[d * per + 1])->second;
     }
-    for (uint32_t d = 0; d < 2; d++) {
+    for (uint32_t d = 0; d < directions; d++) {
       if (forward) {
         for (int k = 0; k < 4; k++) outputs.push_back(NewFloatTensor(tfe_context_, {T[d], B[d], k == 2 ? 4 * units[d] : units[d]}));
       } else {
         outputs.push_back(NewFloatTensor(tfe_context_, {T[d], B[d], 4 * units[d]}));
       }
     }
-    TF_Status *statuses[2] = {tf_status.status, TF_NewStatus()};
+    TF_Status *statuses[2] = {tf_status.status, directions == 2 ? TF_NewStatus() : nullptr};
     TFE_TensorHandle *d_u[2] = {nullptr, nullptr};
     auto run = [&](uint32_t d) {
       const uint32_t o = d * per;
@@ -471,11 +445,15 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
                               data(o + 6), data(o + 7), T[d], B[d], units[d], Data(outputs[d]), statuses[d]);
       }
     };
-    std::thread second(run, 1u);
-    run(0);
-    second.join();
-    if (TF_GetCode(statuses[1]) != TF_OK) TF_SetStatus(statuses[0], TF_GetCode(statuses[1]), TF_Message(statuses[1]));
-    TF_DeleteStatus(statuses[1]);
+    if (directions == 2) {
+      std::thread second(run, 1u);
+      run(0);
+      second.join();
+      if (TF_GetCode(statuses[1]) != TF_OK) TF_SetStatus(statuses[0], TF_GetCode(statuses[1]), TF_Message(statuses[1]));
+      TF_DeleteStatus(statuses[1]);
+    } else {
+      run(0);
+    }
     if (TF_GetCode(tf_status.status) != TF_OK) {
       for (TF_Tensor *t : outputs) TF_DeleteTensor(t);
       for (TFE_TensorHandle *h : d_u)
@@ -483,7 +461,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: %s", name.c_str(), TF_Message(tf_status.status));
       return nullptr;
     }
-    if (!forward) extra_handles.insert(extra_handles.end(), {d_u[0], d_u[1]});
+    if (!forward) extra_handles.insert(extra_handles.end(), d_u, d_u + directions);
   } else if (name == "fused_conv2d") {
     if (num_inputs != 3 || num_params != 4) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: 3 inputs and 4 params expected, got %u and %u", num_inputs, num_params);

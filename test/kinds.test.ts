@@ -27,10 +27,15 @@ describe("kinds: one registry of model kinds", () => {
       assert.equal(spec.id, id);
       assert.deepEqual(Object.keys(spec.presets).sort(), ["coursework", "quick", "smoke"]);
       assert.ok(spec.reads.poster || spec.reads.overview, `${id} reads something`);
-      assert.match(
-        howToTrain(id, "quick"),
-        new RegExp(`^notebook \\d\\d-[a-z-]+, or 'npm run train -- ${spec.trainedBy.command} --preset quick'$`),
-      );
+      const byCommand = `'npm run train -- ${spec.trainedBy.command} --preset quick'`;
+      const notebook = spec.trainedBy.notebook;
+      if (notebook === undefined) {
+        assert.equal(howToTrain(id, "quick"), byCommand);
+      } else {
+        // the notebook it names is one of the workbook's
+        assert.ok(fs.existsSync(path.join(PROJECT_DIR, "notebooks", `${notebook}.ipynb`)), `${id}: notebooks/${notebook}.ipynb`);
+        assert.equal(howToTrain(id, "quick"), `notebook ${notebook}, or ${byCommand}`);
+      }
     }
     assert.throws(() => kindSpec("rnn"), new RegExp(`unknown model kind 'rnn': use one of ${KIND_IDS.join(", ")}$`));
   });

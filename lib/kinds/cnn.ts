@@ -65,6 +65,8 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
   },
   // the coursework CNN is the poster evidence's first choice: the poster alone decides its genres
   evidence: { posters: 1 },
+  // a poster CNN per fold
+  costlyToCrossValidate: true,
 
   async prepare(settings, context) {
     const start = await startRun(settings, context, "cnn");

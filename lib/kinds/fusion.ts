@@ -78,10 +78,11 @@ async function trainedBranch(
 ): Promise<TrainedModel> {
   const spec = kind === "cnn" ? CNN_KIND : LSTM_KIND;
   const given = context.branchDirs?.[kind];
+  const notebook = spec.trainedBy.notebook;
   const dir = given ?? modelDir(context.paths.outDir, context.preset, kind);
   const how = given
     ? `the ${kind.toUpperCase()} in ${given}`
-    : `the ${kind.toUpperCase()} trained at preset ${context.preset} (notebook ${spec.trainedBy.notebook.slice(0, 2)} or 'npm run train -- ${kind} --preset ${context.preset}', or give its folder with --${kind})`;
+    : `the ${kind.toUpperCase()} trained at preset ${context.preset} (${notebook === undefined ? "" : `notebook ${notebook.slice(0, 2)} or `}'npm run train -- ${kind} --preset ${context.preset}', or give its folder with --${kind})`;
   let trained: TrainedModel;
   try {
     trained = await loadTrainedModel(dir);
@@ -138,6 +139,8 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
   },
   // the joint GMU model reads overviews better than the LSTM, and posters after the CNN
   evidence: { words: 3, posters: 2 },
+  // a poster CNN and a BiLSTM (or TF-IDF trunk) per fold
+  costlyToCrossValidate: true,
 
   /**
    * The same split as the single models; with start 'trained' the branches (and the vocabulary) come from the

@@ -117,14 +117,22 @@ export interface KindSpec<I extends ModelInfoBase = ModelInfoBase, S extends Run
   reads: { poster: boolean; overview: boolean };
   /** The part its models play beside others. */
   role: ModelRole;
-  /** The notebook and the `npm run train` model that train it, for the message that names a missing model. */
-  trainedBy: { notebook: string; command: string };
+  /**
+   * The notebook that trains it (none: only `npm run train` does) and the `npm run train` model, for the message that
+   * names a missing model.
+   */
+  trainedBy: { notebook?: string; command: string };
   /** Its settings at each preset. */
   presets: Record<PresetName, S>;
   /** What `npm run tune` and notebook 08 search when no space is given (none: a space must be given). */
   tuneSpace?: SearchSpace;
   /** Its rank among the models that explanations across films use (none: they do not use it). */
   evidence?: EvidenceRanks;
+  /**
+   * Whether its k models of a cross-validation cost real time (a poster CNN or a BiLSTM each): cross-validated only
+   * when asked with acceptCost, the time it will take said first.
+   */
+  costlyToCrossValidate?: boolean;
   /** The dataset, split, inputs, model and loss of a run with these settings. */
   prepare(settings: S, context: RunContext): Promise<PreparedRun<S, I>>;
   /** The folder's files this model needs besides info.json and the weights, with what they hold. */

@@ -38,6 +38,8 @@ export const LSTM_KIND = {
   },
   // the weakest reader of overviews of those that explain words: the word evidence's last choice
   evidence: { words: 4 },
+  // a BiLSTM per fold
+  costlyToCrossValidate: true,
 
   async prepare(settings: LstmSettings, context: RunContext): Promise<LstmRun> {
     const start = await startRun(settings, context, "lstm");

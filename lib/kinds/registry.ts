@@ -135,8 +135,9 @@ export function modelName(trained: Trained): string {
 
 /** What trains a missing model of this kind at a preset: its notebook, or the command. */
 export function howToTrain(kind: KindId, preset: PresetName | string): string {
-  const spec = kindSpec(kind);
-  return `notebook ${spec.trainedBy.notebook}, or 'npm run train -- ${spec.trainedBy.command} --preset ${preset}'`;
+  const { notebook, command } = kindSpec(kind).trainedBy;
+  const byCommand = `'npm run train -- ${command} --preset ${preset}'`;
+  return notebook === undefined ? byCommand : `notebook ${notebook}, or ${byCommand}`;
 }
 
 /** Whether a preset's model folder is there: a link whose run is gone is (loading it says where it points), nothing is not. */

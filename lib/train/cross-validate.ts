@@ -21,7 +21,7 @@ import { Film, labelMatrix } from "../data/dataset";
 import { LoadedSplit, loadSplitDataset, trainingFolds } from "../data/split";
 import { CrossValidatedScores, crossValidatedScores } from "../eval/cross-validation";
 import { Predictions, predictFilms } from "../eval/inference";
-import { KindConfig, KindId, Trained, kindConfig, loadModel, prepareRun } from "../kinds/registry";
+import { KindConfig, KindId, Trained, kindConfig, kindSpec, loadModel, prepareRun } from "../kinds/registry";
 import { rowIds, splitInfo } from "../kinds/runs";
 import { EnsembleModelInfo, foldFolder } from "../models/ensemble-folder";
 import { HISTORY_JSON, INFO_JSON, modelFolder, runsDir, saveInfo, saveThresholds } from "../models/model-folder";
@@ -33,9 +33,6 @@ import { loadJson } from "../runtime/files";
 import { validationPredictions, trainRun } from "./lifecycle";
 import type { ProgressReporter } from "./progress";
 
-/** The kinds whose k models cost real time (a poster CNN or a BiLSTM each): cross-validated only when asked with acceptCost. */
-export const COSTLY_KINDS: readonly KindId[] = ["cnn", "lstm", "fusion"];
-
 export interface CrossValidateOptions {
   folds: number;
   /** The ensemble model folder (default <outDir>/cross-validation/<preset>/<kind>); its folds go in <dir>/fold-<i>. */
@@ -46,7 +43,7 @@ export interface CrossValidateOptions {
   seed?: number;
   /** Bootstrap resamples (default 2000). */
   resamples?: number;
-  /** Required for COSTLY_KINDS: k models of those take long (the estimate is said first). */
+  /** Required for the kinds costly to cross-validate (KindSpec.costlyToCrossValidate; the estimate is said first). */
   acceptCost?: boolean;
   log?: (line: string) => void;
   progress?: () => ProgressReporter;
@@ -138,7 +135,7 @@ export async function crossValidate<K extends KindId>(kind: K | KindConfig<K>, o
   const seed = options.seed ?? loaded.split.seed;
   const folds = trainingFolds(loaded.split, checkFolds(options.folds, loaded.split.train.length), seed);
   const target = options.dir ?? crossValidationFolder(config, config.kind);
-  if (COSTLY_KINDS.includes(config.kind)) {
+  if (kindSpec(config.kind).costlyToCrossValidate) {
     const estimate = await estimateCrossValidation(config, folds.length, loaded.split.train.length);
     if (!options.acceptCost) {
       throw new WorkbookError(

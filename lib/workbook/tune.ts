@@ -388,7 +388,8 @@ export async function showWinnerCheck<K extends KindId>(state: SearchState, conf
 }
 
 function howTrained(kind: KindId): string {
-  return `notebook ${kindSpec(kind).trainedBy.notebook.slice(0, 2)}`;
+  const { notebook, command } = kindSpec(kind).trainedBy;
+  return notebook === undefined ? `npm run train -- ${command}` : `notebook ${notebook.slice(0, 2)}`;
 }
 
 /** The space as a table: each setting, what the search draws it from, and the base config's value. */

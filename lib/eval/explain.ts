@@ -242,18 +242,11 @@ export async function wordEvidence(
   rows: readonly number[],
   options: { minFilms: number; encoders?: Encoders; log?: (line: string) => void },
 ): Promise<WordEvidence | undefined> {
-  const log = options.log ?? console.log;
-  const trained = preferredModel(models, WORD_EVIDENCE_MODELS);
-  if (!trained) {
-    log(`word evidence left out: none of ${WORD_EVIDENCE_MODELS.join(", ")} is trained at this preset`);
-    return undefined;
-  }
-  const model = named(trained);
+  const chosen = await evidenceModel(models, WORD_EVIDENCE_MODELS, "word", options);
+  if (!chosen) return undefined;
+  const { trained, model, encoders, progress } = chosen;
   const spec = kindSpec(trained);
-  log(`word evidence from ${model.name}`);
-  const encoders = options.encoders ?? (await loadEncoders([trained]));
   const perFilm: { words: string[]; effects: Float32Array[] }[] = [];
-  const progress = progressPrinter(`word evidence (${model.name})`, 0.25, log);
   for (let k = 0; k < rows.length; k++) {
     const film = dataset.films[rows[k] as number] as Film;
     // The poster stays as it is while words are removed; a model that does not read posters does not need it.
@@ -293,6 +286,28 @@ export interface GenreEvidence {
 export const POSTER_EVIDENCE_MODELS: readonly KindId[] = evidenceKinds("posters");
 
 /**
+ * The model an evidence across films uses: the first of `models` in the order `preference`, said in a line, with its
+ * encoders (the caller's, else loaded) and the films' progress line. Undefined, said in a line, when none is trained.
+ */
+async function evidenceModel(
+  models: readonly Trained[],
+  preference: readonly KindId[],
+  evidence: "word" | "poster",
+  options: { encoders?: Encoders; log?: (line: string) => void },
+): Promise<{ trained: Trained; model: NamedModel; encoders: Encoders; progress: (done: number, total: number) => void } | undefined> {
+  const log = options.log ?? console.log;
+  const trained = preferredModel(models, preference);
+  if (!trained) {
+    log(`${evidence} evidence left out: none of ${preference.join(", ")} is trained at this preset`);
+    return undefined;
+  }
+  const model = named(trained);
+  log(`${evidence} evidence from ${model.name}`);
+  const encoders = options.encoders ?? (await loadEncoders([trained]));
+  return { trained, model, encoders, progress: progressPrinter(`${evidence} evidence (${model.name})`, 0.25, log) };
+}
+
+/**
  * Where on a poster each genre's evidence lives: occlusion with a poster model (the first of `models` in
  * POSTER_EVIDENCE_MODELS' order; it says which) over the films `rows`, averaged per genre over the films that
  * have it (their true genres). Undefined, said in one line, when no model reads posters.
@@ -303,18 +318,11 @@ export async function genreEvidence(
   rows: readonly number[],
   options: { occlusion?: OcclusionOptions; encoders?: Encoders; log?: (line: string) => void } = {},
 ): Promise<{ model: string; genres: GenreEvidence[] } | undefined> {
-  const log = options.log ?? console.log;
-  const trained = preferredModel(models, POSTER_EVIDENCE_MODELS);
-  if (!trained) {
-    log(`poster evidence left out: none of ${POSTER_EVIDENCE_MODELS.join(", ")} is trained at this preset`);
-    return undefined;
-  }
-  const model = named(trained);
-  log(`poster evidence from ${model.name}`);
-  const encoders = options.encoders ?? (await loadEncoders([trained]));
+  const chosen = await evidenceModel(models, POSTER_EVIDENCE_MODELS, "poster", options);
+  if (!chosen) return undefined;
+  const { trained, model, encoders, progress } = chosen;
   const g = dataset.genres.length;
   const collected = dataset.genres.map(() => ({ maps: [] as PosterMap[], luminance: [] as number[] }));
-  const progress = progressPrinter(`poster evidence (${model.name})`, 0.25, log);
   for (let k = 0; k < rows.length; k++) {
     const row = rows[k] as number;
     const film = dataset.films[row] as Film;

@@ -10,7 +10,7 @@ import { buildCnn } from "../models/coursework";
 import { ModelInfoBase } from "../models/model-folder";
 import { KindSpec, RowInputOptions, RowInputs, filmPoster } from "./kind";
 import { CNN_PRESETS, CnnSettings, trainingSeed } from "./presets";
-import { configuredLoss, runInfo, startRun } from "./runs";
+import { configuredLoss, preparedRun, runInfo, startRun } from "./runs";
 
 /** The coursework's poster size, for folders written before info.json recorded it. */
 export const DEFAULT_IMAGE_SIZE = 64;
@@ -81,8 +81,7 @@ export const CNN_KIND: KindSpec<CnnInfo, CnnSettings> = {
     const model = buildCnn({ imageSize: settings.imageSize, genres: loaded.dataset.genres.length, seed: trainingSeed(settings) });
     const info: CnnInfo = { ...runInfo("cnn", settings, start, context), imageSize: settings.imageSize };
     const loss = configuredLoss(settings, loaded, log);
-    const dir = start.dir;
-    return { kind: "cnn", dir, model, data, settings, info, loss, dataset: loaded.dataset, split: loaded.split };
+    return preparedRun(start, "cnn", { model, data, settings, info, loss });
   },
 
   requiredFiles: () => [],

@@ -28,7 +28,7 @@ import { CNN_KIND, DEFAULT_IMAGE_SIZE, posterRowInputs } from "./cnn";
 import { KindSpec, RunContext, filmOverview, filmPoster } from "./kind";
 import { LSTM_KIND } from "./lstm";
 import { FUSION_PRESETS, FusionSettings, trainingSeed } from "./presets";
-import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
+import { configuredLoss, preparedRun, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface FusionInfo extends ModelInfoBase {
   kind: "fusion";
@@ -195,20 +195,9 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
     }
     if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
     const loss = configuredLoss(settings, loaded, log);
-    const dir = start.dir;
-    return {
-      kind: "fusion",
-      dir,
-      model,
-      data,
-      settings,
-      info,
-      ...(vectorizer ? { vectorizer } : {}),
-      ...(tfidf ? { tfidf } : {}),
-      loss,
-      dataset: loaded.dataset,
-      split: loaded.split,
-    };
+    // the file the overview's encoder is written to: vocabulary.json or tfidf.json
+    const overviewFile = { ...(vectorizer ? { vectorizer } : {}), ...(tfidf ? { tfidf } : {}) };
+    return preparedRun(start, "fusion", { model, data, settings, info, loss, ...overviewFile });
   },
 
   requiredFiles: (info) =>

@@ -10,7 +10,7 @@ import { ModelInfoBase, VOCABULARY_JSON, overviewEncoder } from "../models/model
 import { withSeededMathRandomSync } from "../runtime/random";
 import { KindSpec, PreparedRun, RunContext, filmOverview } from "./kind";
 import { LSTM_PRESETS, LstmSettings, trainingSeed } from "./presets";
-import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
+import { configuredLoss, preparedRun, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface LstmInfo extends ModelInfoBase {
   kind: "lstm";
@@ -62,8 +62,7 @@ export const LSTM_KIND = {
     const info: LstmInfo = { ...runInfo("lstm", settings, start, context) };
     if (settings.sequenceLength !== undefined) info.sequenceLength = settings.sequenceLength;
     const loss = configuredLoss(settings, loaded, log);
-    const dir = start.dir;
-    return { kind: "lstm", dir, model, data, settings, info, vectorizer, loss, dataset: loaded.dataset, split: loaded.split };
+    return preparedRun(start, "lstm", { model, data, settings, info, loss, vectorizer });
   },
 
   requiredFiles: () => [{ file: VOCABULARY_JSON, what: "vocabulary" }],

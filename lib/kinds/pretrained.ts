@@ -19,7 +19,7 @@ import {
 } from "./features";
 import type { KindSpec, PreparedRun } from "./kind";
 import { PRETRAINED_PRESETS, PretrainedSettings, trainingSeed } from "./presets";
-import { configuredLoss, runInfo, startRun } from "./runs";
+import { configuredLoss, preparedRun, runInfo, startRun } from "./runs";
 
 export interface PretrainedInfo extends FeatureInfo {
   kind: "pretrained";
@@ -81,20 +81,7 @@ export async function preparePretrainedRun(
     tfidf: settings.tfidf,
   };
   const loss = configuredLoss(settings, loaded, log);
-  const dir = start.dir;
-  return {
-    kind: "pretrained",
-    dir,
-    model,
-    data,
-    settings,
-    info,
-    features,
-    ...(tfidf ? { tfidf } : {}),
-    loss,
-    dataset: loaded.dataset,
-    split: loaded.split,
-  };
+  return preparedRun(start, "pretrained", { model, data, settings, info, loss, features, ...(tfidf ? { tfidf } : {}) });
 }
 
 export const PRETRAINED_KIND = {

@@ -2,7 +2,7 @@
  * What every kind's run shares while it is prepared: its dataset and split, the base of its info.json, its loss.
  */
 import { Dataset, Film } from "../data/dataset";
-import { LoadedSplit, loadSplitDataset, sameSplit } from "../data/split";
+import { LoadedSplit, Split, loadSplitDataset, sameSplit } from "../data/split";
 import { ModelInfoBase, modelDir } from "../models/model-folder";
 import { checkOutputFolder } from "../models/run-folders";
 import { ConfiguredLoss, lossFromConfig } from "../models/losses";
@@ -36,6 +36,15 @@ export async function startRun(settings: RunSettings, context: RunContext, kind:
   }
   const loaded = context.loaded ?? loadSplitDataset(context.paths.dataDir, settings, log);
   return { dir, loaded, backend, log };
+}
+
+/** A prepared run: the kind's own parts, with what startRun began (the model folder, the dataset and its split). */
+export function preparedRun<K extends string, P extends object>(
+  start: RunStart,
+  kind: K,
+  parts: P,
+): P & { kind: K; dir: string; dataset: Dataset; split: Split } {
+  return { kind, ...parts, dir: start.dir, dataset: start.loaded.dataset, split: start.loaded.split };
 }
 
 /** A run's films as info.json records them: the counts, the split's seed and the films of each side by Id. */

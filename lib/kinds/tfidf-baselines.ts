@@ -11,7 +11,7 @@ import { buildLogisticRegression, buildTfidfMlp } from "../models/baselines";
 import { ModelInfoBase, TFIDF_JSON, overviewEncoder } from "../models/model-folder";
 import { KindSpec, filmOverview } from "./kind";
 import { LINEAR_PRESETS, TEXT_BRANCH_PRESETS, TfidfBaselineSettings, trainingSeed } from "./presets";
-import { configuredLoss, runInfo, startRun, trainingOverviews } from "./runs";
+import { configuredLoss, preparedRun, runInfo, startRun, trainingOverviews } from "./runs";
 
 export interface TfidfBaselineInfo extends ModelInfoBase {
   kind: "linear" | "text-branch";
@@ -43,8 +43,7 @@ function tfidfBaseline(id: "linear" | "text-branch"): KindSpec<TfidfBaselineInfo
       const data = overviewTrainingData(loaded.dataset, tfidf, loaded.split);
       const loss = configuredLoss(settings, loaded, log);
       const info: TfidfBaselineInfo = runInfo(id, settings, start, context);
-      const dir = start.dir;
-      return { kind: id, dir, model, data, settings, info, tfidf, loss, dataset: loaded.dataset, split: loaded.split };
+      return preparedRun(start, id, { model, data, settings, info, loss, tfidf });
     },
 
     requiredFiles: () => [{ file: TFIDF_JSON, what: "TF-IDF vocabulary" }],

@@ -53,26 +53,29 @@ function outputLayer(genres: number, kernel: Kernel): tf.layers.Layer {
   return tf.layers.dense({ name: "Output", units: genres, activation: "sigmoid", kernelInitializer: kernel() });
 }
 
+/** A branch alone with its own output (a head): the branch's inputs, then Dense(genres, sigmoid). */
+function head(
+  inputs: tf.SymbolicTensor | tf.SymbolicTensor[],
+  branchOutput: tf.SymbolicTensor,
+  genres: number,
+  kernel: Kernel,
+  name: string,
+): tf.LayersModel {
+  return tf.model({ inputs, outputs: outputLayer(genres, kernel).apply(branchOutput) as tf.SymbolicTensor, name });
+}
+
 /** The text head: the text branch, then Dense(genres, sigmoid). Inputs [USE] or [USE, TF-IDF]. */
 export function buildTextHead(shape: TextBranchShape, options: { genres: number; seed?: number }): tf.LayersModel {
   const kernel = seededKernels(options.seed);
   const branch = textBranch(shape, kernel);
-  return tf.model({
-    inputs: branch.inputs,
-    outputs: outputLayer(options.genres, kernel).apply(branch.output) as tf.SymbolicTensor,
-    name: "text_head",
-  });
+  return head(branch.inputs, branch.output, options.genres, kernel, "text_head");
 }
 
 /** The poster head: the poster branch, then Dense(genres, sigmoid). Input [MobileNetV2 features]. */
 export function buildPosterHead(shape: PosterBranchShape, options: { genres: number; seed?: number }): tf.LayersModel {
   const kernel = seededKernels(options.seed);
   const branch = posterBranch(shape, kernel);
-  return tf.model({
-    inputs: branch.input,
-    outputs: outputLayer(options.genres, kernel).apply(branch.output) as tf.SymbolicTensor,
-    name: "poster_head",
-  });
+  return head(branch.input, branch.output, options.genres, kernel, "poster_head");
 }
 
 export interface PretrainedJointShape extends TextBranchShape, PosterBranchShape {

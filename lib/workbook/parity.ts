@@ -4,21 +4,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { ParityRow } from "../parity/report";
 import { PROJECT_DIR } from "../runtime/config";
 import { Figure, showFigure } from "./plots";
 import { escapeHtml, htmlTable } from "./html";
 import { showHtml, showMarkdown } from "./display";
-
-interface ParityRow {
-  group: string;
-  check: string;
-  tolerance: string;
-  measured: string;
-  ok: boolean;
-  status: "ok" | "explained" | "differs";
-  note: string;
-  explanation: string;
-}
 
 interface CurveRun {
   seed: number;

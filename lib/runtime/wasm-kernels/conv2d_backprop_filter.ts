@@ -15,9 +15,8 @@
  * Conv2D call instead (the batch as channels, dy as the filter, dilated by the strides: no cols^T) was
  * tried and was 5-40% slower on every layer.
  */
-import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
-import { f32, mark, matMul, release, transpose, type WasmKernelArgs } from "./util";
+import { conv2DGeometry, f32, mark, matMul, release, transpose, type WasmKernelArgs } from "./util";
 
 /**
  * Size of the cols^T buffer, in floats (tests shrink it to exercise chunking): 64 MB, so that the
@@ -25,8 +24,6 @@ import { f32, mark, matMul, release, transpose, type WasmKernelArgs } from "./ut
  * made the CNN's seven filter gradients 10% slower).
  */
 export const conv2DBackpropFilterTuning = { maxColsElements: 1 << 24 };
-
-type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
 
 export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -41,31 +38,11 @@ export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
     temps.push(x, dy);
   }
   if (x.dtype !== "float32" || dy.dtype !== "float32") throw new Error("Conv2DBackpropFilter: float32 only");
-  const info: Conv2DInfo = tf.backend_util.computeConv2DInfo(
+  const { N, H, W, Ci, OH, OW, Co, FH, FW, sh, sw, padTop, padLeft } = conv2DGeometry(
     x.shape as [number, number, number, number],
     filterShape,
-    attrs["strides"] as [number, number] | number,
-    1,
-    attrs["pad"] as "same" | "valid",
-    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
-    false,
-    "channelsLast",
+    attrs,
   );
-  const {
-    batchSize: N,
-    inHeight: H,
-    inWidth: W,
-    inChannels: Ci,
-    outHeight: OH,
-    outWidth: OW,
-    outChannels: Co,
-    filterHeight: FH,
-    filterWidth: FW,
-    strideHeight: sh,
-    strideWidth: sw,
-  } = info;
-  const pt = info.padInfo.top;
-  const pl = info.padInfo.left;
   if (dy.shape[1] !== OH || dy.shape[2] !== OW || dy.shape[3] !== Co) {
     throw new Error(`Conv2DBackpropFilter: dy shape ${dy.shape} does not match [${N},${OH},${OW},${Co}]`);
   }
@@ -93,7 +70,7 @@ export function conv2DBackpropFilter(args: WasmKernelArgs): TensorInfo {
     const dyChunk = backend.makeOutput([L, Co], "float32");
     f32(backend, dyChunk).set(f32(backend, dy).subarray(r0 * OW * Co, (r0 * OW + L) * Co));
     const a: TensorInfo = rows === chunkRows ? colsT : { dataId: colsT.dataId, shape: [K, L], dtype: "float32" };
-    gatherCols(f32(backend, xT), f32(backend, colsT), { N, H, W, Ci, OH, OW, FH, FW, sh, sw, pt, pl }, r0, rows);
+    gatherCols(f32(backend, xT), f32(backend, colsT), { N, H, W, Ci, OH, OW, FH, FW, sh, sw, pt: padTop, pl: padLeft }, r0, rows);
     const part = matMul(backend, a, dyChunk); // [K, Co] = dW layout
     const acc = f32(backend, out);
     const p = f32(backend, part);

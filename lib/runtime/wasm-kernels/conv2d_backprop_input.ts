@@ -10,9 +10,8 @@
  * (more multiply-adds, still far faster than the naive loop). NCHW, or explicit
  * paddings that would need negative padding here, go to the stock kernel.
  */
-import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs";
-import { callKernel, f32, mark, release, wasmKernel, type WasmKernelArgs } from "./util";
+import { callKernel, conv2DGeometry, f32, mark, release, wasmKernel, type WasmKernelArgs } from "./util";
 
 export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -22,33 +21,15 @@ export function conv2DBackpropInput(args: WasmKernelArgs): TensorInfo {
   if (attrs["dataFormat"] === "NCHW" || dy.dtype !== "float32" || filter.dtype !== "float32") {
     return wasmKernel("Conv2DBackpropInput")(args as never) as TensorInfo;
   }
-  const info = tf.backend_util.computeConv2DInfo(
+  const { N, H, W, Ci, OH, OW, Co, FH, FW, sh, sw, padTop, padLeft } = conv2DGeometry(
     inputShape,
     filter.shape as [number, number, number, number],
-    attrs["strides"] as [number, number] | number,
-    1,
-    attrs["pad"] as "same" | "valid",
-    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
-    false,
-    "channelsLast",
+    attrs,
   );
-  const {
-    batchSize: N,
-    inHeight: H,
-    inWidth: W,
-    inChannels: Ci,
-    outHeight: OH,
-    outWidth: OW,
-    outChannels: Co,
-    filterHeight: FH,
-    filterWidth: FW,
-    strideHeight: sh,
-    strideWidth: sw,
-  } = info;
   const DH = (OH - 1) * sh + 1;
   const DW = (OW - 1) * sw + 1;
-  const top = FH - 1 - info.padInfo.top;
-  const left = FW - 1 - info.padInfo.left;
+  const top = FH - 1 - padTop;
+  const left = FW - 1 - padLeft;
   const bottom = H - DH - top + FH - 1;
   const right = W - DW - left + FW - 1;
   if (top < 0 || left < 0 || bottom < 0 || right < 0 || OH === 0 || OW === 0) {

@@ -125,3 +125,39 @@ export function mark<T extends object>(f: T): T {
 export function isOurs(f: unknown): boolean {
   return typeof f === "function" && (f as unknown as Record<symbol, unknown>)[OURS] === true;
 }
+
+/**
+ * A Conv2D's geometry (NHWC, dilation 1) from its gradient kernel's attrs (strides, pad, dimRoundingMode), as tfjs
+ * computes it: both gradients of Conv2D need the same sizes.
+ */
+export function conv2DGeometry(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: Record<string, unknown>,
+) {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs["strides"] as [number, number] | number,
+    1,
+    attrs["pad"] as "same" | "valid",
+    attrs["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
+    false,
+    "channelsLast",
+  );
+  return {
+    N: info.batchSize,
+    H: info.inHeight,
+    W: info.inWidth,
+    Ci: info.inChannels,
+    OH: info.outHeight,
+    OW: info.outWidth,
+    Co: info.outChannels,
+    FH: info.filterHeight,
+    FW: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+  };
+}

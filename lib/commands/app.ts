@@ -6,23 +6,19 @@
  */
 import * as path from "node:path";
 import { exportApp, servedModels, startApp } from "../app/server";
-import { PRESET_NAMES, presetFromEnv, workbookPaths } from "../runtime/config";
+import { presetFromEnv, workbookPaths } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { howToTrain } from "../kinds/registry";
 import { CommandSpec, ParsedCommand, runCommand, usageLine } from "./args";
+import { modelFolderOption, presetOption } from "./options";
 
 const COMMAND = {
   name: "app",
   summary:
     "A trained model in a web page: serves the page on 127.0.0.1 with the models of the preset and the folder given with --model, and prints its URL; the page predicts and explains in the browser, on TensorFlow.js. --export writes the page and the models' files into a folder for a static host instead.",
   options: {
-    model: { type: "string", value: "MODEL_DIR", description: "a model folder to serve besides the preset's models" },
-    preset: {
-      type: "string",
-      value: "PRESET",
-      choices: PRESET_NAMES,
-      description: "serve the models of out/models/<preset>/ (default WORKBOOK_PRESET, else quick)",
-    },
+    model: modelFolderOption("a model folder to serve besides the preset's models"),
+    preset: presetOption("serve the models of out/models/<preset>/ (default WORKBOOK_PRESET, else quick)"),
     port: { type: "integer", min: 0, description: "the port (default: a free one)" },
     export: { type: "string", value: "DIR", description: "write the page and the models' files into DIR, and say what they weigh" },
   },

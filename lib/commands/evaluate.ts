@@ -14,19 +14,15 @@ import { Evaluation, Thresholds, evaluate } from "../eval/metrics";
 import { HEADLINE_METRICS, Intervals, bootstrapIntervals } from "../eval/bootstrap";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { CommandSpec, ParsedCommand, runCommand } from "./args";
+import { dataOption, MODEL_OPTION } from "./options";
 
 const COMMAND = {
   name: "evaluate",
   summary:
     "Evaluates a trained model folder on every film of a dataset (not a split), at threshold 0.5 and at the per-genre thresholds its training tuned, each headline figure with its 95% bootstrap interval over films.",
   options: {
-    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
-    data: {
-      type: "string",
-      value: "DATASET_DIR",
-      required: true,
-      description: "the dataset folder (IMDB_overview_genres.csv and Images/)",
-    },
+    model: MODEL_OPTION,
+    data: { ...dataOption("the dataset folder (IMDB_overview_genres.csv and Images/)"), required: true },
     json: { type: "string", value: "OUT_FILE", description: "also write the figures to this JSON file" },
   },
 } as const satisfies CommandSpec;

@@ -16,13 +16,14 @@ import { WorkbookError } from "../runtime/errors";
 import { cardScale, explanationCardHtml, explanationCardText, modelView } from "../workbook/explanations";
 import { escapeHtml, htmlTable } from "../workbook/html";
 import { CommandSpec, ParsedCommand, runCommand, usageLine } from "./args";
+import { MODEL_OPTION } from "./options";
 
 const COMMAND = {
   name: "explain",
   summary:
     "Why the model gives a film its genres: one self-contained HTML page (the poster's heat map per genre, the overview with each word shaded by its effect, every genre's probability) that opens in a browser without a server.",
   options: {
-    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
+    model: MODEL_OPTION,
     poster: { type: "string", value: "FILE", description: "the film's poster (JPEG), for a model that reads posters" },
     overview: { type: "string", value: '"TEXT"', description: "the film's overview, for a model that reads overviews" },
     genre: { type: "string", value: "GENRE", description: "the genre to explain (default: the model's two most probable)" },

@@ -9,16 +9,17 @@ import { workbookPaths } from "../runtime/config";
 import { loadDataset, describeProblems } from "../data/dataset";
 import { kindSpec, loadModel } from "../kinds/registry";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { dataOption, MODEL_OPTION } from "./options";
 
 const COMMAND = {
   name: "predict",
   summary:
     "Prints each film's top genres with their probabilities: one film given by its poster and/or overview, or every film of a dataset.",
   options: {
-    model: { type: "string", value: "MODEL_DIR", required: true, description: "the model folder" },
+    model: MODEL_OPTION,
     poster: { type: "string", value: "FILE", description: "one film's poster (JPEG)" },
     overview: { type: "string", value: "TEXT", description: "one film's overview" },
-    data: { type: "string", value: "DATASET_DIR", description: "every film of this dataset folder" },
+    data: dataOption("every film of this dataset folder"),
     top: { type: "integer", min: 1, description: "genres printed per film (default 3)" },
     json: { type: "boolean", description: "one JSON line per film; the other lines go to stderr" },
   },

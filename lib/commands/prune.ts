@@ -14,14 +14,15 @@ import { KIND_IDS } from "../kinds/registry";
 import { PRESET_NAMES, workbookPaths } from "../runtime/config";
 import { linkNote } from "../runtime/files";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { modelFolderOption, presetOption } from "./options";
 
 const COMMAND = {
   name: "prune",
   summary:
     "Deletes old training runs: keeps the run a model folder points at and the newest others that hold a model, deletes the rest, with the runs that never wrote a checkpoint and the links that killed runs left. Only folders a training run of this workbook made are deleted.",
   options: {
-    model: { type: "string", value: "MODEL_DIR", description: "the model folder whose runs to prune" },
-    preset: { type: "string", value: "PRESET", choices: PRESET_NAMES, description: "every model folder of out/models/<preset>/" },
+    model: modelFolderOption("the model folder whose runs to prune"),
+    preset: presetOption("every model folder of out/models/<preset>/"),
     keep: { type: "integer", min: 0, description: "older runs with a model kept besides the current one (default 2)" },
   },
   notes: ["Give --model or --preset."],

@@ -11,35 +11,31 @@
  */
 import * as path from "node:path";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { KIND_IDS, KindId, kindConfig, prepareRun } from "../kinds/registry";
+import { KindId, kindConfig, prepareRun } from "../kinds/registry";
 import { crossValidate } from "../train/cross-validate";
 import { trainRun } from "../train/lifecycle";
-import { ENV, PRESET_NAMES, presetFromEnv } from "../runtime/config";
+import { ENV, presetFromEnv } from "../runtime/config";
 import { summaryLines } from "../models/coursework";
 import { formatEpochLine, terminalProgress } from "../train/progress";
 import { startNotebook } from "../workbook/notebook";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { dataOption, KIND_ARGUMENT, modelFolderOption, presetOption } from "./options";
 
 const COMMAND = {
   name: "train",
   summary:
     "Trains a model of any kind outside a notebook, into a model folder (default out/models/<preset>/<kind>). Ctrl-C stops after the current batch and keeps the best checkpoint.",
-  positionals: { name: "<kind>", description: `the model kind: ${KIND_IDS.join(", ")}`, count: "one", choices: KIND_IDS },
+  positionals: KIND_ARGUMENT,
   options: {
-    preset: {
-      type: "string",
-      value: "PRESET",
-      choices: PRESET_NAMES,
-      description: "the preset's settings (default WORKBOOK_PRESET, else quick)",
-    },
+    preset: presetOption("the preset's settings (default WORKBOOK_PRESET, else quick)"),
     epochs: { type: "integer", min: 1, description: "epochs instead of the preset's" },
     "training-seed": {
       type: "integer",
       min: 0,
       description: "changes the initial weights, shuffling, dropout and augmentation but not the split (a second run to compare with)",
     },
-    out: { type: "string", value: "MODEL_DIR", description: "the model folder (default out/models/<preset>/<kind>)" },
-    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+    out: modelFolderOption("the model folder (default out/models/<preset>/<kind>)"),
+    data: dataOption(),
     cnn: { type: "string", value: "CNN_DIR", description: "fusion: the trained CNN to start from (default the preset's)" },
     lstm: { type: "string", value: "LSTM_DIR", description: "fusion: the trained LSTM to start from (default the preset's)" },
     folds: {

@@ -6,9 +6,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { KIND_IDS, KindId, kindConfig } from "../kinds/registry";
+import { KindId, kindConfig } from "../kinds/registry";
 import { describeBackend, selectBackend } from "../runtime/backend";
-import { ENV, PRESET_NAMES, checkPathName, presetFromEnv } from "../runtime/config";
+import { ENV, checkPathName, presetFromEnv } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
 import { terminalProgress } from "../train/progress";
 import { SearchEvents, bestTrial, trialStatus } from "../tune/search";
@@ -17,19 +17,15 @@ import { DEFAULT_SPACES } from "../tune/spaces";
 import { tune } from "../tune/tune";
 import { bestChange, trialsTable } from "../workbook/tune";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { dataOption, KIND_ARGUMENT, presetOption } from "./options";
 
 const COMMAND = {
   name: "tune",
   summary:
     "A hyperparameter search from the terminal: a line per evaluation, the trials table at the end and the best settings as a change to the config cell. The search lives in out/tune/<preset>/<kind>-<name>; the same command again continues it (Ctrl-C stops after the current batch and keeps every finished evaluation).",
-  positionals: { name: "<kind>", description: `the model kind: ${KIND_IDS.join(", ")}`, count: "one", choices: KIND_IDS },
+  positionals: KIND_ARGUMENT,
   options: {
-    preset: {
-      type: "string",
-      value: "PRESET",
-      choices: PRESET_NAMES,
-      description: "the preset searched around (default WORKBOOK_PRESET, else quick)",
-    },
+    preset: presetOption("the preset searched around (default WORKBOOK_PRESET, else quick)"),
     trials: { type: "integer", min: 1, required: true, description: "trials drawn from the space" },
     minutes: { type: "string", value: "M", description: "stop after this many minutes (a number above 0)" },
     space: { type: "string", value: "SPACE.json", description: "the search space (default: the kind's own, where it has one)" },
@@ -39,7 +35,7 @@ const COMMAND = {
     eta: { type: "integer", min: 2, description: "each rung keeps the best 1/eta of the trials, at eta times the epochs (default 3)" },
     seed: { type: "integer", min: 0, description: "seed of the trials drawn (default the preset's)" },
     random: { type: "boolean", description: "random search: every trial at the most epochs, no halving" },
-    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+    data: dataOption(),
   },
 } as const satisfies CommandSpec;
 

@@ -10,13 +10,14 @@ import { PosterError, decodePoster } from "../data/posters";
 import { ENV } from "../runtime/config";
 import { progressPrinter } from "../runtime/progress";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { dataOption } from "./options";
 
 const COMMAND = {
   name: "validate",
   summary:
     "Checks a dataset folder before training on it: the CSV (columns, every row, its encoding, its quoting), the genre columns, and that every poster decodes. Every problem on its own line with its file, line and Id; status 1 when the dataset cannot be used.",
   options: {
-    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir})` },
+    data: dataOption(),
     "skip-posters": { type: "boolean", description: "check the CSV only" },
   },
 } as const satisfies CommandSpec;

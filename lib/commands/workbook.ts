@@ -14,19 +14,11 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  DEFAULT_DATA_DIR,
-  ENV,
-  PROJECT_DIR,
-  PRESET_NAMES,
-  PresetName,
-  jupyterPython,
-  presetFromEnv,
-  workbookPaths,
-} from "../runtime/config";
+import { DEFAULT_DATA_DIR, ENV, PROJECT_DIR, PresetName, jupyterPython, presetFromEnv, workbookPaths } from "../runtime/config";
 import { CSV_FILE } from "../data/dataset";
 import { writeFixtureDataset } from "../data/fixture";
 import { CommandSpec, ParsedCommand, UsageError, runCommand } from "./args";
+import { dataOption, presetOption } from "./options";
 import { cellList, entryPoints } from "./entry-points";
 
 interface Options {
@@ -55,13 +47,8 @@ const COMMAND = {
     count: "any",
   },
   options: {
-    preset: {
-      type: "string",
-      value: "PRESET",
-      choices: PRESET_NAMES,
-      description: "the notebooks' preset (default WORKBOOK_PRESET, else quick)",
-    },
-    data: { type: "string", value: "DATASET_DIR", description: `the dataset folder (default ${ENV.dataDir}, else ${DEFAULT_DATA_DIR})` },
+    preset: presetOption("the notebooks' preset (default WORKBOOK_PRESET, else quick)"),
+    data: dataOption(`the dataset folder (default ${ENV.dataDir}, else ${DEFAULT_DATA_DIR})`),
     out: { type: "string", value: "DIR", description: "the output folder (default WORKBOOK_OUT_DIR, else out/)" },
     "fixture-if-missing": { type: "boolean", description: "without the dataset, a generated fixture dataset instead of an error" },
     notebooks: { type: "string", value: "DIR", description: "the notebooks' folder (default notebooks/)" },

@@ -99,46 +99,7 @@ export async function posterFeatures(
       pipeline: POSTER_PIPELINE,
       rowLength: MOBILENET_DIMS,
     },
-    async () => {
-      const encoder = options.encoder ?? (await loadImageEncoder(options.size));
-      // Small batches: the wasm heap keeps its peak, and batches of 32 at 224 need ~1 GB for no gain in speed.
-      const batchSize = options.batchSize ?? 8;
-      const onProgress = progressPrinter("poster features", options.progressStep ?? 0.1, log);
-      const ids: string[] = [];
-      const skipped: SkippedSource[] = [];
-      const chunks: Float32Array[] = [];
-      let batch: { id: string; poster: DecodedPoster }[] = [];
-      const flush = async () => {
-        if (batch.length === 0) return;
-        chunks.push(
-          await imageFeatures(
-            encoder,
-            batch.map((b) => b.poster),
-          ),
-        );
-        ids.push(...batch.map((b) => b.id));
-        batch = [];
-      };
-      for (let i = 0; i < sources.length; i++) {
-        const { id, file } = sources[i] as { id: string; file: string };
-        try {
-          batch.push({ id, poster: await decodePoster(file) });
-        } catch (err) {
-          if (!(err instanceof PosterError)) throw err;
-          skipped.push({ id, file, reason: err.reason });
-        }
-        if (batch.length === batchSize) await flush();
-        onProgress(i + 1, sources.length);
-      }
-      await flush();
-      const data = new Float32Array(ids.length * MOBILENET_DIMS);
-      let offset = 0;
-      for (const c of chunks) {
-        data.set(c, offset);
-        offset += c.length;
-      }
-      return { ids, data, skipped };
-    },
+    async () => extractPosterFeatures(sources, options.encoder ?? (await loadImageEncoder(options.size)), { ...options, log }),
     log,
   );
   const features: FilmFeatures = {
@@ -148,4 +109,52 @@ export async function posterFeatures(
   };
   report(features, (Date.now() - started) / 1000, log);
   return features;
+}
+
+/**
+ * The posters' features, computed: each poster decoded (one that cannot be read is skipped, with its reason) and
+ * encoded in small batches, the rows in the order of the films that could be read.
+ */
+async function extractPosterFeatures(
+  sources: readonly { id: string; file: string }[],
+  encoder: ImageEncoder,
+  options: { batchSize?: number; progressStep?: number; log: (line: string) => void },
+): Promise<{ ids: string[]; data: Float32Array; skipped: SkippedSource[] }> {
+  // Small batches: the wasm heap keeps its peak, and batches of 32 at 224 need ~1 GB for no gain in speed.
+  const batchSize = options.batchSize ?? 8;
+  const onProgress = progressPrinter("poster features", options.progressStep ?? 0.1, options.log);
+  const ids: string[] = [];
+  const skipped: SkippedSource[] = [];
+  const chunks: Float32Array[] = [];
+  let batch: { id: string; poster: DecodedPoster }[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    chunks.push(
+      await imageFeatures(
+        encoder,
+        batch.map((b) => b.poster),
+      ),
+    );
+    ids.push(...batch.map((b) => b.id));
+    batch = [];
+  };
+  for (let i = 0; i < sources.length; i++) {
+    const { id, file } = sources[i] as { id: string; file: string };
+    try {
+      batch.push({ id, poster: await decodePoster(file) });
+    } catch (err) {
+      if (!(err instanceof PosterError)) throw err;
+      skipped.push({ id, file, reason: err.reason });
+    }
+    if (batch.length === batchSize) await flush();
+    onProgress(i + 1, sources.length);
+  }
+  await flush();
+  const data = new Float32Array(ids.length * MOBILENET_DIMS);
+  let offset = 0;
+  for (const c of chunks) {
+    data.set(c, offset);
+    offset += c.length;
+  }
+  return { ids, data, skipped };
 }

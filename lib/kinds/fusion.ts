@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type * as tf from "@tensorflow/tfjs";
 import { augmentTrainingData } from "../data/augment";
-import { OverviewEncoder, decodedPosterTensor, fusionTrainingData, overviewInputs } from "../data/batches";
+import { OverviewEncoder, TrainingData, decodedPosterTensor, fusionTrainingData, overviewInputs } from "../data/batches";
 import type { Film } from "../data/dataset";
 import { loadFilmPosters } from "../data/posters";
 import { LoadedSplit, sameSplit } from "../data/split";
@@ -117,6 +117,51 @@ async function trainedBranch(
   return trained;
 }
 
+/** The trained single models a joint model starts from: the CNN, and the LSTM unless the overview branch is 'tfidf' (that one starts from scratch). */
+async function trainedBranches(
+  overviewBranch: OverviewBranch,
+  settings: FusionSettings,
+  context: RunContext,
+  loaded: LoadedSplit,
+  log: (line: string) => void,
+): Promise<{ cnn: TrainedModel; lstm?: TrainedModel }> {
+  const cnn = await trainedBranch("cnn", settings, context, loaded, log);
+  return overviewBranch === "lstm" ? { cnn, lstm: await trainedBranch("lstm", settings, context, loaded, log) } : { cnn };
+}
+
+/** How the joint model reads the overview: a TF-IDF fitted on the training overviews, or a vocabulary (the trained LSTM's, else adapted). */
+function jointOverviewEncoder(
+  overviewBranch: OverviewBranch,
+  settings: FusionSettings,
+  branches: { lstm?: TrainedModel } | undefined,
+  loaded: LoadedSplit,
+  log: (line: string) => void,
+): { vectorizer?: TextVectorizer; tfidf?: TfidfVectorizer } {
+  if (overviewBranch === "tfidf") {
+    const tfidf = TfidfVectorizer.fit(trainingOverviews(loaded), TFIDF_DEFAULTS);
+    log(
+      `overview branch: TF-IDF of unigrams and bigrams, ${tfidf.features} terms (in >= ${tfidf.minDf} training overviews) -> Dense(relu), from scratch`,
+    );
+    return { tfidf };
+  }
+  return { vectorizer: branches?.lstm?.vectorizer ?? TextVectorizer.adapt(trainingOverviews(loaded), { maxTokens: settings.maxTokens }) };
+}
+
+/** The joint model's batches: the films with a usable poster (the others said in a line), augmented when the settings ask. */
+async function jointTrainingData(
+  settings: FusionSettings,
+  context: RunContext,
+  loaded: LoadedSplit,
+  encoder: OverviewEncoder,
+  log: (line: string) => void,
+): Promise<TrainingData> {
+  const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
+  const fusionData = fusionTrainingData(loaded.dataset, posters, encoder, loaded.split, settings.sequenceLength);
+  if (fusionData.excluded.length > 0)
+    log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
+  return settings.augment ? augmentTrainingData(fusionData, { seed: trainingSeed(settings), posterInput: 0 }) : fusionData;
+}
+
 function branchRecord(kind: "cnn" | "lstm", trained: TrainedModel): BranchRecord {
   const trainIds = trained.info.dataset.trainIds;
   const record: BranchRecord = { dir: trained.dir, kind, started: trained.info.started };
@@ -150,28 +195,9 @@ export const FUSION_KIND: KindSpec<FusionInfo, FusionSettings> = {
     const start = await startRun(settings, context, "fusion");
     const { loaded, log } = start;
     const overviewBranch = settings.overviewBranch ?? "lstm";
-    let branches: { cnn: TrainedModel; lstm?: TrainedModel } | undefined;
-    if (settings.start === "trained") {
-      // the 'tfidf' overview branch starts from scratch: only the CNN is needed
-      const cnn = await trainedBranch("cnn", settings, context, loaded, log);
-      branches = overviewBranch === "lstm" ? { cnn, lstm: await trainedBranch("lstm", settings, context, loaded, log) } : { cnn };
-    }
-    let vectorizer: TextVectorizer | undefined;
-    let tfidf: TfidfVectorizer | undefined;
-    if (overviewBranch === "tfidf") {
-      tfidf = TfidfVectorizer.fit(trainingOverviews(loaded), TFIDF_DEFAULTS);
-      log(
-        `overview branch: TF-IDF of unigrams and bigrams, ${tfidf.features} terms (in >= ${tfidf.minDf} training overviews) -> Dense(relu), from scratch`,
-      );
-    } else {
-      vectorizer = branches?.lstm?.vectorizer ?? TextVectorizer.adapt(trainingOverviews(loaded), { maxTokens: settings.maxTokens });
-    }
-    const encoder = (tfidf ?? vectorizer) as OverviewEncoder;
-    const posters = await loadFilmPosters(loaded.dataset.films, { size: settings.imageSize, cacheDir: context.paths.cacheDir, log });
-    const fusionData = fusionTrainingData(loaded.dataset, posters, encoder, loaded.split, settings.sequenceLength);
-    if (fusionData.excluded.length > 0)
-      log(`${fusionData.excluded.length} film(s) without a usable poster left out: ${fusionData.excluded.slice(0, 10).join(", ")}`);
-    const data = settings.augment ? augmentTrainingData(fusionData, { seed: trainingSeed(settings), posterInput: 0 }) : fusionData;
+    const branches = settings.start === "trained" ? await trainedBranches(overviewBranch, settings, context, loaded, log) : undefined;
+    const { vectorizer, tfidf } = jointOverviewEncoder(overviewBranch, settings, branches, loaded, log);
+    const data = await jointTrainingData(settings, context, loaded, (tfidf ?? vectorizer) as OverviewEncoder, log);
     const model = withSeededMathRandomSync(trainingSeed(settings), () =>
       buildFusionModel({
         fusion: settings.fusion,

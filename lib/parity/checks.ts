@@ -150,30 +150,37 @@ export async function metricCheck(trained: Trained, loaded: LoadedSplit, dir: st
   };
 }
 
-/** One step of a coursework model from its seeded initial weights, dropout off: outputs, loss, gradients, Adam. */
-export async function modelCheck(kind: "cnn" | "lstm", loaded: LoadedSplit, dir: string): Promise<object> {
-  const films = loaded.split.validation.slice(0, GENRES_FOR_BATCH);
-  const vocabularySize = 10000;
-  let x: tf.Tensor;
-  let xRaw: Float32Array | Int32Array;
+/** The model's inputs for these films: 64x64 posters (the CNN), or the overviews through a vocabulary adapted on the training films (the LSTM). */
+async function checkInputs(
+  kind: "cnn" | "lstm",
+  loaded: LoadedSplit,
+  films: readonly number[],
+  vocabularySize: number,
+): Promise<{ x: tf.Tensor; xRaw: Float32Array | Int32Array }> {
   if (kind === "cnn") {
     const posters = await loadFilmPosters(
       films.map((r) => loaded.dataset.films[r] as Film),
       { size: 64, cacheDir: workbookPaths().cacheDir, log: () => undefined },
     );
-    xRaw = posterBatch(
+    const xRaw = posterBatch(
       posters,
       films.map((_, i) => i),
     );
-    x = tf.tensor4d(xRaw, [films.length, 64, 64, 3]);
-  } else {
-    const vectorizer = TextVectorizer.adapt(
-      loaded.split.train.map((r) => (loaded.dataset.films[r] as Film).overview),
-      { maxTokens: vocabularySize },
-    );
-    x = overviewTensor(films.map((r) => vectorizer.encode((loaded.dataset.films[r] as Film).overview)));
-    xRaw = x.dataSync() as Int32Array;
+    return { x: tf.tensor4d(xRaw, [films.length, 64, 64, 3]), xRaw };
   }
+  const vectorizer = TextVectorizer.adapt(
+    loaded.split.train.map((r) => (loaded.dataset.films[r] as Film).overview),
+    { maxTokens: vocabularySize },
+  );
+  const x = overviewTensor(films.map((r) => vectorizer.encode((loaded.dataset.films[r] as Film).overview)));
+  return { x, xRaw: x.dataSync() as Int32Array };
+}
+
+/** One step of a coursework model from its seeded initial weights, dropout off: outputs, loss, gradients, Adam. */
+export async function modelCheck(kind: "cnn" | "lstm", loaded: LoadedSplit, dir: string): Promise<object> {
+  const films = loaded.split.validation.slice(0, GENRES_FOR_BATCH);
+  const vocabularySize = 10000;
+  const { x, xRaw } = await checkInputs(kind, loaded, films, vocabularySize);
   const yRaw = Float32Array.from(labelMatrix(loaded.dataset, films));
   const y = tf.tensor2d(yRaw, [films.length, loaded.dataset.genres.length]);
   // The LSTM's kernels draw from Math.random (models/branches.ts): seeded, so that every run checks the same weights.

@@ -135,28 +135,14 @@ export async function crossValidate<K extends KindId>(kind: K | KindConfig<K>, o
   const seed = options.seed ?? loaded.split.seed;
   const folds = trainingFolds(loaded.split, checkFolds(options.folds, loaded.split.train.length), seed);
   const target = options.dir ?? crossValidationFolder(config, config.kind);
-  if (kindSpec(config.kind).costlyToCrossValidate) {
-    const estimate = await estimateCrossValidation(config, folds.length, loaded.split.train.length);
-    if (!options.acceptCost) {
-      throw new WorkbookError(
-        `cross-validating ${config.kind} trains ${folds.length} models, ${estimate}. ` +
-          "Ask for it knowingly: 'npm run train -- KIND --folds K --accept-cost', or crossValidate(kind, { folds, acceptCost: true })",
-      );
-    }
-    log(`cross-validating ${config.kind}: ${folds.length} models, ${estimate}`);
-  }
+  await checkCost(config, folds.length, loaded.split.train.length, options.acceptCost ?? false, log);
   await checkOutputFolder(target);
   const run = await startRunFolder(target, log);
   log(`cross-validation run ${run.id}, in ${run.dir}; ${target} switches to it when every fold is done`);
   let published = false;
   try {
     const trained = await trainFolds(config, loaded, folds, run.dir, options, log);
-    const genres = loaded.dataset.genres.length;
-    const train = loaded.split.train;
-    const position = new Map(train.map((r, i) => [r, i]));
-    const outOfFold = new Float32Array(train.length * genres);
-    for (const t of trained)
-      t.heldOut.forEach((r, k) => outOfFold.set(t.outOfFold.subarray(k * genres, (k + 1) * genres), (position.get(r) as number) * genres));
+    const outOfFold = outOfFoldProbabilities(trained, loaded.split.train, loaded.dataset.genres.length);
     const scores = scoreFolds(
       loaded,
       outOfFold,
@@ -188,6 +174,37 @@ export async function crossValidate<K extends KindId>(kind: K | KindConfig<K>, o
     // a cross-validation that did not finish leaves nothing: its folds alone are not a model
     await finishRunFolder(run, published);
   }
+}
+
+/**
+ * A kind costly to cross-validate (KindSpec.costlyToCrossValidate) is cross-validated only when asked knowingly, its
+ * estimated time said first; the estimate is the error's message otherwise.
+ */
+async function checkCost(
+  config: KindConfig,
+  folds: number,
+  trainFilms: number,
+  acceptCost: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  if (!kindSpec(config.kind).costlyToCrossValidate) return;
+  const estimate = await estimateCrossValidation(config, folds, trainFilms);
+  if (!acceptCost) {
+    throw new WorkbookError(
+      `cross-validating ${config.kind} trains ${folds} models, ${estimate}. ` +
+        "Ask for it knowingly: 'npm run train -- KIND --folds K --accept-cost', or crossValidate(kind, { folds, acceptCost: true })",
+    );
+  }
+  log(`cross-validating ${config.kind}: ${folds} models, ${estimate}`);
+}
+
+/** Every training film's probabilities from the fold that held it out, in the order of the training films: [films, genres]. */
+function outOfFoldProbabilities(trained: readonly TrainedFold[], train: readonly number[], genres: number): Float32Array {
+  const position = new Map(train.map((r, i) => [r, i]));
+  const outOfFold = new Float32Array(train.length * genres);
+  for (const t of trained)
+    t.heldOut.forEach((r, k) => outOfFold.set(t.outOfFold.subarray(k * genres, (k + 1) * genres), (position.get(r) as number) * genres));
+  return outOfFold;
 }
 
 interface TrainedFold {

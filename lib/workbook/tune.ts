@@ -16,7 +16,7 @@ import { Evaluation, SearchEvents, SearchState, Trial, bestTrial, halvingRungs, 
 import { SearchSpace, SettingValue, applySettings, describeSettings } from "../tune/space";
 import { describeDifference, direction, formatDifference, signed } from "./intervals";
 import { Figure, showTable, tableHtml } from "./plots";
-import { updatableDisplays } from "./display";
+import { UpdatableDisplay, updatableDisplays } from "./display";
 
 const RUNG_COLOURS = ["#9ecae1", "#4292c6", "#08519c", "#08306b", "#041a3b"];
 
@@ -79,10 +79,22 @@ function searchCaption(state: SearchState): string {
  * one progress line for the evaluation that is running. Outside a notebook, one line per evaluation.
  */
 export function liveTuning(): { events: SearchEvents; progress: () => ProgressReporter } {
-  const tslab = updatableDisplays();
-  let current = "";
-  let table: { html(s: string): void } | undefined;
-  let line: { text(s: string): void } | undefined;
+  const view: LiveTuning = { tslab: updatableDisplays(), current: "" };
+  return { events: liveSearchEvents(view), progress: () => liveTrialProgress(view) };
+}
+
+/** What liveTuning's two parts share: tslab's displays (none outside a notebook), the evaluation running, the progress line. */
+interface LiveTuning {
+  tslab: (() => UpdatableDisplay) | undefined;
+  /** the evaluation that is running: its trial, rung, epochs and settings */
+  current: string;
+  line?: UpdatableDisplay;
+}
+
+/** The search's events: the trials table redrawn in place (in a notebook), or a line per evaluation. */
+function liveSearchEvents(view: LiveTuning): SearchEvents {
+  const { tslab } = view;
+  let table: UpdatableDisplay | undefined;
   const draw = (state: SearchState, running?: string) => {
     const { columns, rows } = trialsTable(state, running);
     // the table showTrials shows when the search is over, redrawn in place
@@ -94,49 +106,51 @@ export function liveTuning(): { events: SearchEvents; progress: () => ProgressRe
   };
   let latest: SearchState | undefined;
   return {
-    events: {
-      onStart(trial, rung, epochs) {
-        current = `${trial.id} (rung ${rung + 1}, ${epochs} epoch(s)): ${describeSettings(trial.settings)}`;
-        if (latest) draw(latest, trial.id);
-        if (!tslab) console.log(`tune: ${current}`);
-      },
-      onEvaluation(state) {
-        latest = state;
-        draw(state);
-        const done = state.trials.flatMap((t) => t.evaluations).length;
-        if (!tslab) {
-          const best = bestTrial(state);
-          console.log(
-            `tune: ${done} evaluation(s) done; best so far ${best?.trial.id} (val_loss ${best?.evaluation.bestValLoss.toFixed(4)})`,
-          );
-        }
-      },
-      log: (l) => console.log(l),
+    onStart(trial, rung, epochs) {
+      view.current = `${trial.id} (rung ${rung + 1}, ${epochs} epoch(s)): ${describeSettings(trial.settings)}`;
+      if (latest) draw(latest, trial.id);
+      if (!tslab) console.log(`tune: ${view.current}`);
     },
-    progress: () => {
-      let epoch = 0;
-      let epochs = 0;
-      let started = Date.now();
-      let last = 0;
-      return {
-        epochStart(e, total) {
-          epoch = e;
-          epochs = total;
-          started = Date.now();
-          if (tslab) line ??= tslab();
-        },
-        batchEnd(batch, batches, loss) {
-          if (!line || Date.now() - last < 500) return;
-          last = Date.now();
-          line.text(`${current}\n${formatBatchLine(epoch, epochs, batch, batches, loss, (Date.now() - started) / 1000)}`);
-        },
-        epochEnd(record) {
-          line?.text(`${current}\nepoch ${record.epoch}/${epochs}: loss ${record.loss.toFixed(4)}, val_loss ${record.val_loss.toFixed(4)}`);
-        },
-        done() {
-          // the table shows the result
-        },
-      };
+    onEvaluation(state) {
+      latest = state;
+      draw(state);
+      const done = state.trials.flatMap((t) => t.evaluations).length;
+      if (!tslab) {
+        const best = bestTrial(state);
+        console.log(
+          `tune: ${done} evaluation(s) done; best so far ${best?.trial.id} (val_loss ${best?.evaluation.bestValLoss.toFixed(4)})`,
+        );
+      }
+    },
+    log: (l) => console.log(l),
+  };
+}
+
+/** One evaluation's training progress: the running evaluation and its epoch's progress on one line redrawn in place (in a notebook). */
+function liveTrialProgress(view: LiveTuning): ProgressReporter {
+  let epoch = 0;
+  let epochs = 0;
+  let started = Date.now();
+  let last = 0;
+  return {
+    epochStart(e, total) {
+      epoch = e;
+      epochs = total;
+      started = Date.now();
+      if (view.tslab) view.line ??= view.tslab();
+    },
+    batchEnd(batch, batches, loss) {
+      if (!view.line || Date.now() - last < 500) return;
+      last = Date.now();
+      view.line.text(`${view.current}\n${formatBatchLine(epoch, epochs, batch, batches, loss, (Date.now() - started) / 1000)}`);
+    },
+    epochEnd(record) {
+      view.line?.text(
+        `${view.current}\nepoch ${record.epoch}/${epochs}: loss ${record.loss.toFixed(4)}, val_loss ${record.val_loss.toFixed(4)}`,
+      );
+    },
+    done() {
+      // the table shows the result
     },
   };
 }

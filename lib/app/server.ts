@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { HISTORY_JSON, INFO_JSON, TFIDF_JSON, THRESHOLDS_JSON, VOCABULARY_JSON } from "../models/folder-reader";
 import { MODEL_JSON, isPlainFileName } from "../models/model-json";
 import { modelFolder } from "../models/model-folder";
+import { checkFoldFolders, describesEnsemble, foldName } from "../models/ensemble-folder";
 import { ENCODER_PACKAGES, EncoderName, diskEncoderFiles } from "../encoders/encoder-files";
 import { imageEncoderFiles } from "../encoders/mobilenet";
 import { sentenceEncoderFiles } from "../encoders/use-lite";
@@ -112,6 +113,30 @@ export function modelFiles(dir: string): Map<string, string> {
   return files;
 }
 
+/**
+ * The fold folders of an ensemble model folder, by name (fold-1 ... fold-k), checked as loading it from the disk checks
+ * them (models/ensemble-folder.ts checkFoldFolders: folders, not links, as many as its info.json counts); none for a
+ * single model folder or one whose info.json cannot be read (the page's reading of it says why).
+ */
+export function foldFolders(dir: string): Map<string, string> {
+  const file = path.join(dir, INFO_JSON);
+  try {
+    const info = JSON.parse(fs.readFileSync(file, "utf8")) as { ensemble?: { folds?: unknown } };
+    if (!describesEnsemble(info)) return new Map();
+    const folders = checkFoldFolders(dir, Number(info.ensemble?.folds), file);
+    return new Map(folders.map((folder, i) => [foldName(i + 1), folder]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Every file of a served model folder, by its path inside the folder: its own, then each fold's (fold-<i>/<name>). */
+function servedModelFiles(dir: string): Map<string, string> {
+  const files = new Map(modelFiles(dir));
+  for (const [fold, folder] of foldFolders(dir)) for (const [name, file] of modelFiles(folder)) files.set(`${fold}/${name}`, file);
+  return files;
+}
+
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -150,9 +175,10 @@ function resolveTarget(pathname: string, models: readonly ServedModel[], bundle:
   }
   if (parts.length === 2 && parts[0] === "tfjs-wasm" && WASM_FILES.includes(parts[1] as string))
     return { kind: "file", file: path.join(wasmDir(), parts[1] as string), type: TYPES[".wasm"] as string };
-  if (parts.length === 3 && parts[0] === "models") {
+  if ((parts.length === 3 || parts.length === 4) && parts[0] === "models") {
     const model = models.find((m) => m.id === parts[1]);
-    const file = model ? modelFiles(model.dir).get(parts[2] as string) : undefined;
+    // a fold's file is models/<id>/fold-<i>/<name>; every name is looked up, never joined onto a path
+    const file = model ? servedModelFiles(model.dir).get(parts.slice(2).join("/")) : undefined;
     if (file) return { kind: "file", file, type: contentType(file) };
   }
   return undefined;
@@ -246,7 +272,7 @@ export async function exportApp(outDir: string, models: readonly ServedModel[]):
       for (const [name, file] of files) write(path.join("encoders", encoder, name), fs.readFileSync(file));
   }
   for (const model of models) {
-    for (const [name, file] of modelFiles(model.dir)) write(path.join("models", model.id, name), fs.readFileSync(file));
+    for (const [name, file] of servedModelFiles(model.dir)) write(path.join("models", model.id, name), fs.readFileSync(file));
   }
   return written;
 }

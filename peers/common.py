@@ -3,6 +3,8 @@ benchmark used), the timing loop, and the JSON line each peer prints (the bench'
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 
 
@@ -82,3 +84,51 @@ def padded(ids, pad=0):
     """Token id lists padded with `pad` to the longest of them (what the workbook's batches are)."""
     width = max(1, max(len(x) for x in ids))
     return [list(x) + [pad] * (width - len(x)) for x in ids]
+
+
+def epoch_line(model, framework, threads, plan, train_films, validation_films, prepare_seconds, epoch_seconds, loss, val_loss, extra=None):
+    """One JSON line of `npm run bench -- --epoch`'s format: one whole epoch (training pass, validation pass,
+    best checkpoint saved) after preparing the data and the model."""
+    line = {
+        "model": model,
+        "framework": framework,
+        "threads": threads,
+        "epoch": True,
+        "batchSize": plan["batchSize"],
+        "trainFilms": train_films,
+        "validationFilms": validation_films,
+        "prepareSeconds": round(prepare_seconds, 2),
+        "epochSeconds": round(epoch_seconds, 2),
+        "epochSamplesPerSec": round(train_films / epoch_seconds, 1),
+        "loss": round(float(loss), 4),
+        "valLoss": round(float(val_loss), 4),
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    if extra:
+        line.update(extra)
+    return json.dumps(line)
+
+
+def epoch_batches(plan):
+    """The BiLSTM's epoch from the plan: token ids padded per batch (at least one step) and labels, for the training
+    batches in the workbook's order, then the validation batches."""
+    spec = plan["lstm"]
+    ids, labels = spec["ids"], spec["labels"]
+
+    def batch(rows):
+        return padded([ids[i] for i in rows]), [labels[i] for i in rows], [max(1, len(ids[i])) for i in rows]
+
+    return [batch(rows) for rows in spec["trainBatches"]], [batch(rows) for rows in spec["validationBatches"]]
+
+
+class ScratchFolder:
+    """A temporary folder for a peer's checkpoints, removed afterwards."""
+
+    def __enter__(self):
+        self.path = tempfile.mkdtemp(prefix="peer-epoch-")
+        return self.path
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path, ignore_errors=True)

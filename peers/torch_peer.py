@@ -3,9 +3,13 @@
 The BiLSTM reads each batch packed to the overviews' lengths (PyTorch's way of skipping the padding that Keras
 and the workbook mask). PyTorch's LSTM has no recurrent dropout: the template's recurrent_dropout 0.2 is left out,
 its dropout 0.5 on each LSTM's inputs is kept. Prints one JSON line per model in the bench's format, with the
-thread pools threadpoolctl finds. Usage: torch_peer.py PLAN.json [THREADS]"""
+thread pools threadpoolctl finds. An "epoch" plan (`npm run bench -- --epoch --peers`) times one whole epoch
+instead: the posters decoded and resized with Pillow (or the workbook's token ids, padded per batch), then a plain
+training loop (Adam, precision and recall counted per batch), a validation pass and the best weights saved.
+Usage: torch_peer.py PLAN.json [THREADS]"""
 import os
 import sys
+import time
 
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 # Before torch loads: no second BLAS or OpenMP pool beside torch's own (the crippled-peer mistake).
@@ -13,6 +17,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(THREADS)
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.utils.rnn as rnn  # noqa: E402
@@ -21,7 +26,7 @@ torch.set_num_threads(THREADS)
 torch.set_num_interop_threads(1)
 torch.manual_seed(1)
 
-from common import load_plan, lstm_batches, padded, result_line, thread_report, timed  # noqa: E402
+from common import ScratchFolder, epoch_batches, epoch_line, load_plan, lstm_batches, padded, result_line, thread_report, timed  # noqa: E402
 
 
 def build_cnn(genres=25):
@@ -135,8 +140,90 @@ def bench_lstm(plan):
     return result_line("lstm", framework(), threads_used(), plan, train, predict, extra)
 
 
+def train_one_epoch(model, plan, train, validation):
+    """One epoch as a PyTorch user writes it: the training pass (loss, precision and recall counts at 0.5), the
+    validation pass without gradients, the weights saved (the first epoch is always the best). (loss, val_loss, s)."""
+    optimizer = torch.optim.Adam(model.parameters(), plan["learningRate"])
+    loss_fn = nn.BCEWithLogitsLoss()
+    counts = torch.zeros(3)  # true positives, predicted positives, actual positives
+
+    def run(batches, training):
+        total, films = 0.0, 0
+        for args, y in batches:
+            logits = model(*args)
+            loss = loss_fn(logits, y)
+            if training:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            predicted = (logits > 0).float()
+            counts.add_(torch.stack([(predicted * y).sum(), predicted.sum(), y.sum()]).detach())
+            total += loss.item() * len(y)
+            films += len(y)
+        return total / films
+
+    with ScratchFolder() as folder:
+        started = time.perf_counter()
+        model.train()
+        loss = run(train, True)
+        model.eval()
+        with torch.no_grad():
+            val_loss = run(validation, False)
+        torch.save(model.state_dict(), os.path.join(folder, "best.pt"))
+        seconds = time.perf_counter() - started
+    return loss, val_loss, seconds
+
+
+def cnn_epoch(plan):
+    from PIL import Image
+
+    spec = plan["cnn"]
+    size, n, files, n_batch = spec["imageSize"], spec["trainFilms"], spec["files"], plan["batchSize"]
+    started = time.perf_counter()
+
+    def poster(file):
+        with Image.open(file) as image:
+            return torch.from_numpy(np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR)).copy())
+
+    posters = torch.stack([poster(f) for f in files]).permute(0, 3, 1, 2).float().div_(255).contiguous()
+    labels = torch.tensor(spec["labels"], dtype=torch.float32)
+    torch.manual_seed(plan["seed"])
+    order = torch.randperm(n)
+    train = [((posters[order[i : i + n_batch]],), labels[order[i : i + n_batch]]) for i in range(0, n, n_batch)]
+    validation = [((posters[i : i + n_batch],), labels[i : i + n_batch]) for i in range(n, len(files), n_batch)]
+    model = build_cnn(plan["genres"])
+    prepare = time.perf_counter() - started
+    loss, val_loss, seconds = train_one_epoch(model, plan, train, validation)
+    return epoch_line("cnn", framework(), threads_used(), plan, n, len(files) - n, prepare, seconds, loss, val_loss, {"posters": "Pillow decode + bilinear resize, every film"})
+
+
+def lstm_epoch(plan):
+    started = time.perf_counter()
+    train, validation = epoch_batches(plan)
+
+    def tensors(batches):
+        return [
+            ((torch.tensor(ids, dtype=torch.long), torch.tensor(lengths)), torch.tensor(labels, dtype=torch.float32))
+            for ids, labels, lengths in batches
+        ]
+
+    torch.manual_seed(plan["seed"])
+    model = BiLstm(plan["lstm"]["vocabularySize"], plan["genres"])
+    train_t, validation_t = tensors(train), tensors(validation)
+    prepare = time.perf_counter() - started
+    loss, val_loss, seconds = train_one_epoch(model, plan, train_t, validation_t)
+    films = lambda batches: sum(len(b[1]) for b in batches)
+    extra = {"packed": True, "recurrentDropout": "none (PyTorch's LSTM has none; the template's 0.2 is left out)"}
+    return epoch_line("lstm", framework(), threads_used(), plan, films(train), films(validation), prepare, seconds, loss, val_loss, extra)
+
+
 def main():
     plan = load_plan(sys.argv[1])
+    if plan.get("epoch"):
+        for model, epoch in (("cnn", cnn_epoch), ("lstm", lstm_epoch)):
+            if model in plan:
+                print(epoch(plan), flush=True)
+        return
     if "cnn" in plan:
         print(bench_cnn(plan), flush=True)
     if "lstm" in plan:

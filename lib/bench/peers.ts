@@ -48,8 +48,11 @@ export function peerPlan(options: BenchOptions, results: readonly BenchResult[],
   };
 }
 
-/** Installs the peers' environment when needed (peers/setup.sh), then runs each peer on the plan, one after another. */
-export async function runPeers(plan: PeerPlan, threads: number, log: (line: string) => void): Promise<PeerResult[]> {
+/**
+ * Installs the peers' environment when needed (peers/setup.sh), then runs each peer on the plan, one after another;
+ * their JSON lines parsed (a step plan gives PeerResults; an epoch plan, bench/epoch.ts, EpochResults).
+ */
+export async function runPeers<R = PeerResult>(plan: object, threads: number, log: (line: string) => void): Promise<R[]> {
   const dir = path.join(workbookPaths().outDir, "bench");
   fs.mkdirSync(dir, { recursive: true });
   const planFile = path.join(dir, "peer-plan.json");
@@ -57,7 +60,7 @@ export async function runPeers(plan: PeerPlan, threads: number, log: (line: stri
   const setup = spawnSync("bash", [path.join(PROJECT_DIR, "peers", "setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
   if (setup.status !== 0) throw new WorkbookError(`peers/setup.sh failed (exit ${setup.status}): the peers' environment is not ready`);
   const python = path.join(PROJECT_DIR, ".venv-peers", "bin", "python");
-  const results: PeerResult[] = [];
+  const results: R[] = [];
   for (const peer of PEERS) {
     log(`peer: ${peer}, ${threads} thread(s)`);
     const run = spawnSync(python, [path.join(PROJECT_DIR, "peers", peer), planFile, String(threads)], {
@@ -66,7 +69,7 @@ export async function runPeers(plan: PeerPlan, threads: number, log: (line: stri
       maxBuffer: 64 * 1024 * 1024,
     });
     if (run.status !== 0) throw new WorkbookError(`${peer} failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`);
-    for (const line of run.stdout.split("\n").filter((l) => l.startsWith("{"))) results.push(JSON.parse(line) as PeerResult);
+    for (const line of run.stdout.split("\n").filter((l) => l.startsWith("{"))) results.push(JSON.parse(line) as R);
   }
   return results;
 }

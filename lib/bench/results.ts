@@ -4,6 +4,7 @@
  */
 
 import type { BackendCandidate } from "../runtime/backend";
+import type { KindId } from "../kinds/registry";
 
 export type BenchModel = "cnn" | "lstm";
 
@@ -30,6 +31,10 @@ export interface BenchOptions {
   batching: "bucketed" | "padded";
   /** Then run the same models in Keras and PyTorch on the same batches (peers/), and print the ratios. */
   peers: boolean;
+  /** Time one whole training epoch of each model at the coursework's settings instead (bench/epoch.ts). */
+  epoch?: boolean;
+  /** With `epoch`: the model kinds to time (kinds/registry.ts ids; undefined: `models`, the coursework's two). */
+  epochKinds?: KindId[];
   /**
    * The backends to measure, one after the other in this process (--backends wasm,tensorflow); undefined: the
    * one selectBackend chooses. The encoders are timed on the first only; the peers replay the first one's batches

@@ -4,8 +4,10 @@
  */
 import * as path from "node:path";
 import { BACKEND_CANDIDATES, type BackendCandidate } from "../runtime/backend";
+import { KIND_IDS, type KindId } from "../kinds/registry";
 import { DEFAULT_DATA_DIR, ENV } from "../runtime/config";
 import { runBench, type BenchOptions } from "../bench/bench";
+import { runEpochBench } from "../bench/epoch";
 import { CommandSpec, ParsedCommand, UsageError, parseCommand, runCommand, usageLine } from "./args";
 
 export type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "../bench/bench";
@@ -30,6 +32,16 @@ export const BENCH_COMMAND = {
     batching: { type: "string", value: "MODE", choices: ["bucketed", "padded"], description: "the BiLSTM's batches (default bucketed)" },
     peers: { type: "boolean", description: "also run Keras and PyTorch on the same batches (.venv-peers)" },
     backends: { type: "string", value: "LIST", description: `backends to time, comma-separated, of ${BACKEND_CANDIDATES.join(", ")}` },
+    epoch: {
+      type: "boolean",
+      description:
+        "time one whole training epoch of each model instead, at the coursework's settings on the real films (data, validation pass and checkpoint included; with --peers, Keras fit and a PyTorch loop on the same films)",
+    },
+    kinds: {
+      type: "string",
+      value: "LIST|all",
+      description: `with --epoch: the model kinds to time, comma-separated, of ${KIND_IDS.join(", ")} (default: --model's); the joint model starts from the CNN this run trained, when it trained one`,
+    },
   },
 } as const satisfies CommandSpec;
 
@@ -50,6 +62,20 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
   if (unknown.length > 0 || backends?.length === 0) {
     throw new UsageError(`--backends takes a list of ${BACKEND_CANDIDATES.join(", ")}; got '${values.backends}'`);
   }
+  if (values.epoch) {
+    // the epoch runs the coursework's own settings: the step benchmark's knobs would be silently ignored
+    const stepOnly = (["steps", "warmup", "predict-steps", "batch", "small", "profile", "batching", "encoder-films"] as const).filter(
+      (k) => values[k] !== undefined && values[k] !== false,
+    );
+    if (stepOnly.length > 0) throw new UsageError(`--epoch runs the coursework's settings; it does not take --${stepOnly.join(", --")}`);
+  }
+  const kinds = values.kinds === "all" ? [...KIND_IDS] : values.kinds?.split(",").map((k) => k.trim());
+  const unknownKinds = kinds?.filter((k) => !(KIND_IDS as readonly string[]).includes(k)) ?? [];
+  if (kinds !== undefined && (!values.epoch || unknownKinds.length > 0 || kinds.length === 0)) {
+    throw new UsageError(
+      values.epoch ? `--kinds takes all or a list of ${KIND_IDS.join(", ")}; got '${values.kinds}'` : "--kinds goes with --epoch",
+    );
+  }
   return {
     ...(backends ? { backends: backends as BackendCandidate[] } : {}),
     models: model === "both" ? ["cnn", "lstm"] : [model],
@@ -66,6 +92,8 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
     encoderFilms: values["encoder-films"] ?? 256,
     batching: values.batching ?? "bucketed",
     peers: values.peers,
+    epoch: values.epoch,
+    ...(kinds ? { epochKinds: kinds as KindId[] } : {}),
   };
 }
 
@@ -81,7 +109,8 @@ if (require.main === module) {
   void runCommand(
     BENCH_COMMAND,
     async (args) => {
-      const results = await runBench(benchOptions(args));
+      const options = benchOptions(args);
+      const results = options.epoch ? await runEpochBench(options) : await runBench(options);
       for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
     },
     { exit: true },

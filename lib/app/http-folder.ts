@@ -52,5 +52,6 @@ export function httpFolder(
         throw new WorkbookError(`${where(name)}: cannot read the weights that ${where("model.json")} refers to (${statusWords(response)})`);
       return new Uint8Array(await response.arrayBuffer());
     },
+    folder: (name) => httpFolder(`${where(name)}/`, fetchFile),
   };
 }

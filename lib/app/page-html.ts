@@ -26,6 +26,7 @@ export const PAGE_HTML = `<!doctype html>
   table.genres td.num { text-align: right; font-variant-numeric: tabular-nums; }
   tr.above td { font-weight: bold; }
   #model-info, #timing { font-size: 13px; color: #555; }
+  #timing { white-space: pre-wrap; }
 </style>
 </head>
 <body>

@@ -4,18 +4,25 @@
  * computes is the library's own code: the model folder read over HTTP and checked as on disk (kinds/registry.ts
  * loadModelFrom, ./http-folder.ts), the poster decoded as `npm run predict` decodes it (data/posters.ts
  * decodePosterBytes), the film checked and predicted as there (eval/inference.ts), explained as `npm run explain`
- * and notebook 07 explain it (eval/explain.ts explainFilm) and shown on the same card (workbook/explanations.ts).
+ * and notebook 07 explain it (eval/explain.ts explainFilm) and shown on the same card (workbook/explanations.ts). The
+ * pretrained kinds' encoders (USE-lite, MobileNetV2) are the library's too, read from the installed packages' files that
+ * the same server serves (./http-encoders.ts); an ensemble folder is read with its folds and averaged as on disk.
  * What it shows last is kept in window.genrePage for the browser test (test/ui/app.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { DecodedPoster, decodePosterBytes } from "../data/posters";
+import { loadImageEncoder } from "../encoders/mobilenet";
+import { loadSentenceEncoder } from "../encoders/use-lite";
 import { explainFilm } from "../eval/explain";
+import { gradCamApplies } from "../eval/attribution";
 import { checkFilmGiven, overviewForModel, predictGivenFilm } from "../eval/inference";
 import { topK } from "../eval/metrics";
+import type { Encoders } from "../kinds/kind";
 import { Trained, kindSpec, loadModelFrom, modelName } from "../kinds/registry";
 import { cardScale, explanationCardHtml, modelView } from "../workbook/explanations";
 import { escapeHtml } from "../workbook/html";
+import { EncoderVersions, httpEncoderFiles } from "./http-encoders";
 import { httpFolder } from "./http-folder";
 import type { ModelList } from "./server";
 
@@ -24,6 +31,10 @@ export interface PageState {
   backend?: string;
   /** Milliseconds from the script's start to the first model loaded and ready. */
   loadMs?: number;
+  /** Milliseconds the last model's pretrained encoders took to load (absent: it needs none, or they were loaded). */
+  encodersMs?: number;
+  /** What the explanation does not show for this model, and why. */
+  notShown?: string[];
   model?: string;
   modelError?: string;
   error?: string;
@@ -54,6 +65,9 @@ const overviewInput = element<HTMLTextAreaElement>("overview");
 const predictButton = element<HTMLButtonElement>("predict");
 
 let trained: Trained | undefined;
+/** The pretrained encoders loaded so far: kept across models, since USE-lite alone weighs 27 MB. */
+const encoders: Encoders = {};
+let encoderVersions: EncoderVersions | undefined;
 let poster: { bytes: Uint8Array; decoded: DecodedPoster; name: string } | undefined;
 let posterError: string | undefined;
 
@@ -97,11 +111,12 @@ async function loadChosenModel(): Promise<void> {
   try {
     trained = await loadModelFrom(httpFolder(new URL(`models/${encodeURIComponent(id)}/`, window.location.href).href));
     const spec = kindSpec(trained);
-    if (spec.encoders?.(trained.info) !== undefined) {
-      // the pretrained kinds read their films through MobileNetV2 or USE-lite, whose weights the page does not load yet
-      throw new Error(
-        `${trained.dir} holds a ${spec.title} model, which reads films through pretrained encoders: the page does not load those yet. Use npm run predict or npm run explain for it.`,
-      );
+    state.encodersMs = undefined;
+    const need = spec.encoders?.(trained.info);
+    if (need !== undefined) {
+      element("model-info").textContent = `loading ${id}'s pretrained encoders...`;
+      const t0 = performance.now();
+      if (await loadNeededEncoders(need)) state.encodersMs = performance.now() - t0;
     }
     const reads = [spec.reads.poster ? "a poster" : "", spec.reads.overview ? "an overview" : ""].filter(Boolean).join(" and ");
     element("model-info").textContent =
@@ -114,6 +129,44 @@ async function loadChosenModel(): Promise<void> {
     element("model-info").textContent = "";
     showError(`This model folder cannot be used: ${messageOf(error)}`);
   }
+}
+
+/**
+ * Loads the pretrained encoders a model needs that are not loaded yet (MobileNetV2 again at another input size), from
+ * the packages' files the server serves; says whether it loaded any.
+ */
+async function loadNeededEncoders(need: { image?: number; sentence?: boolean }): Promise<boolean> {
+  if (!encoderVersions) throw new Error("models.json does not say which encoder packages the server has");
+  const files = httpEncoderFiles(new URL("encoders/", window.location.href).href, encoderVersions);
+  let loaded = false;
+  if (need.image !== undefined && encoders.image?.info.inputSize !== need.image) {
+    encoders.image?.model.dispose();
+    delete encoders.image;
+    encoders.image = await loadImageEncoder(need.image, files);
+    loaded = true;
+  }
+  if (need.sentence === true && !encoders.sentence) {
+    encoders.sentence = await loadSentenceEncoder(files);
+    loaded = true;
+  }
+  return loaded;
+}
+
+/** What the page's explanation of this model does not show, and why (what it does show is on the card). */
+function notShownFor(model: Trained): string[] {
+  const spec = kindSpec(model);
+  const notes: string[] = [];
+  if (spec.reads.poster && !gradCamApplies(model.model))
+    notes.push(
+      model.folds
+        ? "Grad-CAM: an ensemble has one CNN per fold, not one to take the gradient of (the occlusion map is the ensemble's)"
+        : spec.encoders?.(model.info)?.image !== undefined
+          ? "Grad-CAM: the poster goes through MobileNetV2's features, not through a convolution of this model (the occlusion map is shown)"
+          : "Grad-CAM: it applies to the coursework CNN only (the occlusion map is shown)",
+    );
+  if (model.folds && spec.reads.poster && spec.reads.overview)
+    notes.push("the gate's poster share: an ensemble has one gated unit per fold, and npm run explain does not average them");
+  return notes;
 }
 
 async function takePoster(file: File): Promise<void> {
@@ -181,7 +234,7 @@ async function predictAndExplain(): Promise<void> {
     const shownPoster = kindSpec(model).reads.poster ? poster?.decoded : undefined;
     const film = { ...(shownPoster ? { poster: shownPoster } : {}), ...(overview !== undefined ? { overview } : {}) };
     const t0 = performance.now();
-    const probabilities = await predictGivenFilm(model, film, {});
+    const probabilities = await predictGivenFilm(model, film, encoders);
     const t1 = performance.now();
     state.genres = model.info.genres;
     state.probabilities = Array.from(probabilities);
@@ -194,6 +247,7 @@ async function predictAndExplain(): Promise<void> {
       { name: modelName(model), trained: model },
       { overview: overview ?? "", ...(shownPoster ? { poster: shownPoster } : {}) },
       { genres, maxGenres: genres.length },
+      encoders,
     );
     const scale = cardScale([explanation], model.info.genres);
     const view = await modelView(explanation, model.info.genres, shownPoster, scale);
@@ -204,8 +258,10 @@ async function predictAndExplain(): Promise<void> {
       { scale },
     );
     state.explainMs = performance.now() - t1;
+    state.notShown = notShownFor(model);
     element("timing").textContent =
-      `predicted in ${state.predictMs.toFixed(0)} ms, explained in ${state.explainMs.toFixed(0)} ms (${state.backend})`;
+      `predicted in ${state.predictMs.toFixed(0)} ms, explained in ${state.explainMs.toFixed(0)} ms (${state.backend})` +
+      state.notShown.map((note) => `\nNot shown for this model: ${note}`).join("");
   } catch (error) {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     showError(messageOf(error));
@@ -222,6 +278,7 @@ async function start(): Promise<void> {
     `TensorFlow.js ${tf.version.tfjs} on ${state.backend === "webgl" ? "WebGL (the GPU)" : "WebAssembly (the CPU)"}` +
     (wanted ? " (chosen with ?backend=)" : state.backend === "wasm" ? " (this browser has no WebGL)" : "");
   const list = (await (await fetch("models.json")).json()) as ModelList;
+  encoderVersions = list.encoders;
   modelSelect.innerHTML = list.models.map((m) => `<option value="${escapeHtml(m.id)}">${escapeHtml(m.label)}</option>`).join("");
   const chosen = new URLSearchParams(window.location.search).get("model");
   if (chosen && list.models.some((m) => m.id === chosen)) modelSelect.value = chosen;

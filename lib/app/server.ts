@@ -1,6 +1,7 @@
 /**
  * `npm run app`'s server: the web page (index.html and its bundled script, ./bundle.ts), the list of models, each
- * model folder's files as they are, and TensorFlow.js's WebAssembly files from the installed package, on 127.0.0.1.
+ * model folder's files as they are, TensorFlow.js's WebAssembly files from the installed package, and the files the
+ * pretrained encoders (USE-lite, MobileNetV2) are read from in their installed packages, on 127.0.0.1.
  * Every path a request names is untrusted: only the names below are served, a model folder's files only by the
  * plain names a model folder holds (its JSON files and the weights files its model.json names), each a file inside
  * the folder; anything else is 404. `exportApp` writes the same files into one folder for a static host.
@@ -11,10 +12,15 @@ import * as path from "node:path";
 import { HISTORY_JSON, INFO_JSON, TFIDF_JSON, THRESHOLDS_JSON, VOCABULARY_JSON } from "../models/folder-reader";
 import { MODEL_JSON, isPlainFileName } from "../models/model-json";
 import { modelFolder } from "../models/model-folder";
+import { checkFoldFolders, describesEnsemble, foldName } from "../models/ensemble-folder";
+import { ENCODER_PACKAGES, EncoderName, diskEncoderFiles } from "../encoders/encoder-files";
+import { imageEncoderFiles } from "../encoders/mobilenet";
+import { sentenceEncoderFiles } from "../encoders/use-lite";
 import { KIND_IDS, kindSpec } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";
 import { isInside } from "../runtime/files";
 import { PageBundle, bundlePage } from "./bundle";
+import type { EncoderVersions } from "./http-encoders";
 import { PAGE_HTML } from "./page-html";
 
 /** A model folder the page offers, by the id its URL uses (models/<id>/). */
@@ -25,9 +31,47 @@ export interface ServedModel {
   dir: string;
 }
 
-/** What the page reads first: the models it offers, the first one chosen. */
+/** What the page reads first: the models it offers, the first one chosen, and the encoders' installed packages. */
 export interface ModelList {
   models: { id: string; label: string }[];
+  encoders: EncoderVersions;
+}
+
+/** The pretrained encoders' files the page may read: by encoder, each file's name and where it is on the disk. */
+export interface ServedEncoders {
+  versions: EncoderVersions;
+  files: Map<EncoderName, Map<string, string>>;
+}
+
+const ENCODER_NAMES = Object.keys(ENCODER_PACKAGES) as EncoderName[];
+
+/**
+ * The files the encoders are read from (encoders/use-lite.ts, mobilenet.ts: the models, their weights, the
+ * vocabulary), found in the installed packages as the encoders find them, and nothing else of node_modules.
+ */
+export async function servedEncoders(): Promise<ServedEncoders> {
+  const versions = {} as EncoderVersions;
+  const files = new Map<EncoderName, Map<string, string>>();
+  for (const encoder of ENCODER_NAMES) {
+    const disk = diskEncoderFiles(encoder);
+    const names = encoder === "use-lite" ? await sentenceEncoderFiles(disk) : await imageEncoderFiles(disk);
+    versions[encoder] = { package: disk.package, version: await disk.version() };
+    files.set(encoder, new Map(names.filter(isPlainFileName).map((name) => [name, disk.where(name)])));
+  }
+  return { versions, files };
+}
+
+/** Whether any of the models reads films through a pretrained encoder (the export then carries their files). */
+function needEncoders(models: readonly ServedModel[]): boolean {
+  return models.some((m) => {
+    try {
+      const info = JSON.parse(fs.readFileSync(path.join(m.dir, INFO_JSON), "utf8")) as { kind: string };
+      const need = kindSpec(info.kind).encoders?.(info as never);
+      return need !== undefined && (need.image !== undefined || need.sentence === true);
+    } catch {
+      return false;
+    }
+  });
 }
 
 const JSON_FILES = [INFO_JSON, MODEL_JSON, HISTORY_JSON, THRESHOLDS_JSON, VOCABULARY_JSON, TFIDF_JSON];
@@ -69,6 +113,30 @@ export function modelFiles(dir: string): Map<string, string> {
   return files;
 }
 
+/**
+ * The fold folders of an ensemble model folder, by name (fold-1 ... fold-k), checked as loading it from the disk checks
+ * them (models/ensemble-folder.ts checkFoldFolders: folders, not links, as many as its info.json counts); none for a
+ * single model folder or one whose info.json cannot be read (the page's reading of it says why).
+ */
+export function foldFolders(dir: string): Map<string, string> {
+  const file = path.join(dir, INFO_JSON);
+  try {
+    const info = JSON.parse(fs.readFileSync(file, "utf8")) as { ensemble?: { folds?: unknown } };
+    if (!describesEnsemble(info)) return new Map();
+    const folders = checkFoldFolders(dir, Number(info.ensemble?.folds), file);
+    return new Map(folders.map((folder, i) => [foldName(i + 1), folder]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** Every file of a served model folder, by its path inside the folder: its own, then each fold's (fold-<i>/<name>). */
+function servedModelFiles(dir: string): Map<string, string> {
+  const files = new Map(modelFiles(dir));
+  for (const [fold, folder] of foldFolders(dir)) for (const [name, file] of modelFiles(folder)) files.set(`${fold}/${name}`, file);
+  return files;
+}
+
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -93,26 +161,31 @@ function segments(pathname: string): string[] | undefined {
   }
 }
 
-function resolveTarget(pathname: string, models: readonly ServedModel[], bundle: PageBundle): Target {
+function resolveTarget(pathname: string, models: readonly ServedModel[], bundle: PageBundle, encoders: ServedEncoders): Target {
   const parts = segments(pathname);
   if (!parts) return undefined;
   if (parts.length === 1 && (parts[0] === "" || parts[0] === "index.html"))
     return { kind: "bytes", body: PAGE_HTML, type: TYPES[".html"] as string };
   if (parts.length === 1 && parts[0] === "app.js") return { kind: "bytes", body: bundle.code, type: TYPES[".js"] as string };
   if (parts.length === 1 && parts[0] === "models.json")
-    return { kind: "bytes", body: JSON.stringify(modelList(models)), type: TYPES[".json"] as string };
+    return { kind: "bytes", body: JSON.stringify(modelList(models, encoders.versions)), type: TYPES[".json"] as string };
+  if (parts.length === 3 && parts[0] === "encoders") {
+    const file = encoders.files.get(parts[1] as EncoderName)?.get(parts[2] as string);
+    if (file) return { kind: "file", file, type: contentType(file) };
+  }
   if (parts.length === 2 && parts[0] === "tfjs-wasm" && WASM_FILES.includes(parts[1] as string))
     return { kind: "file", file: path.join(wasmDir(), parts[1] as string), type: TYPES[".wasm"] as string };
-  if (parts.length === 3 && parts[0] === "models") {
+  if ((parts.length === 3 || parts.length === 4) && parts[0] === "models") {
     const model = models.find((m) => m.id === parts[1]);
-    const file = model ? modelFiles(model.dir).get(parts[2] as string) : undefined;
+    // a fold's file is models/<id>/fold-<i>/<name>; every name is looked up, never joined onto a path
+    const file = model ? servedModelFiles(model.dir).get(parts.slice(2).join("/")) : undefined;
     if (file) return { kind: "file", file, type: contentType(file) };
   }
   return undefined;
 }
 
-export function modelList(models: readonly ServedModel[]): ModelList {
-  return { models: models.map((m) => ({ id: m.id, label: m.label })) };
+export function modelList(models: readonly ServedModel[], encoders: EncoderVersions): ModelList {
+  return { models: models.map((m) => ({ id: m.id, label: m.label })), encoders };
 }
 
 export interface RunningApp {
@@ -127,6 +200,7 @@ export async function startApp(
   options: { port?: number; log?: (line: string) => void } = {},
 ): Promise<RunningApp> {
   const bundle = await bundlePage();
+  const encoders = await servedEncoders();
   const server = http.createServer((request, response) => {
     const method = request.method ?? "GET";
     if (method !== "GET" && method !== "HEAD") {
@@ -134,7 +208,7 @@ export async function startApp(
       return;
     }
     const pathname = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
-    const target = resolveTarget(pathname, models, bundle);
+    const target = resolveTarget(pathname, models, bundle, encoders);
     if (!target) {
       response.writeHead(404, { "content-type": "text/plain" }).end(method === "HEAD" ? undefined : "not found");
       return;
@@ -176,10 +250,12 @@ export interface ExportedFile {
 
 /**
  * Writes the page and the models' files into `outDir` for a static host (any host that serves files: the page's
- * URLs are relative): index.html, app.js, models.json, models/<id>/<files>, tfjs-wasm/<.wasm files>.
+ * URLs are relative): index.html, app.js, models.json, models/<id>/<files>, tfjs-wasm/<.wasm files>, and, when a model
+ * reads films through a pretrained encoder, encoders/<encoder>/<files>.
  */
 export async function exportApp(outDir: string, models: readonly ServedModel[]): Promise<ExportedFile[]> {
   const bundle = await bundlePage();
+  const encoders = await servedEncoders();
   const written: ExportedFile[] = [];
   const write = (relative: string, body: string | Uint8Array) => {
     const file = path.join(outDir, relative);
@@ -189,10 +265,14 @@ export async function exportApp(outDir: string, models: readonly ServedModel[]):
   };
   write("index.html", PAGE_HTML);
   write("app.js", bundle.code);
-  write("models.json", JSON.stringify(modelList(models)));
+  write("models.json", JSON.stringify(modelList(models, encoders.versions)));
   for (const name of WASM_FILES) write(path.join("tfjs-wasm", name), fs.readFileSync(path.join(wasmDir(), name)));
+  if (needEncoders(models)) {
+    for (const [encoder, files] of encoders.files)
+      for (const [name, file] of files) write(path.join("encoders", encoder, name), fs.readFileSync(file));
+  }
   for (const model of models) {
-    for (const [name, file] of modelFiles(model.dir)) write(path.join("models", model.id, name), fs.readFileSync(file));
+    for (const [name, file] of servedModelFiles(model.dir)) write(path.join("models", model.id, name), fs.readFileSync(file));
   }
   return written;
 }

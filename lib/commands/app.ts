@@ -43,8 +43,12 @@ async function main({ values }: ParsedCommand<typeof COMMAND.options>): Promise<
     const total = files.reduce((n, f) => n + f.bytes, 0);
     const part = (test: (file: string) => boolean) => megabytes(files.filter((f) => test(f.file)).reduce((n, f) => n + f.bytes, 0));
     console.log(`wrote ${files.length} files to ${path.resolve(exportDir)}: ${megabytes(total)}`);
-    console.log(`  page and script: ${part((f) => !f.startsWith("models") && !f.startsWith("tfjs-wasm"))}`);
+    console.log(`  page and script: ${part((f) => !f.startsWith("models") && !f.startsWith("tfjs-wasm") && !f.startsWith("encoders"))}`);
     console.log(`  TensorFlow.js WebAssembly: ${part((f) => f.startsWith("tfjs-wasm"))}`);
+    for (const encoder of ["use-lite", "mobilenet-v2"]) {
+      const inside = (f: string) => f.startsWith(path.join("encoders", encoder) + path.sep);
+      if (files.some((f) => inside(f.file))) console.log(`  pretrained encoder ${encoder}: ${part(inside)}`);
+    }
     for (const m of models) console.log(`  ${m.id}: ${part((f) => f.startsWith(path.join("models", m.id) + path.sep))} (${m.dir})`);
     console.log("serve the folder with any static host (its URLs are relative), e.g. python3 -m http.server -d " + path.resolve(exportDir));
     return;

@@ -5,16 +5,18 @@
  * the 1,280 pooled features (layer flatten_1) and the five class scores (softmax), read in one pass.
  *
  * The Keras layers model and its (uint8-quantised) weights ship as JavaScript modules in the package;
- * they are required from their files, so nothing is fetched. Preprocessing is nsfwjs's: RGB in [0, 1],
+ * they are read from their files (./encoder-files.ts: the package folder in Node, the same files over HTTP in the web
+ * page) and evaluated as require would, so nothing is fetched from elsewhere. Preprocessing is nsfwjs's: RGB in [0, 1],
  * bilinear resize with aligned corners to the input size (224, or a smaller multiple of 32: the input
  * layer and the final average pooling are resized to fit; nothing else depends on the size).
  */
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { DecodedPoster } from "../data/posters";
-import { EncoderInfo, installedPackage } from "./provenance";
+import { ENCODER_PACKAGES, EncoderFiles, PackageFiles, diskEncoderFiles, umdExports } from "./encoder-files";
+import type { EncoderInfo } from "./provenance";
 
-export const MOBILENET_PACKAGE = "nsfwjs";
+export const MOBILENET_PACKAGE = ENCODER_PACKAGES["mobilenet-v2"].package;
+const MODEL_MODULE = "model.min.js";
 /** The class order of the model's softmax output. */
 export const MOBILENET_CLASSES = ["Drawing", "Hentai", "Neutral", "Porn", "Sexy"] as const;
 export const MOBILENET_FEATURES = 1280;
@@ -33,16 +35,32 @@ interface KerasLayerJson {
   config: Record<string, unknown>;
 }
 
+/** The model's JSON (topology and weights manifest), from its module. */
+async function bundledModelJson(files: PackageFiles): Promise<tf.io.ModelJSON> {
+  return umdExports(await files.text(MODEL_MODULE), files.where(MODEL_MODULE)) as tf.io.ModelJSON;
+}
+
+/** Each weights shard's module: the manifest's path with ".min.js". */
+const shardModule = (p: string) => `${p}.min.js`;
+
+/** The files MobileNetV2 is read from, by their names in its package folder: the model's module and its shards'. */
+export async function imageEncoderFiles(files: PackageFiles = diskEncoderFiles("mobilenet-v2")): Promise<string[]> {
+  const json = await bundledModelJson(files);
+  return [MODEL_MODULE, ...json.weightsManifest.flatMap((group) => group.paths.map(shardModule))];
+}
+
 /** The model's artifacts, read from the package's JavaScript modules, with the input resized to `size`. */
-function bundledArtifacts(dir: string, size: number): tf.io.IOHandler {
+function bundledArtifacts(files: PackageFiles, size: number): tf.io.IOHandler {
   return {
     load: async () => {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the model ships as a CommonJS module
-      const json = require(path.join(dir, "model.min.js")) as tf.io.ModelJSON;
+      const json = await bundledModelJson(files);
       const shards: Buffer[] = [];
       for (const group of json.weightsManifest) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- each shard is a module exporting base64
-        for (const p of group.paths) shards.push(Buffer.from(require(path.join(dir, `${p}.min.js`)) as string, "base64"));
+        // each shard is a module exporting its bytes in base64
+        for (const p of group.paths) {
+          const name = shardModule(p);
+          shards.push(Buffer.from(umdExports(await files.text(name), files.where(name)) as string, "base64"));
+        }
       }
       const weights = Buffer.concat(shards);
       const topology = JSON.parse(JSON.stringify(json.modelTopology)) as { model_config: { config: { layers: KerasLayerJson[] } } };
@@ -61,19 +79,20 @@ function bundledArtifacts(dir: string, size: number): tf.io.IOHandler {
   };
 }
 
-/** Loads MobileNetV2 from nsfwjs's files (no network), reading posters at size x size (default 224). */
-export async function loadImageEncoder(size = 224): Promise<ImageEncoder> {
+/**
+ * Loads MobileNetV2 from nsfwjs's files (`files`: the disk's by default; no network), reading posters at size x size
+ * (default 224).
+ */
+export async function loadImageEncoder(size = 224, files: EncoderFiles = diskEncoderFiles): Promise<ImageEncoder> {
   if (!(MOBILENET_INPUT_SIZES as readonly number[]).includes(size)) {
     throw new Error(`MobileNetV2 input size must be one of ${MOBILENET_INPUT_SIZES.join(", ")}, got ${size}`);
   }
-  const installed = installedPackage(MOBILENET_PACKAGE);
-  // The package's main module is dist/cjs/index.js; the models sit in dist/models.
-  const dir = path.join(installed.dir, "dist", "models", "mobilenet_v2");
-  const full = await tf.loadLayersModel(bundledArtifacts(dir, size));
+  const own = files("mobilenet-v2");
+  const full = await tf.loadLayersModel(bundledArtifacts(own, size));
   const pooled = full.getLayer("flatten_1").output as tf.SymbolicTensor;
   const model = tf.model({ inputs: full.inputs, outputs: [pooled, full.outputs[0] as tf.SymbolicTensor], name: "mobilenet_v2_features" });
   return {
-    info: { name: "mobilenet-v2", package: MOBILENET_PACKAGE, version: installed.version, dims: MOBILENET_DIMS, inputSize: size },
+    info: { name: "mobilenet-v2", package: MOBILENET_PACKAGE, version: await own.version(), dims: MOBILENET_DIMS, inputSize: size },
     model,
   };
 }

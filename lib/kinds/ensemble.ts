@@ -7,22 +7,17 @@
  * only need probabilities) therefore use the mean model unchanged. Grad-CAM and the gate's share do not apply: they
  * need one CNN or one gated unit, and an ensemble has k.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { checkFoldFolders, checkFoldInfo, checkEnsembleInfo, describesEnsemble, EnsembleModelInfo } from "../models/ensemble-folder";
-import { INFO_JSON, THRESHOLDS_JSON, TrainedModel } from "../models/model-folder";
+import { checkFoldInfo, checkEnsembleInfo, describesEnsemble, EnsembleModelInfo } from "../models/ensemble-folder";
+import { FolderSource, INFO_JSON, THRESHOLDS_JSON, TrainedModel } from "../models/folder-reader";
 import { checkInfoJson, checkThresholdsJson } from "../models/folder-schema";
-import { ensureBackend } from "../runtime/backend";
 import { WorkbookError } from "../runtime/errors";
-import { loadJson } from "../runtime/files";
 import type { KindSpec, RowInputs } from "./kind";
 
-/** Whether `dir` holds an ensemble model folder: its info.json has an "ensemble" field (an unreadable one: not). */
-export async function isEnsembleFolder(dir: string): Promise<boolean> {
-  const file = path.join(dir, INFO_JSON);
-  if (!fs.existsSync(file)) return false;
-  return describesEnsemble(await loadJson(file).catch(() => undefined));
+/** Whether `source` holds an ensemble model folder: its info.json has an "ensemble" field (an unreadable one: not). */
+export async function isEnsembleFolder(source: FolderSource): Promise<boolean> {
+  if (!(await source.has(INFO_JSON))) return false;
+  return describesEnsemble(await source.json(INFO_JSON, "model description").catch(() => undefined));
 }
 
 /**
@@ -98,39 +93,45 @@ export function ensembleSpec<I extends EnsembleModelInfo>(base: KindSpec<I>, fol
 }
 
 /**
- * Loads an ensemble model folder: its info.json (the kind's fields, checked by the kind, and the "ensemble" field),
- * its fold folders (fixed names, as many as it counts, each loaded by `loadFold` as the model folder it is, and
- * checked against the ensemble), thresholds.json, and the mean model of the folds.
+ * Loads an ensemble model folder read through `source` (the disk's, or the web page's over HTTP): its info.json (the
+ * kind's fields, checked by the kind, and the "ensemble" field), its fold folders (`foldSources`: fixed names, as many as
+ * it counts, each loaded by `loadFold` as the model folder it is, and checked against the ensemble), thresholds.json,
+ * and the mean model of the folds.
  */
 export async function loadEnsemble<I extends EnsembleModelInfo>(
-  dir: string,
-  kinds: { spec: (kind: string) => KindSpec<I>; loadFold: (dir: string) => Promise<TrainedModel<I>> },
+  source: FolderSource,
+  kinds: {
+    spec: (kind: string) => KindSpec<I>;
+    /** The folds' folders, fold-1 ... fold-k, checked as far as the source can (the disk's: no link, no stray fold). */
+    foldSources: (folds: number, infoFile: string) => FolderSource[];
+    loadFold: (fold: FolderSource) => Promise<TrainedModel<I>>;
+  },
 ): Promise<TrainedModel<I>> {
-  await ensureBackend();
-  const infoFile = path.join(dir, INFO_JSON);
-  const info = checkInfoJson(await loadJson(infoFile, "model description"), infoFile) as I;
+  const infoFile = source.where(INFO_JSON);
+  const info = checkInfoJson(await source.json(INFO_JSON, "model description"), infoFile) as I;
   const spec = kinds.spec(info.kind);
   spec.checkInfo(info, infoFile);
   const ensemble = checkEnsembleInfo(info, infoFile);
   const folds: TrainedModel<I>[] = [];
   try {
-    for (const [i, folder] of checkFoldFolders(dir, ensemble.folds, infoFile).entries()) {
+    for (const [i, folder] of kinds.foldSources(ensemble.folds, infoFile).entries()) {
       const fold = await kinds.loadFold(folder);
       folds.push(fold);
-      checkFoldInfo(info, i + 1, fold.info, path.join(folder, INFO_JSON), infoFile);
+      checkFoldInfo(info, i + 1, fold.info, folder.where(INFO_JSON), infoFile);
       const encoders = (trained: TrainedModel<I>) => JSON.stringify(spec.encoders?.(trained.info) ?? {});
       if (encoders(fold) !== encoders(folds[0] as TrainedModel<I>))
         throw new WorkbookError(
-          `${path.join(folder, INFO_JSON)}: fold ${i + 1} reads other pretrained features than fold 1 (${encoders(fold)})`,
+          `${folder.where(INFO_JSON)}: fold ${i + 1} reads other pretrained features than fold 1 (${encoders(fold)})`,
         );
     }
   } catch (error) {
     for (const fold of folds) fold.model.dispose();
     throw error;
   }
-  const trained: TrainedModel<I> = { dir, info, model: averagingModel(folds.map((f) => f.model)), folds };
-  const thresholdsFile = path.join(dir, THRESHOLDS_JSON);
-  if (fs.lstatSync(thresholdsFile, { throwIfNoEntry: false }))
-    trained.thresholds = checkThresholdsJson(await loadJson(thresholdsFile, "thresholds"), thresholdsFile, info.genres, infoFile);
+  const trained: TrainedModel<I> = { dir: source.dir, info, model: averagingModel(folds.map((f) => f.model)), folds };
+  if (await source.has(THRESHOLDS_JSON)) {
+    const thresholdsFile = source.where(THRESHOLDS_JSON);
+    trained.thresholds = checkThresholdsJson(await source.json(THRESHOLDS_JSON, "thresholds"), thresholdsFile, info.genres, infoFile);
+  }
   return trained;
 }

@@ -78,6 +78,26 @@ export function checkEncoderVersions(trained: TrainedModel<FeatureInfo>): void {
   }
 }
 
+/**
+ * Checks that the encoders loaded for a film (from the installed packages, or the files the page's server serves from
+ * them) are the versions the model was trained on: what checkEncoderVersions checks, without asking the disk.
+ */
+export function checkLoadedEncoders(trained: TrainedModel<FeatureInfo>, encoders: Encoders, sides: FeatureSides): void {
+  const pairs = [
+    ...(sides.poster ? [{ trainedOn: trained.info.encoders.poster, loaded: encoders.image?.info }] : []),
+    ...(sides.overview ? [{ trainedOn: trained.info.encoders.overview, loaded: encoders.sentence?.info }] : []),
+  ];
+  for (const { trainedOn, loaded } of pairs) {
+    if (!trainedOn || !loaded) continue;
+    if (loaded.version !== trainedOn.version) {
+      throw new WorkbookError(
+        `${trained.dir} was trained on ${describeEncoder(trainedOn)} features, but ${loaded.package} ${loaded.version} is loaded: ` +
+          "install the version the model was trained with, or retrain it",
+      );
+    }
+  }
+}
+
 /** info.json's encoders, checked for the sides the kind reads. */
 export function checkEncoderInfo(info: FeatureInfo, file: string, sides: FeatureSides): void {
   const encoders = info.encoders as FeatureInfo["encoders"] | undefined;
@@ -130,7 +150,7 @@ export async function featureFilmInputs(
   encoders: Encoders,
   sides: FeatureSides,
 ): Promise<tf.Tensor | tf.Tensor[]> {
-  checkEncoderVersions(trained);
+  checkLoadedEncoders(trained, encoders, sides);
   const inputs: tf.Tensor[] = [];
   if (sides.poster) {
     if (!encoders.image) throw new WorkbookError(`${trained.dir} reads posters through MobileNetV2: load it first (encoders.image)`);

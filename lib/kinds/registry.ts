@@ -16,7 +16,8 @@ import { FUSION_KIND, FusionInfo } from "./fusion";
 import { HeadInfo, POSTER_HEAD_KIND, TEXT_HEAD_KIND } from "./heads";
 import type { EvidenceRanks, KindSpec, RunContext } from "./kind";
 import { ensembleSpec, isEnsembleFolder, loadEnsemble } from "./ensemble";
-import type { EnsembleModelInfo } from "../models/ensemble-folder";
+import { EnsembleModelInfo, checkFoldFolders, foldName } from "../models/ensemble-folder";
+import { ensureBackend } from "../runtime/backend";
 import type { RunSettings } from "./presets";
 import { LSTM_KIND, LstmInfo } from "./lstm";
 import { PRETRAINED_KIND, PretrainedInfo } from "./pretrained";
@@ -77,10 +78,13 @@ type EnsembleOf = ModelInfo & EnsembleModelInfo;
  * ensemble folder (its info.json has an "ensemble" field) loads its folds so, and gives their mean model (./ensemble.ts).
  */
 export async function loadModel(dir: string): Promise<Trained> {
-  if (await isEnsembleFolder(dir)) {
-    const ensemble = await loadEnsemble<EnsembleOf>(dir, {
+  if (fs.existsSync(dir) && (await isEnsembleFolder(diskFolder(dir)))) {
+    await ensureBackend();
+    const ensemble = await loadEnsemble<EnsembleOf>(diskFolder(dir), {
       spec: (kind) => kindSpec(kind) as unknown as KindSpec<EnsembleOf>,
-      loadFold: async (folder) => (await loadSingleModel(folder)) as TrainedModel<EnsembleOf>,
+      // on the disk the folders themselves are checked too: folders, not links, and no fold beyond the count
+      foldSources: (folds, infoFile) => checkFoldFolders(dir, folds, infoFile).map(diskFolder),
+      loadFold: async (fold) => (await loadSingleModel(fold.dir)) as TrainedModel<EnsembleOf>,
     });
     return ensemble as Trained;
   }
@@ -94,9 +98,18 @@ async function loadSingleModel(dir: string): Promise<Trained> {
 
 /**
  * A model folder of any kind read through a FolderSource (the web page's: over HTTP), checked as loadModel checks
- * it. An ensemble folder is not read this way yet: its folds are read from the disk (./ensemble.ts).
+ * it. An ensemble folder's folds are read through the same source (its folders fold-1 ... fold-k; whoever serves them
+ * serves folders, not links: app/server.ts checks them on the disk as loadModel does).
  */
 export async function loadModelFrom(source: FolderSource): Promise<Trained> {
+  if (await isEnsembleFolder(source)) {
+    const ensemble = await loadEnsemble<EnsembleOf>(source, {
+      spec: (kind) => kindSpec(kind) as unknown as KindSpec<EnsembleOf>,
+      foldSources: (folds) => Array.from({ length: folds }, (_, i) => source.folder(foldName(i + 1))),
+      loadFold: async (fold) => (await checkKind(await readModelFolder(fold), fold)) as TrainedModel<EnsembleOf>,
+    });
+    return ensemble as Trained;
+  }
   return checkKind(await readModelFolder(source), source);
 }
 

@@ -43,10 +43,15 @@ export interface EnsembleInfo {
 
 export type EnsembleModelInfo = ModelInfoBase & { ensemble: EnsembleInfo };
 
-/** The folder of fold `i` (1-based) of an ensemble: a fixed name, never read from a file. */
-export function foldFolder(dir: string, i: number): string {
+/** The name of fold `i`'s folder (1-based) in an ensemble: a fixed name, never read from a file. */
+export function foldName(i: number): string {
   if (!Number.isInteger(i) || i < 1 || i > MAX_FOLDS) throw new Error(`foldFolder: fold ${i} is not from 1 to ${MAX_FOLDS}`);
-  return path.join(dir, `fold-${i}`);
+  return `fold-${i}`;
+}
+
+/** The folder of fold `i` (1-based) of an ensemble. */
+export function foldFolder(dir: string, i: number): string {
+  return path.join(dir, foldName(i));
 }
 
 /** Whether a parsed info.json describes an ensemble (it has an "ensemble" field, whatever it holds: checked on loading). */

@@ -56,6 +56,8 @@ export interface FolderSource {
   json(name: string, what: string): Promise<unknown>;
   /** A weights file that model.json names (`field`: where it names it), whole; an error names the file and why. */
   weights(name: string, field: string): Promise<Uint8Array>;
+  /** A folder inside it (an ensemble's fold-<i>: a fixed name, never one read from a file), read the same way. */
+  folder(name: string): FolderSource;
 }
 
 /** The refusal of a folder that lacks a file: `file` is how it is named, `why` what is wrong ("not found", a link's note). */

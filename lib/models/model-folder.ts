@@ -78,6 +78,7 @@ export function diskFolder(dir: string): FolderSource {
     has: async (name) => fs.lstatSync(where(name), { throwIfNoEntry: false }) !== undefined,
     json: (name, what) => loadJson(where(name), what),
     weights,
+    folder: (name) => diskFolder(where(name)),
   };
 }
 

@@ -1,15 +1,17 @@
 /**
  * `npm run app-test`: the web page of `npm run app` in a real browser (Debian's Chromium, headless, driven by
- * playwright-core), on smoke models trained here on the generated fixture dataset (the CNN, the LSTM and the joint
- * model; each `npm run train -- <kind> --preset smoke`). For each model it drops 3 fixture posters onto the page with
- * their overviews and checks:
+ * playwright-core), on smoke models trained here on the generated fixture dataset (the CNN, the LSTM, the joint model
+ * and the joint model on pretrained features, each `npm run train -- <kind> --preset smoke`, and an ensemble, `npm run
+ * train -- linear --preset smoke --folds 2`). For each model it drops 3 fixture posters onto the page with their
+ * overviews and checks:
  *   - the page's probabilities equal `npm run predict`'s for the same poster and overview (predict's --json, on
  *     WebAssembly in Node), within 1e-4 on the page's WebAssembly backend; on WebGL it reports the largest difference;
  *   - the explanation card draws a heat map (a poster model: occlusion images that loaded) and shades words (an
  *     overview model: words with a tinted background);
  * then each bad input shows its message: a file that is not an image, an empty overview, an overview with no word
  * the model knows, and a model folder that fails validation (the same message as loading it from disk, naming the
- * file by its URL). It prints the page's load time, its script's size and one prediction with explanations per kind.
+ * file by its URL). It prints the page's load time (and the pretrained encoders'), its script's size and one prediction
+ * with explanations per model, and the largest difference from predict on WebAssembly over every model and film.
  * Screenshots go to out/ui-test/app-*.png. Exit status 0 when every check passed.
  */
 import type { PageState } from "../../lib/app/page";
@@ -20,13 +22,17 @@ import { Page, chromium } from "playwright-core";
 import { PROJECT_DIR } from "../../lib/runtime/config";
 import { IMAGES_DIR } from "../../lib/data/dataset";
 import { FixtureFilm, writeFixtureDataset } from "../../lib/data/fixture";
-import { loadModel } from "../../lib/kinds/registry";
+import { kindSpec, loadModel } from "../../lib/kinds/registry";
 import { ServedModel, servedModels, startApp } from "../../lib/app/server";
 import { findChromium } from "./chromium";
 
 const OUT = path.join(PROJECT_DIR, "out", "ui-test");
 const WORK = path.join(OUT, "app");
-const KINDS = ["cnn", "lstm", "fusion"] as const;
+/** The smoke models: the preset's of these kinds (out/models/smoke/<kind>), and an ensemble of two linear folds. */
+const KINDS = ["cnn", "lstm", "fusion", "pretrained"] as const;
+const ENSEMBLE = { id: "ensemble", kind: "linear", folds: 2 } as const;
+/** Models whose explanation on SwiftShader's WebGL would take minutes (USE-lite on every word left out, MobileNetV2 on 171 posters). */
+const NO_WEBGL = new Set(["pretrained"]);
 /** The page on WebAssembly against `npm run predict` on WebAssembly in Node. */
 const WASM_TOLERANCE = 1e-4;
 
@@ -43,13 +49,18 @@ function run(args: string[], env: NodeJS.ProcessEnv): string {
   return result.stdout;
 }
 
-/** Smoke models of KINDS trained on the fixture into WORK/out/models/smoke/<kind>, as `npm run train` trains them. */
-function trainSmokeModels(dataDir: string, env: NodeJS.ProcessEnv): void {
-  for (const kind of KINDS) {
+/**
+ * Smoke models of KINDS trained on the fixture into WORK/out/models/smoke/<kind>, and the ENSEMBLE into `ensembleDir`,
+ * as `npm run train` trains them.
+ */
+function trainSmokeModels(dataDir: string, ensembleDir: string, env: NodeJS.ProcessEnv): void {
+  const train = (what: string, args: string[]) => {
     const started = Date.now();
-    run([path.join(PROJECT_DIR, "dist", "lib", "commands", "train.js"), kind, "--preset", "smoke", "--data", dataDir], env);
-    console.log(`  trained the smoke ${kind} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  }
+    run([path.join(PROJECT_DIR, "dist", "lib", "commands", "train.js"), ...args, "--preset", "smoke", "--data", dataDir], env);
+    console.log(`  trained the smoke ${what} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  };
+  for (const kind of KINDS) train(kind, [kind]);
+  train(`${ENSEMBLE.kind} ensemble`, [ENSEMBLE.kind, "--folds", String(ENSEMBLE.folds), "--out", ensembleDir]);
 }
 
 /** `npm run predict`'s probabilities of every genre for one film, by genre. */
@@ -139,7 +150,8 @@ async function main(): Promise<void> {
   const outDir = path.join(WORK, "out");
   const env = { WORKBOOK_OUT_DIR: outDir, WORKBOOK_CACHE_DIR: path.join(WORK, "cache"), WORKBOOK_BACKEND: "wasm" };
   console.log("smoke models on the fixture dataset:");
-  trainSmokeModels(dataDir, env);
+  const ensembleDir = path.join(WORK, "ensemble");
+  trainSmokeModels(dataDir, ensembleDir, env);
 
   // a model folder that fails validation: the CNN's, with a threshold above 1
   const broken = path.join(WORK, "broken-model");
@@ -153,7 +165,16 @@ async function main(): Promise<void> {
     (error: unknown) => (error as Error).message,
   );
 
-  const models: ServedModel[] = [...servedModels({ outDir, preset: "smoke" }), { id: "broken", label: "a broken folder", dir: broken }];
+  const models: ServedModel[] = [
+    ...servedModels({ outDir, preset: "smoke" }),
+    { id: ENSEMBLE.id, label: `${ENSEMBLE.folds}-fold ${ENSEMBLE.kind} ensemble`, dir: ensembleDir },
+    { id: "broken", label: "a broken folder", dir: broken },
+  ];
+  const pageModels = [
+    ...KINDS.map((kind) => ({ id: kind as string, dir: path.join(outDir, "models", "smoke", kind) })),
+    { id: ENSEMBLE.id, dir: ensembleDir },
+  ];
+  let largestWasm = 0;
   const app = await startApp(models);
   console.log(`page at ${app.url}; its script: ${(app.bundle.bytes / 2 ** 20).toFixed(2)} MB`);
   const browser = await chromium.launch({ executablePath: findChromium(), args: ["--no-sandbox"] });
@@ -163,17 +184,22 @@ async function main(): Promise<void> {
     page.on("pageerror", (error) => check(false, "no uncaught error in the page", error.message));
     const poster = (film: FixtureFilm) => path.join(dataDir, IMAGES_DIR, `${film.id}.jpg`);
 
-    for (const kind of KINDS) {
-      const dir = path.join(outDir, "models", "smoke", kind);
+    for (const { id: kind, dir } of pageModels) {
       console.log(`${kind} (${dir}), WebAssembly:`);
+      // what the model reads, as loading it from disk says
+      const onDisk = await loadModel(dir);
+      const reads = kindSpec(onDisk).reads;
+      onDisk.model.dispose();
       const opened = await openPage(page, `${app.url}?backend=wasm&model=${kind}`);
       check(
         opened.backend === "wasm" && opened.modelError === undefined,
         "the page loads the model on WebAssembly",
         opened.modelError ?? "",
       );
-      timings.push(`${kind}: page ready (backend and model) in ${opened.loadMs?.toFixed(0)} ms`);
-      const reads = { poster: kind !== "lstm", overview: kind !== "cnn" };
+      timings.push(
+        `${kind}: page ready (backend and model) in ${opened.loadMs?.toFixed(0)} ms` +
+          (opened.encodersMs !== undefined ? `, of which the pretrained encoders ${opened.encodersMs.toFixed(0)} ms` : ""),
+      );
       for (const film of films) {
         if (reads.poster) await dropFile(page, `${film.id}.jpg`, fs.readFileSync(poster(film)), "image/jpeg");
         const state = await predictOnPage(page, film.overview);
@@ -183,6 +209,7 @@ async function main(): Promise<void> {
           env,
         );
         const difference = largestDifference(state, reference);
+        largestWasm = Math.max(largestWasm, difference);
         check(
           state.error === undefined && difference <= WASM_TOLERANCE,
           `${film.id}: the page's probabilities equal npm run predict's within ${WASM_TOLERANCE}`,
@@ -195,9 +222,20 @@ async function main(): Promise<void> {
           `${kind} ${film.id}: predicted in ${state.predictMs?.toFixed(0)} ms, explained in ${state.explainMs?.toFixed(0)} ms (wasm)`,
         );
       }
+      const shown = await pageState(page);
+      if (reads.poster && kind !== "cnn")
+        check(
+          shown.notShown?.some((note) => note.startsWith("Grad-CAM")) === true,
+          "the page says why Grad-CAM is not shown",
+          shown.notShown?.join(" | ") ?? "",
+        );
       await page.screenshot({ path: path.join(OUT, `app-${kind}.png`), fullPage: true });
 
       // WebGL, where this browser has it: the largest difference from predict on the first film
+      if (NO_WEBGL.has(kind)) {
+        console.log("  WebGL: not run for this model (its explanation takes minutes on software WebGL)");
+        continue;
+      }
       const webgl = await openPage(page, `${app.url}?backend=webgl&model=${kind}`);
       if (webgl.backend === "webgl" && webgl.modelError === undefined) {
         const film = films[0] as FixtureFilm;
@@ -254,6 +292,7 @@ async function main(): Promise<void> {
   }
   console.log("measured (this machine, shared with other work):");
   console.log(`  page script ${(app.bundle.bytes / 2 ** 20).toFixed(2)} MB`);
+  console.log(`  largest difference from npm run predict on WebAssembly, over every model and film: ${largestWasm.toExponential(2)}`);
   for (const line of timings) console.log(`  ${line}`);
   console.log(failures === 0 ? "app-test: every check passed" : `app-test: ${failures} check(s) failed`);
   process.exitCode = failures === 0 ? 0 : 1;

@@ -15,12 +15,13 @@ import * as path from "node:path";
 import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
 import { ENV } from "../runtime/config";
 import { seededRandom } from "../runtime/random";
-import { chunks, lengthBucketedBatches } from "../data/batches";
+import { lengthBucketedBatches } from "../data/batches";
 import { labelRow, type Film } from "../data/dataset";
 import { kindConfig, prepareRun, type KindId } from "../kinds/registry";
 import { trainingSeed } from "../kinds/presets";
 import type { PreparedRun } from "../kinds/kind";
 import { trainRun } from "../train/lifecycle";
+import { validationBatches } from "../train/trainer";
 import { silentProgress } from "../train/progress";
 import { runPeers } from "./peers";
 import type { BenchOptions } from "./results";
@@ -81,7 +82,8 @@ function cnnPlan(run: PreparedRun, imageSize: number): NonNullable<EpochPlan["cn
 
 /**
  * The BiLSTM's part: every training and validation film's token ids (the workbook's vocabulary), the epoch's
- * training batches as the trainer makes them (length-bucketed, the run's seed) and the validation batches.
+ * training batches as the trainer makes them (length-bucketed, the run's seed) and its validation batches (in
+ * length order).
  */
 function lstmPlan(run: PreparedRun): NonNullable<EpochPlan["lstm"]> {
   const vectorizer = run.vectorizer;
@@ -96,7 +98,7 @@ function lstmPlan(run: PreparedRun): NonNullable<EpochPlan["lstm"]> {
     ids: rows.map((r) => Array.from(vectorizer.encode((run.dataset.films[r] as Film).overview))),
     labels: rows.map((r) => Array.from(labelRow(run.dataset, r))),
     trainBatches: train.map(at),
-    validationBatches: chunks(run.data.validation, run.settings.batchSize).map(at),
+    validationBatches: validationBatches(run.data, run.settings.batchSize).map(at),
   };
 }
 

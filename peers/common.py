@@ -66,10 +66,13 @@ def result_line(model, framework, threads, plan, train_seconds, predict_seconds,
         "predictSteps": predict_steps,
         "predictSeconds": round(predict_seconds, 2),
         "warmupSteps": plan["warmup"],
-        "cpu": cpu_name(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
     }
+    return finished_line(line, extra)
+
+
+def finished_line(line, extra=None):
+    """A peer's JSON line: its figures, the machine and Python, then anything the peer adds."""
+    line.update({"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()})
     if extra:
         line.update(extra)
     return json.dumps(line)
@@ -102,13 +105,8 @@ def epoch_line(model, framework, threads, plan, train_films, validation_films, p
         "epochSamplesPerSec": round(train_films / epoch_seconds, 1),
         "loss": round(float(loss), 4),
         "valLoss": round(float(val_loss), 4),
-        "cpu": cpu_name(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
     }
-    if extra:
-        line.update(extra)
-    return json.dumps(line)
+    return finished_line(line, extra)
 
 
 def epoch_batches(plan):

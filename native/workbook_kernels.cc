@@ -26,6 +26,9 @@
 //                  1: VALID), relu (0/1)]: the convolution with its bias and ReLU fused, as Grappler makes it for
 //                  Keras: oneDNN's _MklNativeFusedConv2D, else TensorFlow's _FusedConv2D. tfjs-node cannot call
 //                  either (their fused_ops attribute is a list of strings).
+//   fused_matmul   inputs [a (1,M,K) or (M,K), b (1,K,N) or (K,N), bias (N)], params [relu (0/1)]: a Dense layer's
+//                  relu(a b + bias) as Keras's graph runs it: oneDNN's _MklNativeFusedMatMul (inner product), else
+//                  TensorFlow's _FusedMatMul; the output has a's rank.
 //   dropout_mask   no inputs, params [rate, seed0, seed1, ...shape]: a float32 tensor of `shape` holding
 //                  1 / (1 - rate) where a uniform draw u >= rate, else 0. u comes from a counter-based generator
 //                  (splitmix64 of the seed and the element's index, 24 bits), so a seed gives the same mask on any
@@ -142,6 +145,27 @@ TF_Tensor *NewFloatTensor(TFE_Context *context, std::vector<int64_t> dims) {
 
 float *Data(TF_Tensor *t) { return static_cast<float *>(TF_TensorData(t)); }
 
+
+// TensorFlow's Reshape of a float32 handle to `dims` (the data is shared): the new handle, or nullptr with `status` set.
+TFE_TensorHandle *ReshapeHandle(TFE_Context *context, TFE_TensorHandle *x, const std::vector<int64_t> &dims, TF_Status *status) {
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  TF_Tensor *shape = TF_AllocateTensor(TF_INT64, &rank, 1, dims.size() * sizeof(int64_t));
+  std::copy(dims.begin(), dims.end(), static_cast<int64_t *>(TF_TensorData(shape)));
+  TFE_TensorHandle *shape_handle = TFE_NewTensorHandle(shape, status);
+  TF_DeleteTensor(shape);
+  if (TF_GetCode(status) != TF_OK) return nullptr;
+  TFE_Op *op = TFE_NewOp(context, "Reshape", status);
+  TFE_TensorHandle *out = nullptr;
+  if (TF_GetCode(status) == TF_OK) {
+    TFE_OpAddInput(op, x, status);
+    if (TF_GetCode(status) == TF_OK) TFE_OpAddInput(op, shape_handle, status);
+    TFE_OpSetAttrType(op, "T", TF_FLOAT);
+    TFE_OpSetAttrType(op, "Tshape", TF_INT64);
+    out = ExecuteOne(op, status);
+  }
+  TFE_DeleteTensorHandle(shape_handle);
+  return out;
+}
 
 // TensorFlow's MatMul of two handles: the product's handle (nullptr and `status` set on failure).
 TFE_TensorHandle *MatMulHandle(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a,
@@ -352,8 +376,8 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
       NAPI_THROW_ERROR(env, "workbookKernel %s: input %u is not float32", name.c_str(), i);
       return nullptr;
     }
-    // fused_conv2d passes handles on to TensorFlow; resolving them to tensors would cost a copy of each.
-    if (name != "fused_conv2d") {
+    // fused_conv2d and fused_matmul pass handles on to TensorFlow; resolving them to tensors would cost a copy of each.
+    if (name != "fused_conv2d" && name != "fused_matmul") {
       inputs[i].tensor = TFE_TensorHandleResolve(entry->second, tf_status.status);
       ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
     }
@@ -506,6 +530,62 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     }
     if (out == nullptr) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: %s", TF_Message(tf_status.status));
+      return nullptr;
+    }
+    extra_handles.push_back(out);
+  } else if (name == "fused_matmul") {
+    if (num_inputs != 3 || num_params != 1) {
+      NAPI_THROW_ERROR(env, "workbookKernel fused_matmul: 3 inputs and 1 param expected, got %u and %u", num_inputs, num_params);
+      return nullptr;
+    }
+    // A Dense layer's relu(a b + bias) (or without the ReLU) as oneDNN's fused inner product, where a graph's layout
+    // pass puts Keras's Dense layers; tfjs-node runs it as BatchMatMul, Add and Relu. a (1, M, K) or (M, K), b (1, K, N)
+    // or (K, N), bias (N); the output has a's rank.
+    TFE_TensorHandle *given[2] = {tfe_handle_map_.find(input_ids[0])->second, tfe_handle_map_.find(input_ids[1])->second};
+    const int rank = TFE_TensorHandleNumDims(given[0], tf_status.status);
+    TFE_TensorHandle *flat[2] = {given[0], given[1]};
+    std::vector<TFE_TensorHandle *> owned;
+    for (int i = 0; i < 2 && TF_GetCode(tf_status.status) == TF_OK; i++) {
+      if (TFE_TensorHandleNumDims(given[i], tf_status.status) != 3) continue;
+      flat[i] = ReshapeHandle(tfe_context_, given[i],
+                              {TFE_TensorHandleDim(given[i], 1, tf_status.status), TFE_TensorHandleDim(given[i], 2, tf_status.status)},
+                              tf_status.status);
+      if (flat[i] != nullptr) owned.push_back(flat[i]);
+    }
+    static bool onednn_matmul = getenv("TF_ENABLE_ONEDNN_OPTS") == nullptr || std::string(getenv("TF_ENABLE_ONEDNN_OPTS")) != "0";
+    TFE_TensorHandle *product = nullptr;
+    const bool ready = TF_GetCode(tf_status.status) == TF_OK;
+    for (int attempt = onednn_matmul ? 0 : 1; ready && attempt < 2 && product == nullptr; attempt++) {
+      TF_SetStatus(tf_status.status, TF_OK, "");
+      TFE_Op *op = TFE_NewOp(tfe_context_, attempt == 0 ? "_MklNativeFusedMatMul" : "_FusedMatMul", tf_status.status);
+      if (TF_GetCode(tf_status.status) != TF_OK) {
+        onednn_matmul = false;
+        continue;
+      }
+      TFE_OpAddInput(op, flat[0], tf_status.status);
+      if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, flat[1], tf_status.status);
+      if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[2])->second, tf_status.status);
+      const void *fused_ops[2] = {"BiasAdd", "Relu"};
+      const size_t fused_lengths[2] = {7, 4};
+      TFE_OpSetAttrType(op, "T", TF_FLOAT);
+      TFE_OpSetAttrBool(op, "transpose_a", 0);
+      TFE_OpSetAttrBool(op, "transpose_b", 0);
+      TFE_OpSetAttrInt(op, "num_args", 1);
+      TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, params[0] != 0 ? 2 : 1);
+      if (attempt == 0) TFE_OpSetAttrString(op, "_kernel", "MklNameChangeOp", 15);
+      product = ExecuteOne(op, tf_status.status);
+      if (product == nullptr && attempt == 0 && TF_GetCode(tf_status.status) == TF_NOT_FOUND) onednn_matmul = false;
+    }
+    for (TFE_TensorHandle *h : owned) TFE_DeleteTensorHandle(h);
+    TFE_TensorHandle *out = product;
+    if (product != nullptr && rank == 3) {
+      out = ReshapeHandle(tfe_context_, product,
+                          {1, TFE_TensorHandleDim(product, 0, tf_status.status), TFE_TensorHandleDim(product, 1, tf_status.status)},
+                          tf_status.status);
+      TFE_DeleteTensorHandle(product);
+    }
+    if (out == nullptr) {
+      NAPI_THROW_ERROR(env, "workbookKernel fused_matmul: %s", TF_Message(tf_status.status));
       return nullptr;
     }
     extra_handles.push_back(out);

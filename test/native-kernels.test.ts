@@ -91,6 +91,43 @@ describe("native TensorFlow's own kernels", function () {
     }
   });
 
+  it("a Dense layer's fused product (oneDNN's fused inner product where it applies) equals the cpu backend's, and so do its gradients", async () => {
+    const cases = [
+      { rows: 5, inputs: 7, units: 3, activation: "relu" as const },
+      { rows: 64, inputs: 48, units: 25, activation: "linear" as const },
+      { rows: 1, inputs: 9, units: 4, activation: "relu" as const },
+    ];
+    for (const c of cases) {
+      const random = (shape: number[], seed: number) => Array.from(tf.randomNormal(shape, 0, 1, "float32", seed).dataSync());
+      const values = { x: random([c.rows, c.inputs], 1), w: random([c.inputs, c.units], 2), b: random([c.units], 3) };
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor2d(values.x, [c.rows, c.inputs]);
+          const w = tf.tensor2d(values.w, [c.inputs, c.units]);
+          const b = tf.tensor1d(values.b);
+          const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+            tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation: c.activation });
+          const y = f(x, w, b);
+          const grads = tf.grads((x, w, b) => f(x, w, b).square().sum())([x, w, b]);
+          return [y, ...grads].map((t) => Array.from(t.dataSync()));
+        });
+      const before = addonKernelCalls.get("fused_matmul") ?? 0;
+      const native = run();
+      // the forward product outside the tape at least (tfjs fuses a ReLU only outside a gradient tape)
+      assert.ok((addonKernelCalls.get("fused_matmul") ?? 0) > before, `${JSON.stringify(c)}: the addon's fused_matmul ran`);
+      await tf.setBackend("cpu");
+      const cpu = run();
+      await tf.setBackend("tensorflow");
+      // float32 sums of up to 64 products in another order: within 1e-5 of the largest value of each output
+      native.forEach((vs, k) => {
+        const scale = 1 + Math.max(...cpu[k]!.map(Math.abs));
+        vs.forEach((v, i) =>
+          assert.ok(Math.abs(v - cpu[k]![i]!) <= 1e-5 * scale, `${JSON.stringify(c)} output ${k}[${i}]: ${v} vs ${cpu[k]![i]}`),
+        );
+      });
+    }
+  });
+
   /** `f`'s values on native and on the cpu backend, and how often each native gradient route ran meanwhile. */
   async function nativeAndCpu(f: () => number[][]): Promise<{ native: number[][]; cpu: number[][]; calls: Map<string, number> }> {
     const before = new Map(nativeGradientCalls);

@@ -437,7 +437,55 @@ export function nativeFusedConv2D(args: NativeKernelArgs): Tensor | TensorInfo {
   return stock(args as unknown as Parameters<KernelConfig["kernelFunc"]>[0]) as Tensor | TensorInfo;
 }
 
+export const FUSED_MAT_MUL = "_FusedMatMul";
+
+/** False once an addon without fused_matmul refused it (built before it existed): tfjs-node's kernel from then on. */
+let addonFusedMatMul = true;
+
+/**
+ * _FusedMatMul (a Dense layer's product, bias and activation) through the addon's fused_matmul where it covers the
+ * call: oneDNN's fused inner product, what Keras's graph runs for a Dense layer, in one call where tfjs-node runs
+ * BatchMatMul, Add and the activation. Covered: float32, one batch (a [1, M, K], b [1, K, N]), no transposes, a bias
+ * of N values, linear or ReLU. Else tfjs-node's kernel.
+ */
+export function nativeFusedMatMul(args: NativeKernelArgs): Tensor | TensorInfo {
+  const { inputs, attrs, backend } = args;
+  const a = inputs["a"];
+  const b = inputs["b"];
+  const bias = inputs["bias"];
+  const activation = attrs?.["activation"] ?? "linear";
+  const covered =
+    addonKernels(backend) !== undefined &&
+    addonFusedMatMul &&
+    a?.dtype === "float32" &&
+    b?.dtype === "float32" &&
+    a.shape.length === 3 &&
+    b.shape.length === 3 &&
+    a.shape[0] === 1 &&
+    b.shape[0] === 1 &&
+    bias != null &&
+    bias.shape.length === 1 &&
+    bias.shape[0] === b.shape[2] &&
+    inputs["preluActivationWeights"] == null &&
+    attrs?.["transposeA"] !== true &&
+    attrs?.["transposeB"] !== true &&
+    (activation === "relu" || activation === "linear");
+  if (covered) {
+    try {
+      return runAddon(backend, "fused_matmul", inputs, ["a", "b", "bias"], [activation === "relu" ? 1 : 0])[0] as Tensor;
+    } catch (err) {
+      // an addon built before fused_matmul: tfjs-node's kernel from now on
+      if (!String((err as Error).message).includes("no kernel named 'fused_matmul'")) throw err;
+      addonFusedMatMul = false;
+    }
+  }
+  const stock = stockKernels.get(FUSED_MAT_MUL);
+  if (stock === undefined) throw new Error(`${FUSED_MAT_MUL}: tfjs-node's own kernel is not registered`);
+  return stock(args as unknown as Parameters<KernelConfig["kernelFunc"]>[0]) as Tensor | TensorInfo;
+}
+
 export const nativeKernelConfigs: readonly KernelConfig[] = [
+  { kernelName: FUSED_MAT_MUL, backendName: BACKEND, kernelFunc: nativeFusedMatMul as unknown as KernelConfig["kernelFunc"] },
   { kernelName: FUSED_CONV2D, backendName: BACKEND, kernelFunc: nativeFusedConv2D as unknown as KernelConfig["kernelFunc"] },
   { kernelName: KERAS_ADAM, backendName: BACKEND, kernelFunc: nativeKerasAdam as unknown as KernelConfig["kernelFunc"] },
   { kernelName: STEP, backendName: BACKEND, kernelFunc: nativeStep as unknown as KernelConfig["kernelFunc"] },

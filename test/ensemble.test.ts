@@ -14,7 +14,7 @@ import { predictFilm } from "../lib/eval/inference";
 import { kindSpec, loadModel, modelName } from "../lib/kinds/registry";
 import { HELD_OUT, TRAIN_IDS, handMean, ids, writeEnsemble } from "./ensemble-folders";
 import { useBackend } from "./helpers";
-import { TINY_GENRES, editJson, writeTinyFolder } from "./model-folders";
+import { TINY_GENRES, editJson, refused, writeTinyFolder } from "./model-folders";
 
 describe("ensemble model folders: the mean of their folds, checked like any model folder", function () {
   this.timeout(60000);
@@ -59,13 +59,6 @@ describe("ensemble model folders: the mean of their folds, checked like any mode
     const dir = path.join(root, `damaged-${++copies}`);
     fs.cpSync(valid, dir, { recursive: true });
     return dir;
-  }
-  async function refused(dir: string, message: string): Promise<void> {
-    await assert.rejects(loadModel(dir), (e: Error) => {
-      assert.equal(e.name, "WorkbookError", e.stack);
-      assert.equal(e.message, message);
-      return true;
-    });
   }
 
   it("a missing fold, or a fold more than it counts, is refused naming info.json's ensemble.folds", async () => {

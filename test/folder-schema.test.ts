@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadModel } from "../lib/kinds/registry";
 import { useBackend } from "./helpers";
-import { TINY_GENRES, TinyKind, editJson, tinyWords, writeTinyFolder } from "./model-folders";
+import { TINY_GENRES, TinyKind, editJson, refused, tinyWords, writeTinyFolder } from "./model-folders";
 
 describe("model folders are checked like a dataset: sizes, counts, and the files against each other and the model", function () {
   this.timeout(30000);
@@ -31,15 +31,6 @@ describe("model folders are checked like a dataset: sizes, counts, and the files
     const dir = path.join(root, `${kind}-${++copies}`);
     fs.cpSync(folders[kind] as string, dir, { recursive: true });
     return dir;
-  }
-
-  /** loadModel refuses the folder with exactly `message`. */
-  async function refused(dir: string, message: string): Promise<void> {
-    await assert.rejects(loadModel(dir), (e: Error) => {
-      assert.equal(e.name, "WorkbookError", e.stack);
-      assert.equal(e.message, message);
-      return true;
-    });
   }
 
   it("valid folders of the three shapes load: a poster input, an embedding, a TF-IDF input", async () => {

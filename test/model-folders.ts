@@ -3,10 +3,12 @@
  * each kind's files as a training run writes them, with a model that has the inputs that matter (a poster input, an
  * embedding, a TF-IDF input) and three outputs, so that a folder loads in well under a second.
  */
+import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { fileSaveHandler } from "../lib/models/checkpoint";
+import { loadModel } from "../lib/kinds/registry";
 import { TextVectorizer } from "../lib/data/text";
 import { TfidfVectorizer } from "../lib/data/tfidf";
 
@@ -104,4 +106,13 @@ export function editJson(file: string, change: (json: Record<string, unknown>) =
   const json = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
   change(json);
   fs.writeFileSync(file, JSON.stringify(json));
+}
+
+/** loadModel refuses the folder with a WorkbookError of exactly `message`. */
+export async function refused(dir: string, message: string): Promise<void> {
+  await assert.rejects(loadModel(dir), (e: Error) => {
+    assert.equal(e.name, "WorkbookError", e.stack);
+    assert.equal(e.message, message);
+    return true;
+  });
 }

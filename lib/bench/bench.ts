@@ -20,7 +20,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
+import { describeBackend, selectBackend, type BackendCandidate, type BackendInfo } from "../runtime/backend";
 import { CSV_FILE, loadDataset, labelRow } from "../data/dataset";
 import { buildCnn, buildLstm } from "../models/coursework";
 import { randomInt, seededRandom, shuffled } from "../runtime/random";
@@ -351,6 +351,26 @@ export async function benchEncoders(options: BenchOptions, backend: BackendInfo,
 }
 
 /** Selects the backend (threads from options.threads when given) and benchmarks each model. */
+/**
+ * Activates one of the backends a benchmark measures (`force`, else the one selectBackend picks) with the bench's
+ * wasm threads, and says which (with the wasm threads line, where there is one).
+ */
+export async function benchBackend(
+  force: BackendCandidate | undefined,
+  options: Pick<BenchOptions, "threads">,
+  log: (line: string) => void,
+): Promise<BackendInfo> {
+  const lines: string[] = [];
+  const backend = await selectBackend({
+    ...(force !== undefined ? { force } : {}),
+    ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
+    log: (l) => lines.push(l),
+  });
+  for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
+  log(describeBackend(backend));
+  return backend;
+}
+
 export async function runBench(
   options: BenchOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
@@ -359,14 +379,7 @@ export async function runBench(
   const recorded: RecordedBatch[] = [];
   const measured: BenchResult[][] = [];
   for (const [i, force] of (options.backends ?? [undefined]).entries()) {
-    const lines: string[] = [];
-    const backend = await selectBackend({
-      ...(force !== undefined ? { force } : {}),
-      ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
-      log: (l) => lines.push(l),
-    });
-    for (const l of lines) if (l.startsWith("wasm threads:")) log(l);
-    log(describeBackend(backend));
+    const backend = await benchBackend(force, options, log);
     const models: BenchResult[] = [];
     for (const kind of options.models)
       models.push(await benchModel(kind, options, backend, log, i === 0 ? (b) => recorded.push(b) : () => undefined));

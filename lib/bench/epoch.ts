@@ -12,17 +12,17 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { describeBackend, selectBackend, type BackendInfo } from "../runtime/backend";
+import type { BackendInfo } from "../runtime/backend";
 import { ENV } from "../runtime/config";
 import { seededRandom } from "../runtime/random";
-import { lengthBucketedBatches } from "../data/batches";
 import { labelRow, type Film } from "../data/dataset";
 import { kindConfig, prepareRun, type KindId } from "../kinds/registry";
 import { trainingSeed } from "../kinds/presets";
 import type { PreparedRun } from "../kinds/kind";
 import { trainRun } from "../train/lifecycle";
-import { validationBatches } from "../train/trainer";
+import { trainingBatches, validationBatches } from "../train/trainer";
 import { silentProgress } from "../train/progress";
+import { benchBackend } from "./bench";
 import { runPeers } from "./peers";
 import type { BenchOptions } from "./results";
 
@@ -87,12 +87,12 @@ function cnnPlan(run: PreparedRun, imageSize: number): NonNullable<EpochPlan["cn
  */
 function lstmPlan(run: PreparedRun): NonNullable<EpochPlan["lstm"]> {
   const vectorizer = run.vectorizer;
-  const lengthOf = run.data.lengthOf;
-  if (!vectorizer || !lengthOf) throw new Error("bench --epoch: the BiLSTM's run has no vocabulary or lengths");
+  if (!vectorizer) throw new Error("bench --epoch: the BiLSTM's run has no vocabulary");
   const rows = [...run.data.train, ...run.data.validation];
   const position = new Map(rows.map((r, i) => [r, i]));
   const at = (batch: readonly number[]) => batch.map((r) => position.get(r) as number);
-  const train = lengthBucketedBatches(run.data.train, run.settings.batchSize, lengthOf, seededRandom(trainingSeed(run.settings)));
+  // the first epoch's batches: the trainer's, from the same seed (train/lifecycle.ts trainerSettings)
+  const train = trainingBatches(run.data, run.settings, seededRandom(trainingSeed(run.settings)));
   return {
     vocabularySize: vectorizer.vocabularySize(),
     ids: rows.map((r) => Array.from(vectorizer.encode((run.dataset.films[r] as Film).overview))),
@@ -187,12 +187,7 @@ export async function runEpochBench(
   let plan: EpochPlan | undefined;
   try {
     for (const force of options.backends ?? [undefined]) {
-      const backend = await selectBackend({
-        ...(force !== undefined ? { force } : {}),
-        ...(options.threads !== undefined ? { wasmThreads: options.threads } : {}),
-        log: () => undefined,
-      });
-      log(describeBackend(backend));
+      const backend = await benchBackend(force, options, log);
       for (const kind of options.epochKinds ?? options.models) {
         const { result, plan: part } = await benchEpoch(kind, options, backend, workDir);
         log(

@@ -20,7 +20,7 @@ import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, 
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/model-folder";
 import { saveJson } from "../runtime/files";
-import { seededRandom, shuffled, withSeededMathRandom } from "../runtime/random";
+import { seededRandom, shuffled, withSeededMathRandom, type Random } from "../runtime/random";
 import { ProgressReporter, defaultProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
 import { LossFunction, binaryCrossentropyLoss } from "../models/losses";
@@ -306,6 +306,17 @@ interface TrainingState {
   stopRequested: () => boolean;
 }
 
+/** One epoch's training batches: length-bucketed where asked and the data has lengths, else chunks of a shuffle. */
+export function trainingBatches(
+  data: Pick<TrainingData, "train" | "lengthOf">,
+  options: Pick<TrainOptions, "batchSize" | "bucketByLength">,
+  random: Random,
+): number[][] {
+  return options.bucketByLength === true && data.lengthOf !== undefined
+    ? lengthBucketedBatches(data.train, options.batchSize, data.lengthOf, random)
+    : chunks(shuffled(data.train, random), options.batchSize);
+}
+
 /**
  * The validation pass's batches. Where batches pad to their longest overview (the BiLSTM), the films in length
  * order, as the training batches are bucketed and validationPredictions orders them: batches of consecutive films
@@ -328,10 +339,7 @@ async function runEpoch(
   lr: number,
 ): Promise<EpochRecord | undefined> {
   const { progress, stopRequested } = state;
-  const batches =
-    options.bucketByLength === true && data.lengthOf !== undefined
-      ? lengthBucketedBatches(data.train, options.batchSize, data.lengthOf, state.random)
-      : chunks(shuffled(data.train, state.random), options.batchSize);
+  const batches = trainingBatches(data, options, state.random);
   progress.epochStart(epoch, options.epochs, lr, batches.length);
   const train = await runPass(
     batches,

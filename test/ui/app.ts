@@ -190,6 +190,17 @@ async function main(): Promise<void> {
       const onDisk = await loadModel(dir);
       const reads = kindSpec(onDisk).reads;
       onDisk.model.dispose();
+      // the film dropped and typed into the page as the model reads it, and npm run predict's answer for the same inputs
+      const predictBothWays = async (film: FixtureFilm) => {
+        if (reads.poster) await dropFile(page, `${film.id}.jpg`, fs.readFileSync(poster(film)), "image/jpeg");
+        const state = await predictOnPage(page, film.overview);
+        const reference = predicted(
+          dir,
+          { ...(reads.poster ? { poster: poster(film) } : {}), ...(reads.overview ? { overview: film.overview } : {}) },
+          env,
+        );
+        return { state, reference };
+      };
       const opened = await openPage(page, `${app.url}?backend=wasm&model=${kind}`);
       check(
         opened.backend === "wasm" && opened.modelError === undefined,
@@ -201,13 +212,7 @@ async function main(): Promise<void> {
           (opened.encodersMs !== undefined ? `, of which the pretrained encoders ${opened.encodersMs.toFixed(0)} ms` : ""),
       );
       for (const film of films) {
-        if (reads.poster) await dropFile(page, `${film.id}.jpg`, fs.readFileSync(poster(film)), "image/jpeg");
-        const state = await predictOnPage(page, film.overview);
-        const reference = predicted(
-          dir,
-          { ...(reads.poster ? { poster: poster(film) } : {}), ...(reads.overview ? { overview: film.overview } : {}) },
-          env,
-        );
+        const { state, reference } = await predictBothWays(film);
         const difference = largestDifference(state, reference);
         largestWasm = Math.max(largestWasm, difference);
         check(
@@ -239,13 +244,7 @@ async function main(): Promise<void> {
       const webgl = await openPage(page, `${app.url}?backend=webgl&model=${kind}`);
       if (webgl.backend === "webgl" && webgl.modelError === undefined) {
         const film = films[0] as FixtureFilm;
-        if (reads.poster) await dropFile(page, `${film.id}.jpg`, fs.readFileSync(poster(film)), "image/jpeg");
-        const state = await predictOnPage(page, film.overview);
-        const reference = predicted(
-          dir,
-          { ...(reads.poster ? { poster: poster(film) } : {}), ...(reads.overview ? { overview: film.overview } : {}) },
-          env,
-        );
+        const { state, reference } = await predictBothWays(film);
         console.log(
           `  WebGL: largest difference from npm run predict ${largestDifference(state, reference).toExponential(2)} (reported, not checked)`,
         );

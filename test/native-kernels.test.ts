@@ -10,7 +10,7 @@ import { nativeOrSkip } from "./helpers";
 import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
-import { nativeGradientCalls } from "../lib/runtime/native-gradients";
+import { nativeCnnOpCalls } from "../lib/runtime/native-cnn-ops";
 import { fusedConvActive } from "../lib/runtime/fused-conv";
 
 describe("native TensorFlow's own kernels", function () {
@@ -130,9 +130,9 @@ describe("native TensorFlow's own kernels", function () {
 
   /** `f`'s values on native and on the cpu backend, and how often each native gradient route ran meanwhile. */
   async function nativeAndCpu(f: () => number[][]): Promise<{ native: number[][]; cpu: number[][]; calls: Map<string, number> }> {
-    const before = new Map(nativeGradientCalls);
+    const before = new Map(nativeCnnOpCalls);
     const native = f();
-    const calls = new Map([...nativeGradientCalls].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
+    const calls = new Map([...nativeCnnOpCalls].map(([k, v]) => [k, v - (before.get(k) ?? 0)]));
     await tf.setBackend("cpu");
     const cpu = f();
     await tf.setBackend("tensorflow");
@@ -164,6 +164,29 @@ describe("native TensorFlow's own kernels", function () {
         assert.ok(Math.abs(v - cpu[0]![i]!) <= 1e-6 * (1 + Math.abs(cpu[0]![i]!)), `${JSON.stringify(c)}[${i}]`),
       );
       assert.ok(native[0]!.some((v) => v !== 0));
+    }
+  });
+
+  it("max pooling (oneDNN's where TensorFlow has it) equals the cpu backend's, ties and -Infinity included", async () => {
+    const cases = [
+      { size: [2, 2], strides: [2, 2], pad: "valid", shape: [2, 8, 8, 3] },
+      { size: [3, 3], strides: [2, 2], pad: "same", shape: [2, 9, 7, 4] },
+      { size: [2, 3], strides: [1, 2], pad: "same", shape: [1, 5, 6, 2] },
+    ] as const;
+    for (const c of cases) {
+      const { native, cpu, calls } = await nativeAndCpu(() =>
+        tf.tidy(() => {
+          // a ReLU's zeros give ties, and one input is -Infinity
+          const values = Array.from(tf.relu(tf.randomUniform([...c.shape], -1, 1, "float32", 9)).dataSync());
+          values[0] = -Infinity;
+          const x = tf.tensor4d(values, [...c.shape]);
+          return [Array.from(tf.maxPool(x, [...c.size], [...c.strides], c.pad).dataSync())];
+        }),
+      );
+      assert.equal((calls.get("onednn_max_pool") ?? 0) > 0, oneDnn, `route taken, ${JSON.stringify(c)}`);
+      // a maximum is one of its inputs: exactly equal
+      assert.deepEqual(native[0], cpu[0], JSON.stringify(c));
+      assert.ok(native[0]!.some((v) => v > 0));
     }
   });
 

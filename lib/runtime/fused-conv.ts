@@ -1,6 +1,6 @@
 /**
  * tfjs-layers' Conv2D layers with a bias and a ReLU as one fused convolution in training too, where the active
- * backend has the ReluGrad kernel (native TensorFlow, ./native-gradients.ts).
+ * backend has the ReluGrad kernel (native TensorFlow, ./native-cnn-ops.ts).
  *
  * Why: while gradients are recorded, tfjs runs such a layer as three ops (Conv2D, Add, Relu: two extra passes over
  * the layer's output), because tfjs-core fuses only a linear activation under a gradient tape. The ReLU's gradient
@@ -14,7 +14,7 @@
  * else takes the stock call.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRAD } from "./native-gradients";
+import { RELU_GRAD } from "./native-cnn-ops";
 import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface ConvLike {

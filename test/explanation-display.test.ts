@@ -47,7 +47,7 @@ describe("explanation display", () => {
     const [shared] = (await pixels(await heatMapPng(poster, map, 0.2))) as number[][];
     // Red minus blue grows with the tint's strength.
     assert.ok((own[0] as number) - (own[2] as number) > (shared[0] as number) - (shared[2] as number));
-    assert.match(legendHtml(0.05), /changes the genre's probability by 5\.0 points/);
+    assert.match(legendHtml(0.05, { posters: true, words: true, gradCam: false }), /changes the genre's probability by 5\.0 points/);
     assert.match(highlightedOverviewHtml(["ghost"], [0.031], 0.05), /title="removing it lowers the genre's probability by 3\.1 points"/);
   });
 
@@ -72,6 +72,43 @@ describe("explanation display", () => {
     assert.equal((html.match(/<tr>/g) ?? []).length, 3); // the header and two genres
     assert.equal((html.match(/<th /g) ?? []).length, 3); // the genre column and two models
     assert.match(html, /probability by 10\.0 points/);
+  });
+
+  it("the legend explains only what the card shows: no poster or Grad-CAM for a text model, no words for a poster model", () => {
+    const genres = ["Horror", "Comedy"];
+    const card = (views: ModelView[]) =>
+      explanationCardHtml({ id: "tt1", genres: ["Horror"], overview: "A ghost." }, genres, views, { scale: 0.1 });
+    const png = new Uint8Array([1]);
+    const text = card([{ model: "lstm", probabilities: [0.6, 0.3], genres: [{ genre: "Horror", posters: [], overviewHtml: "ghost" }] }]);
+    assert.match(text, /full colour: removing that word changes the genre's probability by 10\.0 points/);
+    assert.doesNotMatch(text, /poster|Grad-CAM/);
+    const poster = card([
+      {
+        model: "cnn",
+        probabilities: [0.7, 0.2],
+        genres: [
+          {
+            genre: "Horror",
+            posters: [
+              { png, method: "occlusion" },
+              { png, method: "Grad-CAM" },
+            ],
+          },
+        ],
+      },
+    ]);
+    assert.match(poster, /full colour: hiding that part of the poster changes the genre's probability by 10\.0 points/);
+    assert.match(poster, /Grad-CAM: where the CNN's last conv layer supports the genre/);
+    assert.doesNotMatch(poster, /word/);
+    const both = card([
+      {
+        model: "fusion",
+        probabilities: [0.7, 0.2],
+        genres: [{ genre: "Horror", posters: [{ png, method: "occlusion" }], overviewHtml: "ghost" }],
+      },
+    ]);
+    assert.match(both, /hiding that part of the poster or removing that word changes/);
+    assert.doesNotMatch(both, /Grad-CAM/);
   });
 
   it("a film given without its genres (npm run explain): the true genres are unknown, and no top genre is marked right or wrong", () => {

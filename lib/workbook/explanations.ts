@@ -27,6 +27,8 @@ function maxAbs(values: ArrayLike<number>): number {
 /** Evidence for the genre (occluding it lowers the probability) in red, against it in blue. */
 const FOR = [214, 39, 40];
 const AGAINST = [31, 119, 180];
+/** The method name of a Grad-CAM map on the card (its own relative scale, not the probability scale). */
+const GRAD_CAM = "Grad-CAM";
 /** Changes below this share of the scale are left untinted, so that the map's structure reads. */
 const UNTINTED = 0.04;
 
@@ -82,25 +84,47 @@ export function highlightedOverviewHtml(words: readonly string[], effects: Array
     .join(" ");
 }
 
+/** What a view holds, so that the legend explains only that: poster occlusion maps, shaded words, Grad-CAM maps. */
+export interface LegendParts {
+  posters: boolean;
+  words: boolean;
+  gradCam: boolean;
+}
+
 /**
  * The colour scale: full colour is a change of `scale` (a probability) in the genre's probability when the part of
  * the poster is hidden or the word removed; red is evidence for the genre (hiding it lowers the probability), blue
- * evidence against it. Grad-CAM maps have their own relative scale.
+ * evidence against it. Grad-CAM maps have their own relative scale. The sentences name only what `parts` says the
+ * view shows (a text-only model's card has no poster to hide and no Grad-CAM).
  */
-export function legendHtml(scale?: number): string {
+export function legendHtml(scale: number | undefined, parts: LegendParts): string {
   const bar =
     `<span style="display:inline-block;width:160px;height:10px;vertical-align:middle;margin:0 6px;` +
     `background:linear-gradient(to right, rgb(${AGAINST.join(",")}), #fff 50%, rgb(${FOR.join(",")}));border:1px solid #ccc"></span>`;
-  const full =
-    scale === undefined
-      ? "the strongest colour is the largest change on the view"
-      : `full colour: hiding that part of the poster, or removing that word, changes the genre's probability by ${(100 * scale).toFixed(1)} points`;
+  const hidden = [parts.posters ? "hiding that part of the poster" : "", parts.words ? "removing that word" : ""].filter((x) => x !== "");
+  const scaleSentence =
+    hidden.length === 0
+      ? ""
+      : scale === undefined
+        ? ` &mdash; the strongest colour is the largest change on the view (red: ${hidden.join(" or ")} lowers the genre's probability, so that part is evidence for the genre; blue: it raises it).`
+        : ` &mdash; full colour: ${hidden.join(" or ")} changes the genre's probability by ${(100 * scale).toFixed(1)} points (red: it lowers it, so that part is evidence for the genre; blue: it raises it).`;
+  const gradCam = parts.gradCam ? ` Grad-CAM: where the CNN's last conv layer supports the genre, on its own relative scale.` : "";
   return (
     `<div style="font-size:12px;color:#444;margin-top:6px;text-align:left">` +
     `<span style="color:rgb(${AGAINST.join(",")})">against the genre</span>${bar}<span style="color:rgb(${FOR.join(",")})">for the genre</span>` +
-    ` &mdash; ${full} (red: it lowers it, so that part is evidence for the genre; blue: it raises it). ` +
-    `Grad-CAM: where the CNN's last conv layer supports the genre, on its own relative scale.</div>`
+    `${scaleSentence}${gradCam}</div>`
   );
+}
+
+/** What a card's views show, for its legend. */
+function cardLegendParts(views: readonly ModelView[]): LegendParts {
+  const cells = views.flatMap((view) => view.genres);
+  const methods = new Set(cells.flatMap((cell) => cell.posters.map((map) => map.method)));
+  return {
+    posters: [...methods].some((method) => method !== GRAD_CAM),
+    words: cells.some((cell) => cell.overviewHtml !== undefined && cell.overviewHtml !== ""),
+    gradCam: methods.has(GRAD_CAM),
+  };
 }
 
 /** One model's view of a film, for the card. */
@@ -200,7 +224,7 @@ export function explanationCardHtml(
     `<div style="display:flex;gap:12px;align-items:flex-start">${poster}<div><div><b>${escapeHtml(film.id)}</b> &mdash; true genres: ${trueGenresHtml(film.genres)}</div>` +
     `<div style="margin:4px 0;color:#333;max-width:60em">${escapeHtml(film.overview)}</div></div></div>` +
     htmlTable({ style: "border-collapse:collapse;margin-top:6px", head: [th(""), ...header], rows: body }) +
-    `${legendHtml(options.scale)}</div>`
+    `${legendHtml(options.scale, cardLegendParts(views))}</div>`
   );
 }
 
@@ -239,7 +263,7 @@ export async function modelView(
     const map = explanation.maps?.[j];
     if (map && poster) entry.posters.push({ png: await heatMapPng(poster, map, scale), method: "occlusion" });
     if (shown.gradCam && poster)
-      entry.posters.push({ png: await heatMapPng(poster, gradCamForDisplay(shown.gradCam), 1), method: "Grad-CAM" });
+      entry.posters.push({ png: await heatMapPng(poster, gradCamForDisplay(shown.gradCam), 1), method: GRAD_CAM });
     const words = explanation.words;
     if (words) entry.overviewHtml = highlightedOverviewHtml(words.words, words.effects[j] as Float32Array, scale);
     view.genres.push(entry);
@@ -312,7 +336,7 @@ export async function showGenreHeatMaps(evidence: { model: string; genres: reado
   }
   showHtml(
     `<div style="font-size:12px">${escapeHtml(evidence.model)}: mean occlusion map of each genre's films, on one colour scale</div>` +
-      `<div style="display:flex;flex-wrap:wrap">${tiles.join("")}</div>${legendHtml(scale)}`,
+      `<div style="display:flex;flex-wrap:wrap">${tiles.join("")}</div>${legendHtml(scale, { posters: true, words: false, gradCam: false })}`,
     evidence.genres.map((r) => `${r.genre} (${r.films} films): evidence luminance ${r.luminance.toFixed(3)}`).join("\n"),
   );
 }

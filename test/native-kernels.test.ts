@@ -10,7 +10,7 @@ import { nativeOrSkip } from "./helpers";
 import { DROPOUT_MASK, addonKernelCalls, nativeKernelsRegistered } from "../lib/runtime/native-kernels";
 import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { withSeededMathRandomSync } from "../lib/runtime/random";
-import { nativeCnnOpCalls } from "../lib/runtime/native-cnn-ops";
+import { CONV2D_BACKPROP_FILTER_WITH_BIAS, nativeCnnOpCalls } from "../lib/runtime/native-cnn-ops";
 import { fusedConvActive } from "../lib/runtime/fused-conv";
 
 describe("native TensorFlow's own kernels", function () {
@@ -252,9 +252,12 @@ describe("native TensorFlow's own kernels", function () {
         ),
       );
       assert.ok(!weightsOnly.kernelNames.includes("Conv2DBackpropInput"), weightsOnly.kernelNames.join());
-      assert.ok(weightsOnly.kernelNames.includes("Conv2DBackpropFilter"), weightsOnly.kernelNames.join());
+      // the filter's and the bias's gradients as one kernel: the only Sum left is the loss's own
+      assert.ok(weightsOnly.kernelNames.includes(CONV2D_BACKPROP_FILTER_WITH_BIAS), weightsOnly.kernelNames.join());
+      assert.equal(weightsOnly.kernelNames.filter((name) => name === "Sum").length, 1, weightsOnly.kernelNames.join());
       const { native, cpu, calls } = await nativeAndCpu(run);
       assert.ok((calls.get("relu_grad") ?? 0) >= 2, "the ReLU's gradient from the fused op's output");
+      assert.equal((calls.get("onednn_conv_filter_with_bias") ?? 0) > 0, oneDnn, "oneDNN's filter-and-bias gradient taken");
       native.forEach((values, k) =>
         values.forEach((v, i) =>
           assert.ok(Math.abs(v - cpu[k]![i]!) <= 1e-5 * (1 + Math.abs(cpu[k]![i]!)), `${padding} output ${k}[${i}]: ${v} vs ${cpu[k]![i]}`),

@@ -6,15 +6,15 @@
  * the layer's output), because tfjs-core fuses only a linear activation under a gradient tape. The ReLU's gradient
  * needs only the layer's output (dy where y > 0), so the fused op can keep it: forward one FusedConv2D (oneDNN's
  * fused convolution, ./native-kernels.ts); backward ReluGrad, then the two convolution gradients and the bias's
- * (the sum of the ReLU's gradient), as tfjs-core's own fused conv2d computes them for a linear activation, each only
- * where the tape needs it.
+ * (the sum of the ReLU's gradient), as tfjs-core's own fused conv2d computes them for a linear activation; the filter's
+ * and the bias's in one op where the backend has it (oneDNN's, ./native-cnn-ops.ts).
  *
  * The layer stays tfjs-layers' Conv2D: same config, weights and saved format; only its `call` takes this route,
  * for 2-D convolutions, channels last, no dilation, 'same' or 'valid' padding, with a bias and a ReLU. Anything
  * else takes the stock call.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RELU_GRAD } from "./native-cnn-ops";
+import { CONV2D_BACKPROP_FILTER_WITH_BIAS, RELU_GRAD } from "./native-cnn-ops";
 import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface ConvLike {
@@ -52,10 +52,18 @@ const fusedConvGradient: tf.GradConfig = {
     if (activation !== "relu") throw new Error(`FusedConv2D's recorded gradient is for a ReLU only, got activation '${activation}'`);
     const conv = { strides, pad, dataFormat, dilations };
     const dz = tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: y }) as tf.Tensor4D;
+    const filterAttrs = { ...conv, filterShape: filter.shape } as unknown as tf.NamedAttrMap;
+    // The filter's and the bias's gradients in one pass where the backend has it (oneDNN's, on native). Computed
+    // here, in the backward pass's scope like dz, because the tape calls each input's function in a tidy of its own.
+    // Every gradient this project takes through a convolution wants both (the layer's weights).
+    const both =
+      tf.getKernel(CONV2D_BACKPROP_FILTER_WITH_BIAS, tf.getBackend()) != null
+        ? (tf.engine().runKernel(CONV2D_BACKPROP_FILTER_WITH_BIAS, { x, dy: dz }, filterAttrs) as unknown as tf.Tensor[])
+        : undefined;
     return {
       x: () => tf.engine().runKernel("Conv2DBackpropInput", { dy: dz, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
-      filter: () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
-      bias: () => tf.sum(dz, [0, 1, 2]),
+      filter: () => both?.[0] ?? (tf.engine().runKernel("Conv2DBackpropFilter", { x, dy: dz }, filterAttrs) as tf.Tensor),
+      bias: () => both?.[1] ?? tf.sum(dz, [0, 1, 2]),
     };
   },
 };

@@ -71,7 +71,7 @@ describe("npm run bench", function () {
       for (const k of ["trainSamplesPerSec", "predictSamplesPerSec", "peakRssMB"] as const) {
         assert.ok(Number.isFinite(r[k]) && r[k] > 0, `${r.model} ${k} = ${r[k]}`);
       }
-      for (const k of ["trainSeconds", "predictSeconds", "loadAverage"] as const) {
+      for (const k of ["trainSeconds", "predictSeconds", "loadAverage", "trainGflopsPerSec", "predictGflopsPerSec"] as const) {
         assert.ok(Number.isFinite(r[k]) && r[k] >= 0, `${r.model} ${k} = ${r[k]}`);
       }
       assert.equal(r.trainSteps, 1);

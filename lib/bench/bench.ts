@@ -26,6 +26,7 @@ import { buildCnn, buildLstm } from "../models/coursework";
 import { randomInt, seededRandom, shuffled } from "../runtime/random";
 import { TextVectorizer, overviewTensor } from "../data/text";
 import { chunks, lengthBucketedBatches } from "../data/batches";
+import { stepFlops } from "./flops";
 import { DecodedPoster, decodePoster } from "../data/posters";
 import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
@@ -224,7 +225,10 @@ export async function benchModel(
 
     for (let i = 0; i < Math.min(3, options.warmup); i++) await withBatch((b) => predictStep(model, b));
     profiler?.reset();
+    source.lengths.length = 0;
     const predictMs = await timedSteps(options.predictSteps, (b) => predictStep(model, b));
+    const trainFlops = stepFlops(model, meanLength).training;
+    const predictFlops = stepFlops(model, mean(source.lengths)).forward;
     const liveTensors = tf.memory().numTensors;
     const predictProfile = profiler ? topKernels(profiler.times, options.predictSteps, predictMs) : undefined;
     if (profiler) log(JSON.stringify({ model: kind, profile: { train: trainProfile, predict: predictProfile } }));
@@ -237,6 +241,8 @@ export async function benchModel(
       batchSize: options.batchSize,
       trainSamplesPerSec: round((options.steps * options.batchSize) / (trainMs / 1000)),
       predictSamplesPerSec: round((options.predictSteps * options.batchSize) / (predictMs / 1000)),
+      trainGflopsPerSec: round((options.steps * options.batchSize * trainFlops) / (trainMs * 1e6)),
+      predictGflopsPerSec: round((options.predictSteps * options.batchSize * predictFlops) / (predictMs * 1e6)),
       stepsPerSecond: round(options.steps / (trainMs / 1000), 2),
       predictStepsPerSecond: round(options.predictSteps / (predictMs / 1000), 2),
       trainSteps: options.steps,

@@ -74,17 +74,25 @@ export async function runPeers<R = PeerResult>(plan: object, threads: number, lo
   return results;
 }
 
-/** The workbook's figures against each peer's, as ratios (workbook / peer: above 1, the workbook is faster). */
+/**
+ * The workbook's figures against each peer's, as ratios (workbook / peer: above 1, the workbook is faster), each
+ * with its GFLOP/s: the peers ran the same batches, so a sample asks the same flops of them (bench/flops.ts).
+ */
 export function ratioLines(workbook: readonly BenchResult[], all: readonly { model: string; framework?: string }[]): string[] {
   const peers = all.filter((r): r is PeerResult => typeof (r as PeerResult).framework === "string");
   const lines = [
-    `model  peer (workbook on ${workbook[0]?.backend ?? "?"})`.padEnd(53) + "train samples/s (workbook / peer)   predict samples/s",
+    `model  peer (workbook on ${workbook[0]?.backend ?? "?"})`.padEnd(53) +
+      "train samples/s (workbook / peer), GFLOP/s".padEnd(56) +
+      "predict samples/s, GFLOP/s",
   ];
   for (const w of workbook) {
     for (const p of peers.filter((x) => x.model === w.model)) {
-      const ratio = (a: number, b: number) => `${a.toFixed(1)} / ${b.toFixed(1)} = ${(a / b).toFixed(2)}x`;
+      const ratio = (a: number, b: number, gflopsA: number) => {
+        const gflopsB = (gflopsA / a) * b;
+        return `${a.toFixed(1)} / ${b.toFixed(1)} = ${(a / b).toFixed(2)}x, ${gflopsA.toFixed(1)} / ${gflopsB.toFixed(1)}`;
+      };
       lines.push(
-        `${w.model.padEnd(6)} ${p.framework.padEnd(45)} ${ratio(w.trainSamplesPerSec, p.trainSamplesPerSec).padEnd(36)} ${ratio(w.predictSamplesPerSec, p.predictSamplesPerSec)}`,
+        `${w.model.padEnd(6)} ${p.framework.padEnd(45)} ${ratio(w.trainSamplesPerSec, p.trainSamplesPerSec, w.trainGflopsPerSec).padEnd(55)} ${ratio(w.predictSamplesPerSec, p.predictSamplesPerSec, w.predictGflopsPerSec)}`,
       );
     }
   }

@@ -51,6 +51,9 @@ export interface BenchResult {
   batchSize: number;
   trainSamplesPerSec: number;
   predictSamplesPerSec: number;
+  /** The flops a step asks for (bench/flops.ts, the LSTM at the batches' mean padded length) per second, in GFLOP/s. */
+  trainGflopsPerSec: number;
+  predictGflopsPerSec: number;
   /** Training steps (batches) per second. */
   stepsPerSecond: number;
   /** Prediction batches per second. */

@@ -1,8 +1,9 @@
 /**
- * The CNN's max pooling (forward and gradient) and ReLU gradient on native TensorFlow ('tensorflow'). TensorFlow's
- * eager mode, which tfjs-node runs, hands only Conv2D (and its gradients), MatMul and BatchMatMul to oneDNN; every
- * other op runs its Eigen kernel. A Keras graph gets oneDNN for every op that has one (TensorFlow's layout pass). Measured
- * on the CNN's largest layer (batch 64, 32 x 32 x 32, 2-core Zen 4, 2026-12-07):
+ * The CNN's max pooling (forward and gradient), its filter-and-bias gradient and its ReLU gradient on native
+ * TensorFlow ('tensorflow'). TensorFlow's eager mode, which tfjs-node runs, hands only Conv2D (and its gradients),
+ * MatMul and BatchMatMul to oneDNN; every other op runs its Eigen kernel. A Keras graph gets oneDNN for every op that
+ * has one (TensorFlow's layout pass). Measured on the CNN's largest layer (batch 64, 32 x 32 x 32, 2-core Zen 4,
+ * 2026-12-07):
  *
  *   - MaxPoolGrad: Eigen's kernel 12.3 ms; oneDNN's max pooling (again, for the workspace that oneDNN's gradient
  *     reads: which input held each maximum) and its gradient 1.4 ms together. oneDNN's kernels are registered under
@@ -12,6 +13,7 @@
  *   - the ReLU's gradient: tfjs's dy * cast(step(x)) (five ops) 1.4 ms; TensorFlow's ReluGrad (one op) 0.4 ms.
  *   - MaxPool itself, for the same reason: the CNN's three poolings took 2.1 ms of a prediction step through Eigen,
  *     1.4 ms through oneDNN in Keras's graph (TensorFlow's profiler, 2026-12-07).
+ *   - the filter's gradient with the bias's: see nativeConv2DBackpropFilterWithBias.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { GradConfig, KernelConfig, NamedAttrMap, NamedTensorInfoMap, Tensor, TensorInfo } from "@tensorflow/tfjs";

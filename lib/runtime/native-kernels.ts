@@ -14,7 +14,7 @@
  *     _FusedConv2D), through the addon, where the layer is NHWC with 'same' or 'valid' padding, no dilation, a bias
  *     and a ReLU or no activation: bias and ReLU come free (Eigen's _FusedConv2D, used first, was slower than oneDNN's
  *     plain convolution: 4.5 ms against 0.9 on the CNN's first layer). Other convolutions take tfjs-node's kernel.
- *   - MaxPool, MaxPoolGrad and the ReLU's gradient: see ./native-cnn-ops.ts.
+ *   - MaxPool, MaxPoolGrad, a convolution's filter and bias gradients and the ReLU's gradient: see ./native-cnn-ops.ts.
  *   - LstmSequence and LstmSequenceGrad (./lstm-sequence.ts): tfjs-layers runs the BiLSTM step by step through
  *     about 34,000 small ops per training step (it trained at half its wasm speed on native). In the addon a
  *     direction is one call: one TensorFlow MatMul per time step from C++, the gates and cell update in one pass.

@@ -76,10 +76,12 @@ void ParallelFor(int64_t n, F f) {
 }
 
 // One range of Adam's update. The arguments are values and restrict pointers so that the loop vectorises: captured
-// by reference in a lambda, every float is reloaded after each store (a store through float* may change it).
-__attribute__((noinline)) void AdamRange(const float *__restrict w, const float *__restrict m, const float *__restrict v, const float *__restrict g,
-               float *__restrict w_out, float *__restrict m_out, float *__restrict v_out, int64_t begin, int64_t end,
-               float alpha, float one_minus_beta1, float one_minus_beta2, float epsilon) {
+// by reference in a lambda, every float is reloaded after each store (a store through float* may change it). Not
+// inlined, as DropoutMaskRange below, so that the restrict pointers keep their meaning.
+__attribute__((noinline)) void AdamRange(const float *__restrict w, const float *__restrict m, const float *__restrict v,
+                                         const float *__restrict g, float *__restrict w_out, float *__restrict m_out,
+                                         float *__restrict v_out, int64_t begin, int64_t end, float alpha,
+                                         float one_minus_beta1, float one_minus_beta2, float epsilon) {
   for (int64_t i = begin; i < end; i++) {
     const float gi = g[i];
     const float mi = m[i] + (gi - m[i]) * one_minus_beta1;

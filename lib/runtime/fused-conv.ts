@@ -55,7 +55,7 @@ const fusedConvGradient: tf.GradConfig = {
     const filterAttrs = { ...conv, filterShape: filter.shape } as unknown as tf.NamedAttrMap;
     // The filter's and the bias's gradients in one pass where the backend has it (oneDNN's, on native). Computed
     // here, in the backward pass's scope like dz, because the tape calls each input's function in a tidy of its own.
-    // Every gradient this project takes through a convolution wants both (the layer's weights).
+    // Training wants both; a gradient for the layer's input alone (none in the workbook) computes them for nothing.
     const both =
       tf.getKernel(CONV2D_BACKPROP_FILTER_WITH_BIAS, tf.getBackend()) != null
         ? (tf.engine().runKernel(CONV2D_BACKPROP_FILTER_WITH_BIAS, { x, dy: dz }, filterAttrs) as unknown as tf.Tensor[])

@@ -112,6 +112,37 @@ TFE_TensorHandle *ExecuteOne(TFE_Op *op, TF_Status *status) {
   return TF_GetCode(status) == TF_OK ? out : nullptr;
 }
 
+// Whether TensorFlow may use oneDNN's kernels here: TF_ENABLE_ONEDNN_OPTS=0 is TensorFlow's own switch to keep to its
+// Eigen kernels, and the workbook's oneDNN routes follow it.
+bool OneDnnAllowed() {
+  static const bool allowed = getenv("TF_ENABLE_ONEDNN_OPTS") == nullptr || std::string(getenv("TF_ENABLE_ONEDNN_OPTS")) != "0";
+  return allowed;
+}
+
+// Runs oneDNN's op `onednn_name` where this TensorFlow has it, else TensorFlow's own `stock_name`, for its one
+// output; `set_up(op)` adds the inputs and attributes both share (failures left in `status`). oneDNN's kernels are
+// registered under the label MklNameChangeOp (what TensorFlow's own rewrites set). A TensorFlow without them (not an
+// x86 build) never has them, so `onednn` (one flag per call site, set from OneDnnAllowed) turns false for good; any
+// other refusal falls back for this call only.
+template <typename SetUp>
+TFE_TensorHandle *ExecuteOneDnnOrStock(TFE_Context *context, bool &onednn, const char *onednn_name, const char *stock_name,
+                                       SetUp set_up, TF_Status *status) {
+  TFE_TensorHandle *out = nullptr;
+  for (int attempt = onednn ? 0 : 1; attempt < 2 && out == nullptr; attempt++) {
+    TF_SetStatus(status, TF_OK, "");
+    TFE_Op *op = TFE_NewOp(context, attempt == 0 ? onednn_name : stock_name, status);
+    if (TF_GetCode(status) != TF_OK) {
+      if (attempt == 0) onednn = false;
+      continue;
+    }
+    set_up(op);
+    if (attempt == 0) TFE_OpSetAttrString(op, "_kernel", "MklNameChangeOp", 15);
+    out = ExecuteOne(op, status);
+    if (out == nullptr && attempt == 0 && TF_GetCode(status) == TF_NOT_FOUND) onednn = false;
+  }
+  return out;
+}
+
 // A float32 tensor of `dims`, uninitialised, owned by the caller (TF_DeleteTensor). Its memory comes from the
 // allocator of TensorFlow's CPU device (TensorFlow's Empty op), which keeps freed blocks for reuse; TF_AllocateTensor
 // maps fresh pages for every large tensor, and their first touch cost 3.7 ms on a 2M-element dropout mask where the
@@ -499,39 +530,29 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     // rewrites Conv2D (and its gradients, MatMul, BatchMatMul) to oneDNN's kernels but not _FusedConv2D, whose
     // Eigen kernel took 4.5 ms where oneDNN takes 0.9 (the CNN's first layer, batch 64); in a graph, TensorFlow's
     // layout pass makes the same substitution for Keras.
-    static bool onednn_fused = getenv("TF_ENABLE_ONEDNN_OPTS") == nullptr || std::string(getenv("TF_ENABLE_ONEDNN_OPTS")) != "0";
-    TFE_TensorHandle *out = nullptr;
-    for (int attempt = onednn_fused ? 0 : 1; attempt < 2 && out == nullptr; attempt++) {
-      TF_SetStatus(tf_status.status, TF_OK, "");
-      TFE_Op *op = TFE_NewOp(tfe_context_, attempt == 0 ? "_MklNativeFusedConv2D" : "_FusedConv2D", tf_status.status);
-      if (TF_GetCode(tf_status.status) != TF_OK) {
-        onednn_fused = false;
-        continue;
-      }
-      for (uint32_t i = 0; i < 3 && TF_GetCode(tf_status.status) == TF_OK; i++)
-        TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[i])->second, tf_status.status);
-      const int64_t strides[4] = {1, static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]), 1};
-      const int64_t dilations[4] = {1, 1, 1, 1};
-      const bool relu = params[3] != 0;
-      const void *fused_ops[2] = {"BiasAdd", "Relu"};
-      const size_t fused_lengths[2] = {7, 4};
-      TFE_OpSetAttrType(op, "T", TF_FLOAT);
-      TFE_OpSetAttrInt(op, "num_args", 1);
-      const TF_DataType arg_types[1] = {TF_FLOAT};
-      TFE_OpSetAttrTypeList(op, "TArgs", arg_types, 1);
-      TFE_OpSetAttrIntList(op, "strides", strides, 4);
-      TFE_OpSetAttrString(op, "padding", params[2] != 0 ? "VALID" : "SAME", params[2] != 0 ? 5 : 4);
-      TFE_OpSetAttrIntList(op, "explicit_paddings", nullptr, 0);
-      TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
-      TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
-      TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
-      // oneDNN's kernels are registered under this label (what TensorFlow's own rewrites set).
-      if (attempt == 0) TFE_OpSetAttrString(op, "_kernel", "MklNameChangeOp", 15);
-      out = ExecuteOne(op, tf_status.status);
-      // A TensorFlow without oneDNN's kernels (not an x86 build) never has them; any other refusal falls back for
-      // this call only. TF_ENABLE_ONEDNN_OPTS=0 (TensorFlow's own switch) keeps to _FusedConv2D.
-      if (out == nullptr && attempt == 0 && TF_GetCode(tf_status.status) == TF_NOT_FOUND) onednn_fused = false;
-    }
+    static bool onednn_fused = OneDnnAllowed();
+    TFE_TensorHandle *out = ExecuteOneDnnOrStock(
+        tfe_context_, onednn_fused, "_MklNativeFusedConv2D", "_FusedConv2D",
+        [&](TFE_Op *op) {
+          for (uint32_t i = 0; i < 3 && TF_GetCode(tf_status.status) == TF_OK; i++)
+            TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[i])->second, tf_status.status);
+          const int64_t strides[4] = {1, static_cast<int64_t>(params[0]), static_cast<int64_t>(params[1]), 1};
+          const int64_t dilations[4] = {1, 1, 1, 1};
+          const bool relu = params[3] != 0;
+          const void *fused_ops[2] = {"BiasAdd", "Relu"};
+          const size_t fused_lengths[2] = {7, 4};
+          TFE_OpSetAttrType(op, "T", TF_FLOAT);
+          TFE_OpSetAttrInt(op, "num_args", 1);
+          const TF_DataType arg_types[1] = {TF_FLOAT};
+          TFE_OpSetAttrTypeList(op, "TArgs", arg_types, 1);
+          TFE_OpSetAttrIntList(op, "strides", strides, 4);
+          TFE_OpSetAttrString(op, "padding", params[2] != 0 ? "VALID" : "SAME", params[2] != 0 ? 5 : 4);
+          TFE_OpSetAttrIntList(op, "explicit_paddings", nullptr, 0);
+          TFE_OpSetAttrString(op, "data_format", "NHWC", 4);
+          TFE_OpSetAttrIntList(op, "dilations", dilations, 4);
+          TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, relu ? 2 : 1);
+        },
+        tf_status.status);
     if (out == nullptr) {
       NAPI_THROW_ERROR(env, "workbookKernel fused_conv2d: %s", TF_Message(tf_status.status));
       return nullptr;
@@ -556,29 +577,24 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
                               tf_status.status);
       if (flat[i] != nullptr) owned.push_back(flat[i]);
     }
-    static bool onednn_matmul = getenv("TF_ENABLE_ONEDNN_OPTS") == nullptr || std::string(getenv("TF_ENABLE_ONEDNN_OPTS")) != "0";
+    static bool onednn_matmul = OneDnnAllowed();
     TFE_TensorHandle *product = nullptr;
-    const bool ready = TF_GetCode(tf_status.status) == TF_OK;
-    for (int attempt = onednn_matmul ? 0 : 1; ready && attempt < 2 && product == nullptr; attempt++) {
-      TF_SetStatus(tf_status.status, TF_OK, "");
-      TFE_Op *op = TFE_NewOp(tfe_context_, attempt == 0 ? "_MklNativeFusedMatMul" : "_FusedMatMul", tf_status.status);
-      if (TF_GetCode(tf_status.status) != TF_OK) {
-        onednn_matmul = false;
-        continue;
-      }
-      TFE_OpAddInput(op, flat[0], tf_status.status);
-      if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, flat[1], tf_status.status);
-      if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[2])->second, tf_status.status);
-      const void *fused_ops[2] = {"BiasAdd", "Relu"};
-      const size_t fused_lengths[2] = {7, 4};
-      TFE_OpSetAttrType(op, "T", TF_FLOAT);
-      TFE_OpSetAttrBool(op, "transpose_a", 0);
-      TFE_OpSetAttrBool(op, "transpose_b", 0);
-      TFE_OpSetAttrInt(op, "num_args", 1);
-      TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, params[0] != 0 ? 2 : 1);
-      if (attempt == 0) TFE_OpSetAttrString(op, "_kernel", "MklNameChangeOp", 15);
-      product = ExecuteOne(op, tf_status.status);
-      if (product == nullptr && attempt == 0 && TF_GetCode(tf_status.status) == TF_NOT_FOUND) onednn_matmul = false;
+    if (TF_GetCode(tf_status.status) == TF_OK) {
+      product = ExecuteOneDnnOrStock(
+          tfe_context_, onednn_matmul, "_MklNativeFusedMatMul", "_FusedMatMul",
+          [&](TFE_Op *op) {
+            TFE_OpAddInput(op, flat[0], tf_status.status);
+            if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, flat[1], tf_status.status);
+            if (TF_GetCode(tf_status.status) == TF_OK) TFE_OpAddInput(op, tfe_handle_map_.find(input_ids[2])->second, tf_status.status);
+            const void *fused_ops[2] = {"BiasAdd", "Relu"};
+            const size_t fused_lengths[2] = {7, 4};
+            TFE_OpSetAttrType(op, "T", TF_FLOAT);
+            TFE_OpSetAttrBool(op, "transpose_a", 0);
+            TFE_OpSetAttrBool(op, "transpose_b", 0);
+            TFE_OpSetAttrInt(op, "num_args", 1);
+            TFE_OpSetAttrStringList(op, "fused_ops", fused_ops, fused_lengths, params[0] != 0 ? 2 : 1);
+          },
+          tf_status.status);
     }
     for (TFE_TensorHandle *h : owned) TFE_DeleteTensorHandle(h);
     TFE_TensorHandle *out = product;

@@ -56,15 +56,39 @@ export const MAX_POOL_GRAD = "MaxPoolGrad";
 
 /** tfjs-node's MaxPool and MaxPoolGrad, kept for the calls the oneDNN route leaves to them. */
 const stockKernels = new Map<string, KernelConfig["kernelFunc"]>();
-/** False once oneDNN's pooling failed here (a TensorFlow without it): tfjs-node's kernels from then on. */
-let oneDnnPooling = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
+
+/** TF_ENABLE_ONEDNN_OPTS=0 is TensorFlow's own switch to keep to its Eigen kernels; these routes follow it. */
+const oneDnnAllowed = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
+/** The groups of oneDNN routes that failed here (a TensorFlow without oneDNN's kernels): their fallbacks from then on. */
+const oneDnnFailed = new Set<"pooling" | "filter-with-bias">();
+
+/**
+ * `run` (calls of oneDNN's ops) where oneDNN may run and its group has not failed here: its result, with `route`
+ * counted, or undefined, and the caller's fallback runs. A failure turns the group off for good.
+ */
+function viaOneDnn<T>(group: "pooling" | "filter-with-bias", route: string, run: () => T): T | undefined {
+  if (!oneDnnAllowed || oneDnnFailed.has(group)) return undefined;
+  try {
+    const result = run();
+    count(route);
+    return result;
+  } catch {
+    oneDnnFailed.add(group);
+    return undefined;
+  }
+}
+
+/** The op attribute under which oneDNN's kernels are registered (what TensorFlow's own layout pass sets). */
+function oneDnnKernelLabel(backend: NativeBackendLike): OpAttr {
+  return { name: "_kernel", type: backend.binding.TF_ATTR_STRING, value: "MklNameChangeOp" };
+}
 
 /**
  * The attributes of oneDNN's max pooling for a tfjs MaxPool or MaxPoolGrad call, or undefined where the call does
- * not fit it (not float32 NHWC, a padding TensorFlow cannot express, a GPU, oneDNN switched off or missing).
+ * not fit it (not float32 NHWC, a padding TensorFlow cannot express, a GPU).
  */
 function oneDnnPoolAttrs({ attrs, backend }: KernelArgs, x: TensorInfo | undefined, workspace: boolean): OpAttr[] | undefined {
-  if (!oneDnnPooling || backend.isUsingGpuDevice === true || x == null || x.dtype !== "float32" || x.shape.length !== 4) return undefined;
+  if (backend.isUsingGpuDevice === true || x == null || x.dtype !== "float32" || x.shape.length !== 4) return undefined;
   const info = tf.backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs?.["filterSize"] as number | [number, number],
@@ -82,7 +106,7 @@ function oneDnnPoolAttrs({ attrs, backend }: KernelArgs, x: TensorInfo | undefin
     { name: "padding", type: binding.TF_ATTR_STRING, value: info.padInfo.type },
     { name: "data_format", type: binding.TF_ATTR_STRING, value: "NHWC" },
     { name: "workspace_enabled", type: binding.TF_ATTR_BOOL, value: workspace },
-    { name: "_kernel", type: binding.TF_ATTR_STRING, value: "MklNameChangeOp" },
+    oneDnnKernelLabel(backend),
   ];
 }
 
@@ -100,17 +124,14 @@ function stockKernel(kernelName: string, args: KernelArgs): Tensor | TensorInfo 
 export function nativeMaxPool(args: KernelArgs): Tensor | TensorInfo {
   const x = args.inputs["x"];
   const opAttrs = oneDnnPoolAttrs(args, x, false);
-  if (opAttrs !== undefined) {
-    try {
-      const [y, workspace] = args.backend.executeMultipleOutputs("_MklNativeMaxPool", opAttrs, [x!], 2);
+  const y =
+    opAttrs &&
+    viaOneDnn("pooling", "onednn_max_pool", () => {
+      const [pooled, workspace] = args.backend.executeMultipleOutputs("_MklNativeMaxPool", opAttrs, [x!], 2);
       workspace!.dispose();
-      count("onednn_max_pool");
-      return y!;
-    } catch {
-      oneDnnPooling = false;
-    }
-  }
-  return stockKernel(MAX_POOL, args);
+      return pooled!;
+    });
+  return y ?? stockKernel(MAX_POOL, args);
 }
 
 /** MaxPoolGrad through oneDNN where this TensorFlow has it, else tfjs-node's kernel (Eigen's MaxPoolGrad). */
@@ -118,21 +139,18 @@ export function nativeMaxPoolGrad(args: KernelArgs): Tensor | TensorInfo {
   const dy = args.inputs["dy"];
   const x = args.inputs["input"];
   const opAttrs = dy == null ? undefined : oneDnnPoolAttrs(args, x, true);
-  if (opAttrs !== undefined) {
-    let pooled: Tensor[] | undefined;
-    try {
+  const dx =
+    opAttrs &&
+    viaOneDnn("pooling", "onednn_max_pool_grad", () => {
       // oneDNN's gradient reads the workspace of a forward pass, so the pooling runs again here
-      pooled = args.backend.executeMultipleOutputs("_MklNativeMaxPool", opAttrs, [x!], 2);
-      const dx = args.backend.executeSingleOutput("_MklNativeMaxPoolGrad", opAttrs, [x!, pooled[0]!, dy!, pooled[1]!]);
-      count("onednn_max_pool_grad");
-      return dx;
-    } catch {
-      oneDnnPooling = false;
-    } finally {
-      if (pooled !== undefined) tf.dispose(pooled);
-    }
-  }
-  return stockKernel(MAX_POOL_GRAD, args);
+      const pooled = args.backend.executeMultipleOutputs("_MklNativeMaxPool", opAttrs, [x!], 2);
+      try {
+        return args.backend.executeSingleOutput("_MklNativeMaxPoolGrad", opAttrs, [x!, pooled[0]!, dy!, pooled[1]!]);
+      } finally {
+        tf.dispose(pooled);
+      }
+    });
+  return dx ?? stockKernel(MAX_POOL_GRAD, args);
 }
 
 export const CONV2D_BACKPROP_FILTER_WITH_BIAS = "Conv2DBackpropFilterWithBias";
@@ -158,7 +176,6 @@ export function nativeConv2DBackpropFilterWithBias(args: KernelArgs): TensorInfo
     attrs?.["dimRoundingMode"] as "floor" | "round" | "ceil" | undefined,
   );
   const fits =
-    oneDnnFilterWithBias &&
     backend.isUsingGpuDevice !== true &&
     x.dtype === "float32" &&
     x.shape.length === 4 &&
@@ -173,25 +190,21 @@ export function nativeConv2DBackpropFilterWithBias(args: KernelArgs): TensorInfo
       { name: "data_format", type: binding.TF_ATTR_STRING, value: "NHWC" },
       { name: "use_cudnn_on_gpu", type: binding.TF_ATTR_BOOL, value: false },
       { name: "dilations", type: binding.TF_ATTR_INT, value: [1, 1, 1, 1] },
-      { name: "_kernel", type: binding.TF_ATTR_STRING, value: "MklNameChangeOp" },
+      oneDnnKernelLabel(backend),
     ];
-    const filterSizes = tf.tensor1d(filterShape, "int32");
-    try {
-      const grads = backend.executeMultipleOutputs("_MklNativeConv2DBackpropFilterWithBias", opAttrs, [x, filterSizes, dy], 2);
-      count("onednn_conv_filter_with_bias");
-      return grads;
-    } catch {
-      oneDnnFilterWithBias = false;
-    } finally {
-      filterSizes.dispose();
-    }
+    const grads = viaOneDnn("filter-with-bias", "onednn_conv_filter_with_bias", () => {
+      const filterSizes = tf.tensor1d(filterShape, "int32");
+      try {
+        return backend.executeMultipleOutputs("_MklNativeConv2DBackpropFilterWithBias", opAttrs, [x, filterSizes, dy], 2);
+      } finally {
+        filterSizes.dispose();
+      }
+    });
+    if (grads !== undefined) return grads;
   }
   const filter = tf.engine().runKernel("Conv2DBackpropFilter", { x: x as Tensor, dy: dy as Tensor }, attrs ?? {}) as Tensor;
   return [filter, tf.sum(dy as Tensor, [0, 1, 2])];
 }
-
-/** False once oneDNN's filter-and-bias gradient failed here: the two separate ops from then on. */
-let oneDnnFilterWithBias = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
 
 export const RELU_GRAD = "ReluGrad";
 

@@ -32,6 +32,29 @@ describe("inference: batched predictions", () => {
     assert.deepEqual([...out], [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
   });
 
+  it("predictBatches runs each of its batches through the model in one call (not in model.predict's 32s)", async () => {
+    const input = tf.input({ shape: [3] });
+    const dense = tf.layers.dense({ units: 2, kernelInitializer: "ones", biasInitializer: "zeros" });
+    const model = tf.model({ inputs: input, outputs: dense.apply(input) as tf.SymbolicTensor });
+    const calls: number[] = [];
+    const call = dense.call.bind(dense);
+    dense.call = (inputs, kwargs) => {
+      calls.push((Array.isArray(inputs) ? inputs[0] : inputs)!.shape[0]!);
+      return call(inputs, kwargs);
+    };
+    // Row i is [i, i, i]: both outputs are 3i.
+    const rows = (start: number, end: number) =>
+      tf.tensor2d(
+        Array.from({ length: (end - start) * 3 }, (_, k) => start + Math.floor(k / 3)),
+        [end - start, 3],
+      );
+    const out = await predictBatches(model, 100, rows, 64);
+    assert.deepEqual(calls, [64, 36]);
+    assert.deepEqual([...out.subarray(0, 4)], [0, 0, 3, 3]);
+    assert.deepEqual([...out.subarray(198)], [297, 297]);
+    model.dispose();
+  });
+
   it("orderByLength sorts stably; predictInOrder puts each film's prediction back in its place", async () => {
     assert.deepEqual(orderByLength([3, 1, 2, 1, 3]), [1, 3, 2, 0, 4]);
     const model = buildLstm({ vocabularySize: 50, embeddingSize: 8, seed: 3 });

@@ -65,10 +65,21 @@ export async function batchedOutputs(
   return result;
 }
 
-/** The model's outputs (inference mode) over `count` samples in batches, row-major [count, outputs]. */
+/**
+ * The model's outputs (inference mode) over `count` samples in batches, row-major [count, outputs]. Each batch goes
+ * through the model in one call: model.predict's own default (32) would split a batch of 64 in two and concatenate
+ * (about 15% slower on native TensorFlow, measured for the CNN: docs/PERFORMANCE.md).
+ */
 export function predictBatches(model: tf.LayersModel, count: number, makeInputs: MakeInputs, batchSize = 64): Promise<Float32Array> {
   const outputs = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
-  return batchedOutputs(count, outputs, makeInputs, (inputs) => model.predict(inputs) as tf.Tensor, batchSize);
+  const rows = (inputs: tf.Tensor | tf.Tensor[]): number => (Array.isArray(inputs) ? inputs[0] : inputs)?.shape[0] ?? 1;
+  return batchedOutputs(
+    count,
+    outputs,
+    makeInputs,
+    (inputs) => model.predict(inputs, { batchSize: Math.max(1, rows(inputs)) }) as tf.Tensor,
+    batchSize,
+  );
 }
 
 /**

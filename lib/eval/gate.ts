@@ -8,7 +8,7 @@ import { labelMatrix } from "../data/dataset";
 import { GMU_LAYER } from "../models/fusion";
 import { GatedMultimodalUnit } from "../models/gmu";
 import type { PreparedRun } from "../kinds/kind";
-import { batchedOutputs } from "./inference";
+import { batchedOutputs, predictInOneCall } from "./inference";
 
 type SymbolicTensor = tf.SymbolicTensor;
 
@@ -45,7 +45,7 @@ export function gateActivations(model: tf.LayersModel, inputs: tf.Tensor[]): tf.
   const sub = gateInputModel(model);
   const gmu = gmuLayer(model);
   return tf.tidy(() => {
-    const [hv, ht] = sub.predict(inputs) as tf.Tensor[];
+    const [hv, ht] = predictInOneCall(sub, inputs) as tf.Tensor[];
     return gmu.parts(hv as tf.Tensor, ht as tf.Tensor).gate;
   });
 }

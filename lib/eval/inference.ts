@@ -72,14 +72,13 @@ export async function batchedOutputs(
  */
 export function predictBatches(model: tf.LayersModel, count: number, makeInputs: MakeInputs, batchSize = 64): Promise<Float32Array> {
   const outputs = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;
-  const rows = (inputs: tf.Tensor | tf.Tensor[]): number => (Array.isArray(inputs) ? inputs[0] : inputs)?.shape[0] ?? 1;
-  return batchedOutputs(
-    count,
-    outputs,
-    makeInputs,
-    (inputs) => model.predict(inputs, { batchSize: Math.max(1, rows(inputs)) }) as tf.Tensor,
-    batchSize,
-  );
+  return batchedOutputs(count, outputs, makeInputs, (inputs) => predictInOneCall(model, inputs) as tf.Tensor, batchSize);
+}
+
+/** model.predict over all the rows of `inputs` at once (inference mode), whatever their number. */
+export function predictInOneCall(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+  const rows = (Array.isArray(inputs) ? inputs[0] : inputs)?.shape[0] ?? 1;
+  return model.predict(inputs, { batchSize: Math.max(1, rows) });
 }
 
 /**

@@ -2,6 +2,7 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { BENCH_USAGE, parseBenchArgs, type BenchResult } from "../lib/commands/bench";
+import { median, medianRatioLines, type PeerResult } from "../lib/bench/peers";
 
 const BENCH_JS = path.join(__dirname, "..", "lib", "commands", "bench.js");
 const PROJECT = path.join(__dirname, "..", "..");
@@ -41,6 +42,54 @@ describe("npm run bench", function () {
     assert.equal(parseBenchArgs([], {}).batching, "bucketed");
     assert.equal(parseBenchArgs(["--batching", "padded"], {}).batching, "padded");
     assert.throws(() => parseBenchArgs(["--batching", "sorted"], {}), /--batching must be bucketed or padded/);
+    assert.equal(parseBenchArgs([], {}).rounds, 1);
+    assert.equal(parseBenchArgs(["--rounds", "3"], {}).rounds, 3);
+    assert.throws(() => parseBenchArgs(["--rounds", "0"], {}), /--rounds needs an integer >= 1/);
+    assert.throws(() => parseBenchArgs(["--epoch", "--rounds", "2"], {}), /does not take --rounds/);
+  });
+
+  it("--rounds: each ratio per round and its median, per backend, model and peer", () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    const wb = (backend: string, train: number, predict: number) =>
+      ({ model: "cnn", backend, trainSamplesPerSec: train, predictSamplesPerSec: predict }) as BenchResult;
+    const keras = (train: number, predict: number) =>
+      ({ model: "cnn", framework: "keras", trainSamplesPerSec: train, predictSamplesPerSec: predict }) as PeerResult;
+    const lines = medianRatioLines([
+      { workbook: [wb("tensorflow", 100, 400), wb("wasm", 25, 100)], peers: [keras(100, 500)] },
+      { workbook: [wb("tensorflow", 90, 450), wb("wasm", 20, 100)], peers: [keras(100, 500)] },
+      { workbook: [wb("tensorflow", 150, 240), wb("wasm", 30, 100)], peers: [keras(125, 400)] },
+    ]);
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /over 3 rounds/);
+    // 100/100, 90/100, 150/125; 400/500, 450/500, 240/400
+    assert.equal(lines[1], "cnn    tensorflow / keras: train 1.00, 0.90, 1.20 (median 1.00x); predict 0.80, 0.90, 0.60 (median 0.80x)");
+    assert.equal(lines[2], "cnn    wasm / keras: train 0.25, 0.20, 0.24 (median 0.24x); predict 0.20, 0.20, 0.25 (median 0.20x)");
+  });
+
+  it("--rounds 2 measures each model twice, in turn, each line saying its round", () => {
+    const run = spawnSync(
+      process.execPath,
+      [BENCH_JS, "--small", "--model", "cnn", "--steps", "1", "--warmup", "1", "--predict-steps", "1", "--threads", "1", "--rounds", "2"],
+      {
+        cwd: PROJECT,
+        encoding: "utf8",
+        env: { ...process.env, WORKBOOK_BACKEND: "wasm", IMDB_DATA_DIR: path.join(PROJECT, "no-such-dataset") },
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const results = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as BenchResult);
+    assert.deepEqual(
+      results.map((r) => [r.model, r.round]),
+      [
+        ["cnn", 0],
+        ["cnn", 1],
+      ],
+    );
+    assert.match(run.stderr, /round 1 of 2[\s\S]*round 2 of 2/);
   });
 
   it("prints one JSON line per model (tiny models, 2 wasm threads, synthetic texts)", () => {

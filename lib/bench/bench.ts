@@ -35,7 +35,7 @@ import { binaryCrossentropyLoss } from "../models/losses";
 import { trainStep } from "../train/trainer";
 import { kerasAdam } from "../train/adam";
 import { profileKernels, topKernels } from "../runtime/kernel-profile";
-import { PeerResult, peerPlan, ratioLines, runPeers } from "./peers";
+import { PeerResult, RoundResults, medianRatioLines, peerPlan, ratioLines, runPeers } from "./peers";
 import type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "./results";
 
 export type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "./results";
@@ -383,21 +383,31 @@ export async function runBench(
 ): Promise<(BenchResult | EncoderBenchResult | PeerResult)[]> {
   const results: (BenchResult | EncoderBenchResult | PeerResult)[] = [];
   const recorded: RecordedBatch[] = [];
-  const measured: BenchResult[][] = [];
-  for (const [i, force] of (options.backends ?? [undefined]).entries()) {
-    const backend = await benchBackend(force, options, log);
-    const models: BenchResult[] = [];
-    for (const kind of options.models)
-      models.push(await benchModel(kind, options, backend, log, i === 0 ? (b) => recorded.push(b) : () => undefined));
-    results.push(...models);
-    measured.push(models);
-    if (i === 0 && options.encoders) results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
+  const rounds: RoundResults[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    if (options.rounds > 1) log(`round ${round + 1} of ${options.rounds}`);
+    const tag = options.rounds > 1 ? { round } : {};
+    const measured: BenchResult[][] = [];
+    for (const [i, force] of (options.backends ?? [undefined]).entries()) {
+      const backend = await benchBackend(force, options, log);
+      const models: BenchResult[] = [];
+      // Every round draws the same seeded batches; the peers replay the first round's.
+      const record = round === 0 && i === 0 ? (b: RecordedBatch) => recorded.push(b) : () => undefined;
+      for (const kind of options.models) models.push({ ...(await benchModel(kind, options, backend, log, record)), ...tag });
+      results.push(...models);
+      measured.push(models);
+      if (round === 0 && i === 0 && options.encoders)
+        results.push(...(await benchEncoders(options, backend, [PRETRAINED_PRESETS.quick.posterSize, 224])));
+    }
+    const peers: PeerResult[] = [];
+    if (options.peers) {
+      const plan = peerPlan(options, measured[0] as BenchResult[], recorded);
+      peers.push(...(await runPeers(plan, measured[0]?.[0]?.threads ?? 1, log)).map((p) => ({ ...p, ...tag })));
+      results.push(...peers);
+      for (const models of measured) for (const line of ratioLines(models, peers)) log(line);
+    }
+    rounds.push({ workbook: measured.flat(), peers });
   }
-  if (options.peers) {
-    const first = measured[0] as BenchResult[];
-    const plan = peerPlan(options, first, recorded);
-    results.push(...(await runPeers(plan, first[0]?.threads ?? 1, log)));
-    for (const models of measured) for (const line of ratioLines(models, results)) log(line);
-  }
+  if (options.rounds > 1) for (const line of medianRatioLines(rounds)) log(line);
   return results;
 }

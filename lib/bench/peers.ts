@@ -98,3 +98,41 @@ export function ratioLines(workbook: readonly BenchResult[], all: readonly { mod
   }
   return lines;
 }
+
+/** What one round of `npm run bench -- --rounds N` measured: each backend's models, then the peers. */
+export interface RoundResults {
+  workbook: readonly BenchResult[];
+  peers: readonly PeerResult[];
+}
+
+/**
+ * The ratio of each backend's model to each peer (workbook / peer), per round and their median over the rounds, in
+ * training and in prediction: one line per backend, model and peer.
+ */
+export function medianRatioLines(rounds: readonly RoundResults[]): string[] {
+  const rows = new Map<string, { train: number[]; predict: number[] }>();
+  for (const { workbook, peers } of rounds) {
+    for (const w of workbook) {
+      for (const p of peers.filter((x) => x.model === w.model)) {
+        const key = `${w.model.padEnd(6)} ${w.backend} / ${p.framework}`;
+        const row = rows.get(key) ?? { train: [], predict: [] };
+        row.train.push(w.trainSamplesPerSec / p.trainSamplesPerSec);
+        row.predict.push(w.predictSamplesPerSec / p.predictSamplesPerSec);
+        rows.set(key, row);
+      }
+    }
+  }
+  const each = (xs: number[]) => `${xs.map((x) => x.toFixed(2)).join(", ")} (median ${median(xs).toFixed(2)}x)`;
+  return [
+    `ratios over ${rounds.length} rounds (workbook / peer: above 1, the workbook is faster)`,
+    ...[...rows].map(([key, r]) => `${key}: train ${each(r.train)}; predict ${each(r.predict)}`),
+  ];
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}

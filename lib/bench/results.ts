@@ -31,6 +31,11 @@ export interface BenchOptions {
   batching: "bucketed" | "padded";
   /** Then run the same models in Keras and PyTorch on the same batches (peers/), and print the ratios. */
   peers: boolean;
+  /**
+   * How many times the backends (and the peers, with `peers`) are measured, one after the other in turn: the ratios of
+   * each round, then their median (the figures of one round move by a quarter on this project's machine).
+   */
+  rounds: number;
   /** Time one whole training epoch of each model at the coursework's settings instead (bench/epoch.ts). */
   epoch?: boolean;
   /** With `epoch`: the model kinds to time (kinds/registry.ts ids; undefined: `models`, the coursework's two). */
@@ -87,6 +92,8 @@ export interface BenchResult {
   node: string;
   /** 1-minute load average when this model's benchmark started (other processes skew the figures). */
   loadAverage: number;
+  /** With --rounds: which round measured it (0-based). */
+  round?: number;
 }
 
 /** An LSTM batch as the peers replay it: each film's token ids and labels. */

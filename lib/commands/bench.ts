@@ -31,6 +31,11 @@ export const BENCH_COMMAND = {
     "encoder-films": { type: "integer", min: 8, description: "films the encoders are timed on (default 256)" },
     batching: { type: "string", value: "MODE", choices: ["bucketed", "padded"], description: "the BiLSTM's batches (default bucketed)" },
     peers: { type: "boolean", description: "also run Keras and PyTorch on the same batches (.venv-peers)" },
+    rounds: {
+      type: "integer",
+      min: 1,
+      description: "measure the backends (and the peers) this many times in turn, then print the median of each ratio (default 1)",
+    },
     backends: { type: "string", value: "LIST", description: `backends to time, comma-separated, of ${BACKEND_CANDIDATES.join(", ")}` },
     epoch: {
       type: "boolean",
@@ -64,9 +69,9 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
   }
   if (values.epoch) {
     // the epoch runs the coursework's own settings: the step benchmark's knobs would be silently ignored
-    const stepOnly = (["steps", "warmup", "predict-steps", "batch", "small", "profile", "batching", "encoder-films"] as const).filter(
-      (k) => values[k] !== undefined && values[k] !== false,
-    );
+    const stepOnly = (
+      ["steps", "warmup", "predict-steps", "batch", "small", "profile", "batching", "encoder-films", "rounds"] as const
+    ).filter((k) => values[k] !== undefined && values[k] !== false);
     if (stepOnly.length > 0) throw new UsageError(`--epoch runs the coursework's settings; it does not take --${stepOnly.join(", --")}`);
   }
   const kinds = values.kinds === "all" ? [...KIND_IDS] : values.kinds?.split(",").map((k) => k.trim());
@@ -92,6 +97,7 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
     encoderFilms: values["encoder-films"] ?? 256,
     batching: values.batching ?? "bucketed",
     peers: values.peers,
+    rounds: values.rounds ?? 1,
     epoch: values.epoch,
     ...(kinds ? { epochKinds: kinds as KindId[] } : {}),
   };

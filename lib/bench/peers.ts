@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR, workbookPaths } from "../runtime/config";
 import { WorkbookError } from "../runtime/errors";
+import { percentile } from "../eval/bootstrap";
 import type { BenchOptions, BenchResult, RecordedBatch } from "./results";
 
 /** What the peers replay: the batch size, the step counts, and the LSTM's batches in the order they were used. */
@@ -129,10 +130,7 @@ export function medianRatioLines(rounds: readonly RoundResults[]): string[] {
   ];
 }
 
-/** The middle value (the mean of the two middle ones for an even count). */
+/** The middle value (the mean of the two middle ones for an even count): the 50th percentile. */
 export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return Number.NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return percentile(Float64Array.from(xs).sort(), 0.5);
 }

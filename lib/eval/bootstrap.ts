@@ -134,7 +134,7 @@ function metricsOf(parts: FilmParts, weights: ArrayLike<number>): Record<Headlin
 }
 
 /** The value below which a fraction q of the sorted values lie (linear interpolation, as numpy's default). */
-function percentile(sorted: Float64Array, q: number): number {
+export function percentile(sorted: ArrayLike<number>, q: number): number {
   const at = q * (sorted.length - 1);
   const lo = Math.floor(at);
   const hi = Math.min(sorted.length - 1, lo + 1);

@@ -68,7 +68,7 @@ export async function batchedOutputs(
 /**
  * The model's outputs (inference mode) over `count` samples in batches, row-major [count, outputs]. Each batch goes
  * through the model in one call: model.predict's own default (32) would split a batch of 64 in two and concatenate
- * (about 15% slower on native TensorFlow, measured for the CNN: docs/PERFORMANCE.md).
+ * (in one call, 640 CNN posters took 17-30% less time on native TensorFlow: docs/PERFORMANCE.md).
  */
 export function predictBatches(model: tf.LayersModel, count: number, makeInputs: MakeInputs, batchSize = 64): Promise<Float32Array> {
   const outputs = (model.outputs[0]?.shape[1] as number | undefined) ?? 0;

@@ -1,6 +1,7 @@
 // Adds the workbook's kernels (native/workbook_kernels.cc) to the unpacked @tensorflow/tfjs-node 4.22.0 before
 // native/setup.sh builds its addon: the source file, its line in binding.gyp, the method's declaration in
-// tfjs_backend.h and its export, binding.workbookKernel(name, inputTensorIds, params), in tfjs_binding.cc.
+// tfjs_backend.h and its exports, binding.workbookKernel(name, inputTensorIds, params) and
+// binding.workbookFunction(name, graphDef, inputs, outputs), in tfjs_binding.cc.
 // Idempotent; fails, naming the file, when tfjs-node's sources are not the ones this was written against.
 "use strict";
 const fs = require("node:fs");
@@ -32,6 +33,14 @@ patch(
   "before",
 );
 patch(
+  "binding/tfjs_backend.h",
+  " private:\n  TFJSBackend(napi_env env);",
+  "  // A TensorFlow function from a serialized GraphDef (binding/workbook_kernels.cc), called by name via executeOp.\n" +
+    "  napi_value AddWorkbookFunction(napi_env env, napi_value name_value, napi_value graph_value, napi_value inputs_value,\n" +
+    "                                 napi_value outputs_value);  // workbookFunction\n\n",
+  "before",
+);
+patch(
   "binding/tfjs_binding.cc",
   "static napi_value IsUsingGPUDevice(",
   `static napi_value WorkbookKernel(napi_env env, napi_callback_info info) {
@@ -55,12 +64,39 @@ patch(
 `,
   "before",
 );
+patch(
+  "binding/tfjs_binding.cc",
+  "static napi_value IsUsingGPUDevice(",
+  `static napi_value WorkbookFunction(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  napi_value js_this;
+  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  if (argc < 4) {
+    NAPI_THROW_ERROR(env, "workbookFunction() takes 4 args, got %zu", argc);
+    return nullptr;
+  }
+  ENSURE_VALUE_IS_STRING_RETVAL(env, args[0], nullptr);
+  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[2], nullptr);
+  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[3], nullptr);
+  TFJSBackend *const backend = GetTFJSBackend(env);
+  if (!backend) return nullptr;
+  return backend->AddWorkbookFunction(env, args[0], args[1], args[2], args[3]);
+}
+
+`,
+  "before",
+);
 const binding = path.join(addon, "binding", "tfjs_binding.cc");
 const text = fs.readFileSync(binding, "utf8");
-const entry = '      {"workbookKernel", nullptr, WorkbookKernel, nullptr, nullptr, nullptr, napi_default, nullptr},\n';
-if (!text.includes('{"workbookKernel"')) {
+const entries = [
+  '      {"workbookKernel", nullptr, WorkbookKernel, nullptr, nullptr, nullptr, napi_default, nullptr},\n',
+  '      {"workbookFunction", nullptr, WorkbookFunction, nullptr, nullptr, nullptr, napi_default, nullptr},\n',
+].filter((entry) => !text.includes(entry));
+if (entries.length > 0) {
   const anchor = '      {"executeOp", nullptr, ExecuteOp, nullptr, nullptr, nullptr, napi_default,\n       nullptr},\n';
   if (!text.includes(anchor)) throw new Error(`native: ${binding} has no executeOp export entry: not the tfjs-node sources native/patch-addon.js knows`);
-  fs.writeFileSync(binding, text.replace(anchor, anchor + entry));
+  fs.writeFileSync(binding, text.replace(anchor, anchor + entries.join("")));
 }
 console.log("native: added the workbook's kernels (native/workbook_kernels.cc) to the addon");

@@ -33,6 +33,13 @@
 //                  1 / (1 - rate) where a uniform draw u >= rate, else 0. u comes from a counter-based generator
 //                  (splitmix64 of the seed and the element's index, 24 bits), so a seed gives the same mask on any
 //                  number of threads.
+//
+// binding.workbookFunction(name, graphDef, inputs, outputs) (TFJSBackend::AddWorkbookFunction) registers a
+// TensorFlow function with the eager context: `graphDef` a serialized GraphDef (Uint8Array), `inputs` and
+// `outputs` its tensors as "node:index" (the inputs, its arguments in order, are Placeholders). The function is then
+// one op, called by `name` through executeOp: TensorFlow's graph passes (Grappler, the oneDNN layout pass) run on it
+// once, and each call runs every node in one executor, as Keras's tf.function does. `graphDef` null removes it.
+// lib/runtime/graph-function.ts writes the graphs.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -647,6 +654,90 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
   }
   return result;
+}
+
+// binding.workbookFunction: see the top of this file.
+napi_value TFJSBackend::AddWorkbookFunction(napi_env env, napi_value name_value, napi_value graph_value,
+                                            napi_value inputs_value, napi_value outputs_value) {
+  napi_status nstatus;
+  std::string name;
+  nstatus = GetStringParam(env, name_value, name);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  TF_AutoStatus tf_status;
+  napi_valuetype graph_type;
+  nstatus = napi_typeof(env, graph_value, &graph_type);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  if (graph_type == napi_null || graph_type == napi_undefined) {
+    if (TFE_ContextHasFunction(tfe_context_, name.c_str())) TFE_ContextRemoveFunction(tfe_context_, name.c_str(), tf_status.status);
+    ENSURE_TF_OK_RETVAL(env, tf_status, nullptr);
+    return undefined;
+  }
+  bool is_typed = false;
+  nstatus = napi_is_typedarray(env, graph_value, &is_typed);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  if (!is_typed) {
+    NAPI_THROW_ERROR(env, "workbookFunction %s: the graph must be a Uint8Array (a serialized GraphDef)", name.c_str());
+    return nullptr;
+  }
+  napi_typedarray_type array_type;
+  size_t length = 0;
+  void *data = nullptr;
+  nstatus = napi_get_typedarray_info(env, graph_value, &array_type, &length, &data, nullptr, nullptr);
+  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
+  if (array_type != napi_uint8_array) {
+    NAPI_THROW_ERROR(env, "workbookFunction %s: the graph must be a Uint8Array (a serialized GraphDef)", name.c_str());
+    return nullptr;
+  }
+  // "node:index" strings of `list_value` as TF_Outputs of `graph`.
+  auto tensors_of = [&](napi_value list_value, std::vector<TF_Output> &out, TF_Graph *graph) -> bool {
+    uint32_t count = 0;
+    if (napi_get_array_length(env, list_value, &count) != napi_ok) return false;
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value item;
+      std::string text;
+      if (napi_get_element(env, list_value, i, &item) != napi_ok || GetStringParam(env, item, text) != napi_ok) return false;
+      const size_t colon = text.rfind(':');
+      const std::string node = colon == std::string::npos ? text : text.substr(0, colon);
+      const int index = colon == std::string::npos ? 0 : std::atoi(text.c_str() + colon + 1);
+      TF_Operation *op = TF_GraphOperationByName(graph, node.c_str());
+      if (op == nullptr || index < 0 || index >= TF_OperationNumOutputs(op)) {
+        NAPI_THROW_ERROR(env, "workbookFunction %s: the graph has no tensor '%s'", name.c_str(), text.c_str());
+        return false;
+      }
+      out.push_back(TF_Output{op, index});
+    }
+    return true;
+  };
+  TF_Buffer *buffer = TF_NewBufferFromString(data, length);
+  TF_Graph *graph = TF_NewGraph();
+  TF_ImportGraphDefOptions *options = TF_NewImportGraphDefOptions();
+  TF_GraphImportGraphDef(graph, buffer, options, tf_status.status);
+  TF_DeleteImportGraphDefOptions(options);
+  TF_DeleteBuffer(buffer);
+  std::vector<TF_Output> inputs, outputs;
+  bool ok = TF_GetCode(tf_status.status) == TF_OK;
+  if (!ok) {
+    NAPI_THROW_ERROR(env, "workbookFunction %s: the graph was refused: %s", name.c_str(), TF_Message(tf_status.status));
+  } else {
+    ok = tensors_of(inputs_value, inputs, graph) && tensors_of(outputs_value, outputs, graph);
+  }
+  if (ok) {
+    TF_Function *function = TF_GraphToFunction(graph, name.c_str(), 0, -1, nullptr, static_cast<int>(inputs.size()), inputs.data(),
+                                               static_cast<int>(outputs.size()), outputs.data(), nullptr, nullptr, nullptr,
+                                               tf_status.status);
+    if (TF_GetCode(tf_status.status) == TF_OK) {
+      TFE_ContextAddFunction(tfe_context_, function, tf_status.status);
+      TF_DeleteFunction(function);
+    }
+    if (TF_GetCode(tf_status.status) != TF_OK) {
+      NAPI_THROW_ERROR(env, "workbookFunction %s: %s", name.c_str(), TF_Message(tf_status.status));
+      ok = false;
+    }
+  }
+  TF_DeleteGraph(graph);
+  return ok ? undefined : nullptr;
 }
 
 }  // namespace tfnodejs

@@ -9,7 +9,9 @@
  *   without the dataset, synthetic lengths drawn like the real ones ("texts":"synthetic", padded).
  * A training step is train/trainer.ts's: Adam (lr 1e-4, Keras epsilon 1e-7), Keras binary cross-entropy,
  * the trainer's own step (train/trainer.ts trainStep), loss, predictions and Keras counts read back every step.
- * Prediction is model.apply(x, {training: false}) read back, batch 64.
+ * Prediction is the workbook's own (eval/inference.ts predictInOneCall: inference mode, one TensorFlow function per
+ * model and shape on native where the model allows it, runtime/graph-function.ts) read back, batch 64; `predictRoute`
+ * says which ran. `--profile` runs the prediction op by op, so that each kernel is timed.
  * `--small` runs tiny variants (16x16 posters, a 200-word vocabulary, batch 4) for tests.
  * `--profile` prints the time per kernel (stderr, one JSON line per model) of the measured steps.
  * Then one line per pretrained encoder: feature extraction in films/s, end to end (USE-lite on overviews;
@@ -35,6 +37,8 @@ import { binaryCrossentropyLoss } from "../models/losses";
 import { trainStep } from "../train/trainer";
 import { kerasAdam } from "../train/adam";
 import { profileKernels, topKernels } from "../runtime/kernel-profile";
+import { predictInOneCall } from "../eval/inference";
+import { graphFunctionCalls, graphFunctionRefusal, setGraphFunctions } from "../runtime/graph-function";
 import { PeerResult, RoundResults, medianRatioLines, peerPlan, ratioLines, runPeers } from "./peers";
 import type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "./results";
 
@@ -154,7 +158,7 @@ async function benchStep(model: tf.LayersModel, optimizer: tf.Optimizer, variabl
 }
 
 async function predictStep(model: tf.LayersModel, batch: Batch): Promise<void> {
-  const out = tf.tidy(() => model.apply(batch.x, { training: false }) as tf.Tensor);
+  const out = tf.tidy(() => predictInOneCall(model, batch.x) as tf.Tensor);
   try {
     await out.data();
   } finally {
@@ -190,6 +194,8 @@ export async function benchModel(
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = kerasAdam(1e-4);
   const profiler = options.profile ? profileKernels(tf.getBackend()) : undefined;
+  // a graph function is one kernel call to the profiler: op by op, each kernel is timed
+  if (profiler) setGraphFunctions(false);
   try {
     const withBatch = async <T>(f: (b: Batch) => Promise<T>): Promise<T> => {
       const b = source.next();
@@ -226,7 +232,11 @@ export async function benchModel(
     for (let i = 0; i < Math.min(3, options.warmup); i++) await withBatch((b) => predictStep(model, b));
     profiler?.reset();
     source.lengths.length = 0;
+    const asFunction = graphFunctionCalls.function;
     const predictMs = await timedSteps(options.predictSteps, (b) => predictStep(model, b));
+    const functionSteps = graphFunctionCalls.function - asFunction;
+    const predictRoute = functionSteps === 0 ? "op by op" : functionSteps === options.predictSteps ? "graph function" : "mixed";
+    const refusal = graphFunctionRefusal(model, "predict");
     const trainFlops = stepFlops(model, meanLength).training;
     const predictFlops = stepFlops(model, mean(source.lengths)).forward;
     const liveTensors = tf.memory().numTensors;
@@ -249,6 +259,8 @@ export async function benchModel(
       trainSeconds: round(trainMs / 1000, 3),
       predictSteps: options.predictSteps,
       predictSeconds: round(predictMs / 1000, 3),
+      predictRoute,
+      ...(refusal !== undefined ? { predictRouteWhy: refusal } : {}),
       warmupSteps: options.warmup,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       liveTensors,
@@ -268,6 +280,7 @@ export async function benchModel(
     return result;
   } finally {
     profiler?.restore();
+    if (profiler) setGraphFunctions(true);
     optimizer.dispose();
     model.dispose();
   }

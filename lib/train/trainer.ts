@@ -20,6 +20,7 @@ import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, 
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/model-folder";
 import { saveJson } from "../runtime/files";
+import { callAsGraph } from "../runtime/graph-function";
 import { seededRandom, shuffled, withSeededMathRandom, type Random } from "../runtime/random";
 import { ProgressReporter, defaultProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
@@ -200,11 +201,33 @@ export async function trainStep(
   }
 }
 
+/** A number per loss function, so that a model's evaluation function is never one made with another loss. */
+const lossIds = new WeakMap<LossFunction, number>();
+
+let nextLossId = 0;
+
+function lossId(lossFn: LossFunction): number {
+  let id = lossIds.get(lossFn);
+  if (id === undefined) {
+    id = nextLossId++;
+    lossIds.set(lossFn, id);
+  }
+  return id;
+}
+
+/**
+ * A validation batch's loss and predictions; on native TensorFlow as one TensorFlow function per model and batch
+ * shape where the model allows it (runtime/graph-function.ts), the weights of the moment its arguments.
+ */
 async function evalStep(model: tf.LayersModel, lossFn: LossFunction, batch: Batch): Promise<StepResult> {
-  const [loss, predictions] = tf.tidy(() => {
-    const out = singleOutput(model.apply(batch.inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
-    return [totalLoss(model, lossFn, batch.labels, out), out];
-  }) as [tf.Scalar, tf.Tensor];
+  const inputs = Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs];
+  const args = [...inputs, batch.labels, ...model.weights.map((w) => w.read())];
+  const [loss, predictions] = tf.tidy(() =>
+    callAsGraph(model, `evaluate with loss ${lossId(lossFn)}`, args, () => {
+      const out = singleOutput(model.apply(batch.inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
+      return [totalLoss(model, lossFn, batch.labels, out), out];
+    }),
+  ) as [tf.Scalar, tf.Tensor];
   try {
     return await readStep(loss, predictions, batch.labels);
   } finally {

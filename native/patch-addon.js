@@ -40,52 +40,33 @@ patch(
     "                                 napi_value outputs_value);  // workbookFunction\n\n",
   "before",
 );
-patch(
-  "binding/tfjs_binding.cc",
-  "static napi_value IsUsingGPUDevice(",
-  `static napi_value WorkbookKernel(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value args[3];
+// A N-API entry point `fn` for binding.`jsName`: checks its arguments (`checks`: one per argument, STRING, ARRAY or
+// null for none) and calls TFJSBackend::`method` with them.
+function entryPoint(fn, jsName, method, checks) {
+  const n = checks.length;
+  const ensured = checks.map((check, i) => (check ? `  ENSURE_VALUE_IS_${check}_RETVAL(env, args[${i}], nullptr);\n` : "")).join("");
+  return `static napi_value ${fn}(napi_env env, napi_callback_info info) {
+  size_t argc = ${n};
+  napi_value args[${n}];
   napi_value js_this;
   napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
   ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  if (argc < 3) {
-    NAPI_THROW_ERROR(env, "workbookKernel() takes 3 args, got %zu", argc);
+  if (argc < ${n}) {
+    NAPI_THROW_ERROR(env, "${jsName}() takes ${n} args, got %zu", argc);
     return nullptr;
   }
-  ENSURE_VALUE_IS_STRING_RETVAL(env, args[0], nullptr);
-  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[1], nullptr);
-  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[2], nullptr);
-  TFJSBackend *const backend = GetTFJSBackend(env);
+${ensured}  TFJSBackend *const backend = GetTFJSBackend(env);
   if (!backend) return nullptr;
-  return backend->ExecuteWorkbookKernel(env, args[0], args[1], args[2]);
+  return backend->${method}(env, ${checks.map((_, i) => `args[${i}]`).join(", ")});
 }
 
-`,
-  "before",
-);
+`;
+}
+patch("binding/tfjs_binding.cc", "static napi_value IsUsingGPUDevice(", entryPoint("WorkbookKernel", "workbookKernel", "ExecuteWorkbookKernel", ["STRING", "ARRAY", "ARRAY"]), "before");
 patch(
   "binding/tfjs_binding.cc",
   "static napi_value IsUsingGPUDevice(",
-  `static napi_value WorkbookFunction(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value args[4];
-  napi_value js_this;
-  napi_status nstatus = napi_get_cb_info(env, info, &argc, args, &js_this, nullptr);
-  ENSURE_NAPI_OK_RETVAL(env, nstatus, nullptr);
-  if (argc < 4) {
-    NAPI_THROW_ERROR(env, "workbookFunction() takes 4 args, got %zu", argc);
-    return nullptr;
-  }
-  ENSURE_VALUE_IS_STRING_RETVAL(env, args[0], nullptr);
-  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[2], nullptr);
-  ENSURE_VALUE_IS_ARRAY_RETVAL(env, args[3], nullptr);
-  TFJSBackend *const backend = GetTFJSBackend(env);
-  if (!backend) return nullptr;
-  return backend->AddWorkbookFunction(env, args[0], args[1], args[2], args[3]);
-}
-
-`,
+  entryPoint("WorkbookFunction", "workbookFunction", "AddWorkbookFunction", ["STRING", null, "ARRAY", "ARRAY"]),
   "before",
 );
 const binding = path.join(addon, "binding", "tfjs_binding.cc");

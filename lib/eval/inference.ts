@@ -14,7 +14,7 @@ import { TrainedModel, overviewEncoder } from "../models/model-folder";
 import type { Encoders, RawFilm } from "../kinds/kind";
 import { Trained, kindSpec } from "../kinds/registry";
 import { WorkbookError } from "../runtime/errors";
-import { callAsGraph } from "../runtime/graph-function";
+import { callModelAsGraph } from "../runtime/graph-function";
 
 /** Probabilities of every genre for a list of films, row-major [ids.length, genres.length]. */
 export interface Predictions {
@@ -85,8 +85,7 @@ export function predictBatches(model: tf.LayersModel, count: number, makeInputs:
 export function predictInOneCall(model: tf.LayersModel, inputs: tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
   const list = Array.isArray(inputs) ? inputs : [inputs];
   const rows = list[0]?.shape[0] ?? 1;
-  const weights = model.weights.map((w) => w.read());
-  const outputs = callAsGraph(model, "predict", [...list, ...weights], () => {
+  const outputs = callModelAsGraph(model, "predict", list, () => {
     const y = model.predict(inputs, { batchSize: Math.max(1, rows) });
     return Array.isArray(y) ? y : [y];
   });

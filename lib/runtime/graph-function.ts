@@ -20,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "@tensorflow/tfjs";
 import { DT, encodeGraphDef, type AttrValue, type ConstTensor, type GraphNode } from "./graph-def";
+import { ONEDNN_KERNEL_LABEL, oneDnnAllowed } from "./native-cnn-ops";
 
 interface TensorMetadata {
   id: number;
@@ -62,8 +63,8 @@ let enabled = process.env["WORKBOOK_GRAPH_FUNCTIONS"] !== "0";
 const functions = new WeakMap<object, Map<string, Entry>>();
 let nextFunction = 0;
 
-/** How many calls ran as a function, were traced, or ran eagerly, in this process. */
-export const graphFunctionCalls = { function: 0, traced: 0, eager: 0 };
+/** How many calls ran as a function, or were traced, in this process. */
+export const graphFunctionCalls = { function: 0, traced: 0 };
 
 /** Turns graph functions on or off (on by default where the addon has them; WORKBOOK_GRAPH_FUNCTIONS=0: off). */
 export function setGraphFunctions(on: boolean): void {
@@ -89,13 +90,11 @@ export function graphFunctionsActive(): boolean {
 }
 
 // TensorFlow removes a model's functions once the model is gone.
-const registry = new FinalizationRegistry<{ binding: NativeBinding; names: string[] }>(({ binding, names }) => {
-  for (const name of names) {
-    try {
-      binding.workbookFunction?.(name, null, [], []);
-    } catch {
-      // the context may be gone at exit
-    }
+const registry = new FinalizationRegistry<{ binding: NativeBinding; name: string }>(({ binding, name }) => {
+  try {
+    binding.workbookFunction?.(name, null, [], []);
+  } catch {
+    // the context may be gone at exit
   }
 });
 
@@ -114,10 +113,7 @@ function signature(purpose: string, args: readonly Tensor[]): string {
 export function callAsGraph(owner: object, purpose: string, args: readonly Tensor[], run: () => Tensor[]): Tensor[] {
   const backend = graphBackend();
   // under a gradient tape the eager ops must be recorded for it
-  if (backend === undefined || (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) {
-    graphFunctionCalls.eager++;
-    return run();
-  }
+  if (backend === undefined || (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn()) return run();
   let byKey = functions.get(owner);
   if (byKey === undefined) {
     byKey = new Map();
@@ -130,10 +126,7 @@ export function callAsGraph(owner: object, purpose: string, args: readonly Tenso
     graphFunctionCalls.function++;
     return backend.executeMultipleOutputs(entry.name, [], args as Tensor[], entry.numOutputs);
   }
-  if (entry !== undefined) {
-    graphFunctionCalls.eager++;
-    return run();
-  }
+  if (entry !== undefined) return run();
   const traced = trace(backend, args, run);
   graphFunctionCalls.traced++;
   const made =
@@ -142,6 +135,15 @@ export function callAsGraph(owner: object, purpose: string, args: readonly Tenso
       : register(backend, owner, traced.graph, args, traced.outputs);
   byKey.set("refused" in made ? purpose : key, made);
   return traced.outputs;
+}
+
+/**
+ * callAsGraph for a model's call on `inputs` (its data: posters, tokens, labels): the model's weights are arguments
+ * too, read at every call, so that training between calls is seen. They are read only where the route applies.
+ */
+export function callModelAsGraph(model: tf.LayersModel, purpose: string, inputs: readonly Tensor[], run: () => Tensor[]): Tensor[] {
+  if (!graphFunctionsActive()) return run();
+  return callAsGraph(model, purpose, [...inputs, ...model.weights.map((w) => w.read())], run);
 }
 
 interface Traced {
@@ -275,15 +277,13 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
   return { outputs, graph: { nodes, inputs, outputs: outputRefs } };
 }
 
-/** TF_ENABLE_ONEDNN_OPTS=0 is TensorFlow's own switch to keep to its Eigen kernels (as the addon's kernels follow it). */
-const ONEDNN_ALLOWED = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
 const ONEDNN_OPS: Readonly<Record<string, string>> = { _FusedConv2D: "_MklNativeFusedConv2D", _FusedMatMul: "_MklNativeFusedMatMul" };
 
 /** `nodes` with oneDNN's kernels for the ops that have one, under the label they are registered with. */
 function withOneDnn(nodes: readonly GraphNode[]): GraphNode[] {
   return nodes.map((node) => {
     const op = ONEDNN_OPS[node.op];
-    return op === undefined ? node : { ...node, op, attrs: { ...node.attrs, _kernel: { s: "MklNameChangeOp" } } };
+    return op === undefined ? node : { ...node, op, attrs: { ...node.attrs, _kernel: { s: ONEDNN_KERNEL_LABEL } } };
   });
 }
 
@@ -350,7 +350,7 @@ function register(
   const name = `workbook_fn_${nextFunction++}`;
   // oneDNN's fused kernels by name, as the addon calls them eagerly: TensorFlow's layout pass does not put them into
   // a function made this way (its _FusedConv2D ran Eigen's kernel), else TensorFlow's own ops.
-  const variants = ONEDNN_ALLOWED ? [withOneDnn(graph.nodes), graph.nodes] : [graph.nodes];
+  const variants = oneDnnAllowed ? [withOneDnn(graph.nodes), graph.nodes] : [graph.nodes];
   let refusal = "";
   for (const nodes of variants) {
     try {
@@ -388,6 +388,6 @@ function register(
     remove();
     return { refused: mismatch };
   }
-  registry.register(owner, { binding: backend.binding, names: [name] });
+  registry.register(owner, { binding: backend.binding, name });
   return { name, numOutputs: graph.outputs.length };
 }

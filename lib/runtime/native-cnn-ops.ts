@@ -58,7 +58,7 @@ export const MAX_POOL_GRAD = "MaxPoolGrad";
 const stockKernels = new Map<string, KernelConfig["kernelFunc"]>();
 
 /** TF_ENABLE_ONEDNN_OPTS=0 is TensorFlow's own switch to keep to its Eigen kernels; these routes follow it. */
-const oneDnnAllowed = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
+export const oneDnnAllowed = process.env["TF_ENABLE_ONEDNN_OPTS"] !== "0";
 /** The groups of oneDNN routes that failed here (a TensorFlow without oneDNN's kernels): their fallbacks from then on. */
 const oneDnnFailed = new Set<"pooling" | "filter-with-bias">();
 
@@ -78,9 +78,11 @@ function viaOneDnn<T>(group: "pooling" | "filter-with-bias", route: string, run:
   }
 }
 
-/** The op attribute under which oneDNN's kernels are registered (what TensorFlow's own layout pass sets). */
+/** The label (op attribute `_kernel`) under which oneDNN's kernels are registered (what TensorFlow's layout pass sets). */
+export const ONEDNN_KERNEL_LABEL = "MklNameChangeOp";
+
 function oneDnnKernelLabel(backend: NativeBackendLike): OpAttr {
-  return { name: "_kernel", type: backend.binding.TF_ATTR_STRING, value: "MklNameChangeOp" };
+  return { name: "_kernel", type: backend.binding.TF_ATTR_STRING, value: ONEDNN_KERNEL_LABEL };
 }
 
 /**

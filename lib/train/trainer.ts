@@ -20,7 +20,7 @@ import { ConfusionCounts, addCounts, countsAtThreshold, emptyCounts, precision, 
 import { fileSaveHandler } from "../models/checkpoint";
 import { HISTORY_JSON } from "../models/model-folder";
 import { saveJson } from "../runtime/files";
-import { callAsGraph } from "../runtime/graph-function";
+import { callModelAsGraph } from "../runtime/graph-function";
 import { seededRandom, shuffled, withSeededMathRandom, type Random } from "../runtime/random";
 import { ProgressReporter, defaultProgress } from "./progress";
 import type { EpochRecord, TrainingHistory } from "../models/history";
@@ -221,9 +221,8 @@ function lossId(lossFn: LossFunction): number {
  */
 async function evalStep(model: tf.LayersModel, lossFn: LossFunction, batch: Batch): Promise<StepResult> {
   const inputs = Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs];
-  const args = [...inputs, batch.labels, ...model.weights.map((w) => w.read())];
   const [loss, predictions] = tf.tidy(() =>
-    callAsGraph(model, `evaluate with loss ${lossId(lossFn)}`, args, () => {
+    callModelAsGraph(model, `evaluate with loss ${lossId(lossFn)}`, [...inputs, batch.labels], () => {
       const out = singleOutput(model.apply(batch.inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
       return [totalLoss(model, lossFn, batch.labels, out), out];
     }),

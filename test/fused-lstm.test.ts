@@ -5,7 +5,8 @@ import { registerWasmTrainingKernels } from "../lib/runtime/wasm-kernels/index";
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_PAIR } from "../lib/runtime/lstm-sequence";
 import { nativeOrSkip } from "./helpers";
 import { addonKernelCalls, setAddonLstm } from "../lib/runtime/native-kernels";
-import { fusedLstmActive, installFusedLstm, setFusedLstm } from "../lib/runtime/fused-lstm";
+import { fusedLstmActive, installFusedLstm, lstmDropoutMask, setFusedLstm } from "../lib/runtime/fused-lstm";
+import { fastDropoutActive, setFastDropout } from "../lib/runtime/fast-dropout";
 import { seededRandom, withSeededMathRandomSync } from "../lib/runtime/random";
 import { buildLstm } from "../lib/models/coursework";
 import { kerasAdam } from "../lib/train/adam";
@@ -167,7 +168,10 @@ for (const [backend, route] of [
     it("equals tfjs-layers' LSTM in training: the same dropout and recurrent-dropout masks, outputs and gradients", async () => {
       const s = stack({ maskZero: true, dropout: 0.5, recurrentDropout: 0.2, seed: 5 });
       const stock = await pass(s, false, true);
-      const fused = await pass(s, true, true);
+      // On native the fused route draws its masks with the DropoutMask kernel (other masks than the stock layer's
+      // for the same seed, see the next test); off that route it draws tfjs's, in the stock order.
+      setFastDropout(false);
+      const fused = await pass(s, true, true).finally(() => setFastDropout(true));
       const atInference = await pass(s, true, false);
       assert.ok(
         stock.output.some((v, i) => Math.abs(v - atInference.output[i]!) > 1e-3),
@@ -178,6 +182,33 @@ for (const [backend, route] of [
       stock.grads.forEach((g, k) => assertClose(fused.grads[k]!, g, `gradient of ${s.model.trainableWeights[k]!.name}`));
       tf.dispose([s.ids]);
       s.model.dispose();
+    });
+
+    it(`draws each dropout mask ${backend === "tensorflow" ? "once, with the DropoutMask kernel" : "as tfjs-layers' LSTMCell does"}: 0 or 1 / (1 - rate), the same for the same seed`, async () => {
+      const draw = (seed: number, rate: number) =>
+        withSeededMathRandomSync(seed, () => tf.tidy(() => lstmDropoutMask(rate, [64, 256], true)!.dataSync() as Float32Array));
+      const kernels = await kernelCalls(() => lstmDropoutMask(0.2, [64, 256], true));
+      if (backend === "tensorflow") {
+        assert.equal(fastDropoutActive(), true);
+        assert.deepEqual(kernels, ["DropoutMask"]);
+      } else {
+        // generateDropoutMask's four masks, each tf.dropout(ones): no DropoutMask kernel
+        assert.ok(!kernels.includes("DropoutMask") && kernels.length >= 4, kernels.join(","));
+      }
+      for (const rate of [0.2, 0.5]) {
+        const mask = draw(7, rate);
+        const kept = mask.filter((v) => v !== 0);
+        assert.ok(
+          kept.every((v) => Math.abs(v - 1 / (1 - rate)) < 1e-6),
+          "kept entries are 1 / (1 - rate)",
+        );
+        // 16,384 draws: the kept fraction's standard deviation is under 0.004
+        assert.ok(Math.abs(kept.length / mask.length - (1 - rate)) < 0.02, `kept ${kept.length} of ${mask.length} at rate ${rate}`);
+        assert.deepEqual(draw(7, rate), mask, "the same seed gives the same mask");
+        assert.notDeepEqual(draw(8, rate), mask, "another seed gives another mask");
+      }
+      assert.equal(lstmDropoutMask(0.2, [4, 3], false), undefined, "no mask at inference");
+      assert.equal(lstmDropoutMask(0, [4, 3], true), undefined, "no mask at rate 0");
     });
 
     it("a fully masked film keeps the zero state in both directions: its output is the last Dense layer's bias", async () => {

@@ -36,12 +36,14 @@ function drawSeed(): [number, number] {
   return [Math.floor(Math.random() * 2 ** 31), Math.floor(Math.random() * 2 ** 31)];
 }
 
+/** A fresh dropout multiplier of `shape` drawn by the DropoutMask kernel: 0, or 1 / (1 - rate) with probability 1 - rate. */
+export function dropoutMultiplier(shape: number[], rate: number): tf.Tensor {
+  return tf.engine().runKernel(DROPOUT_MASK, {}, { shape, rate, seed: drawSeed() }) as tf.Tensor;
+}
+
 /** x times a fresh dropout multiplier of x's shape: the gradient is dy times the same multiplier. */
 export function fastDropout(x: tf.Tensor, rate: number): tf.Tensor {
-  return tf.tidy(() => {
-    const mask = tf.engine().runKernel(DROPOUT_MASK, {}, { shape: x.shape, rate, seed: drawSeed() }) as tf.Tensor;
-    return tf.mul(x, mask);
-  });
+  return tf.tidy(() => tf.mul(x, dropoutMultiplier(x.shape, rate)));
 }
 
 function fastCall(layer: DropoutLike, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | undefined {

@@ -10,13 +10,15 @@
  * The layer stays tfjs-layers' Bidirectional with its LSTM layers and weights: same names, parameter
  * count, config and saved format; only its `call` takes another route. Results equal the stock call's
  * (test/fused-lstm.test.ts): LSTMCell implementation 2 (one input dropout mask and one recurrent one,
- * drawn in the stock order, four each, so that a seeded Math.random gives the same masks), K.rnn's
+ * drawn in the stock order, four each, so that a seeded Math.random gives the same masks; on native TensorFlow
+ * one each from the DropoutMask kernel instead, as its Dropout layers do, see below), K.rnn's
  * masking (a masked step repeats the previous output and state), concat merge, the backward direction
  * reversed back when returning sequences. Layers this route does not cover (other activations, states
  * returned or given, stateful, another merge mode) and backends without the kernel take the stock call.
  */
 import * as tf from "@tensorflow/tfjs";
 import { LSTM_SEQUENCE, LSTM_SEQUENCE_PAIR } from "./lstm-sequence";
+import { dropoutMultiplier, fastDropoutActive } from "./fast-dropout";
 import { kernelRoute, routeLayerCall } from "./layer-route";
 
 interface LayerVariableLike {
@@ -86,11 +88,16 @@ function supported(layer: BidirectionalLike): boolean {
 }
 
 /**
- * The masks of LSTMCell's implementation 2, drawn as generateDropoutMask does (four per kind, the first
- * used), or undefined when not training or the rate is 0.
+ * A dropout mask of LSTMCell's implementation 2 (its multiplier: 0 or 1 / (1 - rate)), or undefined when not
+ * training or the rate is 0. Where the DropoutMask kernel runs (native TensorFlow, ./fast-dropout.ts), one mask from
+ * it: tfjs draws every number in JavaScript and uploads it, and the stock order draws four masks of which one is
+ * used, 32 masks and 0.6 million numbers per training step of the coursework BiLSTM, whose garbage then costs a
+ * major collection every few steps. Elsewhere as generateDropoutMask draws them (four per kind, the first used), so
+ * that a seeded Math.random gives the stock layer's masks.
  */
-function dropoutMask(rate: number, shape: [number, number], training: boolean): tf.Tensor2D | undefined {
+export function lstmDropoutMask(rate: number, shape: [number, number], training: boolean): tf.Tensor2D | undefined {
   if (!(training && rate > 0 && rate < 1)) return undefined;
+  if (fastDropoutActive()) return dropoutMultiplier(shape, rate) as tf.Tensor2D;
   const masks = [0, 1, 2, 3].map(() => tf.dropout(tf.ones(shape), rate) as tf.Tensor2D);
   return masks[0];
 }
@@ -111,8 +118,9 @@ function directionInputs(layer: LstmLayerLike, x: tf.Tensor3D, maskTM: tf.Tensor
   const cell = layer.cell;
   const [B, T, D] = x.shape;
   const units = cell.units;
-  const inputMask = dropoutMask(cell.dropout, [B, D], training);
-  const recurrentMask = dropoutMask(cell.recurrentDropout, [B, units], training) ?? tf.ones([B, units]);
+  const inputMask = lstmDropoutMask(cell.dropout, [B, D], training);
+  // tf.fill, not tf.ones: a backend fill rather than a JavaScript array uploaded on every call
+  const recurrentMask = lstmDropoutMask(cell.recurrentDropout, [B, units], training) ?? tf.fill([B, units], 1);
   const dropped = inputMask !== undefined ? tf.mul(x, tf.expandDims(inputMask, 1)) : x;
   let timeMajor = tf.transpose(dropped, [1, 0, 2]);
   if (layer.goBackwards) timeMajor = tf.reverse(timeMajor, 0);
@@ -159,7 +167,7 @@ function fusedCall(layer: BidirectionalLike, inputs: tf.Tensor | tf.Tensor[], kw
   const mask = Array.isArray(rawMask) ? rawMask[0] : rawMask;
   return tf.tidy(() => {
     const [B, T] = x.shape;
-    const maskTM = (mask != null ? tf.transpose(tf.cast(tf.cast(mask, "bool"), "float32"), [1, 0]) : tf.ones([T, B])) as tf.Tensor2D;
+    const maskTM = (mask != null ? tf.transpose(tf.cast(tf.cast(mask, "bool"), "float32"), [1, 0]) : tf.fill([T, B], 1)) as tf.Tensor2D;
     const [forward, backward] = bothDirections(
       directionInputs(layer.forwardLayer, x, maskTM, training),
       directionInputs(layer.backwardLayer, x, tf.reverse(maskTM, 0), training),

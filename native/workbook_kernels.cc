@@ -41,6 +41,7 @@
 // once, and each call runs every node in one executor, as Keras's tf.function does. `graphDef` null removes it.
 // lib/runtime/graph-function.ts writes the graphs.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -129,10 +130,10 @@ bool OneDnnAllowed() {
 // Runs oneDNN's op `onednn_name` where this TensorFlow has it, else TensorFlow's own `stock_name`, for its one
 // output; `set_up(op)` adds the inputs and attributes both share (failures left in `status`). oneDNN's kernels are
 // registered under the label MklNameChangeOp (what TensorFlow's own rewrites set). A TensorFlow without them (not an
-// x86 build) never has them, so `onednn` (one flag per call site, set from OneDnnAllowed) turns false for good; any
-// other refusal falls back for this call only.
+// x86 build) never has them, so `onednn` (one flag per call site, set from OneDnnAllowed; atomic, since the two
+// directions of an LSTM pair share one) turns false for good; any other refusal falls back for this call only.
 template <typename SetUp>
-TFE_TensorHandle *ExecuteOneDnnOrStock(TFE_Context *context, bool &onednn, const char *onednn_name, const char *stock_name,
+TFE_TensorHandle *ExecuteOneDnnOrStock(TFE_Context *context, std::atomic<bool> &onednn, const char *onednn_name, const char *stock_name,
                                        SetUp set_up, TF_Status *status) {
   TFE_TensorHandle *out = nullptr;
   for (int attempt = onednn ? 0 : 1; attempt < 2 && out == nullptr; attempt++) {
@@ -208,17 +209,23 @@ TFE_TensorHandle *ReshapeHandle(TFE_Context *context, TFE_TensorHandle *x, const
   return out;
 }
 
-// TensorFlow's MatMul of two handles: the product's handle (nullptr and `status` set on failure).
+// TensorFlow's MatMul of two handles: the product's handle (nullptr and `status` set on failure). Called by its
+// oneDNN name where TensorFlow has it: eager MatMul reaches the same kernel, but only after TensorFlow's eager oneDNN
+// rewrite has listed every registered kernel of the op, on every call (4% of a BiLSTM training step's CPU time,
+// `perf`, on the thread that waits for the product).
 TFE_TensorHandle *MatMulHandle(TFE_Context *context, TFE_TensorHandle *a, TFE_TensorHandle *b, bool transpose_a,
                                bool transpose_b, TF_Status *status) {
-  TFE_Op *op = TFE_NewOp(context, "MatMul", status);
-  if (TF_GetCode(status) != TF_OK) return nullptr;
-  TFE_OpAddInput(op, a, status);
-  if (TF_GetCode(status) == TF_OK) TFE_OpAddInput(op, b, status);
-  TFE_OpSetAttrType(op, "T", TF_FLOAT);
-  TFE_OpSetAttrBool(op, "transpose_a", transpose_a ? 1 : 0);
-  TFE_OpSetAttrBool(op, "transpose_b", transpose_b ? 1 : 0);
-  return ExecuteOne(op, status);
+  static std::atomic<bool> onednn_matmul{OneDnnAllowed()};
+  return ExecuteOneDnnOrStock(
+      context, onednn_matmul, "_MklMatMul", "MatMul",
+      [&](TFE_Op *op) {
+        TFE_OpAddInput(op, a, status);
+        if (TF_GetCode(status) == TF_OK) TFE_OpAddInput(op, b, status);
+        TFE_OpSetAttrType(op, "T", TF_FLOAT);
+        TFE_OpSetAttrBool(op, "transpose_a", transpose_a ? 1 : 0);
+        TFE_OpSetAttrBool(op, "transpose_b", transpose_b ? 1 : 0);
+      },
+      status);
 }
 
 // The same product of a tensor we filled and a handle, resolved to a tensor the caller owns (nullptr on failure).
@@ -537,7 +544,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
     // rewrites Conv2D (and its gradients, MatMul, BatchMatMul) to oneDNN's kernels but not _FusedConv2D, whose
     // Eigen kernel took 4.5 ms where oneDNN takes 0.9 (the CNN's first layer, batch 64); in a graph, TensorFlow's
     // layout pass makes the same substitution for Keras.
-    static bool onednn_fused = OneDnnAllowed();
+    static std::atomic<bool> onednn_fused{OneDnnAllowed()};
     TFE_TensorHandle *out = ExecuteOneDnnOrStock(
         tfe_context_, onednn_fused, "_MklNativeFusedConv2D", "_FusedConv2D",
         [&](TFE_Op *op) {
@@ -584,7 +591,7 @@ napi_value TFJSBackend::ExecuteWorkbookKernel(napi_env env, napi_value name_valu
                               tf_status.status);
       if (flat[i] != nullptr) owned.push_back(flat[i]);
     }
-    static bool onednn_matmul = OneDnnAllowed();
+    static std::atomic<bool> onednn_matmul{OneDnnAllowed()};
     TFE_TensorHandle *product = nullptr;
     if (TF_GetCode(tf_status.status) == TF_OK) {
       product = ExecuteOneDnnOrStock(

@@ -1,8 +1,9 @@
 /**
- * Prediction as one TensorFlow function on native TensorFlow (runtime/graph-function.ts, eval/inference.ts
- * predictInOneCall): the GraphDef bytes against the protocol-buffer encoding worked out by hand, and on native the
- * function's outputs against the same model run op by op (tfjs's own layers), with the calls that must not become
- * functions (values read in JavaScript, tensors from outside, gradients, the addon's LSTM) running op by op.
+ * Prediction and training steps as one TensorFlow function on native TensorFlow (runtime/graph-function.ts,
+ * eval/inference.ts predictInOneCall, train/trainer.ts trainStep): the GraphDef bytes against the protocol-buffer
+ * encoding worked out by hand, and on native the function's outputs against the same model run op by op (tfjs's own
+ * layers and gradients), with the calls that must not become functions (values read in JavaScript, random numbers
+ * drawn in JavaScript, tensors from outside, gradients, the addon's LSTM) running op by op.
  */
 import { strict as assert } from "assert";
 import * as tf from "@tensorflow/tfjs";
@@ -15,7 +16,11 @@ import {
   graphFunctionsActive,
   setGraphFunctions,
 } from "../lib/runtime/graph-function";
-import { trainModel } from "../lib/train/trainer";
+import { trainModel, trainStep, trainingPurpose } from "../lib/train/trainer";
+import { kerasAdam } from "../lib/train/adam";
+import { binaryCrossentropyLoss } from "../lib/models/losses";
+import { setFastDropout } from "../lib/runtime/fast-dropout";
+import { withSeededMathRandom } from "../lib/runtime/random";
 import type { TrainingData } from "../lib/data/batches";
 import { silentProgress } from "../lib/train/progress";
 import { predictInOneCall } from "../lib/eval/inference";
@@ -136,6 +141,62 @@ describe("graph functions on native TensorFlow", function () {
       ),
     );
     tf.dispose([posters, labels]);
+  });
+
+  /** Three training steps of a small CNN (dropout 0.25-0.5) on one batch, from one seed: losses and weights after. */
+  async function threeSteps(seed: number): Promise<{ losses: number[]; weights: Float32Array[]; functionCalls: number; refusal?: string }> {
+    const x = tf.randomUniform([8, 16, 16, 3], 0, 1, "float32", 21);
+    const y = tf.cast(tf.greater(tf.randomUniform([8, 5], 0, 1, "float32", 22), 0.6), "float32") as tf.Tensor2D;
+    const model = buildCnn({ imageSize: 16, genres: 5, seed: 5 });
+    const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const optimizer = kerasAdam(1e-3);
+    const before = graphFunctionCalls.function;
+    const losses = await withSeededMathRandom(seed, async () => {
+      const out: number[] = [];
+      for (let i = 0; i < 3; i++)
+        out.push((await trainStep(model, optimizer, variables, binaryCrossentropyLoss, { inputs: x, labels: y })).loss);
+      return out;
+    });
+    const functionCalls = graphFunctionCalls.function - before;
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    const refusal = graphFunctionRefusal(model, trainingPurpose(binaryCrossentropyLoss));
+    tf.dispose([x, y]);
+    optimizer.dispose();
+    model.dispose();
+    return { losses, weights, functionCalls, ...(refusal !== undefined ? { refusal } : {}) };
+  }
+
+  it("trains the CNN as a function: losses and weights equal the steps run op by op, with fresh seeded dropout masks each step", async () => {
+    setGraphFunctions(false);
+    const opByOp = await threeSteps(3);
+    setGraphFunctions(true);
+    const asFunction = await threeSteps(3);
+    // the first step is traced (run op by op, then checked against the function), the next two are the function
+    assert.equal(opByOp.functionCalls, 0);
+    assert.equal(asFunction.functionCalls, 2, `refused: ${asFunction.refusal}`);
+    // masks frozen into the function would repeat the first step's in steps 2 and 3, and these would differ
+    opByOp.losses.forEach((loss, i) =>
+      assert.ok(Math.abs(loss - asFunction.losses[i]!) <= 1e-5, `step ${i + 1}: ${loss} vs ${asFunction.losses[i]}`),
+    );
+    opByOp.weights.forEach((w, k) => {
+      let worst = 0;
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - asFunction.weights[k]![i]!));
+      assert.ok(worst <= 1e-5, `weight ${k}: ${worst}`);
+    });
+    // another seed draws other masks
+    const otherSeed = await threeSteps(4);
+    assert.ok(Math.abs(otherSeed.losses[2]! - asFunction.losses[2]!) > 1e-6, "another seed gave the same losses");
+  });
+
+  it("trains op by op where dropout draws its numbers in JavaScript (a function would repeat them)", async () => {
+    setFastDropout(false);
+    try {
+      const run = await threeSteps(3);
+      assert.equal(run.functionCalls, 0);
+      assert.match(run.refusal ?? "", /JavaScript draws random numbers/);
+    } finally {
+      setFastDropout(true);
+    }
   });
 
   it("leaves no tensor behind", () => {

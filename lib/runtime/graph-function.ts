@@ -11,14 +11,18 @@
  *
  * What is traced, and what refuses: the recording covers tfjs-node's executeOp, the tensors JavaScript uploads
  * during the call (written as constants) and the addon's fused_conv2d and fused_matmul (written as TensorFlow's
- * _FusedConv2D and _FusedMatMul). A call that reads a tensor's values in JavaScript, runs another addon kernel,
- * uses a tensor from outside the call that is not one of its arguments, or whose function TensorFlow refuses, is
- * not traced: it runs eagerly, then and from then on for that model and purpose, and `graphFunctionRefusal` says why.
+ * _FusedConv2D and _FusedMatMul). The addon's dropout masks become arguments of the function, drawn afresh before
+ * each call in the order the eager call drew them (./fast-dropout.ts), so that a training step can be a function and
+ * a seeded run draws the same masks either way. A call that reads a tensor's values in JavaScript, runs another
+ * addon kernel, draws random numbers in JavaScript (a function would repeat them), uses a tensor from outside the
+ * call that is not one of its arguments, or whose function TensorFlow refuses, is not traced: it runs eagerly, then
+ * and from then on for that model and purpose, and `graphFunctionRefusal` says why.
  * The first function call is checked against the eager result, and refused where they differ beyond float32
  * rounding. Weights are arguments, read afresh every call, so training between calls is seen.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor } from "@tensorflow/tfjs";
+import { dropoutMultiplier } from "./fast-dropout";
 import { DT, encodeGraphDef, type AttrValue, type ConstTensor, type GraphNode } from "./graph-def";
 import { ONEDNN_KERNEL_LABEL, oneDnnAllowed } from "./native-cnn-ops";
 
@@ -54,9 +58,16 @@ interface NativeBackend {
   binding: NativeBinding;
   getInputTensorIds(tensors: Tensor[]): number[];
   executeMultipleOutputs(name: string, opAttrs: OpAttr[], inputs: Tensor[], numOutputs: number): Tensor[];
+  createOutputTensor(metadata: TensorMetadata): Tensor;
 }
 
-type Entry = { name: string; numOutputs: number } | { refused: string };
+/** A dropout mask the eager call drew: the function takes a fresh one, in this place, at every call. */
+interface DrawnMask {
+  shape: number[];
+  rate: number;
+}
+
+type Entry = { name: string; numOutputs: number; masks: DrawnMask[] } | { refused: string };
 
 let enabled = process.env["WORKBOOK_GRAPH_FUNCTIONS"] !== "0";
 /** The functions of each owner (a model), by purpose and argument shapes. */
@@ -124,16 +135,25 @@ export function callAsGraph(owner: object, purpose: string, args: readonly Tenso
   const entry = byKey.get(purpose) ?? byKey.get(key);
   if (entry !== undefined && "name" in entry) {
     graphFunctionCalls.function++;
-    return backend.executeMultipleOutputs(entry.name, [], args as Tensor[], entry.numOutputs);
+    const masks = entry.masks.map((m) => dropoutMultiplier(m.shape, m.rate));
+    try {
+      return backend.executeMultipleOutputs(entry.name, [], [...args, ...masks], entry.numOutputs);
+    } finally {
+      tf.dispose(masks);
+    }
   }
   if (entry !== undefined) return run();
   const traced = trace(backend, args, run);
   graphFunctionCalls.traced++;
-  const made =
-    traced.graph === undefined
-      ? { refused: traced.refused ?? "nothing was recorded" }
-      : register(backend, owner, traced.graph, args, traced.outputs);
-  byKey.set("refused" in made ? purpose : key, made);
+  try {
+    const made =
+      traced.graph === undefined
+        ? { refused: traced.refused ?? "nothing was recorded" }
+        : register(backend, owner, traced.graph, [...args, ...traced.masks.map((m) => m.tensor)], traced.outputs, traced.masks);
+    byKey.set("refused" in made ? purpose : key, made);
+  } finally {
+    tf.dispose(traced.masks.map((m) => m.tensor));
+  }
   return traced.outputs;
 }
 
@@ -150,6 +170,8 @@ interface Traced {
   outputs: Tensor[];
   graph?: { nodes: GraphNode[]; inputs: string[]; outputs: string[] };
   refused?: string;
+  /** The dropout masks the call drew, in order, each kept (for the first function call's check) until disposed. */
+  masks: (DrawnMask & { tensor: Tensor })[];
 }
 
 /** Runs `run` eagerly while recording its ops; the graph of them, or why there is none. */
@@ -178,6 +200,7 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
   });
   // refs that are not an op's output (arguments, constants): a function output must go through an Identity
   const notOps = new Set<string>(inputs);
+  const masks: { shape: number[]; rate: number; id: number }[] = [];
   const inputRefs = (op: string, ids: readonly number[]): string[] =>
     ids.map((id) => {
       const ref = refs.get(id);
@@ -247,7 +270,18 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
       const outputs = kernel(name, ids, params);
       if (name === "fused_conv2d") setOutputs(pushNode("_FusedConv2D", inputRefs(name, ids), fusedConvAttrs(params)), outputs);
       else if (name === "fused_matmul") recordFusedMatMul(ids, params, outputs[0]!);
-      else refuse(`the addon's kernel ${name} has no TensorFlow op`);
+      else if (name === "dropout_mask") {
+        // params [rate, seed0, seed1, ...shape]: an argument; a handle of our own keeps the mask for the check
+        const [rate, , , ...shape] = params as [number, number, number, ...number[]];
+        const ref = `mask${masks.length}:0`;
+        nodes.push({ name: `mask${masks.length}`, op: "Placeholder", inputs: [], attrs: { dtype: { type: DT.float }, shape: { shape } } });
+        inputs.push(ref);
+        notOps.add(ref);
+        refs.set(outputs[0]!.id, ref);
+        shapes.set(outputs[0]!.id, shape);
+        const [kept] = real.executeOp("Identity", [{ name: "T", type: real.TF_ATTR_TYPE, value: DT.float }], [outputs[0]!.id], 1);
+        masks.push({ shape, rate, id: kept!.id });
+      } else refuse(`the addon's kernel ${name} has no TensorFlow op`);
       return outputs;
     };
   }
@@ -257,13 +291,27 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
     Object.fromEntries(Object.entries(overrides).map(([key, value]) => [key, { value, enumerable: true }])),
   ) as NativeBinding;
   backend.binding = recorder;
+  // Random numbers drawn in JavaScript would be constants of the function: only the masks' seeds (two each) may be.
+  const random = Math.random;
+  let draws = 0;
+  Math.random = () => {
+    draws++;
+    return random();
+  };
   let outputs: Tensor[];
   try {
     outputs = run();
   } finally {
     backend.binding = real;
+    Math.random = random;
   }
-  if (refused !== undefined) return { outputs, refused };
+  const keptMasks = masks.map(({ shape, rate, id }) => ({
+    shape,
+    rate,
+    tensor: backend.createOutputTensor({ id, shape, dtype: DT.float }),
+  }));
+  if (draws !== 2 * masks.length) refuse("JavaScript draws random numbers (a function would repeat them)");
+  if (refused !== undefined) return { outputs, refused, masks: keptMasks };
   const outputRefs = backend.getInputTensorIds(outputs).map((id, k) => {
     const ref = refs.get(id);
     if (ref === undefined) {
@@ -273,8 +321,8 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
     if (!notOps.has(ref)) return ref;
     return `${pushNode("Identity", [ref], { T: { type: DTYPES[outputs[k]!.dtype] ?? DT.float } })}:0`;
   });
-  if (refused !== undefined) return { outputs, refused };
-  return { outputs, graph: { nodes, inputs, outputs: outputRefs } };
+  if (refused !== undefined) return { outputs, refused, masks: keptMasks };
+  return { outputs, graph: { nodes, inputs, outputs: outputRefs }, masks: keptMasks };
 }
 
 const ONEDNN_OPS: Readonly<Record<string, string>> = { _FusedConv2D: "_MklNativeFusedConv2D", _FusedMatMul: "_MklNativeFusedMatMul" };
@@ -346,6 +394,7 @@ function register(
   graph: NonNullable<Traced["graph"]>,
   args: readonly Tensor[],
   eager: Tensor[],
+  masks: readonly DrawnMask[],
 ): Entry {
   const name = `workbook_fn_${nextFunction++}`;
   // oneDNN's fused kernels by name, as the addon calls them eagerly: TensorFlow's layout pass does not put them into
@@ -389,5 +438,5 @@ function register(
     return { refused: mismatch };
   }
   registry.register(owner, { binding: backend.binding, name });
-  return { name, numOutputs: graph.outputs.length };
+  return { name, numOutputs: graph.outputs.length, masks: masks.map(({ shape, rate }) => ({ shape, rate })) };
 }

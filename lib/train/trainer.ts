@@ -178,27 +178,42 @@ export async function trainStep(
   lossFn: LossFunction,
   batch: Batch,
 ): Promise<StepResult> {
+  let cost: tf.Tensor | undefined;
   let predictions: tf.Tensor | undefined;
-  let cost: tf.Scalar | undefined;
   try {
-    cost = tf.tidy(() => {
-      const c = optimizer.minimize(
-        () => {
-          const out = singleOutput(model.apply(batch.inputs, { training: true }) as tf.Tensor | tf.Tensor[]);
-          predictions = tf.keep(out);
-          return totalLoss(model, lossFn, batch.labels, out);
-        },
-        true,
-        variables,
-      );
-      if (c == null) throw new Error("optimizer.minimize returned no cost");
-      return c;
-    });
-    return await readStep(cost, predictions as unknown as tf.Tensor, batch.labels);
+    [cost, predictions] = tf.tidy(() => {
+      const [loss, out, ...grads] = trainingGradients(model, variables, lossFn, batch);
+      optimizer.applyGradients(Object.fromEntries(variables.map((v, k) => [v.name, grads[k] as tf.Tensor])));
+      return [loss, out];
+    }) as [tf.Tensor, tf.Tensor];
+    return await readStep(cost, predictions, batch.labels);
   } finally {
     cost?.dispose();
     predictions?.dispose();
   }
+}
+
+/**
+ * A batch's loss, predictions and the loss's gradient with respect to each of `variables` (what the optimizer's
+ * minimize computes); on native TensorFlow as one TensorFlow function per model, loss and batch shape where the
+ * model allows it (runtime/graph-function.ts: its dropout masks drawn as the eager call draws them), the weights of
+ * the moment its arguments.
+ */
+function trainingGradients(model: tf.LayersModel, variables: tf.Variable[], lossFn: LossFunction, batch: Batch): tf.Tensor[] {
+  const inputs = Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs];
+  return callModelAsGraph(model, trainingPurpose(lossFn), [...inputs, batch.labels], () => {
+    let out: tf.Tensor | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      out = tf.keep(singleOutput(model.apply(batch.inputs, { training: true }) as tf.Tensor | tf.Tensor[]));
+      return totalLoss(model, lossFn, batch.labels, out);
+    }, variables);
+    return [value, out as tf.Tensor, ...variables.map((v) => grads[v.name] as tf.Tensor)];
+  });
+}
+
+/** The graph function purpose of training steps with `lossFn` (runtime/graph-function.ts graphFunctionRefusal). */
+export function trainingPurpose(lossFn: LossFunction): string {
+  return `train with loss ${lossId(lossFn)}`;
 }
 
 /** A number per loss function, so that a model's evaluation function is never one made with another loss. */

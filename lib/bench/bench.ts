@@ -8,10 +8,12 @@
  *   (--batching padded: 64 consecutive films of a seeded shuffle), each padded to its longest overview;
  *   without the dataset, synthetic lengths drawn like the real ones ("texts":"synthetic", padded).
  * A training step is train/trainer.ts's: Adam (lr 1e-4, Keras epsilon 1e-7), Keras binary cross-entropy,
- * the trainer's own step (train/trainer.ts trainStep), loss, predictions and Keras counts read back every step.
+ * the trainer's own step (train/trainer.ts trainStep: its loss and gradients one TensorFlow function per model and
+ * shape on native where the model allows it; `trainRoute` says which ran), loss, predictions and Keras counts read
+ * back every step.
  * Prediction is the workbook's own (eval/inference.ts predictInOneCall: inference mode, one TensorFlow function per
  * model and shape on native where the model allows it, runtime/graph-function.ts) read back, batch 64; `predictRoute`
- * says which ran. `--profile` runs the prediction op by op, so that each kernel is timed.
+ * says which ran. `--profile` runs training and prediction op by op, so that each kernel is timed.
  * `--small` runs tiny variants (16x16 posters, a 200-word vocabulary, batch 4) for tests.
  * `--profile` prints the time per kernel (stderr, one JSON line per model) of the measured steps.
  * Then one line per pretrained encoder: feature extraction in films/s, end to end (USE-lite on overviews;
@@ -34,7 +36,7 @@ import { imageFeatures, loadImageEncoder } from "../encoders/mobilenet";
 import { embedTexts, loadSentenceEncoder } from "../encoders/use-lite";
 import { PRETRAINED_PRESETS } from "../kinds/presets";
 import { binaryCrossentropyLoss } from "../models/losses";
-import { trainStep } from "../train/trainer";
+import { trainStep, trainingPurpose } from "../train/trainer";
 import { kerasAdam } from "../train/adam";
 import { profileKernels, topKernels } from "../runtime/kernel-profile";
 import { predictInOneCall } from "../eval/inference";
@@ -166,6 +168,11 @@ async function predictStep(model: tf.LayersModel, batch: Batch): Promise<void> {
   }
 }
 
+/** How `steps` timed steps ran, of which `functionSteps` as a TensorFlow function. */
+function route(functionSteps: number, steps: number): BenchResult["predictRoute"] {
+  return functionSteps === 0 ? "op by op" : functionSteps === steps ? "graph function" : "mixed";
+}
+
 function machine(): { cpu: string; cores: number; node: string } {
   const cpus = os.cpus();
   return {
@@ -223,7 +230,10 @@ export async function benchModel(
     source.lengths.length = 0;
     source.tokens.length = 0;
     profiler?.reset();
+    const trainFunctions = graphFunctionCalls.function;
     const trainMs = await timedSteps(options.steps, (b) => benchStep(model, optimizer, variables, b));
+    const trainRoute = route(graphFunctionCalls.function - trainFunctions, options.steps);
+    const trainRefusal = graphFunctionRefusal(model, trainingPurpose(binaryCrossentropyLoss));
     const mean = (xs: number[]): number | undefined => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
     const meanLength = mean(source.lengths);
     const meanTokens = mean(source.tokens);
@@ -235,7 +245,7 @@ export async function benchModel(
     const asFunction = graphFunctionCalls.function;
     const predictMs = await timedSteps(options.predictSteps, (b) => predictStep(model, b));
     const functionSteps = graphFunctionCalls.function - asFunction;
-    const predictRoute = functionSteps === 0 ? "op by op" : functionSteps === options.predictSteps ? "graph function" : "mixed";
+    const predictRoute = route(functionSteps, options.predictSteps);
     const refusal = graphFunctionRefusal(model, "predict");
     const trainFlops = stepFlops(model, meanLength).training;
     const predictFlops = stepFlops(model, mean(source.lengths)).forward;
@@ -259,6 +269,8 @@ export async function benchModel(
       trainSeconds: round(trainMs / 1000, 3),
       predictSteps: options.predictSteps,
       predictSeconds: round(predictMs / 1000, 3),
+      trainRoute,
+      ...(trainRefusal !== undefined ? { trainRouteWhy: trainRefusal } : {}),
       predictRoute,
       ...(refusal !== undefined ? { predictRouteWhy: refusal } : {}),
       warmupSteps: options.warmup,

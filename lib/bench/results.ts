@@ -67,6 +67,10 @@ export interface BenchResult {
   trainSeconds: number;
   predictSteps: number;
   predictSeconds: number;
+  /** How the measured training steps ran: loss and gradients as one TensorFlow function each (native), op by op, or both. */
+  trainRoute: "graph function" | "op by op" | "mixed";
+  /** Why the training step was not made a function (runtime/graph-function.ts), where it was refused. */
+  trainRouteWhy?: string;
   /** How the measured prediction steps ran: as one TensorFlow function each (native), op by op, or both. */
   predictRoute: "graph function" | "op by op" | "mixed";
   /** Why the prediction was not made a function (runtime/graph-function.ts), where it was refused. */

@@ -49,6 +49,7 @@ interface NativeBinding {
   executeOp(name: string, attrs: OpAttr[], inputIds: number[], numOutputs: number): TensorMetadata[];
   createTensor(shape: number[], dtype: number, values: ArrayBufferView): number;
   tensorDataSync(id: number): unknown;
+  deleteTensor(id: number): void;
   workbookKernel?: (name: string, inputIds: number[], params: number[]) => TensorMetadata[];
   workbookFunction?: (name: string, graphDef: Uint8Array | null, inputs: string[], outputs: string[]) => void;
 }
@@ -301,6 +302,9 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
   let outputs: Tensor[];
   try {
     outputs = run();
+  } catch (err) {
+    for (const { id } of masks) real.deleteTensor(id);
+    throw err;
   } finally {
     backend.binding = real;
     Math.random = random;

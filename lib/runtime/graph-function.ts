@@ -293,6 +293,7 @@ function trace(backend: NativeBackend, args: readonly Tensor[], run: () => Tenso
   ) as NativeBinding;
   backend.binding = recorder;
   // Random numbers drawn in JavaScript would be constants of the function: only the masks' seeds (two each) may be.
+  // (tfjs ops given a seed of their own draw from it, not Math.random, and are not seen here: no workbook layer has one.)
   const random = Math.random;
   let draws = 0;
   Math.random = () => {

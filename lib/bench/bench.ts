@@ -42,7 +42,7 @@ import { profileKernels, topKernels } from "../runtime/kernel-profile";
 import { predictInOneCall } from "../eval/inference";
 import { graphFunctionCalls, graphFunctionRefusal, setGraphFunctions } from "../runtime/graph-function";
 import { PeerResult, RoundResults, medianRatioLines, peerPlan, ratioLines, runPeers } from "./peers";
-import type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "./results";
+import type { BenchModel, BenchOptions, BenchResult, RecordedBatch, StepRoute } from "./results";
 
 export type { BenchModel, BenchOptions, BenchResult, RecordedBatch } from "./results";
 
@@ -169,7 +169,7 @@ async function predictStep(model: tf.LayersModel, batch: Batch): Promise<void> {
 }
 
 /** How `steps` timed steps ran, of which `functionSteps` as a TensorFlow function. */
-function route(functionSteps: number, steps: number): BenchResult["predictRoute"] {
+function route(functionSteps: number, steps: number): StepRoute {
   return functionSteps === 0 ? "op by op" : functionSteps === steps ? "graph function" : "mixed";
 }
 
@@ -202,7 +202,7 @@ export async function benchModel(
   const optimizer = kerasAdam(1e-4);
   const profiler = options.profile ? profileKernels(tf.getBackend()) : undefined;
   // a graph function is one kernel call to the profiler: op by op, each kernel is timed
-  if (profiler) setGraphFunctions(false);
+  const graphFunctionsWere = profiler ? setGraphFunctions(false) : undefined;
   try {
     const withBatch = async <T>(f: (b: Batch) => Promise<T>): Promise<T> => {
       const b = source.next();
@@ -242,11 +242,10 @@ export async function benchModel(
     for (let i = 0; i < Math.min(3, options.warmup); i++) await withBatch((b) => predictStep(model, b));
     profiler?.reset();
     source.lengths.length = 0;
-    const asFunction = graphFunctionCalls.function;
+    const predictFunctions = graphFunctionCalls.function;
     const predictMs = await timedSteps(options.predictSteps, (b) => predictStep(model, b));
-    const functionSteps = graphFunctionCalls.function - asFunction;
-    const predictRoute = route(functionSteps, options.predictSteps);
-    const refusal = graphFunctionRefusal(model, "predict");
+    const predictRoute = route(graphFunctionCalls.function - predictFunctions, options.predictSteps);
+    const predictRefusal = graphFunctionRefusal(model, "predict");
     const trainFlops = stepFlops(model, meanLength).training;
     const predictFlops = stepFlops(model, mean(source.lengths)).forward;
     const liveTensors = tf.memory().numTensors;
@@ -272,7 +271,7 @@ export async function benchModel(
       trainRoute,
       ...(trainRefusal !== undefined ? { trainRouteWhy: trainRefusal } : {}),
       predictRoute,
-      ...(refusal !== undefined ? { predictRouteWhy: refusal } : {}),
+      ...(predictRefusal !== undefined ? { predictRouteWhy: predictRefusal } : {}),
       warmupSteps: options.warmup,
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       liveTensors,
@@ -292,7 +291,7 @@ export async function benchModel(
     return result;
   } finally {
     profiler?.restore();
-    if (profiler) setGraphFunctions(true);
+    if (graphFunctionsWere !== undefined) setGraphFunctions(graphFunctionsWere);
     optimizer.dispose();
     model.dispose();
   }

@@ -48,6 +48,9 @@ export interface BenchOptions {
   backends?: BackendCandidate[];
 }
 
+/** How a bench's timed steps ran: each as one TensorFlow function (native), each op by op, or some of each. */
+export type StepRoute = "graph function" | "op by op" | "mixed";
+
 export interface BenchResult {
   model: BenchModel;
   backend: string;
@@ -68,11 +71,11 @@ export interface BenchResult {
   predictSteps: number;
   predictSeconds: number;
   /** How the measured training steps ran: loss and gradients as one TensorFlow function each (native), op by op, or both. */
-  trainRoute: "graph function" | "op by op" | "mixed";
+  trainRoute: StepRoute;
   /** Why the training step was not made a function (runtime/graph-function.ts), where it was refused. */
   trainRouteWhy?: string;
   /** How the measured prediction steps ran: as one TensorFlow function each (native), op by op, or both. */
-  predictRoute: "graph function" | "op by op" | "mixed";
+  predictRoute: StepRoute;
   /** Why the prediction was not made a function (runtime/graph-function.ts), where it was refused. */
   predictRouteWhy?: string;
   warmupSteps: number;

@@ -78,9 +78,14 @@ let nextFunction = 0;
 /** How many calls ran as a function, or were traced, in this process. */
 export const graphFunctionCalls = { function: 0, traced: 0 };
 
-/** Turns graph functions on or off (on by default where the addon has them; WORKBOOK_GRAPH_FUNCTIONS=0: off). */
-export function setGraphFunctions(on: boolean): void {
+/**
+ * Turns graph functions on or off (on by default where the addon has them; WORKBOOK_GRAPH_FUNCTIONS=0: off); returns
+ * the setting it replaced, for the caller to restore.
+ */
+export function setGraphFunctions(on: boolean): boolean {
+  const was = enabled;
   enabled = on;
+  return was;
 }
 
 /** The native backend when it can run graph functions, else undefined. */

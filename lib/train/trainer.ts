@@ -200,8 +200,7 @@ export async function trainStep(
  * the moment its arguments.
  */
 function trainingGradients(model: tf.LayersModel, variables: tf.Variable[], lossFn: LossFunction, batch: Batch): tf.Tensor[] {
-  const inputs = Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs];
-  return callModelAsGraph(model, trainingPurpose(lossFn), [...inputs, batch.labels], () => {
+  return callModelAsGraph(model, trainingPurpose(lossFn), batchArguments(batch), () => {
     let out: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
       out = tf.keep(singleOutput(model.apply(batch.inputs, { training: true }) as tf.Tensor | tf.Tensor[]));
@@ -209,6 +208,11 @@ function trainingGradients(model: tf.LayersModel, variables: tf.Variable[], loss
     }, variables);
     return [value, out as tf.Tensor, ...variables.map((v) => grads[v.name] as tf.Tensor)];
   });
+}
+
+/** A batch's tensors as a graph function's data arguments: its inputs, then its labels. */
+function batchArguments(batch: Batch): tf.Tensor[] {
+  return [...(Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs]), batch.labels];
 }
 
 /** The graph function purpose of training steps with `lossFn` (runtime/graph-function.ts graphFunctionRefusal). */
@@ -235,9 +239,8 @@ function lossId(lossFn: LossFunction): number {
  * shape where the model allows it (runtime/graph-function.ts), the weights of the moment its arguments.
  */
 async function evalStep(model: tf.LayersModel, lossFn: LossFunction, batch: Batch): Promise<StepResult> {
-  const inputs = Array.isArray(batch.inputs) ? batch.inputs : [batch.inputs];
   const [loss, predictions] = tf.tidy(() =>
-    callModelAsGraph(model, `evaluate with loss ${lossId(lossFn)}`, [...inputs, batch.labels], () => {
+    callModelAsGraph(model, `evaluate with loss ${lossId(lossFn)}`, batchArguments(batch), () => {
       const out = singleOutput(model.apply(batch.inputs, { training: false }) as tf.Tensor | tf.Tensor[]);
       return [totalLoss(model, lossFn, batch.labels, out), out];
     }),

@@ -18,9 +18,9 @@ export const BENCH_COMMAND = {
     "The speed benchmark: the coursework models' training and prediction steps on each backend, the encoders and, with --peers, Keras and PyTorch on the same batches. One JSON line per model, encoder and peer on stdout; the ratios to the peers on stderr.",
   options: {
     model: { type: "string", value: "MODEL", choices: ["cnn", "lstm", "both"], description: "which model to time (default both)" },
-    steps: { type: "integer", min: 1, description: "timed training steps (default 12)" },
+    steps: { type: "integer", min: 1, description: "timed training steps (default 30: shorter runs read 10-20% apart from round to round)" },
     warmup: { type: "integer", min: 0, description: "untimed steps first (default 3)" },
-    "predict-steps": { type: "integer", min: 1, description: "timed prediction steps (default 30, or --steps if more)" },
+    "predict-steps": { type: "integer", min: 1, description: "timed prediction steps (default 60, or --steps if more)" },
     threads: { type: "string", value: "N|auto", description: "WebAssembly threads (default: the backend's own)" },
     batch: { type: "integer", min: 1, description: "batch size (default 64; 4 with --small)" },
     small: { type: "boolean", description: "tiny models and synthetic data: checks that the benchmark runs, times nothing real" },
@@ -57,7 +57,7 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
   const { values } = args;
   const model = values.model ?? "both";
   const small = values.small;
-  const steps = values.steps ?? 12;
+  const steps = values.steps ?? 30;
   const threadsText = values.threads;
   const threads = threadsText === undefined ? undefined : threadsText === "auto" ? ("auto" as const) : Number(threadsText);
   if (typeof threads === "number" && !(Number.isInteger(threads) && threads >= 1))
@@ -86,7 +86,7 @@ export function benchOptions(args: ParsedCommand<typeof BENCH_COMMAND.options>, 
     models: model === "both" ? ["cnn", "lstm"] : [model],
     steps,
     warmup: values.warmup ?? 3,
-    predictSteps: values["predict-steps"] ?? Math.max(30, steps),
+    predictSteps: values["predict-steps"] ?? Math.max(60, steps),
     batchSize: values.batch ?? (small ? 4 : 64),
     ...(threads === undefined ? {} : { threads }),
     small,

@@ -93,9 +93,13 @@ DECODER_EXPLANATION = (
     "upsampling); jimp's jpeg-js upsamples chroma by repetition, so the two differ most on sharp colour edges. "
     "The resize is exact (next row), so after it the difference is the decoder's, averaged over 4.7 x 4.7 source "
     "pixels per output pixel. A libvips/mozjpeg decoder (sharp 0.35) was tried as well: it too differs from "
-    "TensorFlow (mean 1.65 levels, max 22, on 300 posters), so no decoder available to a Node.js project reproduces "
-    "libjpeg-turbo's output exactly; the workbook keeps jimp"
+    "TensorFlow (mean 1.65 levels, max 22, on 300 posters), so no decoder available to a Node.js project without "
+    "TensorFlow reproduces libjpeg-turbo's output exactly; on native TensorFlow the workbook decodes with TensorFlow's "
+    "own decoder instead"
 )
+
+# The workbook's JPEG decoder as the parity spec names it, in the rows' words.
+DECODER_NAMES = {"jimp": "jimp", "tensorflow": "TensorFlow's DecodeJpeg (native TensorFlow)"}
 
 
 def template_poster(file, size):
@@ -116,9 +120,10 @@ def check_posters(spec):
         max_diff = max(max_diff, float(d.max()))
         sum_diff += float(d.sum())
         count += d.size
+    decoder = DECODER_NAMES[spec.get("decoder", "jimp")]
     row(
         "posters",
-        f"the template's pipeline (tf.io.decode_jpeg, [0, 1], tf.image.resize bilinear {size}x{size}) against preparePoster, every poster ({len(files)})",
+        f"the template's pipeline (tf.io.decode_jpeg, [0, 1], tf.image.resize bilinear {size}x{size}) against preparePoster decoding with {decoder}, every poster ({len(files)})",
         "max 1/255 (JPEG decoders may differ by one level)",
         f"max {fmt(max_diff)}, mean {fmt(sum_diff / count)} ({time.time() - started:.0f} s)",
         max_diff <= 1 / 255 + 1e-6,
@@ -139,7 +144,7 @@ def check_posters(spec):
         res_max, res_sum, res_n = max(res_max, float(r.max())), res_sum + float(r.sum()), res_n + r.size
     row(
         "posters",
-        f"the JPEG decoder's share: jimp against tf.io.decode_jpeg, pixels in [0, 1] ({len(sample['indices'])} posters, a seeded sample)",
+        f"the JPEG decoder's share: {decoder} against tf.io.decode_jpeg, pixels in [0, 1] ({len(sample['indices'])} posters, a seeded sample)",
         "max 1/255",
         f"max {fmt(dec_max)}, mean {fmt(dec_sum / dec_n)}",
         dec_max <= 1 / 255 + 1e-6,

@@ -4,9 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { Jimp } from "jimp";
+import { nativeOrSkip } from "./helpers";
 import {
   PosterError,
   PosterSource,
+  activePosterDecoder,
   decodePoster,
   loadPosters,
   posterBatch,
@@ -131,6 +133,93 @@ describe("posters", function () {
         });
       });
     }
+  });
+
+  describe("TensorFlow's JPEG decoder (native TensorFlow)", () => {
+    const tensorflow = { decoder: "tensorflow" } as const;
+
+    before(async function () {
+      await nativeOrSkip(this);
+    });
+
+    after(async () => {
+      await tf.setBackend("cpu");
+    });
+
+    it("is the active decoder on native TensorFlow, and jimp's on any other backend", async () => {
+      assert.equal(activePosterDecoder(), "tensorflow");
+      await tf.setBackend("cpu");
+      try {
+        assert.equal(activePosterDecoder(), "jimp");
+        await assert.rejects(decodePoster(f("red.jpg"), tensorflow), /needs native TensorFlow as the active backend/);
+      } finally {
+        await tf.setBackend("tensorflow");
+      }
+    });
+
+    it("decodes JPEGs to RGB in [0,1], HWC, row-major, the colours where they were drawn", async () => {
+      const red = await decodePoster(f("red.jpg"), tensorflow);
+      assert.deepEqual([red.height, red.width, red.data.length], [24, 16, 16 * 24 * 3]);
+      for (let p = 0; p < 16 * 24; p++) assertClose(red.data.subarray(p * 3, p * 3 + 3), [1, 0, 0], 0.03, `pixel ${p}`);
+      const split = await decodePoster(f("split.jpg"), tensorflow);
+      assert.deepEqual([split.height, split.width], [16, 32]);
+      const px = (x: number, y: number) => split.data.subarray((y * 32 + x) * 3, (y * 32 + x) * 3 + 3);
+      assertClose(px(2, 8), [1, 0, 0], 0.03, "left half");
+      assertClose(px(29, 8), [0, 0, 1], 0.03, "right half");
+    });
+
+    it("gives values on the u8 * f32(1/255) grid, within a few levels of jimp's decoder on noise", async () => {
+      const ours = await decodePoster(f("noisy.jpg"), tensorflow);
+      const jimp = await decodePoster(f("noisy.jpg"), { decoder: "jimp" });
+      const k = Math.fround(1 / 255);
+      assert.ok(
+        ours.data.every((v) => Math.fround(Math.round(v * 255) * k) === v),
+        "every value is a level times f32(1/255)",
+      );
+      assert.deepEqual([ours.height, ours.width], [jimp.height, jimp.width]);
+      let sum = 0;
+      for (let i = 0; i < ours.data.length; i++) sum += Math.abs(ours.data[i]! - jimp.data[i]!);
+      const mean = sum / ours.data.length;
+      // two independent decoders of the same file: close, not equal (their chroma upsampling differs)
+      assert.ok(mean > 0 && mean < 0.05, `mean difference ${mean}`);
+    });
+
+    it("leaves PNGs to jimp: exact, alpha dropped", async () => {
+      assert.deepEqual(await decodePoster(f("exact.png"), tensorflow), await decodePoster(f("exact.png"), { decoder: "jimp" }));
+    });
+
+    for (const [name, reason] of [
+      ["truncated.jpg", /truncated/],
+      ["garbage.jpg", /^corrupt or unsupported image data, the decoder failed \((?!Invalid TF_Status)[^\n]+\)$/],
+    ] as const) {
+      it(`throws a PosterError naming the file for ${name}`, async () => {
+        await assert.rejects(decodePoster(f(name), tensorflow), (err: unknown) => {
+          assert.ok(err instanceof PosterError, String(err));
+          assert.equal(err.file, f(name));
+          assert.match(err.reason, reason);
+          return true;
+        });
+      });
+    }
+
+    it("keeps a cache of its own: the two decoders never share one", async () => {
+      const cacheDir = fs.mkdtempSync(path.join(dir, "cache-"));
+      const sources = [
+        { id: "a", file: f("noisy.jpg") },
+        { id: "b", file: f("split.jpg") },
+      ];
+      const jimp = await loadPosters(sources, { size: 8, cacheDir, decoder: "jimp" });
+      const ours = await loadPosters(sources, { size: 8, cacheDir });
+      assert.deepEqual([jimp.decoder, ours.decoder], ["jimp", "tensorflow"]);
+      assert.equal(ours.fromCache, false);
+      assert.notEqual(ours.cacheFile, jimp.cacheFile);
+      assert.notDeepEqual(ours.data, jimp.data);
+      assert.deepEqual(posterBatch(ours, [0]), await preparePoster(f("noisy.jpg"), 8, tensorflow));
+      const again = await loadPosters(sources, { size: 8, cacheDir });
+      assert.deepEqual([again.fromCache, again.cacheFile], [true, ours.cacheFile]);
+      assert.deepEqual(again.data, ours.data);
+      assert.equal((await loadPosters(sources, { size: 8, cacheDir, decoder: "jimp" })).cacheFile, jimp.cacheFile);
+    });
   });
 
   describe("resizeBilinear", () => {

@@ -2,8 +2,8 @@
  * The web page's script (bundled by ./bundle.ts): a trained model of the workbook in the browser, on TensorFlow.js
  * (WebGL where the browser has it, else WebAssembly; `?backend=wasm` or `?backend=webgl` chooses). Everything it
  * computes is the library's own code: the model folder read over HTTP and checked as on disk (kinds/registry.ts
- * loadModelFrom, ./http-folder.ts), the poster decoded as `npm run predict` decodes it (data/posters.ts
- * decodePosterBytes), the film checked and predicted as there (eval/inference.ts), explained as `npm run explain`
+ * loadModelFrom, ./http-folder.ts), the poster decoded as `npm run predict` decodes it off native TensorFlow (data/posters.ts
+ * decodePosterBytes: jimp's JPEG decoder; native TensorFlow uses its own, a level apart on some pixels), the film checked and predicted as there (eval/inference.ts), explained as `npm run explain`
  * and notebook 07 explain it (eval/explain.ts explainFilm) and shown on the same card (workbook/explanations.ts). The
  * pretrained kinds' encoders (USE-lite, MobileNetV2) are the library's too, read from the installed packages' files that
  * the same server serves (./http-encoders.ts); an ensemble folder is read with its folds and averaged as on disk.

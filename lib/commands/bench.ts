@@ -18,7 +18,11 @@ export const BENCH_COMMAND = {
     "The speed benchmark: the coursework models' training and prediction steps on each backend, the encoders and, with --peers, Keras and PyTorch on the same batches. One JSON line per model, encoder and peer on stdout; the ratios to the peers on stderr.",
   options: {
     model: { type: "string", value: "MODEL", choices: ["cnn", "lstm", "both"], description: "which model to time (default both)" },
-    steps: { type: "integer", min: 1, description: "timed training steps (default 30: shorter runs read 10-20% apart from round to round)" },
+    steps: {
+      type: "integer",
+      min: 1,
+      description: "timed training steps (default 30: shorter runs read 10-20% apart from round to round)",
+    },
     warmup: { type: "integer", min: 0, description: "untimed steps first (default 3)" },
     "predict-steps": { type: "integer", min: 1, description: "timed prediction steps (default 60, or --steps if more)" },
     threads: { type: "string", value: "N|auto", description: "WebAssembly threads (default: the backend's own)" },

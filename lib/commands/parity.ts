@@ -16,7 +16,7 @@ const COMMAND = {
     epochs: { type: "integer", min: 1, description: "epochs of each training run compared (default 5)" },
     seeds: { type: "integer", min: 2, description: "seeds per side, for the spread between runs (default 3)" },
     "no-training": { type: "boolean", description: "leave out the training runs" },
-    sample: { type: "integer", min: 1, description: "posters whose decoding is compared with jimp's, byte for byte (default 500)" },
+    sample: { type: "integer", min: 1, description: "posters whose decoding is compared with TensorFlow's, byte for byte (default 500)" },
   },
 } as const satisfies CommandSpec;
 

@@ -3,25 +3,63 @@
  *
  *   tf.io.decode_jpeg -> tf.image.convert_image_dtype(tf.float32) -> tf.image.resize([64, 64])
  *
- * in plain TypeScript, with jimp as the JPEG/PNG decoder, plus a one-time,
- * on-disk cache of the whole preprocessed poster set (raw float32, NHWC).
+ * in plain TypeScript, plus a one-time, on-disk cache of the whole preprocessed poster set (raw float32, NHWC).
  *
- * Known, accepted difference from TensorFlow: jimp decodes with jpeg-js, TF with
- * libjpeg-turbo; the two IDCT/upsampling implementations can differ by a level
- * or two out of 255 on some pixels. Everything after decoding matches TF's
- * float32 arithmetic. jimp also applies EXIF orientation (TF does not); none of
- * the 5,692 dataset posters carries an EXIF block, so this never triggers there.
+ * The JPEG decoder: where native TensorFlow is the active backend, TensorFlow's own DecodeJpeg (libjpeg-turbo,
+ * the decoder the template runs, with its defaults: fancy upscaling, the default DCT), so the pixels are the
+ * template's; elsewhere (wasm, cpu, the browser) jimp's jpeg-js. The two can differ by a level or two out of 255
+ * on some pixels (docs/PARITY.md), so the decoder is part of the cache key and the two never share a cache.
+ * TensorFlow's decoder is also about 8x faster, which is most of a first run's preprocessing. PNGs, lossless,
+ * always go through jimp. Everything after decoding matches TF's float32 arithmetic. jimp also applies EXIF
+ * orientation (TF does not); none of the 5,692 dataset posters carries an EXIF block, so this never triggers there.
  */
 import { promises as fsp } from "node:fs";
+import * as tf from "@tensorflow/tfjs";
 import { Jimp } from "jimp";
 import type { Film } from "./dataset";
 import { ComputedRows, SkippedSource, cachedRows, fileSourcesKey } from "./row-cache";
 import { progressPrinter } from "../runtime/progress";
 import { WorkbookError } from "../runtime/errors";
 
-/** Bump when anything changes the numbers produced, so old caches are never reused. */
-export const POSTER_PIPELINE_VERSION =
-  "posters/1: jimp RGB decode, u8*f32(1/255), TF2 bilinear half-pixel no-antialias";
+/**
+ * Which JPEG decoder turns a poster into pixels: TensorFlow's DecodeJpeg (native TensorFlow only) or jimp's jpeg-js.
+ */
+export type PosterDecoder = "tensorflow" | "jimp";
+
+/** The parts of tfjs-node's backend that decode a JPEG (TensorFlow's DecodeJpeg op; its output is uint8 HWC). */
+interface JpegDecodingBackend {
+  decodeJpeg(
+    contents: Uint8Array,
+    channels: number,
+    ratio: number,
+    fancyUpscaling: boolean,
+    tryRecoverTruncated: boolean,
+    acceptableFraction: number,
+    dctMethod: string,
+  ): tf.Tensor;
+}
+
+/** The active backend where it can decode JPEGs with TensorFlow's own decoder (native TensorFlow), else undefined. */
+function jpegDecodingBackend(): JpegDecodingBackend | undefined {
+  // tf.getBackend() would pick and initialise a backend when none is chosen yet: decoding must not choose one
+  if (tf.engine().backendName !== "tensorflow") return undefined;
+  const backend = tf.backend() as Partial<JpegDecodingBackend>;
+  return typeof backend.decodeJpeg === "function" ? (backend as JpegDecodingBackend) : undefined;
+}
+
+/** The decoder posters go through now: TensorFlow's where native TensorFlow is the active backend, else jimp. */
+export function activePosterDecoder(): PosterDecoder {
+  return jpegDecodingBackend() !== undefined ? "tensorflow" : "jimp";
+}
+
+/**
+ * What produced the numbers of a preprocessed poster, with this decoder: part of every cache key, so a cache is
+ * never reused by another decoder. Bump when anything changes the numbers produced.
+ */
+export function posterPipelineVersion(decoder: PosterDecoder): string {
+  const decode = decoder === "tensorflow" ? "TensorFlow DecodeJpeg (libjpeg-turbo, fancy upscaling, default DCT; PNG: jimp)" : "jimp";
+  return `posters/1: ${decode} RGB decode, u8*f32(1/255), TF2 bilinear half-pixel no-antialias`;
+}
 const CACHE_FORMAT_VERSION = 1;
 const CHANNELS = 3;
 
@@ -124,38 +162,80 @@ function checkPosterBytes(bytes: Uint8Array, file: string): void {
   }
 }
 
+/** How a poster is decoded: the decoder, by default the active one (activePosterDecoder). */
+export interface DecodeOptions {
+  decoder?: PosterDecoder;
+}
+
 /** Decodes a JPEG/PNG file to RGB float32 in [0,1], HWC; alpha is dropped. */
-export async function decodePoster(file: string): Promise<DecodedPoster> {
-  return decodePosterBytes(await readPosterBytes(file), file);
+export async function decodePoster(file: string, options: DecodeOptions = {}): Promise<DecodedPoster> {
+  return decodePosterBytes(await readPosterBytes(file), file, options);
+}
+
+/**
+ * The decoder's failure as a PosterError, with its one-line message as a detail for debugging, never its stack
+ * (TensorFlow's errors come as "Invalid TF_Status: 3\nMessage: ...": the message line).
+ */
+function decoderFailure(file: string, err: unknown): PosterError {
+  const message = err instanceof Error ? err.message : String(err);
+  const detail = (/^Message: (.*)$/m.exec(message)?.[1] ?? message.split("\n")[0]!).trim();
+  return new PosterError(file, `corrupt or unsupported image data, the decoder failed (${detail})`);
 }
 
 /**
  * Decodes a JPEG or PNG given as bytes (`file`: how messages name it) to RGB float32 in [0,1], HWC; alpha is dropped.
  * What decodePoster does after reading the file, and what the web page does with a dropped poster: the same checks,
- * the same decoder (jimp: jpeg-js, pngjs) and the same scaling.
+ * the same scaling, and the decoder the backend has (TensorFlow's JPEG decoder on native TensorFlow, else jimp).
  */
-export async function decodePosterBytes(bytes: Uint8Array, file: string): Promise<DecodedPoster> {
+export async function decodePosterBytes(bytes: Uint8Array, file: string, options: DecodeOptions = {}): Promise<DecodedPoster> {
   checkPosterBytes(bytes, file);
+  const decoder = options.decoder ?? activePosterDecoder();
+  if (decoder === "tensorflow" && startsWith(bytes, JPEG_SIGNATURE)) return decodeWithTensorFlow(bytes, file);
   let bitmap: { width: number; height: number; data: Uint8Array };
   try {
     bitmap = (await Jimp.fromBuffer(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))).bitmap;
   } catch (err) {
-    // Keep the decoder's one-line message as a detail for debugging, never its stack.
-    const detail = err instanceof Error ? err.message : String(err);
-    throw new PosterError(file, `corrupt or unsupported image data, the decoder failed (${detail})`);
+    throw decoderFailure(file, err);
   }
   const { width, height, data: rgba } = bitmap;
   if (!(width > 0 && height > 0) || rgba.length < width * height * 4) {
     throw new PosterError(file, `decoder returned an empty or malformed bitmap (${width}x${height})`);
   }
+  return scaled(rgba, width, height, 4);
+}
+
+/** Pixels of `stride` bytes each (RGB first) as RGB float32 in [0, 1], as convert_image_dtype scales them. */
+function scaled(pixels: ArrayLike<number>, width: number, height: number, stride: number): DecodedPoster {
   const n = width * height;
   const data = new Float32Array(n * CHANNELS);
-  for (let p = 0, q = 0; p < n; p++, q += 4) {
-    data[p * 3] = U8_TO_F32[rgba[q]!]!;
-    data[p * 3 + 1] = U8_TO_F32[rgba[q + 1]!]!;
-    data[p * 3 + 2] = U8_TO_F32[rgba[q + 2]!]!;
+  for (let p = 0, q = 0; p < n; p++, q += stride) {
+    data[p * 3] = U8_TO_F32[pixels[q]!]!;
+    data[p * 3 + 1] = U8_TO_F32[pixels[q + 1]!]!;
+    data[p * 3 + 2] = U8_TO_F32[pixels[q + 2]!]!;
   }
   return { width, height, data };
+}
+
+/** A JPEG through TensorFlow's DecodeJpeg with tf.io.decode_jpeg's defaults and 3 channels, as the template decodes. */
+function decodeWithTensorFlow(bytes: Uint8Array, file: string): DecodedPoster {
+  const backend = jpegDecodingBackend();
+  if (backend === undefined) throw new Error("TensorFlow's JPEG decoder needs native TensorFlow as the active backend");
+  let pixels: Int32Array;
+  let shape: number[];
+  try {
+    // uint8 out of the op; tfjs reads int32
+    const decoded = tf.tidy(() => backend.decodeJpeg(bytes, CHANNELS, 1, true, false, 1, "").toInt());
+    shape = decoded.shape;
+    pixels = decoded.dataSync() as Int32Array;
+    decoded.dispose();
+  } catch (err) {
+    throw decoderFailure(file, err);
+  }
+  const [height, width, channels] = shape;
+  if (!(height! > 0 && width! > 0) || channels !== CHANNELS) {
+    throw new PosterError(file, `decoder returned an empty or malformed bitmap (${width}x${height})`);
+  }
+  return scaled(pixels, width!, height!, CHANNELS);
 }
 
 interface AxisWeights {
@@ -242,8 +322,8 @@ export function resizeBilinear(
 }
 
 /** decode + resize: size*size*3 floats, HWC, like the Keras template's load step. */
-export async function preparePoster(file: string, size = 64): Promise<Float32Array> {
-  const img = await decodePoster(file);
+export async function preparePoster(file: string, size = 64, options: DecodeOptions = {}): Promise<Float32Array> {
+  const img = await decodePoster(file, options);
   return resizeBilinear(img.data, img.height, img.width, CHANNELS, size, size);
 }
 
@@ -265,19 +345,21 @@ export interface PosterSet {
   data: Float32Array;
   /** Sources that could not be decoded, in input order; their films are not in ids/data. */
   skipped: PosterProblem[];
+  /** The JPEG decoder the rows were made with. */
+  decoder: PosterDecoder;
   fromCache: boolean;
   cacheFile: string;
 }
 
-export interface LoadPostersOptions {
+export interface LoadPostersOptions extends DecodeOptions {
   size: number;
   cacheDir: string;
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The poster cache's key: the pipeline version, the size and each poster file's path, size and mtime. */
-function cacheKey(sources: readonly PosterSource[], size: number): Promise<string> {
-  return fileSourcesKey(`${POSTER_PIPELINE_VERSION}\nformat ${CACHE_FORMAT_VERSION}\nsize ${size}\n`, sources);
+/** The poster cache's key: the pipeline version (with the decoder), the size and each poster file's path, size and mtime. */
+function cacheKey(sources: readonly PosterSource[], size: number, decoder: PosterDecoder): Promise<string> {
+  return fileSourcesKey(`${posterPipelineVersion(decoder)}\nformat ${CACHE_FORMAT_VERSION}\nsize ${size}\n`, sources);
 }
 
 function rowLength(size: number): number {
@@ -291,6 +373,7 @@ function rowLength(size: number): number {
  */
 export async function loadPosters(sources: readonly PosterSource[], options: LoadPostersOptions): Promise<PosterSet> {
   const { size, cacheDir, onProgress } = options;
+  const decoder = options.decoder ?? activePosterDecoder();
   if (!Number.isInteger(size) || size <= 0) throw new RangeError(`loadPosters: size must be a positive integer, got ${size}`);
   const seen = new Set<string>();
   for (const s of sources) {
@@ -302,12 +385,12 @@ export async function loadPosters(sources: readonly PosterSource[], options: Loa
     const all = new Float32Array(sources.length * stride);
     const ids: string[] = [];
     const skipped: PosterProblem[] = [];
-    // Sequential on purpose: measured ~5 ms per 150x300 poster, ~28 s for all
-    // 5,692 on 2 cores, so a worker pool is not worth its complexity.
+    // Sequential: jimp took ~5 ms per 150x300 poster (~28 s for all 5,692 on 2 cores), TensorFlow's decoder a
+    // fraction of that; a worker pool would at best halve jimp's time on two cores.
     for (let i = 0; i < sources.length; i++) {
       const { id, file } = sources[i]!;
       try {
-        all.set(await preparePoster(file, size), ids.length * stride);
+        all.set(await preparePoster(file, size, { decoder }), ids.length * stride);
         ids.push(id);
       } catch (err) {
         if (!(err instanceof PosterError)) throw err;
@@ -319,11 +402,18 @@ export async function loadPosters(sources: readonly PosterSource[], options: Loa
   };
   const rows = await cachedRows(
     sources.map((s) => s.id),
-    { cacheDir, prefix: `posters-${size}`, key: await cacheKey(sources, size), pipeline: POSTER_PIPELINE_VERSION, rowLength: stride, extra: { size } },
+    {
+      cacheDir,
+      prefix: `posters-${size}`,
+      key: await cacheKey(sources, size, decoder),
+      pipeline: posterPipelineVersion(decoder),
+      rowLength: stride,
+      extra: { size },
+    },
     compute,
   );
   if (rows.fromCache) onProgress?.(sources.length, sources.length);
-  return { ids: rows.ids, size, data: rows.data, skipped: rows.skipped, fromCache: rows.fromCache, cacheFile: rows.cacheFile };
+  return { ids: rows.ids, size, data: rows.data, skipped: rows.skipped, decoder, fromCache: rows.fromCache, cacheFile: rows.cacheFile };
 }
 
 /** Copies the given rows into one contiguous NHWC batch (indices.length*size*size*3). */
@@ -359,7 +449,10 @@ export async function loadFilmPosters(
     { size: options.size, cacheDir: options.cacheDir, onProgress: progressPrinter("posters", options.progressStep ?? 0.25, log) },
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  log(`${posters.ids.length} posters ${posters.fromCache ? "loaded from the cache" : "preprocessed and cached"} in ${seconds} s (${posters.cacheFile})`);
+  const decoder = posters.decoder === "tensorflow" ? "TensorFlow's JPEG decoder" : "jimp's JPEG decoder";
+  log(
+    `${posters.ids.length} posters ${posters.fromCache ? "loaded from the cache" : "preprocessed and cached"} in ${seconds} s (${decoder}; ${posters.cacheFile})`,
+  );
   for (const p of posters.skipped) log(`poster skipped: ${p.id}: ${p.file}: ${p.reason}`);
   return posters;
 }

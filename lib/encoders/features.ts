@@ -6,7 +6,7 @@
  * Posters that cannot be read are reported and skipped, as everywhere else in the workbook.
  */
 import type { Film } from "../data/dataset";
-import { PosterError, decodePoster, DecodedPoster } from "../data/posters";
+import { PosterDecoder, PosterError, activePosterDecoder, decodePoster, DecodedPoster } from "../data/posters";
 import { CachedRows, SkippedSource, cachedRows, fileSourcesKey, textSourcesKey } from "../data/row-cache";
 import { progressPrinter } from "../runtime/progress";
 import { MOBILENET_DIMS, MOBILENET_PACKAGE, ImageEncoder, imageFeatures, loadImageEncoder } from "./mobilenet";
@@ -15,7 +15,7 @@ import { USE_LITE_DIMS, USE_LITE_PACKAGE, SentenceEncoder, embedTexts, loadSente
 
 /** Bump when anything changes the numbers produced, so that old caches are never reused. */
 const OVERVIEW_PIPELINE = "features/use-lite/1: Tokenizer.encode, batches sorted by token count";
-const POSTER_PIPELINE = "features/mobilenet-v2/1: jimp RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores";
+const POSTER_PIPELINE = "features/mobilenet-v2/1: RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores";
 
 /** Features of films, row-major [ids.length, dims]; films whose input could not be read are in `skipped`. */
 export interface FilmFeatures extends CachedRows {
@@ -89,17 +89,19 @@ export async function posterFeatures(
   const started = Date.now();
   const version = options.encoder?.info.version ?? installedPackage(MOBILENET_PACKAGE).version;
   const sources = films.map((f) => ({ id: f.id, file: f.posterFile }));
-  const header = `${POSTER_PIPELINE}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
+  // the JPEG decoder decides the pixels (TensorFlow's on native TensorFlow, else jimp's): part of the key
+  const decoder = activePosterDecoder();
+  const header = `${POSTER_PIPELINE}\ndecoder ${decoder}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
   const rows = await cachedRows(
     sources.map((s) => s.id),
     {
       cacheDir: options.cacheDir,
       prefix: `features-mobilenet-v2-${options.size}`,
       key: await fileSourcesKey(header, sources),
-      pipeline: POSTER_PIPELINE,
+      pipeline: `${POSTER_PIPELINE}; decoder ${decoder}`,
       rowLength: MOBILENET_DIMS,
     },
-    async () => extractPosterFeatures(sources, options.encoder ?? (await loadImageEncoder(options.size)), { ...options, log }),
+    async () => extractPosterFeatures(sources, options.encoder ?? (await loadImageEncoder(options.size)), { ...options, decoder, log }),
     log,
   );
   const features: FilmFeatures = {
@@ -118,7 +120,7 @@ export async function posterFeatures(
 async function extractPosterFeatures(
   sources: readonly { id: string; file: string }[],
   encoder: ImageEncoder,
-  options: { batchSize?: number; progressStep?: number; log: (line: string) => void },
+  options: { batchSize?: number; progressStep?: number; decoder: PosterDecoder; log: (line: string) => void },
 ): Promise<{ ids: string[]; data: Float32Array; skipped: SkippedSource[] }> {
   // Small batches: the wasm heap keeps its peak, and batches of 32 at 224 need ~1 GB for no gain in speed.
   const batchSize = options.batchSize ?? 8;
@@ -141,7 +143,7 @@ async function extractPosterFeatures(
   for (let i = 0; i < sources.length; i++) {
     const { id, file } = sources[i] as { id: string; file: string };
     try {
-      batch.push({ id, poster: await decodePoster(file) });
+      batch.push({ id, poster: await decodePoster(file, { decoder: options.decoder }) });
     } catch (err) {
       if (!(err instanceof PosterError)) throw err;
       skipped.push({ id, file, reason: err.reason });

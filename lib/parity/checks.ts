@@ -76,7 +76,10 @@ export function textCheck(loaded: LoadedSplit, dir: string): object {
   return { file, maxTokens: 10000 };
 }
 
-/** Every poster through the workbook's pipeline (64x64, through the cache), and a sample decoded by jimp as bytes. */
+/**
+ * Every poster through the workbook's pipeline (64x64, through the cache), and a sample decoded as bytes, by the
+ * decoder the backend has (TensorFlow's on native TensorFlow, else jimp's): the spec says which.
+ */
 export async function posterCheck(dataset: Dataset, options: ParityOptions, dir: string): Promise<object> {
   const size = 64;
   const posters = await loadFilmPosters(dataset.films, { size, cacheDir: workbookPaths().cacheDir });
@@ -98,7 +101,7 @@ export async function posterCheck(dataset: Dataset, options: ParityOptions, dir:
   const shapes: [number, number][] = [];
   const bytes: Uint8Array[] = [];
   for (const i of indices) {
-    const decoded = await decodePoster((dataset.films[i] as Film).posterFile);
+    const decoded = await decodePoster((dataset.films[i] as Film).posterFile, { decoder: posters.decoder });
     shapes.push([decoded.height, decoded.width]);
     bytes.push(Uint8Array.from(decoded.data, (v) => Math.round(v * 255)));
   }
@@ -112,6 +115,7 @@ export async function posterCheck(dataset: Dataset, options: ParityOptions, dir:
   return {
     size,
     files: dataset.films.map((f) => f.posterFile),
+    decoder: posters.decoder,
     workbook: "posters-64.f32",
     sample: { indices, shapes, decoded: "decoded-sample.u8" },
   };

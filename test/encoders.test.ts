@@ -17,7 +17,8 @@ import { gateActivationsForRows } from "../lib/eval/gate";
 import { buildPretrainedJointModel } from "../lib/models/pretrained";
 import { trainModel } from "../lib/train/trainer";
 import { silentProgress } from "../lib/train/progress";
-import { useBackend } from "./helpers";
+import * as tf from "@tensorflow/tfjs";
+import { nativeOrSkip, useBackend } from "./helpers";
 
 const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * (b[i] as number), 0);
 const norm = (a: Float32Array) => Math.sqrt(cosine(a, a));
@@ -153,6 +154,25 @@ describe("pretrained encoders, offline", function () {
     const text = await overviewFeatures(films, { cacheDir, log });
     assert.equal(text.data.length, 4 * 512);
     assert.equal((await overviewFeatures(films, { cacheDir, log })).fromCache, true);
+  });
+
+  it("keeps native TensorFlow's poster features apart from jimp's (another JPEG decoder, another cache)", async function () {
+    const dataset = loadDataset(path.join(dir, "data"));
+    const films = dataset.films.slice(4, 6);
+    const cacheDir = path.join(dir, "cache-decoders");
+    const log = () => undefined;
+    const jimp = await posterFeatures(films, { cacheDir, size: 96, log });
+    try {
+      await nativeOrSkip(this);
+      const native = await posterFeatures(films, { cacheDir, size: 96, log });
+      assert.equal(native.fromCache, false);
+      assert.notEqual(native.cacheFile, jimp.cacheFile);
+      assert.equal((await posterFeatures(films, { cacheDir, size: 96, log })).cacheFile, native.cacheFile);
+    } finally {
+      await tf.setBackend("wasm");
+    }
+    const again = await posterFeatures(films, { cacheDir, size: 96, log });
+    assert.deepEqual([again.fromCache, again.cacheFile], [true, jimp.cacheFile]);
   });
 
   it("an unreadable poster is skipped and reported, and the film is left out of training, named", async () => {

@@ -15,7 +15,12 @@ import { USE_LITE_DIMS, USE_LITE_PACKAGE, SentenceEncoder, embedTexts, loadSente
 
 /** Bump when anything changes the numbers produced, so that old caches are never reused. */
 const OVERVIEW_PIPELINE = "features/use-lite/1: Tokenizer.encode, batches sorted by token count";
-const POSTER_PIPELINE = "features/mobilenet-v2/1: RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores";
+/** The posters' pipeline by JPEG decoder (the decoder decides the pixels; jimp's is the key caches had before there was a choice). */
+const POSTER_PIPELINE: Readonly<Record<PosterDecoder, string>> = {
+  jimp: "features/mobilenet-v2/1: jimp RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores",
+  tensorflow:
+    "features/mobilenet-v2/1: TensorFlow DecodeJpeg RGB decode (PNG: jimp), u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores",
+};
 
 /** Features of films, row-major [ids.length, dims]; films whose input could not be read are in `skipped`. */
 export interface FilmFeatures extends CachedRows {
@@ -89,16 +94,15 @@ export async function posterFeatures(
   const started = Date.now();
   const version = options.encoder?.info.version ?? installedPackage(MOBILENET_PACKAGE).version;
   const sources = films.map((f) => ({ id: f.id, file: f.posterFile }));
-  // the JPEG decoder decides the pixels (TensorFlow's on native TensorFlow, else jimp's): part of the key
   const decoder = activePosterDecoder();
-  const header = `${POSTER_PIPELINE}\ndecoder ${decoder}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
+  const header = `${POSTER_PIPELINE[decoder]}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
   const rows = await cachedRows(
     sources.map((s) => s.id),
     {
       cacheDir: options.cacheDir,
       prefix: `features-mobilenet-v2-${options.size}`,
       key: await fileSourcesKey(header, sources),
-      pipeline: `${POSTER_PIPELINE}; decoder ${decoder}`,
+      pipeline: POSTER_PIPELINE[decoder],
       rowLength: MOBILENET_DIMS,
     },
     async () => extractPosterFeatures(sources, options.encoder ?? (await loadImageEncoder(options.size)), { ...options, decoder, log }),

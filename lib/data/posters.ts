@@ -41,8 +41,7 @@ interface JpegDecodingBackend {
 
 /** The active backend where it can decode JPEGs with TensorFlow's own decoder (native TensorFlow), else undefined. */
 function jpegDecodingBackend(): JpegDecodingBackend | undefined {
-  // tf.getBackend() would pick and initialise a backend when none is chosen yet: decoding must not choose one
-  if (tf.engine().backendName !== "tensorflow") return undefined;
+  if (tf.getBackend() !== "tensorflow") return undefined;
   const backend = tf.backend() as Partial<JpegDecodingBackend>;
   return typeof backend.decodeJpeg === "function" ? (backend as JpegDecodingBackend) : undefined;
 }
@@ -53,13 +52,18 @@ export function activePosterDecoder(): PosterDecoder {
 }
 
 /**
- * What produced the numbers of a preprocessed poster, with this decoder: part of every cache key, so a cache is
- * never reused by another decoder. Bump when anything changes the numbers produced.
+ * The decoder in the words of a cache key (this poster cache's, and the MobileNet features'): a cache is never reused
+ * by another decoder. jimp's words are the ones keys had before there was a choice, so those caches stay valid.
  */
-export function posterPipelineVersion(decoder: PosterDecoder): string {
-  const decode = decoder === "tensorflow" ? "TensorFlow DecodeJpeg (libjpeg-turbo, fancy upscaling, default DCT; PNG: jimp)" : "jimp";
-  return `posters/1: ${decode} RGB decode, u8*f32(1/255), TF2 bilinear half-pixel no-antialias`;
+export function posterDecoderKeyWords(decoder: PosterDecoder): string {
+  return decoder === "tensorflow" ? "TensorFlow DecodeJpeg (libjpeg-turbo, fancy upscaling, default DCT; PNG: jimp)" : "jimp";
 }
+
+/** What produced the numbers of a preprocessed poster, with this decoder. Bump when anything changes the numbers produced. */
+export function posterPipelineVersion(decoder: PosterDecoder): string {
+  return `posters/1: ${posterDecoderKeyWords(decoder)} RGB decode, u8*f32(1/255), TF2 bilinear half-pixel no-antialias`;
+}
+
 const CACHE_FORMAT_VERSION = 1;
 const CHANNELS = 3;
 

@@ -6,7 +6,7 @@
  * Posters that cannot be read are reported and skipped, as everywhere else in the workbook.
  */
 import type { Film } from "../data/dataset";
-import { PosterDecoder, PosterError, activePosterDecoder, decodePoster, DecodedPoster } from "../data/posters";
+import { PosterDecoder, PosterError, activePosterDecoder, decodePoster, DecodedPoster, posterDecoderKeyWords } from "../data/posters";
 import { CachedRows, SkippedSource, cachedRows, fileSourcesKey, textSourcesKey } from "../data/row-cache";
 import { progressPrinter } from "../runtime/progress";
 import { MOBILENET_DIMS, MOBILENET_PACKAGE, ImageEncoder, imageFeatures, loadImageEncoder } from "./mobilenet";
@@ -15,12 +15,10 @@ import { USE_LITE_DIMS, USE_LITE_PACKAGE, SentenceEncoder, embedTexts, loadSente
 
 /** Bump when anything changes the numbers produced, so that old caches are never reused. */
 const OVERVIEW_PIPELINE = "features/use-lite/1: Tokenizer.encode, batches sorted by token count";
-/** The posters' pipeline by JPEG decoder (the decoder decides the pixels; jimp's is the key caches had before there was a choice). */
-const POSTER_PIPELINE: Readonly<Record<PosterDecoder, string>> = {
-  jimp: "features/mobilenet-v2/1: jimp RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores",
-  tensorflow:
-    "features/mobilenet-v2/1: TensorFlow DecodeJpeg RGB decode (PNG: jimp), u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores",
-};
+/** The posters' pipeline with this JPEG decoder (the decoder decides the pixels: part of the key). */
+function posterPipeline(decoder: PosterDecoder): string {
+  return `features/mobilenet-v2/1: ${posterDecoderKeyWords(decoder)} RGB decode, u8*f32(1/255), aligned-corners bilinear resize; pooled + class scores`;
+}
 
 /** Features of films, row-major [ids.length, dims]; films whose input could not be read are in `skipped`. */
 export interface FilmFeatures extends CachedRows {
@@ -95,14 +93,14 @@ export async function posterFeatures(
   const version = options.encoder?.info.version ?? installedPackage(MOBILENET_PACKAGE).version;
   const sources = films.map((f) => ({ id: f.id, file: f.posterFile }));
   const decoder = activePosterDecoder();
-  const header = `${POSTER_PIPELINE[decoder]}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
+  const header = `${posterPipeline(decoder)}\n${MOBILENET_PACKAGE} ${version}\nsize ${options.size}\n`;
   const rows = await cachedRows(
     sources.map((s) => s.id),
     {
       cacheDir: options.cacheDir,
       prefix: `features-mobilenet-v2-${options.size}`,
       key: await fileSourcesKey(header, sources),
-      pipeline: POSTER_PIPELINE[decoder],
+      pipeline: posterPipeline(decoder),
       rowLength: MOBILENET_DIMS,
     },
     async () => extractPosterFeatures(sources, options.encoder ?? (await loadImageEncoder(options.size)), { ...options, decoder, log }),
